@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs WorkOrders locally: ./run.sh   (Ctrl-C stops the app)   ./run.sh stop   (stops PostgreSQL too)
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/lib.sh
+
+PG_DIR="$PWD/.data/pg"
+PG_PORT="${WORKORDERS_PG_PORT:-55432}"
+URL="${WORKORDERS_URL:-http://127.0.0.1:5080}"
+
+if [ "${1:-}" = "stop" ]; then
+  pg_down "$PG_DIR"
+  log "PostgreSQL stopped"
+  exit 0
+fi
+
+ensure_dotnet
+ensure_packages postgresql libgdiplus
+
+pg_up "$PG_DIR" "$PG_PORT"
+if [ "$(psql_admin "$PG_PORT" "SELECT count(*) FROM pg_roles WHERE rolname = 'workorders'")" = 0 ]; then
+  psql_admin "$PG_PORT" "CREATE ROLE workorders LOGIN PASSWORD 'workorders'"
+  psql_admin "$PG_PORT" "CREATE DATABASE workorders OWNER workorders"
+fi
+
+log "building"
+dotnet build src/Dashboard -c Release -v quiet -nologo -clp:ErrorsOnly
+
+export ConnectionStrings__WorkOrders="Host=127.0.0.1;Port=$PG_PORT;Database=workorders;Username=workorders;Password=workorders"
+export Ticketing__SeedDemo=true
+export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
+
+cat <<MSG
+
+  WorkOrders is starting on $URL
+  Demo users (password "demo" for each): admin, executive, engineer, manager, planner, technician, requester
+  Ctrl-C stops the app; ./run.sh stop also stops PostgreSQL. Data stays in .data/.
+
+MSG
+exec dotnet run --project src/Dashboard -c Release --no-build -- --urls "$URL"

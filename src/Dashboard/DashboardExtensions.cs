@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Localization;
+using Radzen;
+using WorkOrders.Dashboard.Components;
+using WorkOrders.Dashboard.Localization;
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Api;
+
+namespace WorkOrders.Dashboard;
+
+public static class DashboardExtensions
+{
+    public static IReadOnlyList<CultureInfo> Cultures { get; } = [new("en"), new("zh-TW")];
+
+    /// <summary>Registers the Blazor Server UI, Radzen, localization and the OpenAPI document.</summary>
+    public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
+        services.AddRadzenComponents();
+        services.AddSingleton<Text>();
+        services.AddOpenApi();
+        services.AddHealthChecks();
+        services.Configure<RequestLocalizationOptions>(o =>
+        {
+            o.DefaultRequestCulture = new RequestCulture("en");
+            o.SupportedCultures = [.. Cultures];
+            o.SupportedUICultures = [.. Cultures];
+            o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+        });
+        return builder;
+    }
+
+    public static WebApplication UseDashboard(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(async context =>
+        {
+            // Empty API errors (401 from a missing or expired token, 403, 404) get a problem body that says why.
+            var http = context.HttpContext;
+            if (!http.Request.IsApi() || http.Response.HasStarted || http.Response.ContentLength is > 0)
+            {
+                return;
+            }
+
+            var detail = http.Response.StatusCode switch
+            {
+                StatusCodes.Status401Unauthorized => "Sign in first: send 'Authorization: Bearer <accessToken>' from POST /api/v1/auth/login. The token is missing, malformed or expired.",
+                StatusCodes.Status403Forbidden => "Your role may not use this endpoint.",
+                StatusCodes.Status404NotFound => "There is no such endpoint.",
+                _ => null,
+            };
+            await Results.Problem(detail: detail, statusCode: http.Response.StatusCode).ExecuteAsync(http);
+        });
+        app.UseRequestLocalization();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapTicketingApi();
+        app.MapOpenApi();
+        app.MapHealthChecks("/healthz");
+        MapAccount(app);
+        return app;
+    }
+
+    private static void MapAccount(WebApplication app)
+    {
+        // The browser signs in with a plain form post, so the cookie is set outside the Blazor circuit.
+        app.MapPost("/account/login", async (HttpContext http, Users users, CancellationToken ct) =>
+        {
+            var form = await http.Request.ReadFormAsync(ct);
+            var returnUrl = LocalUrl(form["returnUrl"]);
+            var actor = await users.SignInAsync(new LoginRequest(form["userName"], form["password"]), ct);
+            if (actor is null)
+            {
+                return Results.LocalRedirect($"/login?failed=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
+            }
+
+            var identity = new ClaimsIdentity(actor.ToClaims(), CookieAuthenticationDefaults.AuthenticationScheme);
+            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity));
+            return Results.LocalRedirect(returnUrl);
+        }).AllowAnonymous().ExcludeFromDescription();
+
+        app.MapPost("/account/logout", async (HttpContext http) =>
+        {
+            await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return Results.LocalRedirect("/login");
+        }).ExcludeFromDescription();
+
+        app.MapGet("/culture", (HttpContext http, string culture, string? returnUrl) =>
+        {
+            if (Cultures.Any(c => c.Name == culture))
+            {
+                http.Response.Cookies.Append(
+                    CookieRequestCultureProvider.DefaultCookieName,
+                    CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(culture)),
+                    new CookieOptions { MaxAge = TimeSpan.FromDays(365), SameSite = SameSiteMode.Lax, IsEssential = true });
+            }
+
+            return Results.LocalRedirect(LocalUrl(returnUrl));
+        }).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    private static string LocalUrl(string? url) =>
+        !string.IsNullOrEmpty(url) && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : "/";
+}

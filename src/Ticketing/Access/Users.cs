@@ -1,0 +1,190 @@
+using System.Globalization;
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+using Npgsql;
+
+namespace WorkOrders.Ticketing.Access;
+
+public sealed record UserSkill(string Skill, int Level);
+
+public sealed record UserInfo(long Id, string UserName, string DisplayName, string? Email, Role Role, long? DepartmentId, string? DepartmentName, bool Active, IReadOnlyList<UserSkill> Skills);
+
+public sealed record CreateUserRequest(string? UserName, string? DisplayName, string? Password, string? Role, long? DepartmentId = null, string? Email = null, IReadOnlyList<UserSkill>? Skills = null);
+
+public sealed record LoginRequest(string? UserName, string? Password);
+
+public sealed record Department(long Id, string Name);
+
+/// <summary>Accounts: sign-in with hashed passwords, and administration of users.</summary>
+public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> hasher)
+{
+    public const int MinPasswordLength = 4;
+
+    // Verified when the user does not exist, so a wrong user name costs as much time as a wrong password.
+    private static readonly string DecoyHash = new PasswordHasher<Users>().HashPassword(null!, "decoy-password");
+
+    public async Task<Actor?> SignInAsync(LoginRequest request, CancellationToken cancellationToken)
+    {
+        var userName = request.UserName?.Trim().ToLowerInvariant() ?? "";
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<AccountRow>(new CommandDefinition(
+            "SELECT id, user_name, password_hash, role, department_id, active FROM users WHERE user_name = @userName",
+            new { userName },
+            cancellationToken: cancellationToken));
+        var verdict = hasher.VerifyHashedPassword(this, row?.PasswordHash ?? DecoyHash, request.Password ?? "");
+        if (row is not { Active: true } || verdict == PasswordVerificationResult.Failed)
+        {
+            return null;
+        }
+
+        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE users SET password_hash = @hash WHERE id = @id",
+                new { hash = hasher.HashPassword(this, request.Password!), id = row.Id },
+                cancellationToken: cancellationToken));
+        }
+
+        return new Actor(row.Id, row.UserName, WireNames.Parse<Role>(row.Role), row.DepartmentId);
+    }
+
+    public async Task<Outcome<UserInfo>> CreateAsync(CreateUserRequest request, Actor? actor, CancellationToken cancellationToken)
+    {
+        // A null actor is the command line of the server itself, which creates the first administrator.
+        if (actor is not null && actor.Role != Role.Admin)
+        {
+            return Failure.Forbidden("Only administrators create users.");
+        }
+
+        var errors = new FieldErrors();
+        var userName = request.UserName?.Trim().ToLowerInvariant();
+        if (userName is null || !System.Text.RegularExpressions.Regex.IsMatch(userName, "^[a-z0-9._-]{2,64}$"))
+        {
+            errors.Add("userName", "must be 2 to 64 characters of a-z, 0-9, '.', '_' or '-'.");
+        }
+
+        var displayName = string.IsNullOrWhiteSpace(request.DisplayName) ? userName : request.DisplayName.Trim();
+        if (displayName is { Length: > 200 })
+        {
+            errors.Add("displayName", "must be at most 200 characters.");
+        }
+
+        if (request.Password is not { Length: >= MinPasswordLength })
+        {
+            errors.Add("password", $"must be at least {MinPasswordLength} characters.");
+        }
+
+        if (!WireNames.TryParse<Role>(request.Role, out var role))
+        {
+            errors.Add("role", $"must be one of: {string.Join(", ", Roles.All.Select(Roles.ToName))}.");
+        }
+        else if (role is Role.Manager or Role.Technician && request.DepartmentId is null)
+        {
+            errors.Add("departmentId", "is required for managers and technicians.");
+        }
+
+        foreach (var (skill, i) in (request.Skills ?? []).Select((s, i) => (s, i)))
+        {
+            if (skill.Level is < 1 or > 5)
+            {
+                errors.Add($"skills[{i}].level", "must be from 1 to 5.");
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        long id;
+        try
+        {
+            id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                """
+                INSERT INTO users (user_name, display_name, email, password_hash, role, department_id)
+                VALUES (@userName, @displayName, @email, @hash, @role, @departmentId) RETURNING id
+                """,
+                new { userName, displayName, email = request.Email, hash = hasher.HashPassword(this, request.Password!), role = Roles.ToName(role), request.DepartmentId },
+                transaction,
+                cancellationToken: cancellationToken));
+            foreach (var skill in request.Skills ?? [])
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO user_skills (user_id, skill, level) VALUES (@id, @Skill, @Level)",
+                    new { id, skill.Skill, skill.Level },
+                    transaction,
+                    cancellationToken: cancellationToken));
+            }
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Failure.Invalid("userName", $"'{userName}' is taken.");
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            return e.ConstraintName?.Contains("skill", StringComparison.Ordinal) == true
+                ? Failure.Invalid("skills", "names a skill that does not exist.")
+                : Failure.Invalid("departmentId", $"department {request.DepartmentId} does not exist.");
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (await ListAsync(id, cancellationToken)).Single();
+    }
+
+    public Task<IReadOnlyList<UserInfo>> ListAsync(CancellationToken cancellationToken) => ListAsync(null, cancellationToken);
+
+    private async Task<IReadOnlyList<UserInfo>> ListAsync(long? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<UserRow>(new CommandDefinition(
+            """
+            SELECT u.id, u.user_name, u.display_name, u.email, u.role, u.department_id, d.name AS department_name, u.active,
+                   coalesce(string_agg(s.skill || ':' || s.level, ',' ORDER BY s.skill), '') AS skills
+            FROM users u LEFT JOIN departments d ON d.id = u.department_id LEFT JOIN user_skills s ON s.user_id = u.id
+            WHERE @id::bigint IS NULL OR u.id = @id
+            GROUP BY u.id, d.name ORDER BY u.display_name
+            """,
+            new { id },
+            cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToInfo()).ToList();
+    }
+
+    public async Task<IReadOnlyList<Department>> DepartmentsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<Department>(new CommandDefinition(
+            "SELECT id AS Id, name AS Name FROM departments ORDER BY name", cancellationToken: cancellationToken))).ToList();
+    }
+
+    private sealed class AccountRow
+    {
+        public long Id { get; init; }
+        public string UserName { get; init; } = "";
+        public string PasswordHash { get; init; } = "";
+        public string Role { get; init; } = "";
+        public long? DepartmentId { get; init; }
+        public bool Active { get; init; }
+    }
+
+    private sealed class UserRow
+    {
+        public long Id { get; init; }
+        public string UserName { get; init; } = "";
+        public string DisplayName { get; init; } = "";
+        public string? Email { get; init; }
+        public string Role { get; init; } = "";
+        public long? DepartmentId { get; init; }
+        public string? DepartmentName { get; init; }
+        public bool Active { get; init; }
+        public string Skills { get; init; } = "";
+
+        public UserInfo ToInfo() => new(
+            Id, UserName, DisplayName, Email, WireNames.Parse<Role>(Role), DepartmentId, DepartmentName, Active,
+            Skills.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(s => s.Split(':'))
+                .Select(p => new UserSkill(p[0], int.Parse(p[1], CultureInfo.InvariantCulture)))
+                .ToList());
+    }
+}

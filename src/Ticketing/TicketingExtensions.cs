@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using Microsoft.AspNetCore.Authentication.BearerToken;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Api;
+using WorkOrders.Ticketing.Assets;
+using WorkOrders.Ticketing.Database;
+using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ticketing;
+
+public static class TicketingExtensions
+{
+    /// <summary>The authentication scheme that picks the bearer token for API clients and the cookie for the browser.</summary>
+    public const string CookieOrBearer = "CookieOrBearer";
+
+    public const string ConnectionName = "WorkOrders";
+
+    /// <summary>Registers the work-order core: PostgreSQL, the feature services, sign-in and the start-up migration.</summary>
+    public static IHostApplicationBuilder AddTicketing(this IHostApplicationBuilder builder)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        var services = builder.Services;
+        services.AddOptions<TicketingOptions>().BindConfiguration(TicketingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{ConnectionName} is not set. Start the database with ./run.sh, or set ConnectionStrings__{ConnectionName}.");
+        }
+
+        services.AddNpgsqlDataSource(connectionString);
+        services.TryAddSingletonTimeProvider();
+        services.AddSingleton<IPasswordHasher<Users>, PasswordHasher<Users>>();
+        services.AddSingleton<Migrator>();
+        services.AddSingleton<DemoSeed>();
+        services.AddSingleton<Users>();
+        services.AddSingleton<Templates.Templates>();
+        services.AddSingleton<AssetRegister>();
+        services.AddSingleton<CreateWorkOrder>();
+        services.AddSingleton<WorkOrderQueries>();
+        services.AddSingleton<ApplyTransition>();
+        services.AddSingleton<AddComment>();
+        services.AddSingleton<Attachments>();
+        services.AddHostedService<DatabaseStartup>();
+
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestHandler>();
+
+        services.AddAuthentication(CookieOrBearer)
+            .AddPolicyScheme(CookieOrBearer, "Cookie for the browser, bearer token for the API", o =>
+                o.ForwardDefaultSelector = context =>
+                    context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                        ? BearerTokenDefaults.AuthenticationScheme
+                        : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(o =>
+            {
+                o.LoginPath = "/login";
+                o.AccessDeniedPath = "/denied";
+                o.Cookie.Name = "workorders.auth";
+                o.Cookie.SameSite = SameSiteMode.Strict;
+                o.SlidingExpiration = true;
+                o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                // The API answers 401/403 with a problem body instead of redirecting to the sign-in page.
+                o.Events.OnRedirectToLogin = context => RedirectOrStatus(context.HttpContext, context.RedirectUri, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context.HttpContext, context.RedirectUri, StatusCodes.Status403Forbidden);
+            })
+            .AddBearerToken();
+        services.AddOptions<BearerTokenOptions>(BearerTokenDefaults.AuthenticationScheme)
+            .Configure<IOptions<TicketingOptions>>((o, ticketing) => o.BearerTokenExpiration = ticketing.Value.TokenLifetime);
+        services.AddAuthorization();
+        return builder;
+    }
+
+    public static bool IsApi(this HttpRequest request) => request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+
+    private static Task RedirectOrStatus(HttpContext context, string redirectUri, int status)
+    {
+        if (context.Request.IsApi())
+        {
+            context.Response.StatusCode = status;
+        }
+        else
+        {
+            context.Response.Redirect(redirectUri);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (services.All(d => d.ServiceType != typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}

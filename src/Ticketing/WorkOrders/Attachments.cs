@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+
+namespace WorkOrders.Ticketing.WorkOrders;
+
+public sealed record AttachmentContent(string FileName, string ContentType, byte[] Content);
+
+/// <summary>Evidence on a work order: photos, signed confirmations, documents. Stored in PostgreSQL with its SHA-256.</summary>
+public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TicketingOptions> options)
+{
+    /// <summary>The types we accept, each with the leading bytes its content must have (none for plain text).</summary>
+    public static IReadOnlyDictionary<string, byte[][]> AllowedTypes { get; } = new Dictionary<string, byte[][]>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["image/png"] = [[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]],
+        ["image/jpeg"] = [[0xFF, 0xD8, 0xFF]],
+        ["image/gif"] = [[0x47, 0x49, 0x46, 0x38]],
+        ["image/webp"] = [[0x52, 0x49, 0x46, 0x46]],
+        ["application/pdf"] = [[0x25, 0x50, 0x44, 0x46]],
+        ["text/plain"] = [],
+        ["text/csv"] = [],
+    };
+
+    private const string Insert = """
+        INSERT INTO attachments (work_order_id, file_name, content_type, size_bytes, sha256, content, uploaded_by, uploaded_at)
+        VALUES (@workOrderId, @fileName, @contentType, @size, @sha256, @content, @uploadedBy, @now)
+        RETURNING id AS Id, file_name AS FileName, content_type AS ContentType, size_bytes AS SizeBytes, encode(sha256, 'hex') AS Sha256,
+                  (SELECT display_name FROM users WHERE id = @uploadedBy) AS UploadedByName, uploaded_at AS UploadedAt
+        """;
+
+    public async Task<Outcome<AttachmentInfo>> AddAsync(
+        long workOrderId, string? fileName, string? contentType, Stream content, Actor actor, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxAttachmentBytes;
+        var name = Path.GetFileName(fileName?.Trim() ?? "");
+        if (string.IsNullOrEmpty(name) || name.Length > 255)
+        {
+            return Failure.Invalid("file", "needs a file name of at most 255 characters.");
+        }
+
+        var type = contentType?.Split(';')[0].Trim() ?? "";
+        if (!AllowedTypes.TryGetValue(type, out var signatures))
+        {
+            return Failure.Invalid("file", $"type '{type}' is not accepted; use one of: {string.Join(", ", AllowedTypes.Keys)}.");
+        }
+
+        // Read at most one byte past the limit, so an oversized upload is refused without holding all of it.
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await content.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > limit)
+            {
+                return Failure.Invalid("file", $"is larger than the limit of {limit / (1024 * 1024)} MiB.");
+            }
+        }
+
+        var bytes = buffer.ToArray();
+        if (bytes.Length == 0)
+        {
+            return Failure.Invalid("file", "is empty.");
+        }
+
+        if (signatures.Length > 0 && !signatures.Any(s => bytes.AsSpan().StartsWith(s)))
+        {
+            return Failure.Invalid("file", $"content is not a {type} file.");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await WorkOrderAccess.CheckAsync(connection, transaction, workOrderId, actor, cancellationToken) is { } refusal)
+        {
+            return refusal;
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var info = await connection.QuerySingleAsync<AttachmentInfo>(new CommandDefinition(
+            Insert,
+            new { workOrderId, fileName = name, contentType = type.ToLowerInvariant(), size = bytes.Length, sha256 = SHA256.HashData(bytes), content = bytes, uploadedBy = actor.UserId, now },
+            transaction,
+            cancellationToken: cancellationToken));
+        await History.AppendAsync(
+            connection, transaction, workOrderId, now, actor.UserId, "attachment", null, null, name,
+            new { attachmentId = info.Id, info.ContentType, info.SizeBytes, info.Sha256 }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return info;
+    }
+
+    public async Task<Outcome<AttachmentContent>> GetAsync(long workOrderId, long attachmentId, Actor actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await WorkOrderAccess.CheckAsync(connection, null, workOrderId, actor, cancellationToken) is { } refusal)
+        {
+            return refusal;
+        }
+
+        var found = await connection.QuerySingleOrDefaultAsync<AttachmentContent>(new CommandDefinition(
+            "SELECT file_name AS FileName, content_type AS ContentType, content AS Content FROM attachments WHERE id = @attachmentId AND work_order_id = @workOrderId",
+            new { attachmentId, workOrderId },
+            cancellationToken: cancellationToken));
+        return found is null ? Failure.NotFound($"Attachment {attachmentId}") : found;
+    }
+}

@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Templates;
+
+namespace WorkOrders.Ticketing.WorkOrders;
+
+public sealed record CreateWorkOrderRequest(
+    long? TemplateId,
+    string? Title,
+    string? Description,
+    int? Priority = null,
+    string? Contact = null,
+    long? AssetId = null,
+    string? Reference = null,
+    DateTime? DueAt = null,
+    Dictionary<string, JsonElement>? CustomFields = null);
+
+public sealed record CreatedWorkOrder(long Id, string Number, bool Replayed);
+
+/// <summary>Raising a work order: validated against its template, stored with its first history event in one transaction.</summary>
+public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    public const int MaxTitleLength = 200;
+    public const int MaxDescriptionLength = 20_000;
+    public const int MaxContactLength = 200;
+    public const int MaxReferenceLength = 100;
+    public const int MaxIdempotencyKeyLength = 200;
+
+    private const string NextNumber = """
+        INSERT INTO work_order_counters (year, last_value) VALUES (@year, 1)
+        ON CONFLICT (year) DO UPDATE SET last_value = work_order_counters.last_value + 1
+        RETURNING last_value
+        """;
+
+    private const string Insert = """
+        INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, contact,
+            asset_id, department_id, reference, due_at, created_at, custom_fields, source, updated_at)
+        VALUES (@number, @templateId, @workType, @title, @description, @priority, 'new', @requesterId, @contact,
+            @assetId, @departmentId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
+        RETURNING id
+        """;
+
+    private const string ClaimKey = """
+        INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES (@userId, @key, @hash)
+        ON CONFLICT (user_id, key) DO NOTHING
+        """;
+
+    private const string FindByKey = """
+        SELECT k.request_hash AS RequestHash, w.id AS Id, w.number AS Number
+        FROM idempotency_keys k JOIN work_orders w ON w.id = k.work_order_id
+        WHERE k.user_id = @userId AND k.key = @key
+        """;
+
+    public async Task<Outcome<CreatedWorkOrder>> HandleAsync(
+        CreateWorkOrderRequest request,
+        Actor actor,
+        WorkOrderSource source,
+        string? idempotencyKey,
+        CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is { Length: 0 or > MaxIdempotencyKeyLength })
+        {
+            return Failure.Invalid("Idempotency-Key", $"must be 1 to {MaxIdempotencyKeyLength} characters.");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var hash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, TemplateSchema.Json));
+        if (idempotencyKey is not null)
+        {
+            // A concurrent retry with the same key waits here on the primary key until the first commits.
+            var claimed = await connection.ExecuteAsync(new CommandDefinition(
+                ClaimKey, new { userId = actor.UserId, key = idempotencyKey, hash }, transaction, cancellationToken: cancellationToken));
+            if (claimed == 0)
+            {
+                var earlier = await connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
+                    FindByKey, new { userId = actor.UserId, key = idempotencyKey }, transaction, cancellationToken: cancellationToken));
+                if (earlier is not { } found)
+                {
+                    return new Failure(FailureKind.Conflict, "A request with this Idempotency-Key is still being processed; retry shortly.");
+                }
+
+                return found.RequestHash.AsSpan().SequenceEqual(hash)
+                    ? new CreatedWorkOrder(found.Id, found.Number, Replayed: true)
+                    : Failure.Invalid("Idempotency-Key", "was already used for a different request.");
+            }
+        }
+
+        var template = request.TemplateId is { } templateId ? await Templates.Templates.FindAsync(connection, transaction, templateId, cancellationToken) : null;
+        var errors = new FieldErrors();
+        var values = Validate(request, template, errors);
+        await CheckAssetsAsync(connection, transaction, request, values.AssetReferences, errors, cancellationToken);
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var sequence = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            NextNumber, new { year = now.Year }, transaction, cancellationToken: cancellationToken));
+        var number = string.Create(CultureInfo.InvariantCulture, $"WO-{now.Year}-{sequence:D6}");
+        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            Insert,
+            new
+            {
+                number,
+                templateId = template!.Id,
+                workType = WireNames.Of(template.WorkType),
+                title = request.Title!.Trim(),
+                description = request.Description!.Trim(),
+                priority = request.Priority ?? template.DefaultPriority,
+                requesterId = actor.UserId,
+                contact = NullIfBlank(request.Contact),
+                assetId = request.AssetId,
+                departmentId = template.DepartmentId,
+                reference = NullIfBlank(request.Reference),
+                dueAt = request.DueAt?.ToUniversalTime(),
+                now,
+                customFields = JsonSerializer.Serialize(values.Values, TemplateSchema.Json),
+                source = WireNames.Of(source),
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        await History.AppendAsync(
+            connection, transaction, id, now, actor.UserId, "created", null, WorkOrderStatus.New, null,
+            new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) },
+            cancellationToken);
+        if (idempotencyKey is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE idempotency_keys SET work_order_id = @id WHERE user_id = @userId AND key = @key",
+                new { id, userId = actor.UserId, key = idempotencyKey },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new CreatedWorkOrder(id, number, Replayed: false);
+    }
+
+    /// <summary>Every rule on the request that needs no database beyond its template.</summary>
+    public static (Dictionary<string, object> Values, List<(string Field, long AssetId)> AssetReferences) Validate(
+        CreateWorkOrderRequest request, Template? template, FieldErrors errors)
+    {
+        if (request.TemplateId is null)
+        {
+            errors.Add("templateId", "is required.");
+        }
+        else if (template is null || !template.Active)
+        {
+            errors.Add("templateId", $"template {request.TemplateId} does not exist or is no longer in use.");
+        }
+
+        var title = request.Title?.Trim();
+        if (string.IsNullOrEmpty(title))
+        {
+            errors.Add("title", "is required.");
+        }
+        else if (title.Length > MaxTitleLength)
+        {
+            errors.Add("title", $"must be at most {MaxTitleLength} characters (it has {title.Length}).");
+        }
+
+        var description = request.Description?.Trim();
+        if (string.IsNullOrEmpty(description))
+        {
+            errors.Add("description", "is required.");
+        }
+        else if (description.Length > MaxDescriptionLength)
+        {
+            errors.Add("description", $"must be at most {MaxDescriptionLength} characters (it has {description.Length}).");
+        }
+
+        if (request.Priority is { } priority && priority is < 1 or > 4)
+        {
+            errors.Add("priority", "must be 1 (P1, most urgent) to 4 (P4).");
+        }
+
+        if (request.Contact is { Length: > MaxContactLength })
+        {
+            errors.Add("contact", $"must be at most {MaxContactLength} characters.");
+        }
+        else if (template is { ContactRequired: true } && string.IsNullOrWhiteSpace(request.Contact))
+        {
+            errors.Add("contact", "is required by this template.");
+        }
+
+        if (request.Reference is { Length: > MaxReferenceLength })
+        {
+            errors.Add("reference", $"must be at most {MaxReferenceLength} characters.");
+        }
+
+        if (template is { AssetRequired: true } && request.AssetId is null)
+        {
+            errors.Add("assetId", "is required by this template.");
+        }
+
+        return template is null
+            ? (new Dictionary<string, object>(), [])
+            : TemplateSchema.ValidateValues(template.Fields, request.CustomFields, errors);
+    }
+
+    private static async Task CheckAssetsAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        CreateWorkOrderRequest request,
+        List<(string Field, long AssetId)> references,
+        FieldErrors errors,
+        CancellationToken cancellationToken)
+    {
+        if (request.AssetId is { } assetId)
+        {
+            references.Insert(0, ("assetId", assetId));
+        }
+
+        if (references.Count == 0)
+        {
+            return;
+        }
+
+        var ids = references.Select(r => r.AssetId).Distinct().ToArray();
+        var known = (await connection.QueryAsync<long>(new CommandDefinition(
+            "SELECT id FROM assets WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken))).ToHashSet();
+        foreach (var (field, id) in references.Where(r => !known.Contains(r.AssetId)))
+        {
+            errors.Add(field, $"asset {id} does not exist.");
+        }
+    }
+
+    private sealed class KeyRow
+    {
+        public byte[] RequestHash { get; init; } = [];
+        public long Id { get; init; }
+        public string Number { get; init; } = "";
+    }
+
+    private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

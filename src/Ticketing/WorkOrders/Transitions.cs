@@ -1,0 +1,143 @@
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+
+namespace WorkOrders.Ticketing.WorkOrders;
+
+/// <summary>A request to move a work order. The row version comes from the body or the If-Match header.</summary>
+public sealed record TransitionRequest(string? Action, string? Note = null, long? AssigneeId = null, int? Rating = null, int? RowVersion = null);
+
+public sealed record TransitionResult(long Id, WorkOrderStatus Status, long? AssigneeId, int RowVersion);
+
+/// <summary>Applies one lifecycle transition and its history event in one transaction, guarded by the row version.</summary>
+public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    private const string Lock = """
+        SELECT status, requester_id, department_id, assignee_id, acknowledged_at, started_at, row_version, number
+        FROM work_orders WHERE id = @id FOR UPDATE
+        """;
+
+    private const string LoadCandidate = """
+        SELECT id AS UserId, display_name AS UserName, role AS Role, department_id AS DepartmentId, active AS Active
+        FROM users WHERE id = @id
+        """;
+
+    private const string Update = """
+        UPDATE work_orders
+        SET status = @to, assignee_id = @assigneeId,
+            acknowledged_at = COALESCE(acknowledged_at, @acknowledgedAt),
+            started_at = COALESCE(started_at, @startedAt),
+            resolved_at = CASE WHEN @clearResolved THEN NULL ELSE COALESCE(@resolvedAt, resolved_at) END,
+            closed_at = COALESCE(@closedAt, closed_at),
+            rating = COALESCE(@rating, rating),
+            row_version = row_version + 1, updated_at = @now
+        WHERE id = @id
+        RETURNING row_version
+        """;
+
+    public async Task<Outcome<TransitionResult>> HandleAsync(long id, TransitionRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (!WireNames.TryParse<WorkOrderAction>(request.Action, out var action))
+        {
+            errors.Add("action", $"must be one of: {string.Join(", ", Enum.GetValues<WorkOrderAction>().Select(WireNames.Of))}.");
+        }
+
+        if (request.RowVersion is null)
+        {
+            errors.Add("rowVersion", "is required (in the body or as an If-Match header) so that a stale page cannot overwrite newer changes.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id }, transaction, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return Failure.NotFound($"Work order {id}");
+        }
+
+        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId))
+        {
+            return Failure.Forbidden($"You may not see work order {row.Number}.");
+        }
+
+        if (row.RowVersion != request.RowVersion)
+        {
+            return new Failure(
+                FailureKind.Conflict,
+                $"Work order {row.Number} was changed by someone else (it is at version {row.RowVersion}, you sent {request.RowVersion}). Reload it and try again.");
+        }
+
+        Candidate? candidate = null;
+        if (action == WorkOrderAction.Assign && request.AssigneeId is { } assigneeId)
+        {
+            var found = await connection.QuerySingleOrDefaultAsync<CandidateRow>(new CommandDefinition(
+                LoadCandidate, new { id = assigneeId }, transaction, cancellationToken: cancellationToken));
+            if (found is null)
+            {
+                return Failure.Invalid("assigneeId", $"user {assigneeId} does not exist.");
+            }
+
+            candidate = new Candidate(found.UserId, found.UserName, WireNames.Parse<Role>(found.Role), found.DepartmentId, found.Active);
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var state = new WorkOrderState(WireNames.Parse<WorkOrderStatus>(row.Status), row.RequesterId, row.DepartmentId, row.AssigneeId, row.AcknowledgedAt, row.StartedAt);
+        var decision = Lifecycle.Decide(state, new TransitionCommand(action, request.Note, candidate, request.Rating), actor, now);
+        if (decision.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        var change = decision.Value!;
+        var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            Update,
+            new
+            {
+                id,
+                to = WireNames.Of(change.To),
+                change.AssigneeId,
+                change.AcknowledgedAt,
+                change.StartedAt,
+                change.ResolvedAt,
+                clearResolved = change.ClearResolvedAt,
+                change.ClosedAt,
+                change.Rating,
+                now,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        await History.AppendAsync(
+            connection, transaction, id, now, actor.UserId, WireNames.Of(action), change.From, change.To, request.Note?.Trim(),
+            new { assigneeId = candidate?.UserId, assignee = candidate?.UserName, previousAssigneeId = action == WorkOrderAction.Assign ? row.AssigneeId : null, rating = change.Rating },
+            cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new TransitionResult(id, change.To, change.AssigneeId, version);
+    }
+
+    private sealed class LockedRow
+    {
+        public string Status { get; init; } = "";
+        public long RequesterId { get; init; }
+        public long DepartmentId { get; init; }
+        public long? AssigneeId { get; init; }
+        public DateTime? AcknowledgedAt { get; init; }
+        public DateTime? StartedAt { get; init; }
+        public int RowVersion { get; init; }
+        public string Number { get; init; } = "";
+    }
+
+    private sealed class CandidateRow
+    {
+        public long UserId { get; init; }
+        public string UserName { get; init; } = "";
+        public string Role { get; init; } = "";
+        public long? DepartmentId { get; init; }
+        public bool Active { get; init; }
+    }
+}
