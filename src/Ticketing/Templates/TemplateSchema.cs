@@ -205,7 +205,7 @@ public static partial class TemplateSchema
 
                     break;
                 case FieldKind.Asset:
-                    if (!raw.TryGetInt64(out var assetId) || assetId <= 0)
+                    if (raw.ValueKind != JsonValueKind.Number || !raw.TryGetInt64(out var assetId) || assetId <= 0)
                     {
                         errors.Add(name, "must be the id of an asset.");
                     }
