@@ -53,6 +53,7 @@ public static class DashboardExtensions
                 StatusCodes.Status401Unauthorized => "Sign in first: send 'Authorization: Bearer <accessToken>' from POST /api/v1/auth/login. The token is missing, malformed or expired.",
                 StatusCodes.Status403Forbidden => "Your role may not use this endpoint.",
                 StatusCodes.Status404NotFound => "There is no such endpoint.",
+                StatusCodes.Status415UnsupportedMediaType => "This endpoint takes another content type (JSON, or multipart/form-data for files); see /openapi/v1.json.",
                 _ => null,
             };
             await Results.Problem(detail: detail, statusCode: http.Response.StatusCode).ExecuteAsync(http);
