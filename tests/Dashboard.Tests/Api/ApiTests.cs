@@ -283,5 +283,6 @@ public class ApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Contains("/api/v1/work-orders", paths);
         Assert.Contains("/api/v1/work-orders/{id}/transitions", paths);
         Assert.Contains("/api/v1/auth/login", paths);
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
     }
 }
