@@ -1,0 +1,149 @@
+namespace WorkOrders.Analytics.Warehouse;
+
+/// <summary>
+/// The DuckDB warehouse: facts of archived work orders and their status intervals, the open-work snapshot,
+/// and the dimensions. Times are UTC TIMESTAMP (DuckDB's TIMESTAMPTZ arithmetic is many times slower).
+/// </summary>
+public static class WarehouseSchema
+{
+    public const int Version = 1;
+
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+
+        CREATE TABLE IF NOT EXISTS dim_department (
+            department_id   BIGINT PRIMARY KEY,
+            name            VARCHAR NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS dim_user (
+            user_id         BIGINT PRIMARY KEY,
+            user_name       VARCHAR NOT NULL,
+            display_name    VARCHAR NOT NULL,
+            role            VARCHAR NOT NULL,
+            department_id   BIGINT,
+            active          BOOLEAN NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS dim_asset (
+            asset_id        BIGINT PRIMARY KEY,
+            code            VARCHAR NOT NULL,
+            name            VARCHAR NOT NULL,
+            kind            VARCHAR NOT NULL,
+            parent_id       BIGINT,
+            asset_type      VARCHAR,
+            location        VARCHAR,
+            criticality     SMALLINT NOT NULL,
+            installed_on    DATE,
+            lifecycle       VARCHAR NOT NULL,
+            site_id         BIGINT,
+            path            VARCHAR NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS dim_template (
+            template_id     BIGINT PRIMARY KEY,
+            name            VARCHAR NOT NULL,
+            work_type       VARCHAR NOT NULL,
+            default_priority SMALLINT NOT NULL,
+            department_id   BIGINT NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS dim_date (
+            date            DATE PRIMARY KEY,
+            year            INTEGER NOT NULL,
+            quarter         INTEGER NOT NULL,
+            month           INTEGER NOT NULL,
+            iso_week        INTEGER NOT NULL,
+            day_of_week     INTEGER NOT NULL,
+            is_weekend      BOOLEAN NOT NULL
+        );
+
+        -- One row per archived (closed or cancelled) work order.
+        CREATE TABLE IF NOT EXISTS fact_work_order (
+            work_order_id       BIGINT NOT NULL,
+            number              VARCHAR NOT NULL,
+            template_id         BIGINT NOT NULL,
+            work_type           VARCHAR NOT NULL,
+            title               VARCHAR NOT NULL,
+            priority            SMALLINT NOT NULL,
+            status              VARCHAR NOT NULL,
+            requester_id        BIGINT NOT NULL,
+            asset_id            BIGINT,
+            department_id       BIGINT NOT NULL,
+            assignee_id         BIGINT,
+            source              VARCHAR NOT NULL,
+            failure_code        VARCHAR,
+            created_at          TIMESTAMP NOT NULL,
+            acknowledged_at     TIMESTAMP,
+            started_at          TIMESTAMP,
+            resolved_at         TIMESTAMP,
+            closed_at           TIMESTAMP,
+            due_at              TIMESTAMP,
+            response_due_at     TIMESTAMP,
+            resolution_due_at   TIMESTAMP,
+            rating              SMALLINT
+        );
+
+        -- Every history event of the archived work orders, as it happened.
+        CREATE TABLE IF NOT EXISTS fact_event (
+            event_id            BIGINT NOT NULL,
+            work_order_id       BIGINT NOT NULL,
+            occurred_at         TIMESTAMP NOT NULL,
+            actor_id            BIGINT,
+            kind                VARCHAR NOT NULL,
+            from_status         VARCHAR,
+            to_status           VARCHAR,
+            assignee_id         BIGINT
+        );
+
+        -- One row per span of time a work order spent in one status (derived from fact_event at ingest).
+        CREATE TABLE IF NOT EXISTS fact_status_interval (
+            work_order_id       BIGINT NOT NULL,
+            status              VARCHAR NOT NULL,
+            started_at          TIMESTAMP NOT NULL,
+            ended_at            TIMESTAMP NOT NULL,
+            seconds             BIGINT NOT NULL,
+            paused              BOOLEAN NOT NULL,
+            assignee_id         BIGINT
+        );
+
+        -- The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).
+        CREATE TABLE IF NOT EXISTS open_work_order (
+            work_order_id       BIGINT PRIMARY KEY,
+            number              VARCHAR NOT NULL,
+            template_id         BIGINT NOT NULL,
+            work_type           VARCHAR NOT NULL,
+            title               VARCHAR NOT NULL,
+            priority            SMALLINT NOT NULL,
+            status              VARCHAR NOT NULL,
+            asset_id            BIGINT,
+            department_id       BIGINT NOT NULL,
+            assignee_id         BIGINT,
+            created_at          TIMESTAMP NOT NULL,
+            acknowledged_at     TIMESTAMP,
+            due_at              TIMESTAMP,
+            response_due_at     TIMESTAMP,
+            resolution_due_at   TIMESTAMP,
+            snapshot_at         TIMESTAMP NOT NULL
+        );
+
+        -- What the warehouse holds: every archive transaction below this PostgreSQL xmin is in.
+        CREATE TABLE IF NOT EXISTS ingest_watermark (
+            id                  INTEGER PRIMARY KEY,
+            archived_below_xid  UBIGINT NOT NULL,
+            updated_at          TIMESTAMP NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS ingest_run (
+            run_id              BIGINT PRIMARY KEY,
+            started_at          TIMESTAMP NOT NULL,
+            finished_at         TIMESTAMP NOT NULL,
+            work_orders         BIGINT NOT NULL,
+            events              BIGINT NOT NULL,
+            open_work_orders    BIGINT NOT NULL,
+            from_xid            UBIGINT NOT NULL,
+            to_xid              UBIGINT NOT NULL,
+            lag_seconds         DOUBLE
+        );
+        """;
+}

@@ -1,0 +1,3 @@
+using WorkOrders.Ingest;
+
+return await Cli.RunAsync(args);
