@@ -11,6 +11,8 @@ public static class Cli
 {
     private static readonly Dictionary<string, (string Help, Func<CliArgs, CancellationToken, Task<int>> Run)> Commands = new(StringComparer.Ordinal)
     {
+        ["ingest"] = (Warehouse.WarehouseCommands.IngestHelp, Warehouse.WarehouseCommands.IngestAsync),
+        ["export-parquet"] = (Warehouse.WarehouseCommands.ExportHelp, Warehouse.WarehouseCommands.ExportParquetAsync),
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -3,6 +3,8 @@ namespace WorkOrders.Analytics.Warehouse;
 /// <summary>
 /// The DuckDB warehouse: facts of archived work orders and their status intervals, the open-work snapshot,
 /// and the dimensions. Times are UTC TIMESTAMP (DuckDB's TIMESTAMPTZ arithmetic is many times slower).
+/// Dimensions and the snapshot are replaced whole in each ingest transaction, so they carry no key constraints
+/// (DuckDB checks a key against rows deleted earlier in the same transaction).
 /// </summary>
 public static class WarehouseSchema
 {
@@ -12,12 +14,12 @@ public static class WarehouseSchema
         CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 
         CREATE TABLE IF NOT EXISTS dim_department (
-            department_id   BIGINT PRIMARY KEY,
+            department_id   BIGINT NOT NULL,
             name            VARCHAR NOT NULL
         );
 
         CREATE TABLE IF NOT EXISTS dim_user (
-            user_id         BIGINT PRIMARY KEY,
+            user_id         BIGINT NOT NULL,
             user_name       VARCHAR NOT NULL,
             display_name    VARCHAR NOT NULL,
             role            VARCHAR NOT NULL,
@@ -26,7 +28,7 @@ public static class WarehouseSchema
         );
 
         CREATE TABLE IF NOT EXISTS dim_asset (
-            asset_id        BIGINT PRIMARY KEY,
+            asset_id        BIGINT NOT NULL,
             code            VARCHAR NOT NULL,
             name            VARCHAR NOT NULL,
             kind            VARCHAR NOT NULL,
@@ -41,7 +43,7 @@ public static class WarehouseSchema
         );
 
         CREATE TABLE IF NOT EXISTS dim_template (
-            template_id     BIGINT PRIMARY KEY,
+            template_id     BIGINT NOT NULL,
             name            VARCHAR NOT NULL,
             work_type       VARCHAR NOT NULL,
             default_priority SMALLINT NOT NULL,
@@ -49,7 +51,7 @@ public static class WarehouseSchema
         );
 
         CREATE TABLE IF NOT EXISTS dim_date (
-            date            DATE PRIMARY KEY,
+            date            DATE NOT NULL,
             year            INTEGER NOT NULL,
             quarter         INTEGER NOT NULL,
             month           INTEGER NOT NULL,
@@ -81,7 +83,8 @@ public static class WarehouseSchema
             due_at              TIMESTAMP,
             response_due_at     TIMESTAMP,
             resolution_due_at   TIMESTAMP,
-            rating              SMALLINT
+            rating              SMALLINT,
+            ingest_run_id       BIGINT NOT NULL
         );
 
         -- Every history event of the archived work orders, as it happened.
@@ -93,7 +96,8 @@ public static class WarehouseSchema
             kind                VARCHAR NOT NULL,
             from_status         VARCHAR,
             to_status           VARCHAR,
-            assignee_id         BIGINT
+            assignee_id         BIGINT,
+            ingest_run_id       BIGINT NOT NULL
         );
 
         -- One row per span of time a work order spent in one status (derived from fact_event at ingest).
@@ -109,7 +113,7 @@ public static class WarehouseSchema
 
         -- The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).
         CREATE TABLE IF NOT EXISTS open_work_order (
-            work_order_id       BIGINT PRIMARY KEY,
+            work_order_id       BIGINT NOT NULL,
             number              VARCHAR NOT NULL,
             template_id         BIGINT NOT NULL,
             work_type           VARCHAR NOT NULL,

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Dapper;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ingest.Warehouse;
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.WorkOrders;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Ingest.Tests.Warehouse;
+
+public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("workorders-warehouse-").FullName;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 4, 1, 8, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string NewWarehouse() => Path.Combine(_folder, $"{Guid.NewGuid():N}.duckdb");
+
+    private async Task<IngestResult> IngestAsync(string path)
+    {
+        using var warehouse = WarehouseFile.Open(path);
+        return await new WarehouseIngest(database.DataSource, _clock, NullLogger<WarehouseIngest>.Instance).RunAsync(warehouse, null, CancellationToken.None);
+    }
+
+    /// <summary>A work order taken through the real lifecycle, with a hold and a rejection on the way.</summary>
+    private async Task<long> LivedWorkOrderAsync(TestOrg org, bool close)
+    {
+        var create = new CreateWorkOrder(database.DataSource, _clock);
+        var transitions = new ApplyTransition(database.DataSource, _clock);
+        var id = (await create.HandleAsync(
+            new CreateWorkOrderRequest(org.TemplateId, "Seal leaks", "Oil under the pump", 2, null, org.MachineId,
+                CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("bearing") }),
+            org[Role.Requester], WorkOrderSource.Web, null, CancellationToken.None)).Value!.Id;
+        var version = 1;
+        async Task Step(Actor actor, WorkOrderAction action, string? note = null, long? assignee = null)
+        {
+            _clock.Advance(TimeSpan.FromMinutes(45));
+            var outcome = await transitions.HandleAsync(id, new TransitionRequest(WireNames.Of(action), note, assignee, null, version), actor, CancellationToken.None);
+            version = outcome.Value?.RowVersion ?? throw new InvalidOperationException(outcome.Failure!.Message);
+        }
+
+        await Step(org[Role.Manager], WorkOrderAction.Assign, assignee: org[Role.Technician].UserId);
+        await Step(org[Role.Technician], WorkOrderAction.Start);
+        await Step(org[Role.Technician], WorkOrderAction.Hold, "parts");
+        await Step(org[Role.Technician], WorkOrderAction.Resume);
+        await Step(org[Role.Technician], WorkOrderAction.Resolve, "done");
+        if (close)
+        {
+            await Step(org[Role.Requester], WorkOrderAction.Reject, "still leaks");
+            await Step(org[Role.Technician], WorkOrderAction.Resolve, "done now");
+            await Step(org[Role.Requester], WorkOrderAction.Approve);
+        }
+
+        return id;
+    }
+
+    [Fact]
+    public async Task the_warehouse_holds_every_archived_row_of_postgresql_and_the_open_ones_as_a_snapshot()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var closed = await LivedWorkOrderAsync(org, close: true);
+        var open = await LivedWorkOrderAsync(org, close: false);
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 5000, org.Suffix);
+        var path = NewWarehouse();
+
+        var result = await IngestAsync(path);
+
+        Assert.True(result.WorkOrders >= 5001);
+        WarehouseFixture.AssertSame(database.DataSource, path);
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        Assert.Equal("resolved", warehouse.ExecuteScalar<string>($"SELECT status FROM open_work_order WHERE work_order_id = {open}"));
+        Assert.Equal("bearing", warehouse.ExecuteScalar<string>($"SELECT failure_code FROM fact_work_order WHERE work_order_id = {closed}"));
+    }
+
+    [Fact]
+    public async Task status_intervals_follow_the_history_and_mark_paused_time()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var id = await LivedWorkOrderAsync(org, close: true);
+        var path = NewWarehouse();
+
+        await IngestAsync(path);
+
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        var spans = warehouse.Query<(string Status, long Seconds, bool Paused)>(
+            $"SELECT status, seconds, paused FROM fact_status_interval WHERE work_order_id = {id} ORDER BY started_at").ToList();
+        Assert.Equal(
+            ["new", "assigned", "in_progress", "on_hold", "in_progress", "resolved", "in_progress", "resolved"],
+            spans.Select(s => s.Status));
+        Assert.All(spans, s => Assert.Equal(45 * 60, s.Seconds));
+        Assert.Equal([false, false, false, true, false, false, false, false], spans.Select(s => s.Paused));
+        Assert.Equal(
+            org[Role.Technician].UserId,
+            warehouse.ExecuteScalar<long>($"SELECT assignee_id FROM fact_status_interval WHERE work_order_id = {id} AND status = 'on_hold'"));
+    }
+
+    [Fact]
+    public async Task a_second_run_takes_only_what_was_archived_since_and_applies_dimension_changes()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 300, org.Suffix + "a");
+        var path = NewWarehouse();
+        var first = await IngestAsync(path);
+
+        var nothing = await IngestAsync(path);
+        Assert.Equal(0, nothing.WorkOrders);
+        Assert.Equal(first.ToXid, nothing.FromXid);
+
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 200, org.Suffix + "b");
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE assets SET name = 'Pump (rebuilt)' WHERE id = @MachineId", org);
+        }
+
+        var second = await IngestAsync(path);
+
+        Assert.Equal(200, second.WorkOrders);
+        Assert.Equal(1000, second.Events);
+        WarehouseFixture.AssertSame(database.DataSource, path);
+    }
+
+    [Fact]
+    public async Task an_ingest_killed_at_any_point_and_run_again_ends_equal_to_postgresql()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var path = NewWarehouse();
+        var random = new Random(4711);
+
+        // One undisturbed run of a round's volume tells how long a run lasts, so the kills can land inside runs.
+        const int perRound = 20_000;
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, perRound, $"{org.Suffix}k");
+        var timer = Stopwatch.StartNew();
+        using (var calibration = StartIngest(path))
+        {
+            await calibration.WaitForExitAsync();
+        }
+
+        var runTime = timer.Elapsed;
+        var kills = 0;
+        for (var round = 0; round < 12; round++)
+        {
+            await WarehouseFixture.AddArchivedAsync(database.DataSource, org, perRound, $"{org.Suffix}k{round}");
+            using var process = StartIngest(path);
+            await Task.Delay(runTime * (0.15 + (0.8 * random.NextDouble())));
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                kills++;
+            }
+
+            await process.WaitForExitAsync();
+        }
+
+        using (var final = StartIngest(path))
+        {
+            var output = final.StandardOutput.ReadToEndAsync();
+            var errors = final.StandardError.ReadToEndAsync();
+            await final.WaitForExitAsync();
+            Assert.True(final.ExitCode == 0, await output + await errors);
+        }
+
+        Assert.True(kills >= 10, $"only {kills} of the runs were still going when killed; the test needs more work per run");
+        WarehouseFixture.AssertSame(database.DataSource, path);
+    }
+
+    private Process StartIngest(string warehouse)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "WorkOrders.Ingest.dll"), "ingest", "--warehouse", warehouse])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ConnectionStrings__WorkOrders"] = database.ConnectionString;
+        return Process.Start(start)!;
+    }
+}
