@@ -7,6 +7,7 @@ using Microsoft.OpenApi;
 using Radzen;
 using WorkOrders.Dashboard.Components;
 using WorkOrders.Dashboard.Localization;
+using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
@@ -20,6 +21,9 @@ public static class DashboardExtensions
     /// <summary>Registers the Blazor Server UI, Radzen, localization and the OpenAPI document.</summary>
     public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
     {
+        // Serves the package assets (Radzen, blazor.web.js) from a build output in any environment, as ./run.sh runs it
+        // (Production, not published); a published app has no static web assets manifest and this does nothing.
+        builder.WebHost.UseStaticWebAssets();
         var services = builder.Services;
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
@@ -79,6 +83,7 @@ public static class DashboardExtensions
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapTicketingApi();
+        app.MapIngestApi();
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         MapAccount(app);

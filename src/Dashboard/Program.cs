@@ -1,8 +1,10 @@
 using WorkOrders.Dashboard;
+using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddTicketing();
+builder.AddIngest();
 builder.AddDashboard();
 
 var app = builder.Build();

@@ -1,3 +1,7 @@
-using WorkOrders.Ingest;
+namespace WorkOrders.Ingest;
 
-return await Cli.RunAsync(args);
+/// <summary>The command-line entry; a named class so it does not collide with the dashboard's Program.</summary>
+internal static class Program
+{
+    public static Task<int> Main(string[] args) => Cli.RunAsync(args);
+}

@@ -16,6 +16,7 @@ namespace WorkOrders.Dashboard.Tests.Api;
 public sealed class ApiHost : IAsyncLifetime
 {
     private readonly TestDatabase _database = new();
+    private readonly string _folder = Directory.CreateTempSubdirectory("workorders-api-").FullName;
     private WebApplicationFactory<Program> _factory = null!;
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
@@ -34,6 +35,8 @@ public sealed class ApiHost : IAsyncLifetime
         {
             builder.UseSetting("ConnectionStrings:WorkOrders", _database.ConnectionString);
             builder.UseSetting("Ticketing:MaxAttachmentBytes", "2048");
+            builder.UseSetting("Warehouse:Path", Path.Combine(_folder, "warehouse.duckdb"));
+            builder.UseSetting("Ingest:RunOnStart", "false");
             builder.ConfigureTestServices(services =>
             {
                 services.RemoveAll<TimeProvider>();
@@ -47,6 +50,7 @@ public sealed class ApiHost : IAsyncLifetime
     {
         await _factory.DisposeAsync();
         await _database.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
     }
 
     public HttpClient Anonymous() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });

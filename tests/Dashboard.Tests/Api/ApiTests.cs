@@ -285,4 +285,25 @@ public class ApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Contains("/api/v1/auth/login", paths);
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
     }
+
+    [Fact]
+    public async Task an_administrator_runs_the_ingest_on_demand_and_sees_its_status_while_others_may_not()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+        var (id, _) = await CreateAsync(await host.SignedInAsync(org[Role.Requester]), org);
+        var manager = await host.SignedInAsync(org[Role.Manager]);
+        Assert.Equal(HttpStatusCode.OK, (await TransitionAsync(manager, id, new { action = "cancel", note = "duplicate", rowVersion = 1 })).StatusCode);
+
+        var run = await admin.PostAsync("/api/v1/ingest/runs?wait=true", null);
+
+        Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        var status = await JsonOf(run);
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("lastError").ValueKind);
+        Assert.True(status.GetProperty("lastResult").GetProperty("workOrders").GetInt64() >= 1);
+        Assert.False(status.GetProperty("running").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/ingest/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.PostAsync("/api/v1/ingest/runs", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.GetAsync("/api/v1/ingest/status")).StatusCode);
+    }
 }
