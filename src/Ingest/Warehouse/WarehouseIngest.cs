@@ -88,6 +88,25 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
             INTERVAL 1 DAY) r(d);
         """;
 
+    /// <summary>The archived work orders whose archive transaction lies in the range.</summary>
+    internal static CopySpec WorkOrderFacts(string range, string run) => new("fact_work_order", $"""
+        SELECT w.id, w.number, w.template_id, w.work_type, w.title, w.priority, w.status, w.requester_id, w.asset_id, w.department_id,
+               w.assignee_id, w.source, CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END,
+               w.created_at, w.acknowledged_at, w.started_at, w.resolved_at, w.closed_at, w.due_at, w.response_due_at, w.resolution_due_at,
+               w.rating, {run}::bigint
+        FROM work_orders w WHERE {range}
+        """, WorkOrderColumns);
+
+    /// <summary>The history of those work orders.</summary>
+    internal static CopySpec EventFacts(string range, string run) => new("fact_event", $"""
+        SELECT e.id, e.work_order_id, e.occurred_at, e.actor_id, e.kind, e.from_status, e.to_status,
+               (e.payload->>'assigneeId')::bigint, {run}::bigint
+        FROM work_order_events e JOIN work_orders w ON w.id = e.work_order_id
+        WHERE {range}
+        """, EventColumns);
+
+    internal static string Range(ulong from, ulong to) => string.Format(CultureInfo.InvariantCulture, ArchivedRange, from, to);
+
     public async Task<IngestResult> RunAsync(DuckDBConnection warehouse, IProgress<IngestProgress>? progress, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -102,7 +121,7 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
 
         var from = Scalar<ulong?>(warehouse, "SELECT archived_below_xid FROM ingest_watermark WHERE id = 1") ?? 0;
         var runId = Scalar<long>(warehouse, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_run");
-        var range = string.Format(CultureInfo.InvariantCulture, ArchivedRange, from, to);
+        var range = Range(from, to);
         var run = runId.ToString(CultureInfo.InvariantCulture);
 
         Execute(warehouse, "BEGIN TRANSACTION");
@@ -114,20 +133,8 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
                 await CopyAsync(source, warehouse, dimension, progress, cancellationToken);
             }
 
-            var workOrders = await CopyAsync(source, warehouse, new CopySpec("fact_work_order", $"""
-                SELECT w.id, w.number, w.template_id, w.work_type, w.title, w.priority, w.status, w.requester_id, w.asset_id, w.department_id,
-                       w.assignee_id, w.source, CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END,
-                       w.created_at, w.acknowledged_at, w.started_at, w.resolved_at, w.closed_at, w.due_at, w.response_due_at, w.resolution_due_at,
-                       w.rating, {run}::bigint
-                FROM work_orders w WHERE {range}
-                """, WorkOrderColumns), progress, cancellationToken);
-
-            var events = await CopyAsync(source, warehouse, new CopySpec("fact_event", $"""
-                SELECT e.id, e.work_order_id, e.occurred_at, e.actor_id, e.kind, e.from_status, e.to_status,
-                       (e.payload->>'assigneeId')::bigint, {run}::bigint
-                FROM work_order_events e JOIN work_orders w ON w.id = e.work_order_id
-                WHERE {range}
-                """, EventColumns), progress, cancellationToken);
+            var workOrders = await CopyAsync(source, warehouse, WorkOrderFacts(range, run), progress, cancellationToken);
+            var events = await CopyAsync(source, warehouse, EventFacts(range, run), progress, cancellationToken);
             Execute(warehouse, string.Format(CultureInfo.InvariantCulture, DeriveIntervals, runId));
 
             Execute(warehouse, "DELETE FROM open_work_order");

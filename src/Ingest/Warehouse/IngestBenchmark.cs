@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Spectre.Console;
+using WorkOrders.Analytics.Warehouse;
+
+namespace WorkOrders.Ingest.Warehouse;
+
+/// <summary>
+/// Measures, in one run: the raw binary COPY OUT rate of the fact queries (bytes read and thrown away), a full
+/// ingest into a fresh warehouse file, and a second ingest with nothing new. Prints a table; asserts nothing.
+/// </summary>
+internal static class IngestBenchmark
+{
+    public const string Help = "measure ingest rows/s against the raw COPY OUT rate, peak memory, and a no-op re-run (--warehouse FILE, replaced)";
+
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    {
+        var path = WarehouseCommands.WarehousePath(args);
+        foreach (var file in new[] { path, path + ".wal" }.Where(File.Exists))
+        {
+            File.Delete(file);
+        }
+
+        await using var data = NpgsqlDataSource.Create(CliArgs.ConnectionString());
+        var (rawRows, rawSeconds) = await RawCopyAsync(data, cancellationToken);
+
+        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance);
+        using var warehouse = WarehouseFile.Open(path);
+        var full = await ingest.RunAsync(warehouse, null, cancellationToken);
+        var again = await ingest.RunAsync(warehouse, null, cancellationToken);
+        var ingestRows = full.WorkOrders + full.Events;
+
+        var table = new Table().AddColumns("measure", "value");
+        table.AddRow("archived work orders + events", $"{ingestRows:N0}");
+        table.AddRow("raw COPY OUT (same queries, discarded)", $"{rawSeconds:F2} s, {rawRows / rawSeconds:N0} rows/s");
+        table.AddRow("full ingest (incl. dimensions, intervals, snapshot)", $"{full.Duration.TotalSeconds:F2} s, {ingestRows / full.Duration.TotalSeconds:N0} rows/s");
+        table.AddRow("ingest rate / raw rate", $"{ingestRows / full.Duration.TotalSeconds / (rawRows / rawSeconds):P0}");
+        table.AddRow("re-run with nothing new", $"{again.Duration.TotalMilliseconds:F0} ms");
+        table.AddRow("peak working set of this process", $"{Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):N0} MiB");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    private static async Task<(long Rows, double Seconds)> RawCopyAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
+    {
+        await using var connection = await data.OpenConnectionAsync(cancellationToken);
+        var range = WarehouseIngest.Range(0, ulong.MaxValue >> 1);
+        var stopwatch = Stopwatch.StartNew();
+        long rows = 0;
+        foreach (var spec in new[] { WarehouseIngest.WorkOrderFacts(range, "0"), WarehouseIngest.EventFacts(range, "0") })
+        {
+            using var exporter = await connection.BeginBinaryExportAsync($"COPY ({spec.Query}) TO STDOUT (FORMAT BINARY)", cancellationToken);
+            while (exporter.StartRow() != -1)
+            {
+                for (var i = 0; i < spec.Columns.Count; i++)
+                {
+                    exporter.Skip();
+                }
+
+                rows++;
+            }
+        }
+
+        return (rows, stopwatch.Elapsed.TotalSeconds);
+    }
+}
