@@ -38,7 +38,29 @@ public static class WarehouseFile
         }
 
         using var command = connection.CreateCommand();
-        command.CommandText = WarehouseSchema.Create;
+        command.CommandText = "SELECT value FROM duckdb_tables() t, warehouse_info i WHERE t.table_name = 'warehouse_info' AND i.key = 'schema_version'";
+        string? version;
+        try
+        {
+            version = command.ExecuteScalar() as string;
+        }
+        catch (DuckDBException)
+        {
+            version = null;
+        }
+
+        // The warehouse is derived from PostgreSQL: a file of another schema version is emptied and refilled by the next ingest.
+        if (version is not null && version != WarehouseSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            command.CommandText = "SELECT string_agg('DROP TABLE ' || table_name || ';', ' ') FROM duckdb_tables() WHERE schema_name = 'main'";
+            command.CommandText = command.ExecuteScalar() as string ?? "";
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = WarehouseSchema.Create + $"""
+
+            INSERT OR REPLACE INTO warehouse_info VALUES ('schema_version', '{WarehouseSchema.Version}');
+            """;
         command.ExecuteNonQuery();
         return connection;
     }

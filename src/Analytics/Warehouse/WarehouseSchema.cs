@@ -8,7 +8,7 @@ namespace WorkOrders.Analytics.Warehouse;
 /// </summary>
 public static class WarehouseSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -123,6 +123,8 @@ public static class WarehouseSchema
             asset_id            BIGINT,
             department_id       BIGINT NOT NULL,
             assignee_id         BIGINT,
+            source              VARCHAR NOT NULL,
+            failure_code        VARCHAR,
             created_at          TIMESTAMP NOT NULL,
             acknowledged_at     TIMESTAMP,
             due_at              TIMESTAMP,

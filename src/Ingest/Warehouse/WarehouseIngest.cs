@@ -58,7 +58,8 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
     private static readonly ColumnSpec[] OpenColumns =
     [
         new("work_order_id", BigInt), new("number", Text), new("template_id", BigInt), new("work_type", Text), new("title", Text), new("priority", SmallInt),
-        new("status", Text), new("asset_id", BigInt), new("department_id", BigInt), new("assignee_id", BigInt), new("created_at", Timestamp),
+        new("status", Text), new("asset_id", BigInt), new("department_id", BigInt), new("assignee_id", BigInt), new("source", Text),
+        new("failure_code", Text), new("created_at", Timestamp),
         new("acknowledged_at", Timestamp), new("due_at", Timestamp), new("response_due_at", Timestamp), new("resolution_due_at", Timestamp),
         new("snapshot_at", Timestamp),
     ];
@@ -141,7 +142,7 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
             var snapshotAt = startedAt.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
             var open = await CopyAsync(source, warehouse, new CopySpec("open_work_order", $"""
                 SELECT w.id, w.number, w.template_id, w.work_type, w.title, w.priority, w.status, w.asset_id, w.department_id, w.assignee_id,
-                       w.created_at, w.acknowledged_at, w.due_at, w.response_due_at, w.resolution_due_at, '{snapshotAt}+00'::timestamptz
+                       w.source, CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END, w.created_at, w.acknowledged_at, w.due_at, w.response_due_at, w.resolution_due_at, '{snapshotAt}+00'::timestamptz
                 FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled')
                 """, OpenColumns), progress, cancellationToken);
 
@@ -185,8 +186,6 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
         return appender.Rows;
     }
 
-    // Statements here are constants with numbers and timestamps this class formats itself; no outside text reaches them.
-#pragma warning disable CA2100
     private static void Execute(DuckDBConnection warehouse, string sql)
     {
         using var command = warehouse.CreateCommand();
@@ -201,7 +200,6 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
         var value = command.ExecuteScalar();
         return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), CultureInfo.InvariantCulture);
     }
-#pragma warning restore CA2100
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingest run {RunId}: {WorkOrders} archived work orders, {Events} events, {Open} open, in {Seconds:F1} s")]
     private partial void LogRun(long runId, long workOrders, long events, long open, double seconds);

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+using DuckDB.NET.Data;
+
+namespace WorkOrders.Analytics.Kpis;
+
+/// <summary>
+/// The period and filters every KPI takes. The period is [From, To) in UTC days. A filter left null takes all.
+/// AssetId takes the asset and everything below it.
+/// </summary>
+public sealed record KpiFilter(
+    DateOnly From,
+    DateOnly To,
+    long? SiteId = null,
+    long? DepartmentId = null,
+    long? AssetId = null,
+    string? WorkType = null,
+    int? Priority = null)
+{
+    public static IReadOnlyList<string> WorkTypes { get; } = ["corrective", "preventive", "inspection", "service_request", "approval"];
+
+    public DateTime Start => From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+
+    public DateTime End => To.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+
+    public double Hours => (End - Start).TotalHours;
+
+    /// <summary>The same length of time just before this period, for "change against the previous period".</summary>
+    public KpiFilter Previous => this with { From = From.AddDays(From.DayNumber - To.DayNumber), To = From };
+
+    /// <summary>Field errors for a filter that cannot be answered; empty when it can.</summary>
+    public IReadOnlyDictionary<string, string[]> Problems()
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (To <= From)
+        {
+            errors["to"] = ["must be after from: the period ends before it starts."];
+        }
+        else if (To.DayNumber - From.DayNumber > 3660)
+        {
+            errors["to"] = ["a period is at most ten years."];
+        }
+
+        if (WorkType is not null && !WorkTypes.Contains(WorkType))
+        {
+            errors["workType"] = [$"must be one of: {string.Join(", ", WorkTypes)}."];
+        }
+
+        if (Priority is { } p && p is < 1 or > 4)
+        {
+            errors["priority"] = ["must be 1 to 4."];
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// The filter as SQL over a work-order table aliased <paramref name="alias"/> (columns department_id, asset_id,
+    /// work_type, priority). Only numbers and checked names reach the text.
+    /// </summary>
+    public string Where(string alias)
+    {
+        var sql = new StringBuilder("TRUE");
+        if (DepartmentId is { } department)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.department_id = {department}");
+        }
+
+        if (SiteId is { } site)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.asset_id IN (SELECT asset_id FROM dim_asset WHERE site_id = {site})");
+        }
+
+        if (AssetId is { } asset)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                 AND {alias}.asset_id IN (WITH RECURSIVE sub AS (SELECT asset_id FROM dim_asset WHERE asset_id = {asset}
+                     UNION ALL SELECT a.asset_id FROM dim_asset a JOIN sub ON a.parent_id = sub.asset_id) SELECT asset_id FROM sub)
+                """);
+        }
+
+        if (WorkType is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.work_type = '{WorkTypes.Single(w => w == WorkType)}'");
+        }
+
+        if (Priority is { } priority)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.priority = {priority}");
+        }
+
+        return sql.ToString();
+    }
+
+    internal void Bind(DuckDBCommand command)
+    {
+        command.Parameters.Add(new DuckDBParameter("from", Start));
+        command.Parameters.Add(new DuckDBParameter("to", End));
+    }
+}
