@@ -4,13 +4,10 @@ using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Tests;
 
-/// <summary>
-/// A warehouse of seven work orders written by hand, with every answer worked out in the comments. March 2026 is
-/// the period; asset 3 is a machine under line 2 of site 1, asset 4 a machine of site 10.
-/// </summary>
+/// <summary>Each KPI on <see cref="HandBuiltWarehouse"/>, with the answer worked out by hand.</summary>
 public sealed class KpiTests : IDisposable
 {
-    private static readonly KpiFilter March = new(new DateOnly(2026, 3, 1), new DateOnly(2026, 4, 1));
+    private static readonly KpiFilter March = HandBuiltWarehouse.March;
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"kpi-{Guid.NewGuid():N}.duckdb");
     private readonly DuckDBConnection _warehouse;
     private readonly KpiQueries _kpis;
@@ -18,66 +15,7 @@ public sealed class KpiTests : IDisposable
     public KpiTests()
     {
         _warehouse = WarehouseFile.Open(_path);
-        using var command = _warehouse.CreateCommand();
-        command.CommandText = """
-            INSERT INTO dim_asset VALUES
-                (1, 'S1', 'Site one', 'site', NULL, NULL, NULL, 3, NULL, 'in_service', 1, 'S1'),
-                (2, 'L2', 'Line two', 'line', 1, NULL, NULL, 3, NULL, 'in_service', 1, 'S1 > L2'),
-                (3, 'M3', 'Pump', 'machine', 2, 'pump', NULL, 4, NULL, 'in_service', 1, 'S1 > L2 > M3'),
-                (10, 'S10', 'Site ten', 'site', NULL, NULL, NULL, 3, NULL, 'in_service', 10, 'S10'),
-                (4, 'M4', 'Press', 'machine', 10, 'press', NULL, 4, NULL, 'in_service', 10, 'S10 > M4');
-
-            -- id, number, template, type, title, priority, status, requester, asset, department, assignee, source, failure,
-            -- created, acknowledged, started, resolved, closed, due, response due, resolution due, rating, run
-            INSERT INTO fact_work_order VALUES
-                -- 1: acknowledged after 1 h (response met); resolved after 4 h, one hour past the resolution deadline,
-                --    but 2 h on hold move the deadline: met. One assignment, no rejection: first-time fix.
-                (1, 'WO-1', 1, 'corrective', 'a', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
-                 '2026-03-02 00:00', '2026-03-02 01:00', '2026-03-02 01:00', '2026-03-02 04:00', '2026-03-02 05:00', NULL,
-                 '2026-03-02 02:00', '2026-03-02 03:00', 4, 1),
-                -- 2: same asset and failure 8 days later: a repeat. Acknowledged after 3 h, past its response deadline.
-                --    Resolved after 10 h, within its resolution deadline. Rejected once: not a first-time fix.
-                (2, 'WO-2', 1, 'corrective', 'b', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
-                 '2026-03-10 00:00', '2026-03-10 03:00', '2026-03-10 03:00', '2026-03-10 10:00', '2026-03-10 11:00', NULL,
-                 '2026-03-10 02:00', '2026-03-10 12:00', 2, 1),
-                -- 3: created in February, resolved on 1 March after 216 h; reassigned: not a first-time fix.
-                (3, 'WO-3', 1, 'corrective', 'c', 3, 'closed', 9, 4, 2, 8, 'web', 'leak',
-                 '2026-02-20 00:00', '2026-02-20 02:00', '2026-02-20 02:00', '2026-03-01 00:00', '2026-03-01 01:00', NULL,
-                 NULL, NULL, 5, 1),
-                -- 4: preventive due 11 March, done 12 h late: missed, but within 10% of its 10-day lead (1 day).
-                (4, 'WO-4', 2, 'preventive', 'd', 3, 'closed', 9, 3, 1, 7, 'pm', NULL,
-                 '2026-03-01 00:00', '2026-03-01 02:00', '2026-03-01 02:00', '2026-03-11 12:00', '2026-03-11 13:00', '2026-03-11 00:00',
-                 NULL, NULL, NULL, 1),
-                -- 5: cancelled; counts in volume only.
-                (5, 'WO-5', 1, 'corrective', 'e', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL,
-                 '2026-03-05 00:00', NULL, NULL, NULL, '2026-03-05 01:00', NULL, NULL, NULL, NULL, 1);
-
-            INSERT INTO fact_event VALUES
-                (11, 1, '2026-03-02 00:30', 5, 'assign', 'new', 'assigned', 7, 1),
-                (21, 2, '2026-03-10 00:30', 5, 'assign', 'new', 'assigned', 7, 1),
-                (22, 2, '2026-03-10 08:00', 9, 'reject', 'resolved', 'in_progress', NULL, 1),
-                (31, 3, '2026-02-20 01:00', 5, 'assign', 'new', 'assigned', 7, 1),
-                (32, 3, '2026-02-21 01:00', 5, 'assign', 'assigned', 'assigned', 8, 1),
-                (41, 4, '2026-03-01 01:00', 5, 'assign', 'new', 'assigned', 7, 1);
-
-            INSERT INTO fact_status_interval VALUES
-                (1, 'in_progress', '2026-03-02 01:00', '2026-03-02 01:30', 1800, false, 7),
-                (1, 'on_hold', '2026-03-02 01:30', '2026-03-02 03:30', 7200, true, 7),
-                (1, 'in_progress', '2026-03-02 03:30', '2026-03-02 04:00', 1800, false, 7),
-                (2, 'in_progress', '2026-03-10 03:00', '2026-03-10 10:00', 25200, false, 7),
-                (4, 'in_progress', '2026-03-01 02:00', '2026-03-01 12:00', 36000, false, 7);
-
-            -- id, number, template, type, title, priority, status, asset, department, assignee, source, failure, created,
-            -- acknowledged, due, response due, resolution due, snapshot
-            INSERT INTO open_work_order VALUES
-                -- 6: a third bearing failure on asset 3, 10 days after the second: a repeat; 12 days old; its response deadline passed.
-                (6, 'WO-6', 1, 'corrective', 'f', 1, 'new', 3, 1, NULL, 'alarm', 'bearing', '2026-03-20 00:00', NULL, NULL,
-                 '2026-03-20 01:00', NULL, '2026-04-01 00:00'),
-                -- 7: preventive due 25 March and still open: missed. 4 days old.
-                (7, 'WO-7', 2, 'preventive', 'g', 3, 'in_progress', 3, 1, 7, 'pm', NULL, '2026-03-28 00:00', '2026-03-28 01:00',
-                 '2026-03-25 00:00', NULL, NULL, '2026-04-01 00:00');
-            """;
-        command.ExecuteNonQuery();
+        HandBuiltWarehouse.Fill(_warehouse);
         _kpis = new KpiQueries(_warehouse);
     }
 

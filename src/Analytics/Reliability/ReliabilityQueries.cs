@@ -1,0 +1,116 @@
+using System.Globalization;
+using DuckDB.NET.Data;
+using WorkOrders.Analytics.Kpis;
+
+namespace WorkOrders.Analytics.Reliability;
+
+public enum HeatmapRows
+{
+    Asset,
+    AssetType,
+}
+
+public enum HeatmapMeasure
+{
+    Count,
+    DowntimeHours,
+}
+
+public enum TimeBucket
+{
+    Week,
+    Month,
+}
+
+/// <summary>One cell: a row (asset or asset type) x a failure code in one time bucket.</summary>
+public sealed record HeatmapCell(string RowKey, string RowLabel, string FailureCode, DateOnly Bucket, double Value, long WorkOrders);
+
+public sealed record ParetoBar(string FailureCode, long Failures, double CumulativeShare);
+
+public sealed record RepeatFailure(long WorkOrderId, string Number, long AssetId, string AssetCode, string FailureCode, DateTime CreatedAt, long PreviousWorkOrderId, double DaysSincePrevious);
+
+/// <summary>Recurring-fault views for reliability engineers: corrective work with a failure code, open and archived.</summary>
+public sealed class ReliabilityQueries(DuckDBConnection warehouse)
+{
+    // Corrective work with a failure code; downtime is the wall time from creation to resolution (open work: to the snapshot).
+    private const string Failures = """
+        (SELECT work_order_id, number, department_id, asset_id, work_type, priority, failure_code, created_at,
+                date_diff('second', created_at, resolved_at) / 3600.0 AS downtime_hours
+         FROM fact_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL AND status = 'closed'
+         UNION ALL
+         SELECT work_order_id, number, department_id, asset_id, work_type, priority, failure_code, created_at,
+                date_diff('second', created_at, snapshot_at) / 3600.0
+         FROM open_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL)
+        """;
+
+    public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket)
+    {
+        var rowKey = rows == HeatmapRows.Asset ? "a.asset_id::VARCHAR" : "coalesce(a.asset_type, '(none)')";
+        var rowLabel = rows == HeatmapRows.Asset ? "a.code || ' ' || a.name" : "coalesce(a.asset_type, '(none)')";
+        var value = measure == HeatmapMeasure.Count ? "count(*)" : "coalesce(sum(f.downtime_hours), 0)";
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"""
+            SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code,
+                   date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.created_at)::DATE AS bucket,
+                   {value}::DOUBLE, count(*)
+            FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id
+            WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")}
+            GROUP BY ALL ORDER BY bucket, row_label, f.failure_code
+            """;
+        filter.Bind(command);
+        using var reader = command.ExecuteReader();
+        var cells = new List<HeatmapCell>();
+        while (reader.Read())
+        {
+            cells.Add(new HeatmapCell(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), DateOnly.FromDateTime(reader.GetDateTime(3)), reader.GetDouble(4), reader.GetInt64(5)));
+        }
+
+        return cells;
+    }
+
+    public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"""
+            SELECT failure_code, n, sum(n) OVER (ORDER BY n DESC, failure_code ROWS UNBOUNDED PRECEDING) / sum(n) OVER () AS share
+            FROM (SELECT f.failure_code, count(*) AS n FROM {Failures} f
+                  WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")} GROUP BY ALL)
+            ORDER BY n DESC, failure_code
+            """;
+        filter.Bind(command);
+        using var reader = command.ExecuteReader();
+        var bars = new List<ParetoBar>();
+        while (reader.Read())
+        {
+            bars.Add(new ParetoBar(reader.GetString(0), reader.GetInt64(1), Convert.ToDouble(reader.GetValue(2), CultureInfo.InvariantCulture)));
+        }
+
+        return bars;
+    }
+
+    public IReadOnlyList<RepeatFailure> RepeatFailures(KpiFilter filter, int withinDays = KpiQueries.DefaultRepeatDays, int take = 200)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"""
+            SELECT f.work_order_id, f.number, f.asset_id, a.code, f.failure_code, f.created_at, f.previous_id,
+                   date_diff('second', f.previous_at, f.created_at) / 86400.0
+            FROM (SELECT *, lag(created_at) OVER w AS previous_at, lag(work_order_id) OVER w AS previous_id FROM {Failures}
+                  WINDOW w AS (PARTITION BY asset_id, failure_code ORDER BY created_at, work_order_id)) f
+            JOIN dim_asset a ON a.asset_id = f.asset_id
+            WHERE f.created_at >= $from AND f.created_at < $to AND f.previous_at >= f.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
+              AND {filter.Where("f")}
+            ORDER BY f.created_at DESC LIMIT {Math.Clamp(take, 1, 5000).ToString(CultureInfo.InvariantCulture)}
+            """;
+        filter.Bind(command);
+        using var reader = command.ExecuteReader();
+        var rows = new List<RepeatFailure>();
+        while (reader.Read())
+        {
+            rows.Add(new RepeatFailure(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
+                reader.GetDateTime(5), reader.GetInt64(6), reader.GetDouble(7)));
+        }
+
+        return rows;
+    }
+}

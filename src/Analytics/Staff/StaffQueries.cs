@@ -1,0 +1,86 @@
+using System.Globalization;
+using DuckDB.NET.Data;
+using WorkOrders.Analytics.Kpis;
+
+namespace WorkOrders.Analytics.Staff;
+
+/// <summary>One technician's (or a department's) work in a period.</summary>
+public sealed record StaffPerformance(
+    long Id,
+    string Name,
+    string? Department,
+    long WorkDone,
+    double? MttrHours,
+    double? SlaMetShare,
+    double? FirstTimeFixShare,
+    double? Satisfaction,
+    double? ReassignedAwayShare);
+
+/// <summary>
+/// Staff performance from archived work: work done = closed work orders resolved in the period with the person as
+/// the final assignee; reassigned away = assignments to the person in the period later moved to someone else /
+/// all assignments to the person in the period.
+/// </summary>
+public sealed class StaffQueries(DuckDBConnection warehouse)
+{
+    private const string Measures = """
+        WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM fact_status_interval WHERE paused GROUP BY work_order_id),
+        history AS (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
+                    FROM fact_event GROUP BY work_order_id),
+        done AS (
+            SELECT w.*, date_diff('second', w.created_at, w.resolved_at) / 3600.0 AS hours,
+                   CASE WHEN w.resolution_due_at IS NULL THEN NULL
+                        ELSE w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(p.seconds, 0)) END AS sla_met,
+                   coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1 AS first_time
+            FROM fact_work_order w LEFT JOIN paused p USING (work_order_id) LEFT JOIN history h USING (work_order_id)
+            WHERE w.status = 'closed' AND w.resolved_at >= $from AND w.resolved_at < $to AND {0}),
+        away AS (
+            SELECT a.assignee_id, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved, count(*) AS total
+            FROM (SELECT e.assignee_id, e.occurred_at, lead(e.assignee_id) OVER (PARTITION BY e.work_order_id ORDER BY e.event_id) AS next_assignee
+                  FROM fact_event e JOIN fact_work_order w USING (work_order_id) WHERE e.kind = 'assign' AND {1}) a
+            WHERE a.occurred_at >= $from AND a.occurred_at < $to
+            GROUP BY a.assignee_id)
+        """;
+
+    public IReadOnlyList<StaffPerformance> ByTechnician(KpiFilter filter) => Read(filter, """
+        SELECT u.user_id, u.display_name, d.name, count(done.work_order_id), avg(done.hours),
+               avg(done.sla_met::INTEGER), avg(done.first_time::INTEGER), avg(done.rating), max(away.moved) / nullif(max(away.total), 0)
+        FROM dim_user u
+        LEFT JOIN dim_department d ON d.department_id = u.department_id
+        LEFT JOIN done ON done.assignee_id = u.user_id
+        LEFT JOIN away ON away.assignee_id = u.user_id
+        WHERE u.role IN ('technician', 'manager') AND (done.work_order_id IS NOT NULL OR away.total > 0) {2}
+        GROUP BY ALL ORDER BY count(done.work_order_id) DESC, u.display_name
+        """);
+
+    public IReadOnlyList<StaffPerformance> ByDepartment(KpiFilter filter) => Read(filter, """
+        SELECT d.department_id, d.name, d.name, count(done.work_order_id), avg(done.hours),
+               avg(done.sla_met::INTEGER), avg(done.first_time::INTEGER), avg(done.rating),
+               (SELECT sum(moved) / nullif(sum(total), 0) FROM away JOIN dim_user u ON u.user_id = away.assignee_id WHERE u.department_id = d.department_id)
+        FROM dim_department d JOIN done ON done.department_id = d.department_id
+        WHERE TRUE {2}
+        GROUP BY ALL ORDER BY d.name
+        """);
+
+    private IReadOnlyList<StaffPerformance> Read(KpiFilter filter, string select)
+    {
+        using var command = warehouse.CreateCommand();
+        var department = filter.DepartmentId is { } id ? $" AND d.department_id = {id.ToString(CultureInfo.InvariantCulture)}" : "";
+        command.CommandText = string.Format(CultureInfo.InvariantCulture, Measures, filter.Where("w"), filter.Where("w")) + "\n" +
+                              select.Replace("{2}", department, StringComparison.Ordinal);
+        filter.Bind(command);
+        using var reader = command.ExecuteReader();
+        var rows = new List<StaffPerformance>();
+        while (reader.Read())
+        {
+            rows.Add(new StaffPerformance(
+                reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3),
+                Number(reader, 4), Number(reader, 5), Number(reader, 6), Number(reader, 7), Number(reader, 8)));
+        }
+
+        return rows;
+    }
+
+    private static double? Number(System.Data.Common.DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : Convert.ToDouble(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+}
