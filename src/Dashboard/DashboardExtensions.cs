@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.OpenApi;
 using Radzen;
+using WorkOrders.Dashboard.Api;
 using WorkOrders.Dashboard.Components;
 using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ingest;
@@ -84,6 +85,7 @@ public static class DashboardExtensions
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapTicketingApi();
         app.MapIngestApi();
+        app.MapAnalyticsApi();
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         MapAccount(app);

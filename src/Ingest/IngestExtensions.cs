@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Analytics;
 using WorkOrders.Ingest.Warehouse;
 using WorkOrders.Ticketing.Access;
 
@@ -14,7 +14,7 @@ public static class IngestExtensions
     /// <summary>Hosts the warehouse ingest in this process: on a schedule, on demand, with its status.</summary>
     public static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<WarehouseOptions>().BindConfiguration(WarehouseOptions.Section).ValidateOnStart();
+        builder.AddAnalytics();
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<WarehouseIngest>();
         builder.Services.AddSingleton<IngestService>();

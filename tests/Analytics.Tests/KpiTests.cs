@@ -148,6 +148,6 @@ public sealed class KpiTests : IDisposable
     [Fact]
     public void the_previous_period_has_the_same_length_just_before()
     {
-        Assert.Equal(new KpiFilter(new DateOnly(2026, 1, 29), new DateOnly(2026, 3, 1)), March.Previous);
+        Assert.Equal(new KpiFilter(new DateOnly(2026, 1, 29), new DateOnly(2026, 3, 1)), March.PreviousPeriod());
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Serialization;
 using DuckDB.NET.Data;
 
 namespace WorkOrders.Analytics.Kpis;
@@ -19,14 +20,17 @@ public sealed record KpiFilter(
 {
     public static IReadOnlyList<string> WorkTypes { get; } = ["corrective", "preventive", "inspection", "service_request", "approval"];
 
+    [JsonIgnore]
     public DateTime Start => From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
 
+    [JsonIgnore]
     public DateTime End => To.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
 
+    [JsonIgnore]
     public double Hours => (End - Start).TotalHours;
 
     /// <summary>The same length of time just before this period, for "change against the previous period".</summary>
-    public KpiFilter Previous => this with { From = From.AddDays(From.DayNumber - To.DayNumber), To = From };
+    public KpiFilter PreviousPeriod() => this with { From = From.AddDays(From.DayNumber - To.DayNumber), To = From };
 
     /// <summary>Field errors for a filter that cannot be answered; empty when it can.</summary>
     public IReadOnlyDictionary<string, string[]> Problems()

@@ -1,0 +1,135 @@
+using System.Globalization;
+using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Reliability;
+using WorkOrders.Analytics.Staff;
+using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Api;
+
+namespace WorkOrders.Dashboard.Api;
+
+/// <summary>The figures of the analytics pages under /api/v1/analytics, with the same filters and role checks.</summary>
+public static class AnalyticsApi
+{
+    private static readonly string[] Readers = [Roles.Admin, Roles.Executive, Roles.ReliabilityEngineer, Roles.Planner, Roles.Manager];
+
+    public static IEndpointRouteBuilder MapAnalyticsApi(this IEndpointRouteBuilder app)
+    {
+        var analytics = app.MapGroup("/api/v1/analytics").WithTags("Analytics").RequireAuthorization(p => p.RequireRole(Readers));
+
+        analytics.MapGet("/kpis", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
+            Query(p, actor, reader, (warehouse, filter) =>
+            {
+                var kpis = new KpiQueries(warehouse);
+                return new { filter, definitions = KpiQueries.Definitions, current = kpis.Summary(filter), previous = kpis.Summary(filter.PreviousPeriod()) };
+            }));
+
+        analytics.MapGet("/mtbf", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
+            Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).MtbfByAsset(filter)));
+
+        analytics.MapGet("/reliability/heatmap", (
+                [AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? rows, string? measure, string? bucket) =>
+            {
+                if (!TryChoice(rows, HeatmapRows.Asset, out var rowChoice) || !TryChoice(measure, HeatmapMeasure.Count, out var measureChoice)
+                    || !TryChoice(bucket, TimeBucket.Month, out var bucketChoice))
+                {
+                    return Failure.Invalid("rows", "rows is asset or asset_type; measure is count or downtime_hours; bucket is week or month.").ToResult();
+                }
+
+                return Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Heatmap(filter, rowChoice, measureChoice, bucketChoice));
+            });
+
+        analytics.MapGet("/reliability/pareto", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
+            Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Pareto(filter)));
+
+        analytics.MapGet("/reliability/repeat-failures", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, int? withinDays) =>
+            withinDays is < 1 or > 365
+                ? Failure.Invalid("withinDays", "must be from 1 to 365.").ToResult()
+                : Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).RepeatFailures(filter, withinDays ?? KpiQueries.DefaultRepeatDays)));
+
+        analytics.MapGet("/staff", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? by) =>
+            by is not (null or "technician" or "department")
+                ? Failure.Invalid("by", "must be technician or department.").ToResult()
+                : Query(p, actor, reader, (warehouse, filter) => by == "department"
+                    ? new StaffQueries(warehouse).ByDepartment(filter)
+                    : new StaffQueries(warehouse).ByTechnician(filter)))
+            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
+
+        return app;
+    }
+
+    /// <summary>Parses the filter (naming any bad field), applies the manager's department, and runs the query.</summary>
+    internal static IResult Query<T>(FilterParameters parameters, Actor actor, WarehouseReader reader, Func<DuckDB.NET.Data.DuckDBConnection, KpiFilter, T> run)
+    {
+        var parsed = parameters.ToFilter(actor);
+        if (parsed.Failure is { } failure)
+        {
+            return failure.ToResult();
+        }
+
+        try
+        {
+            using var warehouse = reader.Open();
+            return Results.Ok(run(warehouse, parsed.Value!));
+        }
+        catch (WarehouseEmptyException e)
+        {
+            return TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
+        }
+    }
+
+    private static bool TryChoice<TEnum>(string? text, TEnum fallback, out TEnum value)
+        where TEnum : struct, Enum
+    {
+        value = fallback;
+        return text is null || WireNames.TryParse(text, out value);
+    }
+}
+
+/// <summary>The query string every analytics endpoint takes. Dates are yyyy-MM-dd; "to" is exclusive.</summary>
+public sealed record FilterParameters(string? From, string? To, long? SiteId, long? DepartmentId, long? AssetId, string? WorkType, int? Priority)
+{
+    public const int DefaultDays = 30;
+
+    public Outcome<KpiFilter> ToFilter(Actor actor)
+    {
+        var errors = new FieldErrors();
+        var to = Date(To, "to", errors) ?? DateOnly.FromDateTime(DateTime.UtcNow).AddDays(1);
+        var from = Date(From, "from", errors) ?? to.AddDays(-DefaultDays);
+        var department = DepartmentId;
+        if (actor.Role == Role.Manager)
+        {
+            if (department is not null && department != actor.DepartmentId)
+            {
+                return Failure.Forbidden("Managers see their own department only.");
+            }
+
+            department = actor.DepartmentId ?? -1;
+        }
+
+        var filter = new KpiFilter(from, to, SiteId, department, AssetId, WorkType, Priority);
+        foreach (var (field, reasons) in filter.Problems())
+        {
+            errors.Add(field, reasons[0]);
+        }
+
+        return errors.Any ? errors.ToFailure() : filter;
+    }
+
+    private static DateOnly? Date(string? text, string field, FieldErrors errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return date;
+        }
+
+        errors.Add(field, "must be a date written yyyy-MM-dd.");
+        return null;
+    }
+}

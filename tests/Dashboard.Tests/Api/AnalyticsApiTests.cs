@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Dashboard.Tests.Api;
+
+/// <summary>The analytics endpoints over a host of their own, so the warehouse starts empty.</summary>
+public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
+{
+    private static async Task<JsonElement> JsonOf(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
+
+    [Fact]
+    public async Task figures_come_from_the_warehouse_once_ingested_with_the_same_role_checks_as_the_pages()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var executive = await host.SignedInAsync(org[Role.Executive]);
+        var today = DateOnly.FromDateTime(host.Clock.GetUtcNow().UtcDateTime);
+        var period = $"from={today.AddDays(-7):yyyy-MM-dd}&to={today.AddDays(1):yyyy-MM-dd}";
+
+        var empty = await executive.GetAsync($"/api/v1/analytics/kpis?{period}");
+        Assert.Equal(HttpStatusCode.Conflict, empty.StatusCode);
+        Assert.Contains("ingest", (await JsonOf(empty)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // One work order taken to closed by the requester's approval, rated 4.
+        var requester = await host.SignedInAsync(org[Role.Requester]);
+        var manager = await host.SignedInAsync(org[Role.Manager]);
+        var technician = await host.SignedInAsync(org[Role.Technician]);
+        var created = await JsonOf(await requester.PostAsJsonAsync("/api/v1/work-orders", new
+        {
+            templateId = org.TemplateId, title = "Leak", description = "Oil", assetId = org.MachineId, customFields = new { fault_code = "leak" },
+        }));
+        var id = created.GetProperty("id").GetInt64();
+        async Task Step(HttpClient client, object body) =>
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync($"/api/v1/work-orders/{id}/transitions", body)).StatusCode);
+        await Step(manager, new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = 1 });
+        await Step(technician, new { action = "start", rowVersion = 2 });
+        await Step(technician, new { action = "resolve", rowVersion = 3 });
+        await Step(requester, new { action = "approve", rating = 4, rowVersion = 4 });
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/v1/ingest/runs?wait=true", null)).StatusCode);
+
+        var kpis = await JsonOf(await executive.GetAsync($"/api/v1/analytics/kpis?{period}&departmentId={org.DepartmentId}"));
+        var current = kpis.GetProperty("current");
+        Assert.Equal(1, current.GetProperty("volume").GetProperty("count").GetInt64());
+        Assert.Equal(4.0, current.GetProperty("satisfaction").GetProperty("value").GetDouble());
+        Assert.Equal(1, current.GetProperty("firstTimeFix").GetProperty("met").GetInt64());
+        Assert.Contains("Mean time to restore", kpis.GetProperty("definitions").GetProperty("mttr").GetString(), StringComparison.Ordinal);
+
+        // The manager's figures are their department's, whatever they ask for; another department is refused.
+        var own = await JsonOf(await manager.GetAsync($"/api/v1/analytics/kpis?{period}"));
+        Assert.Equal(org.DepartmentId, own.GetProperty("filter").GetProperty("departmentId").GetInt64());
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.GetAsync($"/api/v1/analytics/kpis?{period}&departmentId={org.DepartmentId + 1000}")).StatusCode);
+
+        var heatmap = await JsonOf(await (await host.SignedInAsync(org[Role.ReliabilityEngineer])).GetAsync(
+            $"/api/v1/analytics/reliability/heatmap?{period}&departmentId={org.DepartmentId}&rows=asset_type&measure=count&bucket=week"));
+        Assert.Equal("leak", Assert.Single(heatmap.EnumerateArray()).GetProperty("failureCode").GetString());
+
+        var staff = await JsonOf(await manager.GetAsync($"/api/v1/analytics/staff?{period}"));
+        Assert.Equal(org[Role.Technician].UserId, Assert.Single(staff.EnumerateArray()).GetProperty("id").GetInt64());
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await technician.GetAsync($"/api/v1/analytics/kpis?{period}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await (await host.SignedInAsync(org[Role.ReliabilityEngineer])).GetAsync($"/api/v1/analytics/staff?{period}")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("from=2026-03-01&to=2026-02-01", "to")]
+    [InlineData("from=March&to=2026-04-01", "from")]
+    [InlineData("workType=magic", "workType")]
+    [InlineData("rows=machines", "rows")]
+    public async Task a_bad_period_or_filter_is_refused_naming_the_field(string query, string field)
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var executive = await host.SignedInAsync(org[Role.Executive]);
+        var path = field == "rows" ? "reliability/heatmap" : "kpis";
+
+        var response = await executive.GetAsync($"/api/v1/analytics/{path}?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await JsonOf(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
+}
