@@ -1,4 +1,5 @@
 using System.Globalization;
+using WorkOrders.Analytics.Exports;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Reliability;
 using WorkOrders.Analytics.Staff;
@@ -56,11 +57,38 @@ public static class AnalyticsApi
                     : new StaffQueries(warehouse).ByTechnician(filter)))
             .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
 
+        // Files are plain HTTP downloads, so a page links to them and nothing large passes through the circuit.
+        analytics.MapGet("/staff/export.xlsx", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, TimeProvider clock) =>
+            Query(p, actor, reader, (warehouse, filter) =>
+            {
+                var staff = new StaffQueries(warehouse);
+                var file = new MemoryStream();
+                StaffExport.WriteWorkbook(file, StaffExport.Describe(filter), staff.ByTechnician(filter), staff.ByDepartment(filter), clock.GetUtcNow().UtcDateTime);
+                file.Position = 0;
+                return file;
+            }, file => Results.File(file, StaffExport.ContentType, $"staff-performance-{p.From ?? "recent"}.xlsx")))
+            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
+
+        analytics.MapGet("/staff/export.csv", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
+            Query(p, actor, reader, (warehouse, filter) => new StaffQueries(warehouse).ByTechnician(filter), rows => Results.Stream(
+                async stream =>
+                {
+                    await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+                    await StaffExport.WriteCsvAsync(writer, rows, CancellationToken.None);
+                },
+                "text/csv; charset=utf-8",
+                $"staff-performance-{p.From ?? "recent"}.csv")))
+            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
+
         return app;
     }
 
     /// <summary>Parses the filter (naming any bad field), applies the manager's department, and runs the query.</summary>
-    internal static IResult Query<T>(FilterParameters parameters, Actor actor, WarehouseReader reader, Func<DuckDB.NET.Data.DuckDBConnection, KpiFilter, T> run)
+    internal static IResult Query<T>(FilterParameters parameters, Actor actor, WarehouseReader reader, Func<DuckDB.NET.Data.DuckDBConnection, KpiFilter, T> run) =>
+        Query(parameters, actor, reader, run, value => Results.Ok(value));
+
+    internal static IResult Query<T>(
+        FilterParameters parameters, Actor actor, WarehouseReader reader, Func<DuckDB.NET.Data.DuckDBConnection, KpiFilter, T> run, Func<T, IResult> respond)
     {
         var parsed = parameters.ToFilter(actor);
         if (parsed.Failure is { } failure)
@@ -71,7 +99,7 @@ public static class AnalyticsApi
         try
         {
             using var warehouse = reader.Open();
-            return Results.Ok(run(warehouse, parsed.Value!));
+            return respond(run(warehouse, parsed.Value!));
         }
         catch (WarehouseEmptyException e)
         {

@@ -23,6 +23,14 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Equal(HttpStatusCode.Conflict, empty.StatusCode);
         Assert.Contains("ingest", (await JsonOf(empty)).GetProperty("detail").GetString(), StringComparison.Ordinal);
 
+        // A name a spreadsheet could take for a formula must stay text in the exports.
+        await using (var connection = await host.Data.OpenConnectionAsync())
+        {
+            await using var rename = new Npgsql.NpgsqlCommand("UPDATE users SET display_name = '=HYPERLINK(\"x\")' WHERE id = @id", connection);
+            rename.Parameters.AddWithValue("id", org[Role.Technician].UserId);
+            await rename.ExecuteNonQueryAsync();
+        }
+
         // One work order taken to closed by the requester's approval, rated 4.
         var requester = await host.SignedInAsync(org[Role.Requester]);
         var manager = await host.SignedInAsync(org[Role.Manager]);
@@ -60,6 +68,8 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
         var staff = await JsonOf(await manager.GetAsync($"/api/v1/analytics/staff?{period}"));
         Assert.Equal(org[Role.Technician].UserId, Assert.Single(staff.EnumerateArray()).GetProperty("id").GetInt64());
 
+        await ExportsReadBackAsync(manager, period, org);
+
         Assert.Equal(HttpStatusCode.Forbidden, (await technician.GetAsync($"/api/v1/analytics/kpis?{period}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await (await host.SignedInAsync(org[Role.ReliabilityEngineer])).GetAsync($"/api/v1/analytics/staff?{period}")).StatusCode);
     }
@@ -79,5 +89,30 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await JsonOf(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    private static async Task ExportsReadBackAsync(HttpClient manager, string period, TestOrg org)
+    {
+        var xlsx = await manager.GetAsync($"/api/v1/analytics/staff/export.xlsx?{period}");
+        Assert.Equal(HttpStatusCode.OK, xlsx.StatusCode);
+        Assert.Equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx.Content.Headers.ContentType?.MediaType);
+        using var workbook = new ClosedXML.Excel.XLWorkbook(await xlsx.Content.ReadAsStreamAsync());
+        Assert.Equal(["Summary", "Technicians", "Departments"], workbook.Worksheets.Select(w => w.Name));
+        var technicians = workbook.Worksheet("Technicians");
+        Assert.Contains("Period", technicians.Cell(2, 1).GetString(), StringComparison.Ordinal);
+        Assert.Contains(org.DepartmentId.ToString(System.Globalization.CultureInfo.InvariantCulture), technicians.Cell(2, 1).GetString(), StringComparison.Ordinal);
+        Assert.Equal("Name", technicians.Cell(4, 1).GetString());
+        Assert.Equal(4, technicians.SheetView.SplitRow);
+        Assert.True(technicians.AutoFilter.IsEnabled);
+        Assert.Equal("=HYPERLINK(\"x\")", technicians.Cell(5, 1).GetString());
+        Assert.False(technicians.Cell(5, 1).HasFormula);
+        Assert.Equal(1, technicians.Cell(5, 3).GetValue<int>());
+        Assert.Equal(4.0, technicians.Cell(5, 7).GetValue<double>());
+        Assert.Equal("0.0%", technicians.Cell(5, 5).Style.NumberFormat.Format);
+
+        var csv = await manager.GetStringAsync($"/api/v1/analytics/staff/export.csv?{period}");
+        var lines = csv.TrimStart('\uFEFF').Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("\"Name\",\"Department\"", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("\"'=HYPERLINK(\"\"x\"\")\"", lines[1], StringComparison.Ordinal);
     }
 }
