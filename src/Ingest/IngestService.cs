@@ -130,6 +130,7 @@ public sealed partial class IngestService(
         {
             _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
             var result = await ingest.RunAsync(_warehouse, null, stoppingToken);
+            WarehouseSnapshot.Publish(_warehouse, WarehouseSnapshot.PathFor(warehouseOptions.Value.Path));
             lock (_gate)
             {
                 _lastResult = result;

@@ -24,7 +24,8 @@ internal static class WarehouseCommands
             throw new CliException($"the database schema is behind ({pending.Count} migration(s) pending); start the app once (./run.sh) to migrate it");
         }
 
-        using var warehouse = OpenOrExplain(WarehousePath(args));
+        var path = WarehousePath(args);
+        using var warehouse = OpenOrExplain(path);
         var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance);
         IngestResult? result = null;
         await AnsiConsole.Progress()
@@ -52,6 +53,7 @@ internal static class WarehouseCommands
                     task.StopTask();
                 }
             });
+        WarehouseSnapshot.Publish(warehouse, WarehouseSnapshot.PathFor(path));
         AnsiConsole.MarkupLine(
             $"run {result!.RunId}: [green]{result.WorkOrders:N0}[/] archived work orders, {result.Events:N0} events, {result.OpenWorkOrders:N0} open, " +
             $"in {result.Duration.TotalSeconds:F1} s ({(result.WorkOrders + result.Events) / Math.Max(result.Duration.TotalSeconds, 0.001):N0} rows/s)");
