@@ -28,6 +28,7 @@ dotnet build src/Dashboard -c Release -v quiet -nologo -clp:ErrorsOnly
 
 export ConnectionStrings__WorkOrders="Host=127.0.0.1;Port=$PG_PORT;Database=workorders;Username=workorders;Password=workorders"
 export Ticketing__SeedDemo=true
+export Warehouse__Path="$PWD/.data/warehouse.duckdb"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 
 cat <<MSG

@@ -18,8 +18,11 @@ internal static class WarehouseSnapshot
         File.Delete(temporary);
         using (var command = warehouse.CreateCommand())
         {
+            // The warehouse's catalog is named after its file.
+            command.CommandText = "SELECT current_database()";
+            var source = (string)command.ExecuteScalar()!;
             var quoted = temporary.Replace("'", "''", StringComparison.Ordinal);
-            command.CommandText = $"ATTACH '{quoted}' AS snapshot; COPY FROM DATABASE main TO snapshot; DETACH snapshot;";
+            command.CommandText = $"ATTACH '{quoted}' AS snapshot; COPY FROM DATABASE \"{source.Replace("\"", "\"\"", StringComparison.Ordinal)}\" TO snapshot; DETACH snapshot;";
             command.ExecuteNonQuery();
         }
 
