@@ -130,12 +130,16 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return (await ListAsync(id, cancellationToken)).Single();
+        return (await ListAsync(id, null, cancellationToken)).Single();
     }
 
-    public Task<IReadOnlyList<UserInfo>> ListAsync(CancellationToken cancellationToken) => ListAsync(null, cancellationToken);
+    public Task<IReadOnlyList<UserInfo>> ListAsync(CancellationToken cancellationToken) => ListAsync(null, null, cancellationToken);
 
-    private async Task<IReadOnlyList<UserInfo>> ListAsync(long? id, CancellationToken cancellationToken)
+    /// <summary>The active technicians and managers of a department: who a work order of it can be assigned to.</summary>
+    public Task<IReadOnlyList<UserInfo>> AssignableAsync(long departmentId, CancellationToken cancellationToken) =>
+        ListAsync(null, departmentId, cancellationToken);
+
+    private async Task<IReadOnlyList<UserInfo>> ListAsync(long? id, long? assignableIn, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<UserRow>(new CommandDefinition(
@@ -143,10 +147,11 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
             SELECT u.id, u.user_name, u.display_name, u.email, u.role, u.department_id, d.name AS department_name, u.active,
                    coalesce(string_agg(s.skill || ':' || s.level, ',' ORDER BY s.skill), '') AS skills
             FROM users u LEFT JOIN departments d ON d.id = u.department_id LEFT JOIN user_skills s ON s.user_id = u.id
-            WHERE @id::bigint IS NULL OR u.id = @id
+            WHERE (@id::bigint IS NULL OR u.id = @id)
+              AND (@assignableIn::bigint IS NULL OR (u.department_id = @assignableIn AND u.active AND u.role IN ('technician', 'manager')))
             GROUP BY u.id, d.name ORDER BY u.display_name
             """,
-            new { id },
+            new { id, assignableIn },
             cancellationToken: cancellationToken));
         return rows.Select(r => r.ToInfo()).ToList();
     }

@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace WorkOrders.EndToEnd.Tests;
+
+/// <summary>Headless Chromium from the system (never a downloaded one), and the steps every scenario repeats.</summary>
+public static class Browser
+{
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
+        playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("WORKORDERS_CHROMIUM") ?? "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+
+    /// <summary>A browser session of its own (cookies and all) for one user, signed in and looking at "My work".</summary>
+    public static async Task<IPage> SignInAsync(IBrowser browser, Uri baseAddress, string userName, string password)
+    {
+        var context = await browser.NewContextAsync(new() { BaseURL = baseAddress.ToString(), Locale = "en-US" });
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.FillAsync("#userName", userName);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(new Regex("/$"));
+        await WaitForCircuitAsync(page);
+        return page;
+    }
+
+    /// <summary>Opens a page and waits until the interactive circuit has taken it over from the prerendered HTML.</summary>
+    public static async Task OpenAsync(IPage page, string path)
+    {
+        await page.GotoAsync(path);
+        await WaitForCircuitAsync(page);
+    }
+
+    public static Task WaitForCircuitAsync(IPage page) =>
+        page.Locator("[data-testid=circuit-ready]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+
+    /// <summary>Opens a Radzen drop-down and picks the visible option with exactly this text.</summary>
+    public static async Task PickAsync(IPage page, ILocator dropDown, string option)
+    {
+        await dropDown.ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = option, Exact = true }).ClickAsync();
+    }
+}
