@@ -11,7 +11,7 @@ PG_DIR=$(mktemp -d /tmp/workorders-test-pg.XXXXXX)
 PG_PORT="${WORKORDERS_TEST_PG_PORT:-55433}"
 RESULTS=$(mktemp -d /tmp/workorders-test-results.XXXXXX)
 chmod 755 "$RESULTS"
-cleanup() { pg_down "$PG_DIR"; rm -rf "$PG_DIR"; }
+cleanup() { pg_down "$PG_DIR"; rm -rf "$PG_DIR" "$RESULTS"; }
 trap cleanup EXIT
 
 pg_up "$PG_DIR" "$PG_PORT" fsync=off synchronous_commit=off full_page_writes=off max_connections=300
@@ -23,19 +23,23 @@ dotnet build WorkOrders.sln -c Debug -v quiet -nologo -clp:ErrorsOnly
 
 log "testing"
 status=0
-dotnet test WorkOrders.sln -c Debug --no-build -v quiet -nologo --logger "console;verbosity=normal" --results-directory "$RESULTS" \
+dotnet test WorkOrders.sln -c Debug --no-build -nologo --logger "console;verbosity=minimal" --logger trx --results-directory "$RESULTS" \
   2>&1 | tee "$RESULTS/output.txt" || status=$?
 
-# One line of totals over every test project.
-read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$RESULTS/output.txt" | awk -F'[:,]' '
-  { for (i = 1; i <= NF; i++) { gsub(/ /, "", $i); if ($i ~ /^Failed$/ || $i ~ /!-Failed$/) f += $(i+1); if ($i == "Passed") p += $(i+1); if ($i == "Skipped") s += $(i+1) } }
-  END { printf "%d %d %d\n", p, f, s }')
-projects=$(grep -cE '^(Passed|Failed)!' "$RESULTS/output.txt" || true)
+# One line of totals over every test project, from the counters of their TRX reports.
+count() { cat "$RESULTS"/*.trx 2>/dev/null | grep -o "<Counters [^>]*" | grep -o " $1=\"[0-9]*\"" | grep -o "[0-9]*" | awk '{ n += $1 } END { print n + 0 }'; }
+passed=$(count passed)
+failed=$(count failed)
+skipped=$(count notExecuted)
+projects=$(ls "$RESULTS"/*.trx 2>/dev/null | wc -l)
 echo
 echo "Test projects: $projects"
 echo "Totals: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "no test ran" >&2
+  status=1
+fi
+if [ "$status" -eq 0 ] && [ "$failed" -gt 0 ]; then
   status=1
 fi
 exit "$status"

@@ -12,6 +12,7 @@ public static class AnalyticsExtensions
     {
         builder.Services.AddOptions<WarehouseOptions>().BindConfiguration(WarehouseOptions.Section);
         builder.Services.TryAddSingleton<WarehouseReader>();
+        builder.Services.TryAddSingleton<WarehouseAnalytics>();
         return builder;
     }
 }

@@ -13,6 +13,7 @@ public static class Cli
     {
         ["ingest"] = (Warehouse.WarehouseCommands.IngestHelp, Warehouse.WarehouseCommands.IngestAsync),
         ["export-parquet"] = (Warehouse.WarehouseCommands.ExportHelp, Warehouse.WarehouseCommands.ExportParquetAsync),
+        ["import"] = (Import.ImportCommand.Help, Import.ImportCommand.RunAsync),
         ["bench-ingest"] = (Warehouse.IngestBenchmark.Help, Warehouse.IngestBenchmark.RunAsync),
     };
 

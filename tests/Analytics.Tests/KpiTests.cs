@@ -150,4 +150,34 @@ public sealed class KpiTests : IDisposable
     {
         Assert.Equal(new KpiFilter(new DateOnly(2026, 1, 29), new DateOnly(2026, 3, 1)), March.PreviousPeriod());
     }
+
+    public static TheoryData<string> Tiles() => new(DrillDown.Kpis);
+
+    [Theory]
+    [MemberData(nameof(Tiles))]
+    public void the_work_orders_behind_a_tile_are_as_many_as_the_tile_counts(string kpi)
+    {
+        foreach (var filter in new[] { March, March with { DepartmentId = 1 }, March with { SiteId = 10 }, March with { From = new DateOnly(2026, 2, 1) } })
+        {
+            var summary = _kpis.Summary(filter);
+            long tile = kpi switch
+            {
+                "volume" => summary.Volume.Count,
+                "mtta" => summary.MttaHours.Count,
+                "mttr" => summary.Mttr.Count,
+                "sla_response" => summary.Sla.Response.Due,
+                "sla_resolution" => summary.Sla.Resolution.Due,
+                "pm" => summary.PmCompliance.Due,
+                "backlog" => summary.Backlog.Open,
+                "ftf" => summary.FirstTimeFix.Due,
+                "repeat" => summary.RepeatFailures.Count,
+                "satisfaction" => summary.Satisfaction.Count,
+                _ => throw new ArgumentOutOfRangeException(nameof(kpi)),
+            };
+
+            var rows = new DrillDown(_warehouse).Page(filter, kpi, 0, 100);
+            Assert.Equal(tile, rows.Total);
+            Assert.Equal(tile, rows.Items.Count);
+        }
+    }
 }

@@ -8,7 +8,7 @@ namespace WorkOrders.Analytics.Warehouse;
 /// </summary>
 public static class WarehouseSchema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -133,10 +133,10 @@ public static class WarehouseSchema
             snapshot_at         TIMESTAMP NOT NULL
         );
 
-        -- What the warehouse holds: every archive transaction below this PostgreSQL xmin is in.
+        -- What the warehouse holds: every work order archived by a transaction visible in this PostgreSQL snapshot.
         CREATE TABLE IF NOT EXISTS ingest_watermark (
             id                  INTEGER PRIMARY KEY,
-            archived_below_xid  UBIGINT NOT NULL,
+            snapshot            VARCHAR NOT NULL,
             updated_at          TIMESTAMP NOT NULL
         );
 
@@ -147,8 +147,8 @@ public static class WarehouseSchema
             work_orders         BIGINT NOT NULL,
             events              BIGINT NOT NULL,
             open_work_orders    BIGINT NOT NULL,
-            from_xid            UBIGINT NOT NULL,
-            to_xid              UBIGINT NOT NULL,
+            from_snapshot       VARCHAR NOT NULL,
+            to_snapshot         VARCHAR NOT NULL,
             lag_seconds         DOUBLE
         );
         """;

@@ -26,6 +26,11 @@ public static class AnalyticsApi
                 return new { filter, definitions = KpiQueries.Definitions, current = kpis.Summary(filter), previous = kpis.Summary(filter.PreviousPeriod()) };
             }));
 
+        analytics.MapGet("/work-orders", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? kpi, int? skip, int? take) =>
+            kpi is null || !DrillDown.Kpis.Contains(kpi)
+                ? Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult()
+                : Query(p, actor, reader, (warehouse, filter) => new DrillDown(warehouse).Page(filter, kpi, skip ?? 0, take ?? 50)));
+
         analytics.MapGet("/mtbf", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
             Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).MtbfByAsset(filter)));
 

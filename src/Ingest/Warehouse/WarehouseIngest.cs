@@ -7,7 +7,7 @@ using static WorkOrders.Ingest.Warehouse.ColumnKind;
 
 namespace WorkOrders.Ingest.Warehouse;
 
-public sealed record IngestResult(long RunId, long WorkOrders, long Events, long OpenWorkOrders, ulong FromXid, ulong ToXid, TimeSpan Duration);
+public sealed record IngestResult(long RunId, long WorkOrders, long Events, long OpenWorkOrders, string FromSnapshot, string ToSnapshot, TimeSpan Duration);
 
 /// <summary>Which table the run is on and how many rows it has written to it.</summary>
 public sealed record IngestProgress(string Table, long Rows);
@@ -16,10 +16,17 @@ public sealed record IngestProgress(string Table, long Rows);
 /// One ingest run: PostgreSQL -> binary COPY -> Arrow batches -> DuckDB. Everything is read in one REPEATABLE READ
 /// snapshot and written in one DuckDB transaction together with the watermark, so a run that stops anywhere leaves
 /// the warehouse as it was, and the next run takes up exactly what is missing.
+/// The watermark is the previous run's PostgreSQL snapshot: a run takes the archived work orders it can see whose
+/// archiving transaction the previous snapshot could not see. Each is taken exactly once, however late its
+/// transaction commits, and a long transaction elsewhere in the cluster holds nothing back.
 /// </summary>
 public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimeProvider clock, ILogger<WarehouseIngest> logger)
 {
-    private const string ArchivedRange = "w.archived_xid >= '{0}'::xid8 AND w.archived_xid < '{1}'::xid8";
+    // Everything below the previous snapshot's xmin was visible to it; the index narrows to that, the function does the rest.
+    private const string ArchivedSince = "w.archived_xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(w.archived_xid, '{1}'::pg_snapshot)";
+
+    /// <summary>A snapshot that sees no transaction: the watermark of an empty warehouse.</summary>
+    internal const string NothingSeen = "1:1:";
 
     private static readonly CopySpec[] Dimensions =
     [
@@ -106,7 +113,9 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
         WHERE {range}
         """, EventColumns);
 
-    internal static string Range(ulong from, ulong to) => string.Format(CultureInfo.InvariantCulture, ArchivedRange, from, to);
+    /// <summary>The work orders archived by transactions the given snapshot could not see.</summary>
+    internal static string ArchivedAfter(string snapshot) =>
+        string.Format(CultureInfo.InvariantCulture, ArchivedSince, ulong.Parse(snapshot.Split(':')[0], CultureInfo.InvariantCulture), snapshot);
 
     public async Task<IngestResult> RunAsync(DuckDBConnection warehouse, IProgress<IngestProgress>? progress, CancellationToken cancellationToken)
     {
@@ -114,15 +123,15 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
         var startedAt = clock.GetUtcNow().UtcDateTime;
         await using var source = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var snapshot = await source.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        ulong to;
-        await using (var xmin = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", source, snapshot))
+        string to;
+        await using (var current = new NpgsqlCommand("SELECT pg_current_snapshot()::text", source, snapshot))
         {
-            to = ulong.Parse((string)(await xmin.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
+            to = (string)(await current.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        var from = Scalar<ulong?>(warehouse, "SELECT archived_below_xid FROM ingest_watermark WHERE id = 1") ?? 0;
+        var from = Scalar<string?>(warehouse, "SELECT snapshot FROM ingest_watermark WHERE id = 1") ?? NothingSeen;
         var runId = Scalar<long>(warehouse, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_run");
-        var range = Range(from, to);
+        var range = ArchivedAfter(from);
         var run = runId.ToString(CultureInfo.InvariantCulture);
 
         Execute(warehouse, "BEGIN TRANSACTION");
@@ -149,9 +158,9 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
             Execute(warehouse, FillDates);
             var finishedAt = clock.GetUtcNow().UtcDateTime;
             Execute(warehouse, string.Create(CultureInfo.InvariantCulture, $"""
-                INSERT OR REPLACE INTO ingest_watermark VALUES (1, {to}, '{finishedAt:yyyy-MM-dd HH:mm:ss.ffffff}');
+                INSERT OR REPLACE INTO ingest_watermark VALUES (1, '{to}', '{finishedAt:yyyy-MM-dd HH:mm:ss.ffffff}');
                 INSERT INTO ingest_run VALUES ({runId}, '{startedAt:yyyy-MM-dd HH:mm:ss.ffffff}', '{finishedAt:yyyy-MM-dd HH:mm:ss.ffffff}',
-                    {workOrders}, {events}, {open}, {from}, {to}, NULL);
+                    {workOrders}, {events}, {open}, '{from}', '{to}', NULL);
                 """));
             Execute(warehouse, "COMMIT");
             await snapshot.CommitAsync(cancellationToken);

@@ -112,7 +112,7 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
 
         var nothing = await IngestAsync(path);
         Assert.Equal(0, nothing.WorkOrders);
-        Assert.Equal(first.ToXid, nothing.FromXid);
+        Assert.Equal(first.ToSnapshot, nothing.FromSnapshot);
 
         await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 200, org.Suffix + "b");
         await using (var connection = await database.DataSource.OpenConnectionAsync())
@@ -124,6 +124,28 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
 
         Assert.Equal(200, second.WorkOrders);
         Assert.Equal(1000, second.Events);
+        WarehouseFixture.AssertSame(database.DataSource, path);
+    }
+
+    [Fact]
+    public async Task work_archived_by_a_transaction_that_commits_late_is_taken_by_the_next_run_exactly_once()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var path = NewWarehouse();
+        await using var slow = await database.DataSource.OpenConnectionAsync();
+        await using var late = await slow.BeginTransactionAsync();
+        await WarehouseFixture.AddArchivedAsync(slow, late, org, 3, org.Suffix + "late");
+
+        // Archived after the slow transaction began, and committed before it.
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 5, org.Suffix + "early");
+        var first = await IngestAsync(path);
+        await late.CommitAsync();
+        var second = await IngestAsync(path);
+        var third = await IngestAsync(path);
+
+        Assert.True(first.WorkOrders >= 5);
+        Assert.Equal((3L, 15L), (second.WorkOrders, second.Events));
+        Assert.Equal(0, third.WorkOrders);
         WarehouseFixture.AssertSame(database.DataSource, path);
     }
 
@@ -145,11 +167,11 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
 
         var runTime = timer.Elapsed;
         var kills = 0;
-        for (var round = 0; round < 12; round++)
+        for (var round = 0; round < 30 && kills < 10; round++)
         {
             await WarehouseFixture.AddArchivedAsync(database.DataSource, org, perRound, $"{org.Suffix}k{round}");
             using var process = StartIngest(path);
-            await Task.Delay(runTime * (0.15 + (0.8 * random.NextDouble())));
+            await Task.Delay(runTime * (0.1 + (0.7 * random.NextDouble())));
             if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true);
@@ -167,7 +189,7 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
             Assert.True(final.ExitCode == 0, await output + await errors);
         }
 
-        Assert.True(kills >= 10, $"only {kills} of the runs were still going when killed; the test needs more work per run");
+        Assert.True(kills >= 10, $"only {kills} runs were still going when killed in 30 rounds; the test needs more work per run");
         WarehouseFixture.AssertSame(database.DataSource, path);
     }
 

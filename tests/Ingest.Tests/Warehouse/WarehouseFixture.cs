@@ -13,6 +13,12 @@ internal static class WarehouseFixture
     /// <summary>Archived work orders with a five-event history each, written with plain SQL for volume.</summary>
     public static async Task<long> AddArchivedAsync(NpgsqlDataSource data, TestOrg org, int count, string tag)
     {
+        await using var connection = await data.OpenConnectionAsync();
+        return await AddArchivedAsync(connection, null, org, count, tag);
+    }
+
+    public static async Task<long> AddArchivedAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TestOrg org, int count, string tag)
+    {
         const string insert = """
             WITH made AS (
                 INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, asset_id, department_id,
@@ -33,7 +39,6 @@ internal static class WarehouseFixture
                 (5, interval '3 hours', 'approve', 'resolved', 'closed')) s(step, after, kind, from_status, to_status)
             ORDER BY m.id, s.step
             """;
-        await using var connection = await data.OpenConnectionAsync();
         return await connection.ExecuteAsync(insert, new
         {
             tag,
@@ -43,7 +48,7 @@ internal static class WarehouseFixture
             org.DepartmentId,
             requester = org[Ticketing.Access.Role.Requester].UserId,
             technician = org[Ticketing.Access.Role.Technician].UserId,
-        });
+        }, transaction);
     }
 
     public const string SourceWorkOrders = """

@@ -1,0 +1,88 @@
+using System.Globalization;
+using DuckDB.NET.Data;
+
+namespace WorkOrders.Analytics.Kpis;
+
+/// <summary>A work order behind a figure, with enough to list it and open it.</summary>
+public sealed record WorkOrderRow(
+    long WorkOrderId,
+    string Number,
+    string Title,
+    string Status,
+    string WorkType,
+    int Priority,
+    long DepartmentId,
+    long? AssetId,
+    string? FailureCode,
+    DateTime CreatedAt,
+    DateTime? ResolvedAt);
+
+public sealed record WorkOrderRows(IReadOnlyList<WorkOrderRow> Items, long Total);
+
+/// <summary>
+/// The work orders behind each KPI tile: the same set the tile counts (its denominator), listed page by page.
+/// Each set here mirrors the WHERE clause of its query in <see cref="KpiQueries"/>; a test holds them equal.
+/// </summary>
+public sealed class DrillDown(DuckDBConnection warehouse)
+{
+    public static IReadOnlyList<string> Kpis { get; } =
+        ["volume", "mtta", "mttr", "sla_response", "sla_resolution", "pm", "backlog", "ftf", "repeat", "satisfaction"];
+
+    private const string Both = """
+        (SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, source,
+                created_at, acknowledged_at, resolved_at, closed_at, due_at, response_due_at, resolution_due_at, rating, false AS open, NULL::TIMESTAMP AS snapshot_at
+         FROM fact_work_order
+         UNION ALL
+         SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, source,
+                created_at, acknowledged_at, NULL, NULL, due_at, response_due_at, resolution_due_at, NULL, true, snapshot_at
+         FROM open_work_order)
+        """;
+
+    private static string Set(string kpi, int repeatDays) => kpi switch
+    {
+        "volume" => "w.created_at >= $from AND w.created_at < $to",
+        "mtta" => "w.acknowledged_at >= $from AND w.acknowledged_at < $to",
+        "mttr" => "NOT w.open AND w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to",
+        "sla_response" => "w.status <> 'cancelled' AND (NOT w.open OR w.acknowledged_at IS NOT NULL OR w.response_due_at < w.snapshot_at) AND w.response_due_at >= $from AND w.response_due_at < $to",
+        "sla_resolution" => "(w.status = 'closed' OR (w.open AND w.resolution_due_at < w.snapshot_at)) AND w.resolution_due_at >= $from AND w.resolution_due_at < $to",
+        "pm" => "w.work_type = 'preventive' AND w.status <> 'cancelled' AND w.due_at >= $from AND w.due_at < $to",
+        "backlog" => "w.open",
+        "ftf" => "NOT w.open AND w.status = 'closed' AND w.resolved_at >= $from AND w.resolved_at < $to",
+        "repeat" => $"""
+            w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL AND w.created_at >= $from AND w.created_at < $to
+            AND EXISTS (SELECT 1 FROM {Both} p WHERE p.asset_id = w.asset_id AND p.failure_code = w.failure_code AND p.work_type = 'corrective'
+                        AND (p.created_at, p.work_order_id) < (w.created_at, w.work_order_id)
+                        AND p.created_at >= w.created_at - to_days({repeatDays.ToString(CultureInfo.InvariantCulture)}))
+            """,
+        "satisfaction" => "NOT w.open AND w.status = 'closed' AND w.rating IS NOT NULL AND w.closed_at >= $from AND w.closed_at < $to",
+        _ => throw new ArgumentOutOfRangeException(nameof(kpi), kpi, $"Unknown KPI; one of {string.Join(", ", Kpis)}."),
+    };
+
+    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays)
+    {
+        var where = $"{Set(kpi, repeatDays)} AND {filter.Where("w")}";
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"""
+            SELECT count(*) FROM {Both} w WHERE {where};
+            """;
+        filter.Bind(command);
+        var total = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        command.CommandText = $"""
+            SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, created_at, resolved_at
+            FROM {Both} w WHERE {where}
+            ORDER BY created_at DESC, work_order_id DESC
+            LIMIT {Math.Clamp(take, 1, 500).ToString(CultureInfo.InvariantCulture)} OFFSET {Math.Max(skip, 0).ToString(CultureInfo.InvariantCulture)}
+            """;
+        using var reader = command.ExecuteReader();
+        var items = new List<WorkOrderRow>();
+        while (reader.Read())
+        {
+            items.Add(new WorkOrderRow(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt16(5),
+                reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+                reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10)));
+        }
+
+        return new WorkOrderRows(items, total);
+    }
+}

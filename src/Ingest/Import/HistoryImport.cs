@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Dapper;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace WorkOrders.Ingest.Import;
+
+/// <summary>How far the import is: rows read of the total, and what became of them.</summary>
+public sealed record ImportProgress(long Read, long Total, long Loaded, long Rejected, long Skipped);
+
+public sealed record ImportResult(
+    long Read,
+    long Loaded,
+    long Rejected,
+    long Skipped,
+    long Events,
+    bool TemplateCreated,
+    int DepartmentsCreated,
+    int SitesCreated,
+    int UsersCreated,
+    string? RejectsPath,
+    TimeSpan Duration);
+
+/// <summary>
+/// Imports another system's ticket history: reads the file, checks each row by the mapping and the live rules, sends bad rows
+/// to the reject file and writes the rest as work orders with source 'import' and their lifecycle history, in batches that
+/// are each whole or absent. Rows whose external id was imported before are skipped, so a run can be repeated or resumed.
+/// </summary>
+public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<HistoryImport> logger)
+{
+    public const int BatchSize = 5_000;
+
+    private const long LockKey = 0x574f_494d_5054; // "WOIMPT": one import at a time, so batches never race on external ids.
+
+    public async Task<ImportResult> RunAsync(
+        string file, ImportMapping mapping, string rejectsPath, IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@LockKey)", new { LockKey }, cancellationToken: cancellationToken)))
+        {
+            throw new MappingException("another import is running against this database; wait for it to finish");
+        }
+
+        try
+        {
+            var references = await ImportReferences.PrepareAsync(dataSource, mapping, cancellationToken);
+            using var source = SourceFile.Open(file, mapping);
+            var rules = new RowRules(mapping, source.Columns, references.Template);
+            var writer = new ImportWriter(connection, references);
+            await using var rejects = new RejectFile(rejectsPath);
+
+            var total = source.CountRows();
+            long read = 0, loaded = 0, rejected = 0, skipped = 0, events = 0;
+            var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+            var batch = new List<ImportedTicket>(BatchSize);
+            void Report() => progress?.Report(new ImportProgress(read, total, loaded, rejected, skipped));
+
+            async Task FlushAsync()
+            {
+                var result = await writer.WriteAsync(batch, cancellationToken);
+                loaded += result.Loaded;
+                skipped += result.Skipped;
+                events += result.Events;
+                batch.Clear();
+                Report();
+            }
+
+            Report();
+            foreach (var row in Rows(source, file, cancellationToken))
+            {
+                read++;
+                var verdict = rules.Decide(row);
+                if (verdict.Ticket is { } ticket && seen.TryGetValue(ticket.Reference, out var first))
+                {
+                    verdict = verdict with { Ticket = null, Problems = [new RowProblem("reference", $"external id '{verdict.ExternalId}' is also on row {first}; only that row is imported.")] };
+                }
+
+                if (verdict.Ticket is null)
+                {
+                    rejected++;
+                    await rejects.WriteAsync(verdict, cancellationToken);
+                }
+                else
+                {
+                    seen[verdict.Ticket.Reference] = row.Number;
+                    batch.Add(verdict.Ticket);
+                    if (batch.Count == BatchSize)
+                    {
+                        await FlushAsync();
+                    }
+                }
+
+                if (read % 1_000 == 0)
+                {
+                    Report();
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                await FlushAsync();
+            }
+
+            Report();
+            var summary = new ImportResult(
+                read, loaded, rejected, skipped, events, references.TemplateCreated, references.DepartmentsCreated, references.SitesCreated,
+                references.UsersCreated, rejects.Written ? rejects.Path : null, stopwatch.Elapsed);
+            LogImported(file, read, loaded, rejected, skipped, stopwatch.Elapsed.TotalSeconds);
+            return summary;
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@LockKey)", new { LockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    /// <summary>The rows, with DuckDB's own errors (a broken CSV) told as a problem of the file.</summary>
+    private static IEnumerable<SourceRow> Rows(SourceFile source, string file, CancellationToken cancellationToken)
+    {
+        using var rows = source.Rows(cancellationToken).GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!rows.MoveNext())
+                {
+                    yield break;
+                }
+            }
+            catch (DuckDBException e)
+            {
+                throw new MappingException($"{file} cannot be read: {e.Message}");
+            }
+
+            yield return rows.Current;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Imported {File}: {Read} rows read, {Loaded} loaded, {Rejected} rejected, {Skipped} skipped as imported before, in {Seconds:F1} s")]
+    private partial void LogImported(string file, long read, long loaded, long rejected, long skipped, double seconds);
+}

@@ -1,0 +1,88 @@
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ingest.Import;
+
+/// <summary>One event of an imported history: an action wire name ("created", "assign", "start"...) and the move it made.</summary>
+public sealed record HistoryStep(string Kind, WorkOrderStatus? From, WorkOrderStatus To, DateTime At);
+
+/// <summary>The lifecycle times of a ticket in UTC, as far as the source knows them.</summary>
+public sealed record TicketTimes(DateTime Created, DateTime? Acknowledged, DateTime? Started, DateTime? Resolved, DateTime? Closed);
+
+/// <summary>The history an imported work order gets, and the row fields that agree with it.</summary>
+public sealed record HistoryPlan(
+    WorkOrderStatus Status,
+    IReadOnlyList<HistoryStep> Steps,
+    DateTime CreatedAt,
+    DateTime? AcknowledgedAt,
+    DateTime? StartedAt,
+    DateTime? ResolvedAt,
+    DateTime? ClosedAt)
+{
+    /// <summary>The created event is version 1; each transition adds one, as in the live application.</summary>
+    public int RowVersion => Steps.Count;
+
+    public DateTime UpdatedAt => Steps[^1].At;
+}
+
+/// <summary>
+/// Writes the history the live lifecycle would have written for a ticket that reached a status: created -> new; assign when
+/// an assignee is known; start; resolve; then approve -> closed or cancel -> cancelled. Each action moves between the
+/// statuses <see cref="Lifecycle.Rule"/> gives it, except that without a known assignee the start leaves from new, since
+/// the source never recorded an assignment.
+/// </summary>
+public static class ImportHistory
+{
+    public const string Created = "created";
+
+    public static HistoryPlan Plan(WorkOrderStatus target, bool hasAssignee, TicketTimes times, UnknownStart unknownStart)
+    {
+        if (!ImportMapping.TargetStatuses.Contains(target))
+        {
+            throw new ArgumentOutOfRangeException(nameof(target), target, "imported work orders end new, assigned, in progress, resolved, closed or cancelled");
+        }
+
+        var steps = new List<HistoryStep> { new(Created, null, WorkOrderStatus.New, times.Created) };
+        var status = WorkOrderStatus.New;
+        void Take(WorkOrderAction action, DateTime at)
+        {
+            var to = Lifecycle.Rule(action).To;
+            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at));
+            status = to;
+        }
+
+        if (hasAssignee)
+        {
+            Take(WorkOrderAction.Assign, times.Created);
+        }
+
+        var resolves = target is WorkOrderStatus.Resolved or WorkOrderStatus.Closed || (target == WorkOrderStatus.Cancelled && times.Resolved is not null);
+        var starts = resolves || target == WorkOrderStatus.InProgress
+            || (target == WorkOrderStatus.Cancelled && (times.Started ?? times.Acknowledged) is not null);
+        DateTime? acknowledgedAt = null, startedAt = null, resolvedAt = null, closedAt = null;
+        if (starts)
+        {
+            startedAt = times.Started ?? times.Acknowledged ?? unknownStart switch
+            {
+                UnknownStart.AtResolve => times.Resolved ?? times.Closed ?? times.Created,
+                _ => times.Created,
+            };
+            acknowledgedAt = times.Acknowledged ?? startedAt;
+            Take(WorkOrderAction.Start, startedAt.Value);
+        }
+
+        if (resolves)
+        {
+            resolvedAt = times.Resolved ?? times.Closed ?? throw new ArgumentException("a resolved ticket needs a resolved or closed time", nameof(times));
+            Take(WorkOrderAction.Resolve, resolvedAt.Value);
+        }
+
+        if (target is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled)
+        {
+            closedAt = times.Closed ?? throw new ArgumentException("a closed or cancelled ticket needs a closed time", nameof(times));
+            Take(target == WorkOrderStatus.Closed ? WorkOrderAction.Approve : WorkOrderAction.Cancel, closedAt.Value);
+        }
+
+        return new HistoryPlan(status, steps, times.Created, acknowledgedAt, startedAt, resolvedAt, closedAt);
+    }
+}

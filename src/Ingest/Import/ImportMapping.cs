@@ -1,0 +1,311 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using WorkOrders.Ticketing.Templates;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ingest.Import;
+
+/// <summary>What to do with a row whose status says open but which carries a closed date.</summary>
+public enum OpenRowWithClosedDate
+{
+    /// <summary>Trust the date: the row is imported as closed at that time.</summary>
+    Close,
+
+    /// <summary>Trust the status: the closed date is ignored and the row is imported open.</summary>
+    KeepOpen,
+
+    /// <summary>Send the row to the reject file.</summary>
+    Reject,
+}
+
+/// <summary>When the lifecycle's start happened, for a row whose source gives neither an acknowledged nor a started time.</summary>
+public enum UnknownStart
+{
+    /// <summary>At the resolved time (or the closed time): time to acknowledge is then an upper bound.</summary>
+    AtResolve,
+
+    /// <summary>At the created time: time to acknowledge is then zero.</summary>
+    AtCreate,
+}
+
+/// <summary>A title longer than the 200 characters a work order allows.</summary>
+public enum TitleOverflow
+{
+    /// <summary>The title is cut at a word with an ellipsis, and the whole text opens the description.</summary>
+    MoveToDescription,
+
+    /// <summary>Send the row to the reject file.</summary>
+    Reject,
+}
+
+/// <summary>
+/// Where one value of a work order comes from: a source <see cref="Column"/>, or a <see cref="Template"/> that joins
+/// columns written as <c>{column}</c>; then, optionally, translated through <see cref="Values"/> (keys match trimmed and
+/// case-insensitively). A value that is empty, or that the map does not know, becomes <see cref="Default"/>; an unknown
+/// value without a default is passed on as it is when <see cref="Passthrough"/>, else the row is rejected.
+/// </summary>
+public record ValueSpec
+{
+    public string? Column { get; init; }
+
+    public string? Template { get; init; }
+
+    public Dictionary<string, string>? Values { get; init; }
+
+    public string? Default { get; init; }
+
+    public bool Passthrough { get; init; }
+}
+
+/// <summary>The problem category: a custom field of the template (fault_code for the warehouse's failure code).</summary>
+public sealed record CategorySpec : ValueSpec
+{
+    public string Field { get; init; } = "fault_code";
+
+    public string Label { get; init; } = "Fault";
+}
+
+/// <summary>A further text custom field filled from the source (created with the template when it is missing).</summary>
+public sealed record CustomFieldSpec : ValueSpec
+{
+    public string Field { get; init; } = "";
+
+    public string? Label { get; init; }
+}
+
+/// <summary>The location: a site asset per value, code = prefix + the value in capitals, created when missing.</summary>
+public sealed record SiteSpec : ValueSpec
+{
+    public string CodePrefix { get; init; } = "";
+}
+
+/// <summary>The external id: stored as prefix + value in work_orders.reference, one work order per id.</summary>
+public sealed record ExternalIdSpec
+{
+    public string Column { get; init; } = "";
+
+    public string Prefix { get; init; } = "";
+}
+
+/// <summary>The source columns that hold the lifecycle times; only created is required.</summary>
+public sealed record TimesSpec
+{
+    public string Created { get; init; } = "";
+
+    public string? Acknowledged { get; init; }
+
+    public string? Started { get; init; }
+
+    public string? Resolved { get; init; }
+
+    public string? Closed { get; init; }
+}
+
+/// <summary>The template the work orders are raised from; created (with the category and custom fields) when missing.</summary>
+public sealed record TemplateSpec
+{
+    public string Name { get; init; } = "";
+
+    public WorkType WorkType { get; init; } = WorkType.Corrective;
+
+    /// <summary>The department that owns a template the import creates.</summary>
+    public string Department { get; init; } = "";
+
+    public int DefaultPriority { get; init; } = 3;
+}
+
+/// <summary>
+/// How another system's ticket export becomes work orders. Written as JSON (comments allowed); samples/nyc311-elevator-mapping.json
+/// is a complete example with every option explained.
+/// </summary>
+public sealed partial record ImportMapping
+{
+    public const int MaxReferenceLength = CreateWorkOrder.MaxReferenceLength;
+
+    /// <summary>The statuses a status value may map to.</summary>
+    public static readonly IReadOnlyList<WorkOrderStatus> TargetStatuses =
+        [WorkOrderStatus.New, WorkOrderStatus.Assigned, WorkOrderStatus.InProgress, WorkOrderStatus.Resolved, WorkOrderStatus.Closed, WorkOrderStatus.Cancelled];
+
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false), new ScalarTextConverter() },
+    };
+
+    public ExternalIdSpec ExternalId { get; init; } = new();
+
+    /// <summary>The zone the source's times are written in (IANA name); they are stored in UTC.</summary>
+    public string TimeZone { get; init; } = "UTC";
+
+    /// <summary>DuckDB strptime formats, tried in order; none means ISO 8601.</summary>
+    public IReadOnlyList<string> DateFormats { get; init; } = [];
+
+    public TimesSpec Times { get; init; } = new();
+
+    public UnknownStart StartWhenUnknown { get; init; } = UnknownStart.AtResolve;
+
+    public TemplateSpec Template { get; init; } = new();
+
+    public ValueSpec? Title { get; init; }
+
+    public TitleOverflow TitleOverflow { get; init; } = TitleOverflow.MoveToDescription;
+
+    public ValueSpec? Description { get; init; }
+
+    /// <summary>Values 1 (most urgent) to 4; when the source leaves it empty, the template's default priority.</summary>
+    public ValueSpec? Priority { get; init; }
+
+    /// <summary>Values new, assigned, in_progress, resolved, closed or cancelled. Without it: closed when there is a closed date, else new.</summary>
+    public ValueSpec? Status { get; init; }
+
+    /// <summary>An open status with a closed date later than created.</summary>
+    public OpenRowWithClosedDate OpenWithClosedDate { get; init; } = OpenRowWithClosedDate.Reject;
+
+    /// <summary>An open status with a closed date equal to created (often a placeholder of the source system).</summary>
+    public OpenRowWithClosedDate? OpenClosedAtCreation { get; init; }
+
+    /// <summary>The department name (created when missing); without it, the template's department.</summary>
+    public ValueSpec? Department { get; init; }
+
+    /// <summary>A user name; a missing user is created as an inactive technician of the work order's department.</summary>
+    public ValueSpec? Assignee { get; init; }
+
+    public ValueSpec? Contact { get; init; }
+
+    public SiteSpec? Site { get; init; }
+
+    public CategorySpec? Category { get; init; }
+
+    public IReadOnlyList<CustomFieldSpec> CustomFields { get; init; } = [];
+
+    public OpenRowWithClosedDate ClosedAtCreationPolicy => OpenClosedAtCreation ?? OpenWithClosedDate;
+
+    public static ImportMapping Load(string path)
+    {
+        ImportMapping? mapping;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            mapping = JsonSerializer.Deserialize<ImportMapping>(stream, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new MappingException($"the mapping {path} is not valid: {e.Message}");
+        }
+
+        return (mapping ?? throw new MappingException($"the mapping {path} is empty")).Checked();
+    }
+
+    /// <summary>Every source column the mapping reads.</summary>
+    public IEnumerable<string> Columns()
+    {
+        IEnumerable<string?> named = [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed];
+        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, .. CustomFields];
+        return named.Concat(specs.SelectMany(s => s is null ? [] : ColumnsOf(s)))
+            .OfType<string>()
+            .Distinct(StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The columns a value reads: its column, or the placeholders of its template.</summary>
+    public static IEnumerable<string> ColumnsOf(ValueSpec spec) =>
+        spec.Template is { } template ? Placeholder().Matches(template).Select(m => m.Groups[1].Value) : spec.Column is { } column ? [column] : [];
+
+    [GeneratedRegex(@"\{([^{}]+)\}")]
+    public static partial Regex Placeholder();
+
+    /// <summary>The rules a mapping must keep before any row is read; the first broken one is reported.</summary>
+    public ImportMapping Checked()
+    {
+        Require(!string.IsNullOrWhiteSpace(ExternalId.Column), "externalId.column is required");
+        Require(!string.IsNullOrWhiteSpace(Times.Created), "times.created is required");
+        Require(!string.IsNullOrWhiteSpace(Template.Name) && Template.Name.Length <= 100, "template.name is required, at most 100 characters");
+        Require(Template.DefaultPriority is >= 1 and <= 4, "template.defaultPriority must be 1 to 4");
+        Require(Title is not null, "title is required");
+        Require(Description is not null, "description is required");
+        Require(ExternalId.Prefix.Length < MaxReferenceLength, $"externalId.prefix must be shorter than {MaxReferenceLength} characters");
+        try
+        {
+            TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+        }
+        catch (TimeZoneNotFoundException)
+        {
+            throw new MappingException($"timeZone '{TimeZone}' is not a known time zone (use an IANA name such as America/New_York)");
+        }
+
+        foreach (var (name, spec) in Specs())
+        {
+            Require(spec.Column is null != spec.Template is null, $"{name} needs exactly one of column or template");
+            var keys = spec.Values?.Keys.Select(k => k.Trim()).ToList() ?? [];
+            Require(keys.Distinct(StringComparer.OrdinalIgnoreCase).Count() == keys.Count, $"{name}.values has keys that differ only in case or spaces");
+        }
+
+        if (Priority is not null)
+        {
+            foreach (var value in (Priority.Values?.Values.AsEnumerable() ?? []).Append(Priority.Default).OfType<string>())
+            {
+                Require(value is "1" or "2" or "3" or "4", $"priority maps to '{value}'; priorities are 1 to 4");
+            }
+        }
+
+        if (Status is not null)
+        {
+            foreach (var value in (Status.Values?.Values.AsEnumerable() ?? []).Append(Status.Default).OfType<string>())
+            {
+                Require(
+                    Ticketing.WireNames.TryParse<WorkOrderStatus>(value, out var status) && TargetStatuses.Contains(status),
+                    $"status maps to '{value}'; the statuses are {string.Join(", ", TargetStatuses.Select(Ticketing.WireNames.Of))}");
+            }
+        }
+
+        var keysSeen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var field in CustomFields.Select(f => f.Field).Concat(Category is null ? [] : [Category.Field]))
+        {
+            Require(FieldKey().IsMatch(field), $"custom field key '{field}' must start with a-z and hold only a-z, 0-9 and _");
+            Require(keysSeen.Add(field), $"custom field '{field}' is filled twice");
+        }
+
+        return this;
+    }
+
+    private IEnumerable<(string Name, ValueSpec Spec)> Specs()
+    {
+        (string, ValueSpec?)[] all =
+        [
+            ("title", Title), ("description", Description), ("priority", Priority), ("status", Status), ("department", Department),
+            ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category),
+            .. CustomFields.Select(f => ($"customFields.{f.Field}", (ValueSpec?)f)),
+        ];
+        return all.Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!));
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new MappingException(message);
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,39}$")]
+    private static partial Regex FieldKey();
+
+    /// <summary>Lets value maps be written with numbers (priority 1) as well as text.</summary>
+    private sealed class ScalarTextConverter : JsonConverter<string>
+    {
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+        {
+            JsonTokenType.String => reader.GetString(),
+            JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False =>
+                System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan),
+            _ => throw new JsonException($"expected text or a number, found {reader.TokenType}"),
+        };
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    }
+}
+
+/// <summary>A mapping that cannot be used with this file or database: the import stops before writing anything.</summary>
+public sealed class MappingException(string message) : Exception(message);

@@ -1,0 +1,221 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+using Npgsql;
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Templates;
+
+namespace WorkOrders.Ingest.Import;
+
+/// <summary>
+/// The rows imported work orders point at, created when missing: the system user 'import' (requester of every imported work
+/// order and actor of its history; inactive, so nobody signs in as it), the template, departments, site assets and
+/// assignees. Ids are cached for the run.
+/// </summary>
+public sealed class ImportReferences
+{
+    public const string ImportUserName = "import";
+
+    // Each statement returns the existing row's id, or the new one's and true; the INSERT and the SELECT see the same snapshot.
+    private const string EnsureUser = """
+        WITH made AS (
+            INSERT INTO users (user_name, display_name, password_hash, role, department_id, active)
+            VALUES (@userName, @displayName, @passwordHash, @role, @departmentId, false)
+            ON CONFLICT (user_name) DO NOTHING
+            RETURNING id)
+        SELECT id, true AS created FROM made
+        UNION ALL SELECT id, false FROM users WHERE user_name = @userName
+        LIMIT 1
+        """;
+
+    private const string EnsureDepartment = """
+        WITH made AS (INSERT INTO departments (name) VALUES (@name) ON CONFLICT (name) DO NOTHING RETURNING id)
+        SELECT id, true AS created FROM made
+        UNION ALL SELECT id, false FROM departments WHERE name = @name
+        LIMIT 1
+        """;
+
+    private const string EnsureSite = """
+        WITH made AS (
+            INSERT INTO assets (code, name, kind) VALUES (@code, @name, 'site')
+            ON CONFLICT (code) DO NOTHING
+            RETURNING id)
+        SELECT id, true AS created FROM made
+        UNION ALL SELECT id, false FROM assets WHERE code = @code
+        LIMIT 1
+        """;
+
+    private const string EnsureTemplate = """
+        WITH made AS (
+            INSERT INTO templates (name, work_type, default_priority, department_id, fields)
+            VALUES (@name, @workType, @defaultPriority, @departmentId, @fields::jsonb)
+            ON CONFLICT (name) DO NOTHING
+            RETURNING id)
+        SELECT id, true AS created FROM made
+        UNION ALL SELECT id, false FROM templates WHERE name = @name
+        LIMIT 1
+        """;
+
+    private readonly Dictionary<string, long> _departments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _sites = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _users = new(StringComparer.Ordinal);
+
+    private ImportReferences(long importUserId, Template template, bool templateCreated)
+    {
+        ImportUserId = importUserId;
+        Template = template;
+        TemplateCreated = templateCreated;
+        _departments[template.DepartmentName] = template.DepartmentId;
+    }
+
+    public long ImportUserId { get; }
+
+    public Template Template { get; }
+
+    public bool TemplateCreated { get; }
+
+    public int DepartmentsCreated { get; private set; }
+
+    public int SitesCreated { get; private set; }
+
+    public int UsersCreated { get; private set; }
+
+    /// <summary>The import user and the template, made before any row is read; refuses a template that cannot take the mapping.</summary>
+    public static async Task<ImportReferences> PrepareAsync(NpgsqlDataSource dataSource, ImportMapping mapping, CancellationToken cancellationToken)
+    {
+        long userId;
+        long templateId;
+        bool templateCreated;
+        var departmentCreated = false;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            (userId, _) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+                EnsureUser,
+                new { userName = ImportUserName, displayName = "Imported history", passwordHash = UnusablePassword(), role = Roles.Requester, departmentId = (long?)null },
+                transaction,
+                cancellationToken: cancellationToken));
+            templateId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT id FROM templates WHERE name = @name", new { name = mapping.Template.Name }, transaction, cancellationToken: cancellationToken)) ?? 0;
+            templateCreated = false;
+            if (templateId == 0)
+            {
+                if (string.IsNullOrWhiteSpace(mapping.Template.Department))
+                {
+                    throw new MappingException($"template '{mapping.Template.Name}' does not exist; template.department names the department of the one the import creates");
+                }
+
+                long departmentId;
+                (departmentId, departmentCreated) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+                    EnsureDepartment, new { name = mapping.Template.Department.Trim() }, transaction, cancellationToken: cancellationToken));
+                (templateId, templateCreated) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+                    EnsureTemplate,
+                    new
+                    {
+                        name = mapping.Template.Name.Trim(),
+                        workType = WireNames.Of(mapping.Template.WorkType),
+                        defaultPriority = mapping.Template.DefaultPriority,
+                        departmentId,
+                        fields = JsonSerializer.Serialize(FieldsFor(mapping), TemplateSchema.Json),
+                    },
+                    transaction,
+                    cancellationToken: cancellationToken));
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        // Ticketing's readers map snake_case columns by this Dapper convention, which AddTicketing sets in the web host.
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        var template = await new Templates(dataSource).FindAsync(templateId, cancellationToken)
+            ?? throw new InvalidOperationException($"template {templateId} vanished while the import started");
+        Check(template, mapping);
+        return new ImportReferences(userId, template, templateCreated) { DepartmentsCreated = departmentCreated ? 1 : 0 };
+    }
+
+    public async Task<long> DepartmentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, CancellationToken cancellationToken)
+    {
+        if (!_departments.TryGetValue(name, out var id))
+        {
+            (id, var created) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+                EnsureDepartment, new { name }, transaction, cancellationToken: cancellationToken));
+            DepartmentsCreated += created ? 1 : 0;
+            _departments[name] = id;
+        }
+
+        return id;
+    }
+
+    public async Task<long> SiteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SiteRef site, CancellationToken cancellationToken)
+    {
+        if (!_sites.TryGetValue(site.Code, out var id))
+        {
+            (id, var created) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+                EnsureSite, new { code = site.Code, name = site.Name }, transaction, cancellationToken: cancellationToken));
+            SitesCreated += created ? 1 : 0;
+            _sites[site.Code] = id;
+        }
+
+        return id;
+    }
+
+    /// <summary>An assignee of the source; a missing one becomes an inactive technician of the department (no sign-in, no new work).</summary>
+    public async Task<long> AssigneeAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string userName, string displayName, long departmentId, CancellationToken cancellationToken)
+    {
+        if (!_users.TryGetValue(userName, out var id))
+        {
+            (id, var created) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+                EnsureUser,
+                new { userName, displayName = displayName.Length > 200 ? displayName[..200] : displayName, passwordHash = UnusablePassword(), role = Roles.Technician, departmentId },
+                transaction,
+                cancellationToken: cancellationToken));
+            UsersCreated += created ? 1 : 0;
+            _users[userName] = id;
+        }
+
+        return id;
+    }
+
+    /// <summary>The fields of a template the import creates: the category (a choice when the mapping lists every value) and text fields.</summary>
+    public static IReadOnlyList<TemplateField> FieldsFor(ImportMapping mapping)
+    {
+        var fields = new List<TemplateField>();
+        if (mapping.Category is { } category)
+        {
+            var options = (category.Values?.Values.AsEnumerable() ?? []).Append(category.Default).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+            fields.Add(category.Values is not null && !category.Passthrough
+                ? new TemplateField(category.Field, category.Label, FieldKind.Choice, Options: options)
+                : new TemplateField(category.Field, category.Label, FieldKind.Text));
+        }
+
+        fields.AddRange(mapping.CustomFields.Select(f => new TemplateField(f.Field, f.Label ?? f.Field, FieldKind.Text)));
+        return fields;
+    }
+
+    private static void Check(Template template, ImportMapping mapping)
+    {
+        if (!template.Active)
+        {
+            throw new MappingException($"template '{template.Name}' is no longer in use; activate it or name another in template.name");
+        }
+
+        if (template.WorkType != mapping.Template.WorkType)
+        {
+            throw new MappingException(
+                $"template '{template.Name}' exists with work type {WireNames.Of(template.WorkType)}, the mapping says {WireNames.Of(mapping.Template.WorkType)}");
+        }
+
+        var keys = (mapping.Category is null ? [] : new[] { mapping.Category.Field }).Concat(mapping.CustomFields.Select(f => f.Field));
+        if (keys.FirstOrDefault(k => template.Fields.All(f => f.Key != k)) is { } missing)
+        {
+            throw new MappingException($"template '{template.Name}' has no custom field '{missing}'; add it to the template or change the mapping");
+        }
+    }
+
+    /// <summary>A hash of a random secret nobody knows: the column requires a hash, and these accounts never sign in.</summary>
+    private static string UnusablePassword() =>
+        new PasswordHasher<ImportReferences>().HashPassword(null!, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+}

@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.Templates;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ingest.Import;
+
+/// <summary>What one batch did: work orders written, rows skipped as imported before, events written.</summary>
+public sealed record BatchResult(int Loaded, int Skipped, int Events);
+
+/// <summary>
+/// Writes a batch of checked tickets in one transaction with binary COPY: work orders with ids, numbers and histories, so
+/// a batch is in whole or not at all. Ids come from a block reserved on the identity sequences beforehand, under a table
+/// lock so that no live insert can take a number inside the block; numbers come from work_order_counters, as the live
+/// create takes them, so the application carries on after the last imported number of each year.
+/// </summary>
+public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences references)
+{
+    private const string AlreadyImported = "SELECT reference FROM work_orders WHERE source = 'import' AND reference = ANY(@references)";
+
+    // Live inserts take ROW EXCLUSIVE on the table before their identity default calls nextval, so this lock keeps them out
+    // of the gap between the nextval and the setval below (a sequence itself cannot be locked).
+    private const string LockTables = "LOCK TABLE work_orders, work_order_events IN SHARE ROW EXCLUSIVE MODE";
+
+    private const string Reserve = """
+        SELECT setval(pg_get_serial_sequence('work_orders', 'id'), nextval(pg_get_serial_sequence('work_orders', 'id')) + @workOrders - 1),
+               setval(pg_get_serial_sequence('work_order_events', 'id'), nextval(pg_get_serial_sequence('work_order_events', 'id')) + @events - 1);
+        """;
+
+    private const string TakeNumbers = """
+        INSERT INTO work_order_counters (year, last_value) VALUES (@year, @count)
+        ON CONFLICT (year) DO UPDATE SET last_value = work_order_counters.last_value + @count
+        RETURNING last_value
+        """;
+
+    private const string CopyWorkOrders = """
+        COPY work_orders (id, number, template_id, work_type, title, description, priority, status, requester_id, contact, asset_id,
+            department_id, assignee_id, reference, created_at, acknowledged_at, started_at, resolved_at, closed_at, custom_fields, source,
+            row_version, updated_at)
+        FROM STDIN (FORMAT BINARY)
+        """;
+
+    private const string CopyEvents = """
+        COPY work_order_events (id, work_order_id, occurred_at, actor_id, kind, from_status, to_status, note, payload)
+        FROM STDIN (FORMAT BINARY)
+        """;
+
+    private const string CancelNote = "Cancelled in the source system (imported).";
+
+    private static readonly string Imported = JsonSerializer.Serialize(new { imported = true });
+
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<ImportedTicket> batch, CancellationToken cancellationToken)
+    {
+        var known = (await connection.QueryAsync<string>(new CommandDefinition(
+            AlreadyImported, new { references = batch.Select(t => t.Reference).ToArray() }, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        var fresh = batch.Where(t => !known.Contains(t.Reference)).ToList();
+        if (fresh.Count == 0)
+        {
+            return new BatchResult(0, batch.Count, 0);
+        }
+
+        var eventCount = fresh.Sum(t => t.History.Steps.Count);
+        var (firstWorkOrder, firstEvent) = await ReserveAsync(fresh.Count, eventCount, cancellationToken);
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = new List<WorkOrderRow>(fresh.Count);
+        var numbers = await NumbersAsync(fresh, transaction, cancellationToken);
+        for (var i = 0; i < fresh.Count; i++)
+        {
+            var ticket = fresh[i];
+            var department = await references.DepartmentAsync(connection, transaction, ticket.DepartmentName, cancellationToken);
+            long? asset = ticket.Site is { } site ? await references.SiteAsync(connection, transaction, site, cancellationToken) : null;
+            long? assignee = ticket.AssigneeUserName is { } userName
+                ? await references.AssigneeAsync(connection, transaction, userName, ticket.AssigneeDisplayName ?? userName, department, cancellationToken)
+                : null;
+            rows.Add(new WorkOrderRow(firstWorkOrder + i, numbers[i], ticket, department, asset, assignee));
+        }
+
+        await WriteWorkOrdersAsync(rows, cancellationToken);
+        await WriteEventsAsync(rows, firstEvent, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new BatchResult(fresh.Count, batch.Count - fresh.Count, eventCount);
+    }
+
+    /// <summary>Moves both identity sequences past a block of ids for this batch; returns the first id of each block.</summary>
+    private async Task<(long WorkOrder, long Event)> ReserveAsync(int workOrders, int events, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(LockTables, transaction: transaction, cancellationToken: cancellationToken));
+        var (lastWorkOrder, lastEvent) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
+            Reserve, new { workOrders, events }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return (lastWorkOrder - workOrders + 1, lastEvent - events + 1);
+    }
+
+    /// <summary>WO-YYYY-NNNNNN by the (UTC) year of creation, in the batch's order, which is the order of creation.</summary>
+    private async Task<string[]> NumbersAsync(List<ImportedTicket> tickets, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var numbers = new string[tickets.Count];
+        foreach (var year in tickets.Select((t, i) => (Year: t.History.CreatedAt.Year, Index: i)).GroupBy(x => x.Year).OrderBy(g => g.Key))
+        {
+            var indexes = year.Select(x => x.Index).ToList();
+            var last = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                TakeNumbers, new { year = year.Key, count = indexes.Count }, transaction, cancellationToken: cancellationToken));
+            var next = last - indexes.Count + 1;
+            foreach (var index in indexes)
+            {
+                numbers[index] = string.Create(CultureInfo.InvariantCulture, $"WO-{year.Key}-{next++:D6}");
+            }
+        }
+
+        return numbers;
+    }
+
+    private async Task WriteWorkOrdersAsync(List<WorkOrderRow> rows, CancellationToken cancellationToken)
+    {
+        var template = references.Template;
+        var workType = WireNames.Of(template.WorkType);
+        var source = WireNames.Of(WorkOrderSource.Import);
+        await using var copy = await connection.BeginBinaryImportAsync(CopyWorkOrders, cancellationToken);
+        foreach (var row in rows)
+        {
+            var ticket = row.Ticket;
+            var history = ticket.History;
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(row.Number, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(template.Id, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(workType, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(ticket.Title, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(ticket.Description, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync((short)ticket.Priority, NpgsqlDbType.Smallint, cancellationToken);
+            await copy.WriteAsync(WireNames.Of(history.Status), NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(references.ImportUserId, NpgsqlDbType.Bigint, cancellationToken);
+            await WriteAsync(copy, ticket.Contact, NpgsqlDbType.Text, cancellationToken);
+            await WriteAsync(copy, row.AssetId, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(row.DepartmentId, NpgsqlDbType.Bigint, cancellationToken);
+            await WriteAsync(copy, row.AssigneeId, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(ticket.Reference, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(history.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, history.AcknowledgedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, history.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, history.ResolvedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, history.ClosedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(ticket.CustomFieldsJson, NpgsqlDbType.Jsonb, cancellationToken);
+            await copy.WriteAsync(source, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(history.RowVersion, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(history.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+        }
+
+        await copy.CompleteAsync(cancellationToken);
+    }
+
+    private async Task WriteEventsAsync(List<WorkOrderRow> rows, long firstEvent, CancellationToken cancellationToken)
+    {
+        var id = firstEvent;
+        await using var copy = await connection.BeginBinaryImportAsync(CopyEvents, cancellationToken);
+        foreach (var row in rows)
+        {
+            foreach (var step in row.Ticket.History.Steps)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(id++, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(step.At, NpgsqlDbType.TimestampTz, cancellationToken);
+                await copy.WriteAsync(references.ImportUserId, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(step.Kind, NpgsqlDbType.Text, cancellationToken);
+                await WriteAsync(copy, step.From is { } from ? WireNames.Of(from) : null, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(WireNames.Of(step.To), NpgsqlDbType.Text, cancellationToken);
+                await WriteAsync(copy, step.To == WorkOrderStatus.Cancelled ? CancelNote : null, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(Payload(row, step), NpgsqlDbType.Jsonb, cancellationToken);
+            }
+        }
+
+        await copy.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>The payload the live application writes for the event, marked imported.</summary>
+    private string Payload(WorkOrderRow row, HistoryStep step) => step.Kind switch
+    {
+        ImportHistory.Created => JsonSerializer.Serialize(
+            new
+            {
+                imported = true,
+                number = row.Number,
+                template = references.Template.Name,
+                priority = row.Ticket.Priority,
+                source = WireNames.Of(WorkOrderSource.Import),
+                externalId = row.Ticket.Reference,
+                sourceRow = row.Ticket.SourceRow,
+            },
+            TemplateSchema.Json),
+        _ when step.To == WorkOrderStatus.Assigned => JsonSerializer.Serialize(
+            new { imported = true, assigneeId = row.AssigneeId, assignee = row.Ticket.AssigneeDisplayName }, TemplateSchema.Json),
+        _ => Imported,
+    };
+
+    private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+        where T : class =>
+        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, type, cancellationToken);
+
+    private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+        where T : struct =>
+        value is { } present ? copy.WriteAsync(present, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
+
+    private sealed record WorkOrderRow(long Id, string Number, ImportedTicket Ticket, long DepartmentId, long? AssetId, long? AssigneeId);
+}

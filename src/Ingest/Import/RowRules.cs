@@ -1,0 +1,481 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using WorkOrders.Ticketing;
+using WorkOrders.Ticketing.Templates;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ingest.Import;
+
+/// <summary>Why a row cannot be imported: the work-order field and a reason that quotes the source.</summary>
+public sealed record RowProblem(string Field, string Reason);
+
+/// <summary>A site asset by code, created with this name when missing.</summary>
+public sealed record SiteRef(string Code, string Name);
+
+/// <summary>A row that passed every rule: what its work order and history will be, with names still to resolve to ids.</summary>
+public sealed record ImportedTicket(
+    long SourceRow,
+    string Reference,
+    string Title,
+    string Description,
+    int Priority,
+    string? Contact,
+    string DepartmentName,
+    SiteRef? Site,
+    string? AssigneeUserName,
+    string? AssigneeDisplayName,
+    string CustomFieldsJson,
+    HistoryPlan History);
+
+/// <summary>The decision on one row: a ticket, or the problems that send it to the reject file.</summary>
+public sealed record RowVerdict(long SourceRow, string? ExternalId, ImportedTicket? Ticket, IReadOnlyList<RowProblem> Problems);
+
+/// <summary>
+/// Maps and checks one source row with no database: the mapping's columns and value maps, the time rules, then the very
+/// checks the live create applies (<see cref="CreateWorkOrder.Validate"/>) against the template.
+/// </summary>
+public sealed partial class RowRules
+{
+    public const int MaxDepartmentName = 100;
+    public const int MaxSiteCode = 50;
+    public const int MaxSiteName = 200;
+
+    private readonly ImportMapping _mapping;
+    private readonly Template _template;
+    private readonly TimeZoneInfo _zone;
+    private readonly int _externalId;
+    private readonly int?[] _timeColumns;
+    private readonly string?[] _timeNames;
+    private readonly MappedValue _title;
+    private readonly MappedValue _description;
+    private readonly MappedValue? _priority;
+    private readonly MappedValue? _status;
+    private readonly MappedValue? _department;
+    private readonly MappedValue? _assignee;
+    private readonly MappedValue? _contact;
+    private readonly MappedValue? _site;
+    private readonly (string Key, MappedValue Value)[] _customFields;
+
+    public RowRules(ImportMapping mapping, IReadOnlyList<string> columns, Template template)
+    {
+        _mapping = mapping;
+        _template = template;
+        _zone = TimeZoneInfo.FindSystemTimeZoneById(mapping.TimeZone);
+        int IndexOf(string column) => columns.Select((c, i) => (c, i)).First(x => string.Equals(x.c, column, StringComparison.OrdinalIgnoreCase)).i;
+        MappedValue Compile(string name, ValueSpec spec) => new(name, spec, IndexOf);
+        _externalId = IndexOf(mapping.ExternalId.Column);
+        _timeNames = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed];
+        _timeColumns = _timeNames.Select(t => t is null ? (int?)null : IndexOf(t)).ToArray();
+        _title = Compile("title", mapping.Title!);
+        _description = Compile("description", mapping.Description!);
+        _priority = mapping.Priority is { } p ? Compile("priority", p) : null;
+        _status = mapping.Status is { } s ? Compile("status", s) : null;
+        _department = mapping.Department is { } d ? Compile("department", d) : null;
+        _assignee = mapping.Assignee is { } a ? Compile("assignee", a) : null;
+        _contact = mapping.Contact is { } c ? Compile("contact", c) : null;
+        _site = mapping.Site is { } site ? Compile("site", site) : null;
+        _customFields = [.. (mapping.Category is { } category ? [(category.Field, Compile("category", category))] : Array.Empty<(string, MappedValue)>())
+            .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];
+    }
+
+    public RowVerdict Decide(SourceRow row)
+    {
+        var problems = new List<RowProblem>();
+        var values = row.Values;
+        var externalId = Blank(values[_externalId]);
+        string? reference = null;
+        if (externalId is null)
+        {
+            problems.Add(new("reference", $"{_mapping.ExternalId.Column} is empty; the external id is required."));
+        }
+        else
+        {
+            reference = _mapping.ExternalId.Prefix + externalId;
+        }
+
+        var times = Times(row, problems);
+        var title = _title.Get(values, problems);
+        var description = _description.Get(values, problems);
+        if (title is null)
+        {
+            problems.Add(new("title", $"{_title.Source} is empty; a title is required."));
+        }
+        else if (title.Length > CreateWorkOrder.MaxTitleLength && _mapping.TitleOverflow == TitleOverflow.MoveToDescription)
+        {
+            description = description is null ? title : $"{title}\n\n{description}";
+            title = Shorten(title, CreateWorkOrder.MaxTitleLength);
+        }
+
+        int? priority = null;
+        if (_priority?.Get(values, problems) is { } priorityText)
+        {
+            if (int.TryParse(priorityText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number))
+            {
+                priority = number;
+            }
+            else
+            {
+                problems.Add(new("priority", $"'{priorityText}' from {_priority.Source} is not a priority 1 to 4."));
+            }
+        }
+
+        var department = _department is null ? _template.DepartmentName : _department.Require(values, problems);
+        if (department is { Length: > MaxDepartmentName })
+        {
+            problems.Add(new("department", $"'{department}' is longer than {MaxDepartmentName} characters."));
+        }
+
+        string? assignee = null;
+        var assigneeName = _assignee?.Get(values, problems);
+        if (assigneeName is not null)
+        {
+            assignee = UserName(assigneeName);
+            if (!UserNamePattern().IsMatch(assignee))
+            {
+                problems.Add(new("assignee", $"'{assigneeName}' does not make a user name (2 to 64 of a-z, 0-9, '.', '_', '-')."));
+            }
+        }
+
+        SiteRef? site = null;
+        if (_site?.Get(values, problems) is { } siteName)
+        {
+            site = new SiteRef(_mapping.Site!.CodePrefix + Code(siteName), siteName);
+            if (site.Code.Length > MaxSiteCode || site.Name.Length > MaxSiteName)
+            {
+                problems.Add(new("site", $"'{siteName}' makes a site code longer than {MaxSiteCode} or a name longer than {MaxSiteName} characters."));
+            }
+        }
+
+        var contact = _contact?.Get(values, problems);
+        var custom = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var (key, value) in _customFields)
+        {
+            if (value.Get(values, problems) is { } text)
+            {
+                custom[key] = JsonSerializer.SerializeToElement(text);
+            }
+        }
+
+        var decided = Status(values, times, assignee is not null, problems);
+
+        // The live create's own rules. A site stands in for the asset id, which exists only once the batch is written; a
+        // missing title is reported above already.
+        var errors = new FieldErrors();
+        var request = new CreateWorkOrderRequest(
+            _template.Id, title ?? "-", description, priority, contact, site is null ? null : long.MaxValue, reference, null, custom);
+        var (normalised, _) = CreateWorkOrder.Validate(request, _template, errors);
+        if (errors.Any)
+        {
+            foreach (var (field, reasons) in errors.ToFailure().Errors!)
+            {
+                problems.AddRange(reasons.Select(r => new RowProblem(field, r)));
+            }
+        }
+
+        if (problems.Count > 0 || decided is not { } outcome)
+        {
+            return new RowVerdict(row.Number, externalId, null, problems);
+        }
+
+        var history = ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown);
+        var ticket = new ImportedTicket(
+            row.Number,
+            reference!,
+            title!.Trim(),
+            description!.Trim(),
+            priority ?? _template.DefaultPriority,
+            contact,
+            department!,
+            site,
+            assignee,
+            assigneeName,
+            JsonSerializer.Serialize(normalised, TemplateSchema.Json),
+            history);
+        return new RowVerdict(row.Number, externalId, ticket, problems);
+    }
+
+    /// <summary>The times in UTC, checked for presence, format and order; null when any is wrong.</summary>
+    private TicketTimes? Times(SourceRow row, List<RowProblem> problems)
+    {
+        string[] names = ["created", "acknowledged", "started", "resolved", "closed"];
+        DateTime?[] parsed = [row.Times.Created, row.Times.Acknowledged, row.Times.Started, row.Times.Resolved, row.Times.Closed];
+        var utc = new DateTime?[names.Length];
+        var count = problems.Count;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (_timeColumns[i] is not { } column)
+            {
+                continue;
+            }
+
+            var raw = Blank(row.Values[column]);
+            if (raw is null)
+            {
+                if (i == 0)
+                {
+                    problems.Add(new("created", $"{_timeNames[0]} is empty; the created time is required."));
+                }
+            }
+            else if (parsed[i] is not { } local)
+            {
+                problems.Add(new(names[i], $"'{raw}' in {_timeNames[i]} is not a date{Formats()}."));
+            }
+            else
+            {
+                utc[i] = ToUtc(local);
+            }
+        }
+
+        if (problems.Count > count)
+        {
+            return null;
+        }
+
+        // Every later time must not come before an earlier one: created <= acknowledged <= started <= resolved <= closed.
+        for (var later = 1; later < names.Length; later++)
+        {
+            for (var earlier = later - 1; earlier >= 0; earlier--)
+            {
+                if (utc[later] is { } late && utc[earlier] is { } early)
+                {
+                    if (late < early)
+                    {
+                        problems.Add(new(names[later],
+                            $"{_timeNames[later]} '{Blank(row.Values[_timeColumns[later]!.Value])}' is before {_timeNames[earlier]} '{Blank(row.Values[_timeColumns[earlier]!.Value])}'."));
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        return problems.Count > count ? null : new TicketTimes(utc[0]!.Value, utc[1], utc[2], utc[3], utc[4]);
+    }
+
+    /// <summary>
+    /// The status the row ends in, after the mapping's rules for open rows that carry a closed date, and the times that go
+    /// with it (a closed date the mapping says to ignore is dropped).
+    /// </summary>
+    private (WorkOrderStatus Status, TicketTimes Times)? Status(string?[] values, TicketTimes? times, bool hasAssignee, List<RowProblem> problems)
+    {
+        WorkOrderStatus status;
+        string said;
+        if (_status is null)
+        {
+            status = times?.Closed is null ? WorkOrderStatus.New : WorkOrderStatus.Closed;
+            said = times?.Closed is null ? "(none: no closed date)" : "(none: a closed date)";
+        }
+        else if (_status.Require(values, problems) is not { } mapped)
+        {
+            return null;
+        }
+        else if (!WireNames.TryParse(mapped, out status) || !ImportMapping.TargetStatuses.Contains(status))
+        {
+            problems.Add(new("status", $"'{mapped}' is not a status an import can end in ({string.Join(", ", ImportMapping.TargetStatuses.Select(WireNames.Of))})."));
+            return null;
+        }
+        else
+        {
+            said = $"'{_status.Raw(values)}'";
+        }
+
+        if (times is null)
+        {
+            return null;
+        }
+
+        var open = status is not (WorkOrderStatus.Closed or WorkOrderStatus.Cancelled);
+        if (open && times.Closed is { } closed)
+        {
+            var policy = closed == times.Created ? _mapping.ClosedAtCreationPolicy : _mapping.OpenWithClosedDate;
+            switch (policy)
+            {
+                case OpenRowWithClosedDate.Close:
+                    status = WorkOrderStatus.Closed;
+                    break;
+                case OpenRowWithClosedDate.KeepOpen:
+                    times = times with { Closed = null };
+                    break;
+                default:
+                    problems.Add(new("status", $"the status {said} is open but {_mapping.Times.Closed} gives a closed date (the mapping says to reject such rows)."));
+                    return null;
+            }
+        }
+
+        if (status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled && times.Closed is null)
+        {
+            problems.Add(new("closed", _mapping.Times.Closed is null
+                ? $"the status {said} is {WireNames.Of(status)} but the mapping names no closed column."
+                : $"the status {said} is {WireNames.Of(status)} but {_mapping.Times.Closed} is empty."));
+            return null;
+        }
+
+        if (status == WorkOrderStatus.Resolved && (times.Resolved ?? times.Closed) is null)
+        {
+            problems.Add(new("resolved", $"the status {said} is resolved but the row gives no resolved time."));
+            return null;
+        }
+
+        if (status == WorkOrderStatus.Assigned && !hasAssignee)
+        {
+            problems.Add(new("assignee", $"the status {said} is assigned but the row names no assignee."));
+            return null;
+        }
+
+        return (status, times);
+    }
+
+    private DateTime ToUtc(DateTime local)
+    {
+        var wall = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        // A wall time skipped by a daylight-saving jump is read in standard time, as PostgreSQL does; ambiguous ones too.
+        return _zone.IsInvalidTime(wall)
+            ? DateTime.SpecifyKind(wall - _zone.BaseUtcOffset, DateTimeKind.Utc)
+            : TimeZoneInfo.ConvertTimeToUtc(wall, _zone);
+    }
+
+    private string Formats() => _mapping.DateFormats.Count == 0 ? " (ISO 8601 expected)" : $" in the formats {string.Join(" or ", _mapping.DateFormats)}";
+
+    private static string Shorten(string text, int max)
+    {
+        var cut = text[..(max - 1)];
+        var space = cut.LastIndexOf(' ');
+        return (space > max / 2 ? cut[..space] : cut).TrimEnd() + "…";
+    }
+
+    private static string UserName(string name) => WhiteSpace().Replace(name.Trim().ToLowerInvariant(), ".");
+
+    private static string Code(string name)
+    {
+        var code = new StringBuilder(name.Length);
+        foreach (var c in name.Trim().ToUpperInvariant())
+        {
+            code.Append(char.IsAsciiLetterOrDigit(c) ? c : '-');
+        }
+
+        return MultipleDashes().Replace(code.ToString(), "-").Trim('-');
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9._-]{2,64}$")]
+    private static partial System.Text.RegularExpressions.Regex UserNamePattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\s+")]
+    private static partial System.Text.RegularExpressions.Regex WhiteSpace();
+
+    [System.Text.RegularExpressions.GeneratedRegex("-{2,}")]
+    private static partial System.Text.RegularExpressions.Regex MultipleDashes();
+
+    /// <summary>One value spec, compiled against the file's columns.</summary>
+    private sealed class MappedValue
+    {
+        private readonly string _name;
+        private readonly ValueSpec _spec;
+        private readonly (string? Literal, int Column)[] _parts;
+        private readonly Dictionary<string, string>? _values;
+
+        public MappedValue(string name, ValueSpec spec, Func<string, int> indexOf)
+        {
+            _name = name;
+            _spec = spec;
+            if (spec.Template is { } template)
+            {
+                var parts = new List<(string?, int)>();
+                var at = 0;
+                foreach (System.Text.RegularExpressions.Match match in ImportMapping.Placeholder().Matches(template))
+                {
+                    parts.Add((template[at..match.Index], -1));
+                    parts.Add((null, indexOf(match.Groups[1].Value)));
+                    at = match.Index + match.Length;
+                }
+
+                parts.Add((template[at..], -1));
+                _parts = [.. parts];
+                Source = $"the template \"{template}\"";
+            }
+            else
+            {
+                _parts = [(null, indexOf(spec.Column!))];
+                Source = spec.Column!;
+            }
+
+            _values = spec.Values?.ToDictionary(v => v.Key.Trim(), v => v.Value, StringComparer.OrdinalIgnoreCase);
+        }
+
+        /// <summary>Where the value comes from, for messages.</summary>
+        public string Source { get; }
+
+        /// <summary>The source text: the column, or the template with its columns filled in; null when all of it is empty.</summary>
+        public string? Raw(string?[] values)
+        {
+            if (_parts.Length == 1)
+            {
+                return Blank(values[_parts[0].Column]);
+            }
+
+            var text = new StringBuilder();
+            var any = false;
+            foreach (var (literal, column) in _parts)
+            {
+                if (literal is not null)
+                {
+                    text.Append(literal);
+                }
+                else if (Blank(values[column]) is { } value)
+                {
+                    text.Append(value);
+                    any = true;
+                }
+            }
+
+            return any ? Blank(text.ToString()) : null;
+        }
+
+        /// <summary>As <see cref="Get"/>, and an empty value without a default is a problem too.</summary>
+        public string? Require(string?[] values, List<RowProblem> problems)
+        {
+            var before = problems.Count;
+            var value = Get(values, problems);
+            if (value is null && problems.Count == before)
+            {
+                problems.Add(new(_name, $"{Source} is empty and the mapping gives no default."));
+            }
+
+            return value;
+        }
+
+        public string? Get(string?[] values, List<RowProblem> problems)
+        {
+            var raw = Raw(values);
+            if (raw is null)
+            {
+                return _spec.Default;
+            }
+
+            if (_values is null)
+            {
+                return raw;
+            }
+
+            if (_values.TryGetValue(raw, out var mapped))
+            {
+                return mapped;
+            }
+
+            if (_spec.Default is not null)
+            {
+                return _spec.Default;
+            }
+
+            if (_spec.Passthrough)
+            {
+                return raw;
+            }
+
+            problems.Add(new(_name, $"'{raw}' from {Source} is not in the mapping's values ({string.Join(", ", _values.Keys.Take(10))}) and there is no default."));
+            return null;
+        }
+    }
+}
