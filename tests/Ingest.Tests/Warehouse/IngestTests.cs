@@ -150,6 +150,34 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
     }
 
     [Fact]
+    public async Task the_parquet_export_is_partitioned_by_year_and_month_and_reads_back_whole()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 12_000, org.Suffix);
+        var path = NewWarehouse();
+        await IngestAsync(path);
+        var target = Path.Combine(_folder, "parquet");
+
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        var written = ParquetExport.Write(warehouse, target, CancellationToken.None);
+
+        // 12,000 work orders seven minutes apart span January and February 2025.
+        Assert.True(Directory.Exists(Path.Combine(target, "fact_work_order", "year=2025", "month=2")));
+        var facts = warehouse.ExecuteScalar<long>("SELECT count(*) FROM fact_work_order");
+        Assert.Equal(facts, written.Single(w => w.Table == "fact_work_order").Rows);
+        Assert.Equal(facts, warehouse.ExecuteScalar<long>(
+            $"SELECT count(*) FROM read_parquet('{target}/fact_work_order/**/*.parquet', hive_partitioning = true)"));
+        Assert.Equal(
+            warehouse.ExecuteScalar<long>("SELECT count(*) FROM fact_event"),
+            warehouse.ExecuteScalar<long>($"SELECT count(*) FROM read_parquet('{target}/fact_event/**/*.parquet', hive_partitioning = true)"));
+        Assert.Equal(
+            warehouse.ExecuteScalar<long>("SELECT count(*) FROM fact_work_order WHERE month(created_at) = 2 AND year(created_at) = 2025"),
+            warehouse.ExecuteScalar<long>($"SELECT count(*) FROM read_parquet('{target}/fact_work_order/**/*.parquet', hive_partitioning = true) WHERE year = 2025 AND month = 2"));
+        Assert.True(File.Exists(Path.Combine(target, "dim_asset.parquet")));
+    }
+
+    [Fact]
     public async Task an_ingest_killed_at_any_point_and_run_again_ends_equal_to_postgresql()
     {
         var org = await TestOrg.CreateAsync(database.DataSource);
