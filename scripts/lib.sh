@@ -65,7 +65,7 @@ pg_down() {
   as_pg "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# psql_admin PORT SQL: runs SQL as the superuser.
+# psql_admin PORT SQL [DATABASE]: runs SQL as the superuser.
 psql_admin() {
-  as_pg psql -h 127.0.0.1 -p "$1" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtAc "$2"
+  as_pg psql -h 127.0.0.1 -p "$1" -U postgres -d "${3:-postgres}" -v ON_ERROR_STOP=1 -qtAc "$2"
 }

@@ -41,7 +41,7 @@ internal static class ImportCommand
                 .StartAsync(async context =>
                 {
                     var task = context.AddTask("reading", maxValue: 1);
-                    var progress = new Progress<ImportProgress>(p =>
+                    var progress = new Warehouse.InlineProgress<ImportProgress>(p =>
                     {
                         task.MaxValue = Math.Max(p.Total, 1);
                         task.Value = p.Read;

@@ -33,7 +33,8 @@ internal static class WarehouseCommands
             .StartAsync(async context =>
             {
                 var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
-                var progress = new Progress<IngestProgress>(p =>
+                // Reported inline by the writer loop, one at a time: Progress<T> would run these concurrently on the pool.
+                var progress = new InlineProgress<IngestProgress>(p =>
                 {
                     foreach (var other in tasks.Values.Where(t => !t.IsFinished && t.Description != p.Table))
                     {
@@ -85,4 +86,10 @@ internal static class WarehouseCommands
             throw new CliException(e.Message);
         }
     }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that runs its handler on the reporting thread.</summary>
+internal sealed class InlineProgress<T>(Action<T> handler) : IProgress<T>
+{
+    public void Report(T value) => handler(value);
 }

@@ -12,7 +12,7 @@ namespace WorkOrders.Ticketing.Demo;
 /// <summary>
 /// Demo data for a first look: departments, one user per role (password "demo"), an asset tree, templates, and work
 /// orders whose histories are made by the real lifecycle rules on a clock that walks through the last 75 days.
-/// Runs only on a database without users.
+/// Runs once: not when a user named admin exists.
 /// </summary>
 public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, TimeProvider clock, ILogger<DemoSeed> logger)
 {
@@ -22,15 +22,15 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
     {
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users)", cancellationToken: cancellationToken)))
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE user_name = 'admin')", cancellationToken: cancellationToken)))
             {
                 return;
             }
 
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                INSERT INTO departments (name) VALUES ('Maintenance'), ('Facilities'), ('IT Service Desk');
-                INSERT INTO skills (name) VALUES ('mechanical'), ('electrical'), ('hvac'), ('plc'), ('network'), ('plumbing');
+                INSERT INTO departments (name) VALUES ('Maintenance'), ('Facilities'), ('IT Service Desk') ON CONFLICT DO NOTHING;
+                INSERT INTO skills (name) VALUES ('mechanical'), ('electrical'), ('hvac'), ('plc'), ('network'), ('plumbing') ON CONFLICT DO NOTHING;
                 """,
                 cancellationToken: cancellationToken));
         }
