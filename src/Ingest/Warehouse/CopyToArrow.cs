@@ -50,30 +50,9 @@ public static class CopyToArrow
             {
                 try
                 {
-                    // Synchronous reads: one call per value, and the values are mostly in Npgsql's buffer already.
-                    using var exporter = connection.BeginBinaryExport($"COPY ({spec.Query}) TO STDOUT (FORMAT BINARY)");
-                    using var cancel = cancellationToken.Register(exporter.Cancel);
-                    var builders = spec.Columns.Select(c => ColumnBuilder.For(c.Kind)).ToArray();
-                    var rows = 0;
-                    while (exporter.StartRow() != -1)
-                    {
-                        foreach (var builder in builders)
-                        {
-                            builder.Read(exporter);
-                        }
-
-                        if (++rows == ArrowChunkAppender.MaxRows)
-                        {
-                            await channel.Writer.WriteAsync(Batch(spec, builders, rows), cancellationToken);
-                            rows = 0;
-                        }
-                    }
-
-                    if (rows > 0)
-                    {
-                        await channel.Writer.WriteAsync(Batch(spec, builders, rows), cancellationToken);
-                    }
-
+                    // The exporter is finished and disposed before the channel completes: the next COPY on this
+                    // connection may start as soon as the writer sees the end.
+                    await ExportAsync(connection, spec, channel.Writer, cancellationToken);
                     channel.Writer.Complete();
                 }
                 catch (Exception e)
@@ -84,6 +63,36 @@ public static class CopyToArrow
             cancellationToken);
         return channel.Reader;
     }
+
+    // Each batch passes to the channel's reader, which disposes it after appending.
+#pragma warning disable CA2000
+    private static async Task ExportAsync(NpgsqlConnection connection, CopySpec spec, ChannelWriter<RecordBatch> writer, CancellationToken cancellationToken)
+    {
+        // Synchronous reads: one call per value, and the values are mostly in Npgsql's buffer already.
+        using var exporter = connection.BeginBinaryExport($"COPY ({spec.Query}) TO STDOUT (FORMAT BINARY)");
+        using var cancel = cancellationToken.Register(exporter.Cancel);
+        var builders = spec.Columns.Select(c => ColumnBuilder.For(c.Kind)).ToArray();
+        var rows = 0;
+        while (exporter.StartRow() != -1)
+        {
+            foreach (var builder in builders)
+            {
+                builder.Read(exporter);
+            }
+
+            if (++rows == ArrowChunkAppender.MaxRows)
+            {
+                await writer.WriteAsync(Batch(spec, builders, rows), cancellationToken);
+                rows = 0;
+            }
+        }
+
+        if (rows > 0)
+        {
+            await writer.WriteAsync(Batch(spec, builders, rows), cancellationToken);
+        }
+    }
+#pragma warning restore CA2000
 
     private static RecordBatch Batch(CopySpec spec, ColumnBuilder[] builders, int rows) =>
         new(spec.Schema, builders.Select(b => b.Build()), rows);

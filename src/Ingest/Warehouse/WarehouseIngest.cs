@@ -134,6 +134,8 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
         var range = ArchivedAfter(from);
         var run = runId.ToString(CultureInfo.InvariantCulture);
 
+        // DuckDB's buffer pool would otherwise grow to most of the machine's memory; past this it spills to disk.
+        Execute(warehouse, "SET memory_limit = '512MB'");
         Execute(warehouse, "BEGIN TRANSACTION");
         try
         {
