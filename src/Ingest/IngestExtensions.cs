@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Analytics;
 using WorkOrders.Ingest.Warehouse;
 using WorkOrders.Ticketing.Access;
@@ -16,6 +18,7 @@ public static class IngestExtensions
     {
         builder.AddAnalytics();
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<WarehouseOptions>>().Value.BusinessHours());
         builder.Services.AddSingleton<WarehouseIngest>();
         builder.Services.AddSingleton<IngestService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestService>());

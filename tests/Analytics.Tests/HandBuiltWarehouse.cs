@@ -63,11 +63,12 @@ internal static class HandBuiltWarehouse
                 (41, 4, '2026-03-01 01:00', 5, 'assign', 'new', 'assigned', 7, 1);
 
             INSERT INTO fact_status_interval VALUES
-                (1, 'in_progress', '2026-03-02 01:00', '2026-03-02 01:30', 1800, false, 7),
-                (1, 'on_hold', '2026-03-02 01:30', '2026-03-02 03:30', 7200, true, 7),
-                (1, 'in_progress', '2026-03-02 03:30', '2026-03-02 04:00', 1800, false, 7),
-                (2, 'in_progress', '2026-03-10 03:00', '2026-03-10 10:00', 25200, false, 7),
-                (4, 'in_progress', '2026-03-01 02:00', '2026-03-01 12:00', 36000, false, 7);
+                -- work order, status, from, to, seconds, business seconds (Monday to Friday 08:00-17:00 UTC), paused, assignee
+                (1, 'in_progress', '2026-03-02 01:00', '2026-03-02 01:30', 1800, 0, false, 7),
+                (1, 'on_hold', '2026-03-02 01:30', '2026-03-02 03:30', 7200, 0, true, 7),
+                (1, 'in_progress', '2026-03-02 03:30', '2026-03-02 04:00', 1800, 0, false, 7),
+                (2, 'in_progress', '2026-03-10 03:00', '2026-03-10 10:00', 25200, 7200, false, 7),
+                (4, 'in_progress', '2026-03-01 02:00', '2026-03-01 12:00', 36000, 0, false, 7);
 
             -- id, number, template, type, title, priority, status, asset, department, assignee, source, failure, created,
             -- acknowledged, due, response due, resolution due, snapshot

@@ -180,4 +180,18 @@ public sealed class KpiTests : IDisposable
             Assert.Equal(tile, rows.Items.Count);
         }
     }
+
+    [Theory]
+    [InlineData("2026-03-02 09:00", "2026-03-02 10:30", 5400)]   // Monday, inside the day
+    [InlineData("2026-03-02 06:00", "2026-03-02 20:00", 32400)]  // the whole working day of nine hours
+    [InlineData("2026-03-06 16:00", "2026-03-09 09:00", 7200)]   // Friday's last hour and Monday's first
+    [InlineData("2026-03-07 10:00", "2026-03-08 18:00", 0)]      // a weekend
+    [InlineData("2026-03-02 00:00", "2026-03-16 00:00", 324000)] // two whole weeks: 10 days of 9 hours
+    [InlineData("1999-12-31 16:30", "2000-01-03 08:30", 3600)]   // before the year 2000: Friday and Monday
+    public void the_business_clock_counts_working_hours_between_two_moments(string from, string to, long seconds)
+    {
+        using var command = _warehouse.CreateCommand();
+        command.CommandText = $"SELECT business_clock(TIMESTAMP '{to}', 28800, 61200) - business_clock(TIMESTAMP '{from}', 28800, 61200)";
+        Assert.Equal(seconds, Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+    }
 }

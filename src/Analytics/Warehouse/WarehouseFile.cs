@@ -8,6 +8,31 @@ public sealed class WarehouseOptions
     public const string Section = "Warehouse";
 
     public string Path { get; set; } = System.IO.Path.Combine(".data", "warehouse.duckdb");
+
+    /// <summary>When the working day starts, local time; business time counts Monday to Friday between start and end.</summary>
+    public TimeSpan BusinessDayStart { get; set; } = TimeSpan.FromHours(8);
+
+    public TimeSpan BusinessDayEnd { get; set; } = TimeSpan.FromHours(17);
+
+    /// <summary>The IANA time zone of the working day.</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    public BusinessHours BusinessHours() => new(BusinessDayStart, BusinessDayEnd, TimeZone);
+}
+
+/// <summary>
+/// The working week business time is counted in: Monday to Friday, Start to End local time in TimeZone.
+/// Holidays and per-site calendars come with the SLA calendars.
+/// </summary>
+public sealed record BusinessHours(TimeSpan Start, TimeSpan End, string TimeZone)
+{
+    public static BusinessHours Default { get; } = new(TimeSpan.FromHours(8), TimeSpan.FromHours(17), "UTC");
+
+    /// <summary>Null when usable, else what is wrong.</summary>
+    public string? Problem() =>
+        Start < TimeSpan.Zero || End > TimeSpan.FromHours(24) || Start >= End ? "the business day must start before it ends, within one day"
+        : !TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out _) ? $"'{TimeZone}' is not a known time zone"
+        : null;
 }
 
 /// <summary>Raised when another process holds the warehouse file; DuckDB allows one writer per file.</summary>

@@ -8,10 +8,20 @@ namespace WorkOrders.Analytics.Warehouse;
 /// </summary>
 public static class WarehouseSchema
 {
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+
+        -- Business seconds from Monday 1 January 1900 00:00 up to the local time t, for working days Monday to
+        -- Friday from day_start to day_end (seconds after midnight). The business time between two moments is the
+        -- difference of their readings, so no interval has to be walked day by day.
+        CREATE OR REPLACE MACRO business_clock(t, day_start, day_end) AS
+            (date_diff('day', DATE '1900-01-01', t::DATE) // 7) * 5 * (day_end - day_start)
+            + least(date_diff('day', DATE '1900-01-01', t::DATE) % 7, 5) * (day_end - day_start)
+            + CASE WHEN date_diff('day', DATE '1900-01-01', t::DATE) % 7 < 5
+                   THEN least(greatest(date_diff('second', t::DATE::TIMESTAMP, t) - day_start, 0), day_end - day_start)
+                   ELSE 0 END;
 
         CREATE TABLE IF NOT EXISTS dim_department (
             department_id   BIGINT NOT NULL,
@@ -107,6 +117,7 @@ public static class WarehouseSchema
             started_at          TIMESTAMP NOT NULL,
             ended_at            TIMESTAMP NOT NULL,
             seconds             BIGINT NOT NULL,
+            business_seconds    BIGINT NOT NULL,
             paused              BOOLEAN NOT NULL,
             assignee_id         BIGINT
         );

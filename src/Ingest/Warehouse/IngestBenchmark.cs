@@ -25,7 +25,7 @@ internal static class IngestBenchmark
         await using var data = NpgsqlDataSource.Create(CliArgs.ConnectionString());
         var (rawRows, rawSeconds) = await RawCopyAsync(data, cancellationToken);
 
-        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance);
+        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, WarehouseCommands.BusinessHours());
         using var warehouse = WarehouseFile.Open(path);
         var stages = new List<(string Table, long Rows, TimeSpan At)>();
         var clock = Stopwatch.StartNew();

@@ -1,4 +1,5 @@
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
@@ -13,6 +14,14 @@ internal static class WarehouseCommands
     public const string IngestHelp = "copy archived work orders, their history and the dimensions into the DuckDB warehouse (--warehouse FILE)";
     public const string ExportHelp = "write the warehouse as Hive-partitioned Parquet (year=/month=) into --to DIR";
 
+    /// <summary>The business hours from the same Warehouse__* settings the dashboard reads.</summary>
+    public static BusinessHours BusinessHours()
+    {
+        var options = new WarehouseOptions();
+        new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(WarehouseOptions.Section).Bind(options);
+        return options.BusinessHours().Problem() is { } problem ? throw new CliException($"Warehouse__ business hours: {problem}") : options.BusinessHours();
+    }
+
     public static string WarehousePath(CliArgs args) =>
         args.Text("warehouse") ?? Environment.GetEnvironmentVariable("WORKORDERS_WAREHOUSE") ?? Path.Combine(".data", "warehouse.duckdb");
 
@@ -26,7 +35,7 @@ internal static class WarehouseCommands
 
         var path = WarehousePath(args);
         using var warehouse = OpenOrExplain(path);
-        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance);
+        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, BusinessHours());
         IngestResult? result = null;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new SpinnerColumn(), new ElapsedTimeColumn())

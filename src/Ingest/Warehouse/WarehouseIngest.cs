@@ -3,6 +3,7 @@ using System.Globalization;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using WorkOrders.Analytics.Warehouse;
 using static WorkOrders.Ingest.Warehouse.ColumnKind;
 
 namespace WorkOrders.Ingest.Warehouse;
@@ -20,8 +21,11 @@ public sealed record IngestProgress(string Table, long Rows);
 /// archiving transaction the previous snapshot could not see. Each is taken exactly once, however late its
 /// transaction commits, and a long transaction elsewhere in the cluster holds nothing back.
 /// </summary>
-public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimeProvider clock, ILogger<WarehouseIngest> logger)
+public sealed partial class WarehouseIngest(
+    NpgsqlDataSource dataSource, TimeProvider clock, ILogger<WarehouseIngest> logger, BusinessHours? businessHours = null)
 {
+    private readonly BusinessHours _hours = businessHours ?? BusinessHours.Default;
+
     // Everything below the previous snapshot's xmin was visible to it; the index narrows to that, the function does the rest.
     private const string ArchivedSince = "w.archived_xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(w.archived_xid, '{1}'::pg_snapshot)";
 
@@ -71,10 +75,12 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
         new("snapshot_at", Timestamp),
     ];
 
-    // Spans between status changes; on hold and awaiting feedback stop the SLA clock.
+    // Spans between status changes, in wall-clock and business seconds; on hold and awaiting feedback stop the SLA clock.
     private const string DeriveIntervals = """
         INSERT INTO fact_status_interval
         SELECT work_order_id, to_status, occurred_at, ended_at, date_diff('second', occurred_at, ended_at),
+               business_clock((ended_at AT TIME ZONE 'UTC') AT TIME ZONE '{1}', {2}, {3})
+                   - business_clock((occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '{1}', {2}, {3}),
                to_status IN ('on_hold', 'awaiting_feedback'), assignee
         FROM (
             SELECT work_order_id, to_status, occurred_at,
@@ -119,6 +125,11 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
 
     public async Task<IngestResult> RunAsync(DuckDBConnection warehouse, IProgress<IngestProgress>? progress, CancellationToken cancellationToken)
     {
+        if (_hours.Problem() is { } problem)
+        {
+            throw new InvalidOperationException($"Warehouse business hours: {problem}.");
+        }
+
         var stopwatch = Stopwatch.StartNew();
         var startedAt = clock.GetUtcNow().UtcDateTime;
         await using var source = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -147,7 +158,9 @@ public sealed partial class WarehouseIngest(NpgsqlDataSource dataSource, TimePro
 
             var workOrders = await CopyAsync(source, warehouse, WorkOrderFacts(range, run), progress, cancellationToken);
             var events = await CopyAsync(source, warehouse, EventFacts(range, run), progress, cancellationToken);
-            Execute(warehouse, string.Format(CultureInfo.InvariantCulture, DeriveIntervals, runId));
+            Execute(warehouse, string.Format(
+                CultureInfo.InvariantCulture, DeriveIntervals, runId, _hours.TimeZone.Replace("'", "''", StringComparison.Ordinal),
+                (long)_hours.Start.TotalSeconds, (long)_hours.End.TotalSeconds));
 
             Execute(warehouse, "DELETE FROM open_work_order");
             var snapshotAt = startedAt.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);

@@ -90,16 +90,39 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
 
         using var warehouse = new DuckDBConnection($"Data Source={path}");
         warehouse.Open();
-        var spans = warehouse.Query<(string Status, long Seconds, bool Paused)>(
-            $"SELECT status, seconds, paused FROM fact_status_interval WHERE work_order_id = {id} ORDER BY started_at").ToList();
+        var spans = warehouse.Query<(string Status, long Seconds, bool Paused, long Business)>(
+            $"SELECT status, seconds, paused, business_seconds FROM fact_status_interval WHERE work_order_id = {id} ORDER BY started_at").ToList();
         Assert.Equal(
             ["new", "assigned", "in_progress", "on_hold", "in_progress", "resolved", "in_progress", "resolved"],
             spans.Select(s => s.Status));
         Assert.All(spans, s => Assert.Equal(45 * 60, s.Seconds));
+
+        // All of it falls on a Wednesday between 08:00 and 14:00 UTC: inside the default business day.
+        Assert.All(spans, s => Assert.Equal(45 * 60, s.Business));
         Assert.Equal([false, false, false, true, false, false, false, false], spans.Select(s => s.Paused));
         Assert.Equal(
             org[Role.Technician].UserId,
             warehouse.ExecuteScalar<long>($"SELECT assignee_id FROM fact_status_interval WHERE work_order_id = {id} AND status = 'on_hold'"));
+    }
+
+    [Fact]
+    public async Task business_time_follows_the_working_day_of_the_configured_time_zone()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var id = await LivedWorkOrderAsync(org, close: true);
+        var path = NewWarehouse();
+        using (var warehouse = WarehouseFile.Open(path))
+        {
+            var taipei = new BusinessHours(TimeSpan.FromHours(8), TimeSpan.FromHours(17), "Asia/Taipei");
+            await new WarehouseIngest(database.DataSource, _clock, NullLogger<WarehouseIngest>.Instance, taipei).RunAsync(warehouse, null, CancellationToken.None);
+        }
+
+        using var reader = new DuckDBConnection($"Data Source={path}");
+        reader.Open();
+        // The spans run from 08:00 UTC, 16:00 in Taipei, 45 minutes each: the first is inside the working day, the second
+        // has its last 15 minutes of it, then it is evening.
+        var business = reader.Query<long>($"SELECT business_seconds FROM fact_status_interval WHERE work_order_id = {id} ORDER BY started_at").ToList();
+        Assert.Equal([2700L, 900, 0, 0, 0, 0, 0, 0], business);
     }
 
     [Fact]
