@@ -244,6 +244,22 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
         WarehouseFixture.AssertSame(database.DataSource, path);
     }
 
+    [Fact]
+    public async Task the_command_line_says_what_to_do_when_another_process_holds_the_warehouse()
+    {
+        var path = NewWarehouse();
+        using var held = WarehouseFile.Open(path);
+        using var process = StartIngest(path);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        var said = System.Text.RegularExpressions.Regex.Replace(await output + await errors, @"\s+", " ");
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("in use by another process", said, StringComparison.Ordinal);
+        Assert.Contains("Ingest now", said, StringComparison.Ordinal);
+    }
+
     private Process StartIngest(string warehouse)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "WorkOrders.Ingest.dll"), "ingest", "--warehouse", warehouse])
