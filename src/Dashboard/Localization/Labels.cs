@@ -92,6 +92,16 @@ public static partial class Labels
         _ => role.ToString(),
     };
 
+    /// <summary>A backlog age bucket as the warehouse names it.</summary>
+    public static string AgeBucket(this Text T, string bucket) => bucket switch
+    {
+        "0-7 days" => T["0-7 days"],
+        "8-30 days" => T["8-30 days"],
+        "31-90 days" => T["31-90 days"],
+        "over 90 days" => T["over 90 days"],
+        _ => bucket,
+    };
+
     /// <summary>A history event's kind: the creation, an action's wire name, a comment or an attachment.</summary>
     public static string EventKind(this Text T, string kind) => kind switch
     {

@@ -1,0 +1,311 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using ClosedXML.Excel;
+using Microsoft.Playwright;
+using WorkOrders.Tests;
+using WorkOrders.Ticketing.Access;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace WorkOrders.EndToEnd.Tests;
+
+/// <summary>The analytics pages in a real browser, over work made through the API and ingested into the warehouse.</summary>
+public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TestDatabase _database = new();
+    private DashboardHost? _host;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        _host = new DashboardHost(_database.ConnectionString);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await Browser.LaunchAsync(_playwright);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task each_analytics_page_opens_for_its_roles_and_is_refused_for_the_others()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        (Role Role, string Path, string Heading)[] opens =
+        [
+            (Role.Executive, "/analytics", "KPI dashboard"),
+            (Role.Planner, "/analytics", "KPI dashboard"),
+            (Role.Manager, "/analytics", "KPI dashboard"),
+            (Role.ReliabilityEngineer, "/analytics/reliability", "Reliability"),
+            (Role.Executive, "/analytics/reliability", "Reliability"),
+            (Role.Manager, "/analytics/staff", "Staff performance"),
+            (Role.Executive, "/analytics/staff", "Staff performance"),
+            (Role.Admin, "/analytics/staff", "Staff performance"),
+            (Role.Admin, "/admin/warehouse", "Warehouse"),
+        ];
+        (Role Role, string Path)[] refused =
+        [
+            (Role.Technician, "/analytics"),
+            (Role.Requester, "/analytics"),
+            (Role.Requester, "/analytics/reliability"),
+            (Role.Technician, "/analytics/staff"),
+            (Role.ReliabilityEngineer, "/analytics/staff"),
+            (Role.Planner, "/analytics/staff"),
+            (Role.Executive, "/admin/warehouse"),
+            (Role.Manager, "/admin/warehouse"),
+        ];
+        var pages = new Dictionary<Role, IPage>();
+        async Task<IPage> As(Role role) =>
+            pages.TryGetValue(role, out var page) ? page : pages[role] = await Browser.SignInAsync(_browser!, _host!.BaseAddress, org[role].UserName, TestOrg.Password);
+
+        foreach (var (role, path, heading) in opens)
+        {
+            var page = await As(role);
+            await Browser.OpenAsync(page, path);
+            await Expect(page.Locator("h1")).ToHaveTextAsync(heading);
+            await Expect(page.GetByText("Your role may not open this page.")).ToHaveCountAsync(0);
+        }
+
+        foreach (var (role, path) in refused)
+        {
+            var page = await As(role);
+            await Browser.OpenAsync(page, path);
+            await Expect(page.GetByText("Your role may not open this page.")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("analytics-filters")).ToHaveCountAsync(0);
+            await Expect(page.GetByTestId("ingest-now")).ToHaveCountAsync(0);
+        }
+
+        // The menu offers each role what it may open.
+        var menu = (await As(Role.Executive)).Locator(".rz-sidebar");
+        await Expect(menu.GetByText("KPI dashboard")).ToBeVisibleAsync();
+        await Expect(menu.GetByText("Staff performance")).ToBeVisibleAsync();
+        await Expect(menu.GetByText("Warehouse")).ToHaveCountAsync(0);
+        var plannerMenu = (await As(Role.Planner)).Locator(".rz-sidebar");
+        await Expect(plannerMenu.GetByText("Reliability")).ToBeVisibleAsync();
+        await Expect(plannerMenu.GetByText("Staff performance")).ToHaveCountAsync(0);
+        var technicianMenu = (await As(Role.Technician)).Locator(".rz-sidebar");
+        await Browser.OpenAsync(await As(Role.Technician), "/");
+        await Expect(technicianMenu.GetByText("KPI dashboard")).ToHaveCountAsync(0);
+
+        // A manager's figures are their own department's; asking for another is refused.
+        var manager = await As(Role.Manager);
+        await Browser.OpenAsync(manager, $"/analytics?departmentId={org.OutsideManager.DepartmentId}");
+        await Expect(manager.GetByTestId("filter-refused")).ToContainTextAsync("Managers see their own department only.");
+        await Expect(manager.GetByTestId("kpi-tiles")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task every_tile_drills_down_to_as_many_work_orders_as_it_counts_and_each_opens()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var closed = await data.CreateAsync($"Leak {org.Suffix}", "leak");
+        await data.CloseAsync(closed, rating: 4);
+        await data.CreateAsync($"Leak again {org.Suffix}", "leak");
+        await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
+        await data.IngestAsync();
+
+        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
+        await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("3");
+        await Expect(page.GetByTestId("kpi-satisfaction").GetByTestId("kpi-value")).ToHaveTextAsync("4.00 / 5");
+        await Expect(page.GetByTestId("kpi-backlog").GetByTestId("kpi-value")).ToHaveTextAsync("2");
+        await Expect(page.GetByTestId("kpi-mttr").GetByTestId("kpi-definition")).ToContainTextAsync("Mean time to restore");
+
+        var drill = page.GetByTestId("drill-down");
+        foreach (var kpi in new[] { "volume", "mtta", "mttr", "sla_response", "sla_resolution", "pm", "backlog", "ftf", "repeat", "satisfaction" })
+        {
+            var tile = page.GetByTestId($"kpi-{kpi}");
+            var count = await tile.GetByTestId("kpi-count").GetAttributeAsync("data-count");
+            await tile.ClickAsync();
+            await Expect(drill).ToHaveAttributeAsync("data-kpi", kpi);
+            await Expect(drill.GetByTestId("drill-total")).ToHaveAttributeAsync("data-total", count!);
+            await Expect(drill.GetByTestId("drill-link")).ToHaveCountAsync(Math.Min(int.Parse(count!, System.Globalization.CultureInfo.InvariantCulture), 20));
+            output.WriteLine($"{kpi}: the tile and its drill-down both count {count}");
+        }
+
+        // The one restored corrective work order is behind MTTR, and its row opens it.
+        await page.GetByTestId("kpi-mttr").ClickAsync();
+        await Expect(drill.GetByTestId("drill-total")).ToHaveAttributeAsync("data-total", "1");
+        await Expect(drill.GetByTestId("drill-title")).ToHaveTextAsync($"Leak {org.Suffix}");
+        var number = await drill.GetByTestId("drill-link").InnerTextAsync();
+        await drill.GetByTestId("drill-link").ClickAsync();
+        await page.WaitForURLAsync(new Regex($"/work-orders/{closed}$"));
+        await Expect(page.GetByTestId("wo-number")).ToHaveTextAsync(number);
+    }
+
+    [Fact]
+    public async Task a_heatmap_cell_lists_the_failures_it_counts_by_asset_and_by_asset_type()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var data = new AnalyticsData(_host!.BaseAddress, org);
+        await data.CloseAsync(await data.CreateAsync($"Leak {org.Suffix}", "leak"), rating: 5);
+        await data.CreateAsync($"Leak again {org.Suffix}", "leak");
+        await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
+        await data.IngestAsync();
+
+        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.ReliabilityEngineer].UserName, TestOrg.Password);
+        await Browser.OpenAsync(page, $"/analytics/reliability?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
+        var leak = page.Locator($"[data-testid=heatmap-cell][data-row='{org.MachineId}'][data-code=leak]");
+        await Expect(leak).ToHaveAttributeAsync("data-value", "2");
+        await Expect(leak).ToHaveAttributeAsync("data-intensity", "1.00");
+        await Expect(page.Locator($"[data-testid=heatmap-cell][data-row='{org.MachineId}'][data-code=bearing]")).ToHaveAttributeAsync("data-intensity", "0.50");
+        await Expect(page.GetByTestId("pareto-grid").Locator("tbody tr")).ToHaveCountAsync(2);
+
+        await leak.GetByRole(AriaRole.Button).ClickAsync();
+        var cell = page.GetByTestId("cell-drill-down");
+        await Expect(cell.GetByTestId("drill-total")).ToHaveAttributeAsync("data-total", "2");
+        await Expect(cell.GetByTestId("drill-title")).ToHaveTextAsync([$"Leak again {org.Suffix}", $"Leak {org.Suffix}"]);
+
+        await page.GetByTestId("heatmap-rows").GetByText("Asset type").ClickAsync();
+        var pumps = page.Locator("[data-testid=heatmap-cell][data-row=pump][data-code=bearing]");
+        await Expect(pumps).ToHaveAttributeAsync("data-value", "1");
+        await pumps.GetByRole(AriaRole.Button).ClickAsync();
+        await Expect(cell.GetByTestId("drill-total")).ToHaveAttributeAsync("data-total", "1");
+        await cell.GetByTestId("drill-link").ClickAsync();
+        await page.WaitForURLAsync(new Regex(@"/work-orders/\d+$"));
+        await Expect(page.GetByTestId("wo-title")).ToHaveTextAsync($"Bearing {org.Suffix}");
+    }
+
+    [Fact]
+    public async Task the_staff_excel_file_downloads_with_the_pages_filter_and_reads_back()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var data = new AnalyticsData(_host!.BaseAddress, org);
+        await data.CloseAsync(await data.CreateAsync($"Leak {org.Suffix}", "leak"), rating: 4);
+        await data.IngestAsync();
+
+        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Manager].UserName, TestOrg.Password);
+        await Browser.OpenAsync(page, $"/analytics/staff?{AnalyticsData.Period}");
+        var technicians = page.GetByTestId("technician-grid");
+        await Expect(technicians.GetByTestId("staff-name-cell")).ToHaveTextAsync([$"technician {org.Suffix}"]);
+        await Expect(technicians.GetByTestId("staff-work-done")).ToHaveTextAsync(["1"]);
+        await Expect(page.GetByTestId("export-xlsx")).ToHaveAttributeAsync("href", new Regex($"departmentId={org.DepartmentId}"));
+
+        // The table filters narrow what is shown without another trip to the warehouse.
+        await page.GetByTestId("staff-name").FillAsync("nobody by this name");
+        await Expect(technicians.GetByTestId("staff-name-cell")).ToHaveCountAsync(0);
+        await page.GetByTestId("staff-name").FillAsync(org.Suffix);
+        await Expect(technicians.GetByTestId("staff-name-cell")).ToHaveCountAsync(1);
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByTestId("export-xlsx").ClickAsync());
+        Assert.EndsWith(".xlsx", download.SuggestedFilename, StringComparison.Ordinal);
+        var file = new MemoryStream();
+        await using (var stream = await download.CreateReadStreamAsync())
+        {
+            await stream.CopyToAsync(file);
+        }
+
+        using (var workbook = new XLWorkbook(file))
+        {
+            Assert.Equal(["Summary", "Technicians", "Departments"], workbook.Worksheets.Select(w => w.Name));
+            var sheet = workbook.Worksheet("Technicians");
+            Assert.Contains(AnalyticsData.Today.AddDays(-7).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), sheet.Cell(2, 1).GetString(), StringComparison.Ordinal);
+            Assert.Equal($"technician {org.Suffix}", sheet.Cell(5, 1).GetString());
+            Assert.Equal(org.DepartmentName, sheet.Cell(5, 2).GetString());
+            Assert.Equal(1, sheet.Cell(5, 3).GetValue<int>());
+            Assert.Equal(4.0, sheet.Cell(5, 7).GetValue<double>());
+            Assert.True(sheet.Cell(6, 1).IsEmpty());
+            var departments = workbook.Worksheet("Departments");
+            Assert.Equal(org.DepartmentName, departments.Cell(5, 1).GetString());
+            Assert.Equal(1, departments.Cell(5, 3).GetValue<int>());
+            Assert.Equal(1, workbook.Worksheet("Summary").Cell(5, 3).GetValue<int>());
+        }
+
+        // The CSV link carries the same filter and the browser's sign-in cookie is enough for it.
+        var csv = await page.Context.APIRequest.GetAsync((await page.GetByTestId("export-csv").GetAttributeAsync("href"))!);
+        Assert.Equal(200, csv.Status);
+        var lines = (await csv.TextAsync()).TrimStart('\uFEFF').Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"\"technician {org.Suffix}\"", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task a_filter_picked_on_the_page_goes_into_the_address_and_the_figures_follow_it()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var data = new AnalyticsData(_host!.BaseAddress, org);
+        await data.CreateAsync($"Leak {org.Suffix}", "leak");
+        await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
+        await data.IngestAsync();
+        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.OutsideManager.DepartmentId}");
+        await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("0");
+
+        await Browser.PickAsync(page, page.GetByTestId("filter-department").Locator(".rz-dropdown"), org.DepartmentName);
+        await page.WaitForURLAsync(new Regex($"departmentId={org.DepartmentId}"));
+        await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("2");
+
+        await Browser.PickAsync(page, page.GetByTestId("filter-work-type").Locator(".rz-dropdown"), "Preventive");
+        await page.WaitForURLAsync(new Regex("workType=preventive"));
+        await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("0");
+        await Expect(page.GetByTestId("kpi-mttr").GetByTestId("kpi-value")).ToHaveTextAsync("No data");
+    }
+
+    [Fact]
+    public async Task a_period_that_ends_before_it_starts_is_marked_on_the_to_field()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var page = await Browser.SignInAsync(_browser!, _host!.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+
+        await Browser.OpenAsync(page, "/analytics?from=2026-03-01&to=2026-02-01");
+
+        await Expect(page.GetByTestId("error-to")).ToHaveTextAsync("must be after from: the period ends before it starts.");
+        await Expect(page.GetByTestId("filter-problem")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("kpi-tiles")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task the_time_until_each_analytics_page_is_interactive_is_measured()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var data = new AnalyticsData(_host!.BaseAddress, org);
+        for (var i = 0; i < 6; i++)
+        {
+            var id = await data.CreateAsync($"Fault {i} {org.Suffix}", i % 2 == 0 ? "leak" : "bearing");
+            if (i < 3)
+            {
+                await data.CloseAsync(id, rating: 3 + (i % 3));
+            }
+        }
+
+        await data.IngestAsync();
+        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        (string Path, string Ready)[] pages =
+        [
+            ($"/analytics?{AnalyticsData.Period}", "[data-testid=kpi-tiles]"),
+            ($"/analytics/reliability?{AnalyticsData.Period}", "[data-testid=heatmap]"),
+            ($"/analytics/staff?{AnalyticsData.Period}", "[data-testid=technician-grid]"),
+            ("/admin/warehouse", "[data-testid=ingest-status]"),
+        ];
+        var admin = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
+        output.WriteLine("page | round | interactive (circuit) ms | figures shown ms");
+        foreach (var round in new[] { 1, 2 })
+        {
+            foreach (var (path, ready) in pages)
+            {
+                var browser = path.StartsWith("/admin", StringComparison.Ordinal) ? admin : page;
+                var clock = Stopwatch.StartNew();
+                await browser.GotoAsync(path);
+                await Browser.WaitForCircuitAsync(browser);
+                var interactive = clock.ElapsedMilliseconds;
+                await browser.Locator(ready).WaitForAsync();
+                output.WriteLine($"{path.Split('?')[0]} | {round} | {interactive} | {clock.ElapsedMilliseconds}");
+            }
+        }
+    }
+}

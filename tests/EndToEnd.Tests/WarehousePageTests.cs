@@ -1,0 +1,82 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using WorkOrders.Tests;
+using WorkOrders.Ticketing.Access;
+using static Microsoft.Playwright.Assertions;
+
+namespace WorkOrders.EndToEnd.Tests;
+
+/// <summary>The warehouse page over a host and database of its own, so the warehouse starts empty and every count is this test's.</summary>
+public sealed class WarehousePageTests : IAsyncLifetime
+{
+    private readonly TestDatabase _database = new();
+    private DashboardHost? _host;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        _host = new DashboardHost(_database.ConnectionString);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await Browser.LaunchAsync(_playwright);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task before_the_first_ingest_the_pages_say_so_and_ingest_now_fills_the_warehouse_and_shows_the_counts()
+    {
+        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var admin = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
+
+        var executive = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        foreach (var path in new[] { "/analytics", "/analytics/reliability", "/analytics/staff" })
+        {
+            await Browser.OpenAsync(executive, path);
+            await Expect(executive.GetByTestId("warehouse-empty")).ToContainTextAsync("The warehouse has not been ingested yet");
+            await Expect(executive.GetByTestId("warehouse-link")).ToHaveAttributeAsync("href", "/admin/warehouse");
+        }
+
+        await Browser.OpenAsync(admin, "/analytics");
+        await admin.GetByTestId("warehouse-link").ClickAsync();
+        await admin.WaitForURLAsync(new Regex("/admin/warehouse$"));
+        await Browser.WaitForCircuitAsync(admin);
+        await Expect(admin.GetByTestId("ingest-last-run")).ToHaveTextAsync("Never");
+        await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("–");
+
+        await data.CloseAsync(await data.CreateAsync($"Leak {org.Suffix}", "leak"), rating: 4);
+        await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
+        await admin.GetByTestId("ingest-now").ClickAsync();
+
+        await Expect(admin.GetByTestId("ingest-result")).ToContainTextAsync("The ingest finished: 1 archived work orders");
+        await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("1");
+        await Expect(admin.GetByTestId("ingest-open")).ToHaveTextAsync("1");
+        await Expect(admin.GetByTestId("ingest-events")).Not.ToHaveTextAsync("–");
+        await Expect(admin.GetByTestId("ingest-last-run")).ToHaveTextAsync(new Regex(@"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"));
+        await Expect(admin.GetByTestId("ingest-error")).ToHaveTextAsync("None");
+
+        // A second run takes only what is new: nothing archived since.
+        await admin.GetByTestId("ingest-now").ClickAsync();
+        await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("0");
+        await Expect(admin.GetByTestId("ingest-run")).ToHaveTextAsync("2");
+
+        await Browser.OpenAsync(executive, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
+        await Expect(executive.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("2");
+    }
+}
