@@ -21,6 +21,10 @@ public sealed class WarehouseAnalytics(WarehouseReader reader)
     public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket) =>
         Run(w => new ReliabilityQueries(w).Heatmap(filter, rows, measure, bucket));
 
+    public WorkOrderRows HeatmapCellWorkOrders(
+        KpiFilter filter, HeatmapRows rows, string rowKey, string failureCode, TimeBucket bucket, DateOnly? bucketStart, int skip, int take) =>
+        Run(w => new ReliabilityQueries(w).CellWorkOrders(filter, rows, rowKey, failureCode, bucket, bucketStart, skip, take));
+
     public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter) => Run(w => new ReliabilityQueries(w).Pareto(filter));
 
     public IReadOnlyList<RepeatFailure> RepeatFailures(KpiFilter filter, int withinDays = KpiQueries.DefaultRepeatDays) =>

@@ -49,6 +49,24 @@ public sealed class ReliabilityAndStaffTests : IDisposable
         Assert.Equal([new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 9), new DateOnly(2026, 3, 16)], cells.Select(c => c.Bucket));
     }
 
+    [Theory]
+    [InlineData(HeatmapRows.Asset, TimeBucket.Month)]
+    [InlineData(HeatmapRows.Asset, TimeBucket.Week)]
+    [InlineData(HeatmapRows.AssetType, TimeBucket.Week)]
+    public void the_work_orders_behind_each_heatmap_cell_are_as_many_as_it_counts(HeatmapRows rows, TimeBucket bucket)
+    {
+        var reliability = new ReliabilityQueries(_warehouse);
+        foreach (var cell in reliability.Heatmap(FebruaryAndMarch, rows, HeatmapMeasure.Count, bucket))
+        {
+            var listed = reliability.CellWorkOrders(FebruaryAndMarch, rows, cell.RowKey, cell.FailureCode, bucket, cell.Bucket, 0, 100);
+            Assert.Equal(cell.WorkOrders, listed.Total);
+            Assert.All(listed.Items, w => Assert.Equal(cell.FailureCode, w.FailureCode));
+        }
+
+        var whole = reliability.CellWorkOrders(FebruaryAndMarch, HeatmapRows.AssetType, "pump", "bearing", bucket, null, 0, 100);
+        Assert.Equal([6L, 2L, 1L], whole.Items.Select(w => w.WorkOrderId));
+    }
+
     [Fact]
     public void the_pareto_orders_failure_codes_with_their_cumulative_share()
     {

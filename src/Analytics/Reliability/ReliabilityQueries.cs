@@ -34,24 +34,28 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
 {
     // Corrective work with a failure code; downtime is the wall time from creation to resolution (open work: to the snapshot).
     private const string Failures = """
-        (SELECT work_order_id, number, department_id, asset_id, work_type, priority, failure_code, created_at,
+        (SELECT work_order_id, number, title, status, department_id, asset_id, work_type, priority, failure_code, created_at, resolved_at,
                 date_diff('second', created_at, resolved_at) / 3600.0 AS downtime_hours
          FROM fact_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL AND status = 'closed'
          UNION ALL
-         SELECT work_order_id, number, department_id, asset_id, work_type, priority, failure_code, created_at,
+         SELECT work_order_id, number, title, status, department_id, asset_id, work_type, priority, failure_code, created_at, NULL::TIMESTAMP,
                 date_diff('second', created_at, snapshot_at) / 3600.0
          FROM open_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL)
         """;
 
+    private static string RowKey(HeatmapRows rows) => rows == HeatmapRows.Asset ? "a.asset_id::VARCHAR" : "coalesce(a.asset_type, '(none)')";
+
+    private static string BucketOf(TimeBucket bucket) => $"date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.created_at)::DATE";
+
     public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket)
     {
-        var rowKey = rows == HeatmapRows.Asset ? "a.asset_id::VARCHAR" : "coalesce(a.asset_type, '(none)')";
+        var rowKey = RowKey(rows);
         var rowLabel = rows == HeatmapRows.Asset ? "a.code || ' ' || a.name" : "coalesce(a.asset_type, '(none)')";
         var value = measure == HeatmapMeasure.Count ? "count(*)" : "coalesce(sum(f.downtime_hours), 0)";
         using var command = warehouse.CreateCommand();
         command.CommandText = $"""
             SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code,
-                   date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.created_at)::DATE AS bucket,
+                   {BucketOf(bucket)} AS bucket,
                    {value}::DOUBLE, count(*)
             FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id
             WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")}
@@ -67,6 +71,39 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
         }
 
         return cells;
+    }
+
+    /// <summary>The work orders a heatmap cell counts: its row, failure code and bucket (null: the whole period).</summary>
+    public WorkOrderRows CellWorkOrders(
+        KpiFilter filter, HeatmapRows rows, string rowKey, string failureCode, TimeBucket bucket, DateOnly? bucketStart, int skip, int take)
+    {
+        var where = $"""
+            f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")} AND {RowKey(rows)} = $row AND f.failure_code = $code
+            AND ($bucket IS NULL OR {BucketOf(bucket)} = $bucket)
+            """;
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}";
+        filter.Bind(command);
+        command.Parameters.Add(new DuckDBParameter("row", rowKey));
+        command.Parameters.Add(new DuckDBParameter("code", failureCode));
+        command.Parameters.Add(new DuckDBParameter("bucket", bucketStart));
+        var total = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        command.CommandText = $"""
+            SELECT f.work_order_id, f.number, f.title, f.status, f.work_type, f.priority, f.department_id, f.asset_id, f.failure_code, f.created_at, f.resolved_at
+            FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}
+            ORDER BY f.created_at DESC, f.work_order_id DESC
+            LIMIT {Math.Clamp(take, 1, 500).ToString(CultureInfo.InvariantCulture)} OFFSET {Math.Max(skip, 0).ToString(CultureInfo.InvariantCulture)}
+            """;
+        using var reader = command.ExecuteReader();
+        var items = new List<WorkOrderRow>();
+        while (reader.Read())
+        {
+            items.Add(new WorkOrderRow(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt16(5),
+                reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8), reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10)));
+        }
+
+        return new WorkOrderRows(items, total);
     }
 
     public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter)

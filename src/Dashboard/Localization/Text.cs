@@ -307,7 +307,6 @@ public sealed class Text
         ["Months"] = "月",
         ["{0} · {1} · {2}"] = "{0} · {1} · {2}",
         ["(no type)"] = "（無類型）",
-        ["There are too many work orders in this bucket to list them all; narrow the filters."] = "此區間的工單太多，無法全部列出；請縮小篩選範圍。",
         ["Failure codes (Pareto)"] = "故障代碼（柏拉圖）",
         ["No corrective work with a failure code in this period."] = "此期間內沒有帶故障代碼的故障維修工單。",
         ["Failures"] = "故障次數",
