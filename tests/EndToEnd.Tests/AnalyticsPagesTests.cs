@@ -10,41 +10,12 @@ using static Microsoft.Playwright.Assertions;
 namespace WorkOrders.EndToEnd.Tests;
 
 /// <summary>The analytics pages in a real browser, over work made through the API and ingested into the warehouse.</summary>
-public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
 {
-    private readonly TestDatabase _database = new();
-    private DashboardHost? _host;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        _host = new DashboardHost(_database.ConnectionString);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await Browser.LaunchAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-    }
-
     [Fact]
     public async Task each_analytics_page_opens_for_its_roles_and_is_refused_for_the_others()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
         (Role Role, string Path, string Heading)[] opens =
         [
             (Role.Executive, "/analytics", "KPI dashboard"),
@@ -70,7 +41,7 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
         ];
         var pages = new Dictionary<Role, IPage>();
         async Task<IPage> As(Role role) =>
-            pages.TryGetValue(role, out var page) ? page : pages[role] = await Browser.SignInAsync(_browser!, _host!.BaseAddress, org[role].UserName, TestOrg.Password);
+            pages.TryGetValue(role, out var page) ? page : pages[role] = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[role].UserName, TestOrg.Password);
 
         foreach (var (role, path, heading) in opens)
         {
@@ -111,15 +82,15 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task every_tile_drills_down_to_as_many_work_orders_as_it_counts_and_each_opens()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
         var closed = await data.CreateAsync($"Leak {org.Suffix}", "leak");
         await data.CloseAsync(closed, rating: 4);
         await data.CreateAsync($"Leak again {org.Suffix}", "leak");
         await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
         await data.IngestAsync();
 
-        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
         await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
         await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("3");
         await Expect(page.GetByTestId("kpi-satisfaction").GetByTestId("kpi-value")).ToHaveTextAsync("4.00 / 5");
@@ -151,14 +122,14 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task a_heatmap_cell_lists_the_failures_it_counts_by_asset_and_by_asset_type()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
         await data.CloseAsync(await data.CreateAsync($"Leak {org.Suffix}", "leak"), rating: 5);
         await data.CreateAsync($"Leak again {org.Suffix}", "leak");
         await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
         await data.IngestAsync();
 
-        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.ReliabilityEngineer].UserName, TestOrg.Password);
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.ReliabilityEngineer].UserName, TestOrg.Password);
         await Browser.OpenAsync(page, $"/analytics/reliability?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
         var leak = page.Locator($"[data-testid=heatmap-cell][data-row='{org.MachineId}'][data-code=leak]");
         await Expect(leak).ToHaveAttributeAsync("data-value", "2");
@@ -184,12 +155,12 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task the_staff_excel_file_downloads_with_the_pages_filter_and_reads_back()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
         await data.CloseAsync(await data.CreateAsync($"Leak {org.Suffix}", "leak"), rating: 4);
         await data.IngestAsync();
 
-        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Manager].UserName, TestOrg.Password);
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Manager].UserName, TestOrg.Password);
         await Browser.OpenAsync(page, $"/analytics/staff?{AnalyticsData.Period}");
         var technicians = page.GetByTestId("technician-grid");
         await Expect(technicians.GetByTestId("staff-name-cell")).ToHaveTextAsync([$"technician {org.Suffix}"]);
@@ -237,12 +208,12 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task a_filter_picked_on_the_page_goes_into_the_address_and_the_figures_follow_it()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
         await data.CreateAsync($"Leak {org.Suffix}", "leak");
         await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
         await data.IngestAsync();
-        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
         await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.OutsideManager.DepartmentId}");
         await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("0");
 
@@ -259,8 +230,8 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task a_period_that_ends_before_it_starts_is_marked_on_the_to_field()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var page = await Browser.SignInAsync(_browser!, _host!.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
 
         await Browser.OpenAsync(page, "/analytics?from=2026-03-01&to=2026-02-01");
 
@@ -272,8 +243,8 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task the_time_until_each_analytics_page_is_interactive_is_measured()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var data = new AnalyticsData(_host!.BaseAddress, org);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
         for (var i = 0; i < 6; i++)
         {
             var id = await data.CreateAsync($"Fault {i} {org.Suffix}", i % 2 == 0 ? "leak" : "bearing");
@@ -284,7 +255,7 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
         }
 
         await data.IngestAsync();
-        var page = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
         (string Path, string Ready)[] pages =
         [
             ($"/analytics?{AnalyticsData.Period}", "[data-testid=kpi-tiles]"),
@@ -292,7 +263,7 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : IAsyncLifeti
             ($"/analytics/staff?{AnalyticsData.Period}", "[data-testid=technician-grid]"),
             ("/admin/warehouse", "[data-testid=ingest-status]"),
         ];
-        var admin = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
+        var admin = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
         output.WriteLine("page | round | interactive (circuit) ms | figures shown ms");
         foreach (var round in new[] { 1, 2 })
         {

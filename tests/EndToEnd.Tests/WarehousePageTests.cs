@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Playwright;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
 using static Microsoft.Playwright.Assertions;
@@ -7,45 +6,16 @@ using static Microsoft.Playwright.Assertions;
 namespace WorkOrders.EndToEnd.Tests;
 
 /// <summary>The warehouse page over a host and database of its own, so the warehouse starts empty and every count is this test's.</summary>
-public sealed class WarehousePageTests : IAsyncLifetime
+public sealed class WarehousePageTests : BrowserTest
 {
-    private readonly TestDatabase _database = new();
-    private DashboardHost? _host;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        _host = new DashboardHost(_database.ConnectionString);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await Browser.LaunchAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-    }
-
     [Fact]
     public async Task before_the_first_ingest_the_pages_say_so_and_ingest_now_fills_the_warehouse_and_shows_the_counts()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var data = new AnalyticsData(_host!.BaseAddress, org);
-        var admin = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
+        var admin = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
 
-        var executive = await Browser.SignInAsync(_browser!, _host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        var executive = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
         foreach (var path in new[] { "/analytics", "/analytics/reliability", "/analytics/staff" })
         {
             await Browser.OpenAsync(executive, path);

@@ -6,46 +6,17 @@ using static Microsoft.Playwright.Assertions;
 
 namespace WorkOrders.EndToEnd.Tests;
 
-public sealed class WorkOrderJourneyTests : IAsyncLifetime
+public sealed class WorkOrderJourneyTests : BrowserTest
 {
-    private readonly TestDatabase _database = new();
-    private DashboardHost? _host;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        _host = new DashboardHost(_database.ConnectionString);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await Browser.LaunchAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-    }
-
     [Fact]
     public async Task a_work_order_goes_from_request_to_closed_through_the_pages_of_each_role()
     {
-        var org = await TestOrg.CreateAsync(_database.DataSource);
-        var site = _host!.BaseAddress;
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var site = Host.BaseAddress;
         var title = $"Pump leaks 漏水 <b>{org.Suffix}</b>";
 
         // The requester raises it from the template and finds it in the list.
-        var requester = await Browser.SignInAsync(_browser!, site, org[Role.Requester].UserName, TestOrg.Password);
+        var requester = await Browser.SignInAsync(Chromium, site, org[Role.Requester].UserName, TestOrg.Password);
         await Browser.OpenAsync(requester, "/work-orders/new");
         await Browser.PickAsync(requester, requester.GetByTestId("template-picker"), org.TemplateName);
         var form = requester.GetByTestId("template-form");
@@ -71,7 +42,7 @@ public sealed class WorkOrderJourneyTests : IAsyncLifetime
         await Expect(requester.GetByTestId("wo-number")).ToHaveTextAsync(number);
 
         // The manager assigns it to the technician.
-        var manager = await Browser.SignInAsync(_browser!, site, org[Role.Manager].UserName, TestOrg.Password);
+        var manager = await Browser.SignInAsync(Chromium, site, org[Role.Manager].UserName, TestOrg.Password);
         await Browser.OpenAsync(manager, detailPath);
         await manager.GetByTestId("action-assign").ClickAsync();
         await Browser.PickAsync(manager, manager.GetByTestId("action-assignee"), $"technician {org.Suffix} (Technician)");
@@ -80,7 +51,7 @@ public sealed class WorkOrderJourneyTests : IAsyncLifetime
         await Expect(manager.GetByTestId("wo-assignee")).ToHaveTextAsync($"technician {org.Suffix}");
 
         // The technician starts and resolves it.
-        var technician = await Browser.SignInAsync(_browser!, site, org[Role.Technician].UserName, TestOrg.Password);
+        var technician = await Browser.SignInAsync(Chromium, site, org[Role.Technician].UserName, TestOrg.Password);
         await Browser.OpenAsync(technician, detailPath);
         await technician.GetByTestId("action-start").ClickAsync();
         await technician.GetByTestId("action-confirm").ClickAsync();
