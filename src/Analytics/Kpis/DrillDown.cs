@@ -60,17 +60,24 @@ public sealed class DrillDown(DuckDBConnection warehouse)
 
     public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays)
     {
-        var where = $"{Set(kpi, repeatDays)} AND {filter.Where("w")}";
         using var command = warehouse.CreateCommand();
-        command.CommandText = $"""
-            SELECT count(*) FROM {Both} w WHERE {where};
-            """;
         filter.Bind(command);
+        return ReadPage(command, $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}", "w", skip, take);
+    }
+
+    /// <summary>
+    /// Counts the work orders of <paramref name="from"/> (a FROM ... WHERE clause whose work-order columns are under
+    /// <paramref name="alias"/>) and reads one page of them, newest first. The command carries the parameters.
+    /// </summary>
+    internal static WorkOrderRows ReadPage(DuckDBCommand command, string from, string alias, int skip, int take)
+    {
+        command.CommandText = $"SELECT count(*) FROM {from}";
         var total = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
         command.CommandText = $"""
-            SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, created_at, resolved_at
-            FROM {Both} w WHERE {where}
-            ORDER BY created_at DESC, work_order_id DESC
+            SELECT {alias}.work_order_id, {alias}.number, {alias}.title, {alias}.status, {alias}.work_type, {alias}.priority, {alias}.department_id,
+                   {alias}.asset_id, {alias}.failure_code, {alias}.created_at, {alias}.resolved_at
+            FROM {from}
+            ORDER BY {alias}.created_at DESC, {alias}.work_order_id DESC
             LIMIT {Math.Clamp(take, 1, 500).ToString(CultureInfo.InvariantCulture)} OFFSET {Math.Max(skip, 0).ToString(CultureInfo.InvariantCulture)}
             """;
         using var reader = command.ExecuteReader();

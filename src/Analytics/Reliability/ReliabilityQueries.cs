@@ -82,28 +82,11 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
             AND ($bucket IS NULL OR {BucketOf(bucket)} = $bucket)
             """;
         using var command = warehouse.CreateCommand();
-        command.CommandText = $"SELECT count(*) FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}";
         filter.Bind(command);
         command.Parameters.Add(new DuckDBParameter("row", rowKey));
         command.Parameters.Add(new DuckDBParameter("code", failureCode));
         command.Parameters.Add(new DuckDBParameter("bucket", bucketStart));
-        var total = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-        command.CommandText = $"""
-            SELECT f.work_order_id, f.number, f.title, f.status, f.work_type, f.priority, f.department_id, f.asset_id, f.failure_code, f.created_at, f.resolved_at
-            FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}
-            ORDER BY f.created_at DESC, f.work_order_id DESC
-            LIMIT {Math.Clamp(take, 1, 500).ToString(CultureInfo.InvariantCulture)} OFFSET {Math.Max(skip, 0).ToString(CultureInfo.InvariantCulture)}
-            """;
-        using var reader = command.ExecuteReader();
-        var items = new List<WorkOrderRow>();
-        while (reader.Read())
-        {
-            items.Add(new WorkOrderRow(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt16(5),
-                reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8), reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10)));
-        }
-
-        return new WorkOrderRows(items, total);
+        return DrillDown.ReadPage(command, $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}", "f", skip, take);
     }
 
     public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter)
