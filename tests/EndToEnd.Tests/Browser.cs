@@ -39,10 +39,14 @@ public static class Browser
     public static Task WaitForCircuitAsync(IPage page) =>
         page.Locator("[data-testid=circuit-ready]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 
-    /// <summary>Opens a Radzen drop-down and picks the visible option with exactly this text.</summary>
+    /// <summary>
+    /// Opens a Radzen drop-down, picks the visible option with exactly this text, and waits until the drop-down shows
+    /// it: the choice reaches the server over the circuit, and a click that follows too soon would act without it.
+    /// </summary>
     public static async Task PickAsync(IPage page, ILocator dropDown, string option)
     {
         await dropDown.ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = option, Exact = true }).ClickAsync();
+        await Assertions.Expect(dropDown).ToContainTextAsync(option);
     }
 }
