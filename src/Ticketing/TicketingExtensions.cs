@@ -53,6 +53,7 @@ public static class TicketingExtensions
         services.AddSingleton<ApplyTransition>();
         services.AddSingleton<AddComment>();
         services.AddSingleton<Attachments>();
+        services.AddSingleton<Notifications.Notifications>();
         services.AddHostedService<DatabaseStartup>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
+using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
 
@@ -33,6 +34,7 @@ public static class TicketingApi
         MapTemplates(api.MapGroup("/templates").WithTags("Templates"));
         MapWorkOrders(api.MapGroup("/work-orders").WithTags("Work orders"));
         MapDirectory(api);
+        MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
         return app;
     }
 
@@ -161,6 +163,14 @@ public static class TicketingApi
                         : Results.File(a.Content, a.ContentType, a.FileName);
                 }))
             .Produces(StatusCodes.Status200OK);
+    }
+
+    private static void MapNotifications(RouteGroupBuilder notifications)
+    {
+        notifications.MapGet("/", async (Actor actor, Notifications.Notifications service, CancellationToken ct, bool unreadOnly = false, int take = 50) =>
+            TypedResults.Ok(await service.ListAsync(actor, unreadOnly, take, ct)));
+        notifications.MapPost("/read", async (MarkReadRequest request, Actor actor, Notifications.Notifications service, CancellationToken ct) =>
+            TypedResults.Ok(new { marked = await service.MarkReadAsync(actor, request.Ids, ct) }));
     }
 
     private static void MapDirectory(RouteGroupBuilder api)
