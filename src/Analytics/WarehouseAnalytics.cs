@@ -14,6 +14,9 @@ public sealed class WarehouseAnalytics(WarehouseReader reader)
 {
     public KpiSummary Summary(KpiFilter filter) => Run(w => new KpiQueries(w).Summary(filter));
 
+    /// <summary>The KPIs of each calendar month of the filter's period (the first from the filter's start day).</summary>
+    public IReadOnlyList<PeriodSummary> Monthly(KpiFilter filter) => Run(w => new KpiQueries(w).Monthly(filter));
+
     public IReadOnlyList<AssetMtbf> MtbfByAsset(KpiFilter filter, int take = 50) => Run(w => new KpiQueries(w).MtbfByAsset(filter, take));
 
     public WorkOrderRows WorkOrdersBehind(KpiFilter filter, string kpi, int skip, int take) => Run(w => new DrillDown(w).Page(filter, kpi, skip, take));

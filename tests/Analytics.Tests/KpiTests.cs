@@ -139,6 +139,25 @@ public sealed class KpiTests : IDisposable
     }
 
     [Fact]
+    public void the_monthly_trend_gives_each_month_the_figures_of_that_month_on_its_own()
+    {
+        var period = new KpiFilter(new DateOnly(2026, 1, 15), new DateOnly(2026, 4, 1));
+
+        var monthly = _kpis.Monthly(period);
+
+        Assert.Equal([new DateOnly(2026, 1, 15), new DateOnly(2026, 2, 1), new DateOnly(2026, 3, 1)], monthly.Select(m => m.From));
+        DateOnly[] ends = [new DateOnly(2026, 2, 1), new DateOnly(2026, 3, 1), new DateOnly(2026, 4, 1)];
+        foreach (var (month, end) in monthly.Zip(ends))
+        {
+            var alone = _kpis.Summary(period with { From = month.From, To = end });
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(alone), System.Text.Json.JsonSerializer.Serialize(month.Kpis));
+        }
+
+        Assert.Equal(6, monthly[2].Kpis.Volume.Count);
+        Assert.True(monthly[1].Kpis.Volume.Count > 0);
+    }
+
+    [Fact]
     public void a_period_that_ends_before_it_starts_or_an_unknown_work_type_is_refused_by_field()
     {
         var problems = new KpiFilter(new DateOnly(2026, 3, 1), new DateOnly(2026, 2, 1), WorkType: "magic", Priority: 9).Problems();

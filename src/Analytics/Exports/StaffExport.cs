@@ -1,6 +1,5 @@
 using System.Globalization;
 using ClosedXML.Excel;
-using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Staff;
 
 namespace WorkOrders.Analytics.Exports;
@@ -13,8 +12,7 @@ namespace WorkOrders.Analytics.Exports;
 public static class StaffExport
 {
     public const string ContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-    private const int HeaderRow = 4;
-    private const int MeasuredRows = 200;
+    private const int HeaderRow = Sheets.HeaderRow;
 
     private static readonly (string Header, string? Format)[] Columns =
     [
@@ -26,7 +24,7 @@ public static class StaffExport
     {
         using var workbook = new XLWorkbook();
         var summary = workbook.AddWorksheet("Summary");
-        Title(summary, "Staff performance", filterText, generatedAt);
+        Sheets.Title(summary, "Staff performance", filterText, generatedAt);
         summary.Cell(HeaderRow, 1).SetValue("View");
         summary.Cell(HeaderRow, 2).SetValue("Rows");
         summary.Cell(HeaderRow, 3).SetValue("Work done");
@@ -46,123 +44,36 @@ public static class StaffExport
 
     public static async Task WriteCsvAsync(TextWriter writer, IReadOnlyList<StaffPerformance> rows, CancellationToken cancellationToken)
     {
-        await writer.WriteLineAsync(string.Join(',', Columns.Select(c => Csv(c.Header))).AsMemory(), cancellationToken);
+        await writer.WriteLineAsync(string.Join(',', Columns.Select(c => Sheets.Csv(c.Header))).AsMemory(), cancellationToken);
         foreach (var row in rows)
         {
             string[] values =
             [
-                Csv(row.Name), Csv(row.Department ?? ""), row.WorkDone.ToString(CultureInfo.InvariantCulture), Number(row.MttrHours), Number(row.SlaMetShare),
-                Number(row.FirstTimeFixShare), Number(row.Satisfaction), Number(row.ReassignedAwayShare),
+                Sheets.Csv(row.Name), Sheets.Csv(row.Department ?? ""), row.WorkDone.ToString(CultureInfo.InvariantCulture), Sheets.Number(row.MttrHours), Sheets.Number(row.SlaMetShare),
+                Sheets.Number(row.FirstTimeFixShare), Sheets.Number(row.Satisfaction), Sheets.Number(row.ReassignedAwayShare),
             ];
             await writer.WriteLineAsync(string.Join(',', values).AsMemory(), cancellationToken);
         }
     }
 
-    /// <summary>Describes a filter for the top of a sheet.</summary>
-    public static string Describe(KpiFilter filter, string? departmentName = null)
-    {
-        var parts = new List<string> { $"Period {filter.From:yyyy-MM-dd} to {filter.To.AddDays(-1):yyyy-MM-dd} (UTC)" };
-        if (filter.DepartmentId is not null)
-        {
-            parts.Add($"department {departmentName ?? filter.DepartmentId.Value.ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        if (filter.SiteId is { } site)
-        {
-            parts.Add($"site {site.ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        if (filter.AssetId is { } asset)
-        {
-            parts.Add($"asset {asset.ToString(CultureInfo.InvariantCulture)} and below");
-        }
-
-        if (filter.WorkType is not null)
-        {
-            parts.Add($"work type {filter.WorkType}");
-        }
-
-        if (filter.Priority is { } priority)
-        {
-            parts.Add($"priority P{priority.ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        return string.Join("; ", parts);
-    }
-
     private static void Sheet(IXLWorksheet sheet, string title, string filterText, DateTime generatedAt, IReadOnlyList<StaffPerformance> rows)
     {
-        Title(sheet, title, filterText, generatedAt);
-        for (var c = 0; c < Columns.Length; c++)
-        {
-            sheet.Cell(HeaderRow, c + 1).SetValue(Columns[c].Header);
-        }
-
+        Sheets.Title(sheet, title, filterText, generatedAt);
+        Sheets.Header(sheet, Columns);
         var r = HeaderRow + 1;
         foreach (var row in rows)
         {
-            Text(sheet.Cell(r, 1), row.Name);
-            Text(sheet.Cell(r, 2), row.Department ?? "");
+            Sheets.Text(sheet.Cell(r, 1), row.Name);
+            Sheets.Text(sheet.Cell(r, 2), row.Department ?? "");
             sheet.Cell(r, 3).SetValue(row.WorkDone);
-            Value(sheet.Cell(r, 4), row.MttrHours);
-            Value(sheet.Cell(r, 5), row.SlaMetShare);
-            Value(sheet.Cell(r, 6), row.FirstTimeFixShare);
-            Value(sheet.Cell(r, 7), row.Satisfaction);
-            Value(sheet.Cell(r, 8), row.ReassignedAwayShare);
+            Sheets.Value(sheet.Cell(r, 4), row.MttrHours);
+            Sheets.Value(sheet.Cell(r, 5), row.SlaMetShare);
+            Sheets.Value(sheet.Cell(r, 6), row.FirstTimeFixShare);
+            Sheets.Value(sheet.Cell(r, 7), row.Satisfaction);
+            Sheets.Value(sheet.Cell(r, 8), row.ReassignedAwayShare);
             r++;
         }
 
-        var last = Math.Max(r - 1, HeaderRow);
-        for (var c = 0; c < Columns.Length; c++)
-        {
-            if (Columns[c].Format is { } format)
-            {
-                sheet.Range(HeaderRow + 1, c + 1, Math.Max(last, HeaderRow + 1), c + 1).Style.NumberFormat.Format = format;
-            }
-        }
-
-        var header = sheet.Range(HeaderRow, 1, HeaderRow, Columns.Length);
-        header.Style.Font.Bold = true;
-        header.Style.Fill.BackgroundColor = XLColor.LightGray;
-        sheet.Range(HeaderRow, 1, last, Columns.Length).SetAutoFilter();
-        sheet.SheetView.FreezeRows(HeaderRow);
-        // Widths from the header and the first rows only: measuring every row is slow on large sheets.
-        sheet.Columns(1, Columns.Length).AdjustToContents(HeaderRow, Math.Min(last, HeaderRow + MeasuredRows));
-    }
-
-    private static void Title(IXLWorksheet sheet, string title, string filterText, DateTime generatedAt)
-    {
-        sheet.Cell(1, 1).SetValue(title);
-        sheet.Cell(1, 1).Style.Font.Bold = true;
-        sheet.Cell(1, 1).Style.Font.FontSize = 14;
-        Text(sheet.Cell(2, 1), filterText);
-        sheet.Cell(3, 1).SetValue($"Generated {generatedAt:yyyy-MM-dd HH:mm} UTC from the warehouse");
-    }
-
-    private static void Text(IXLCell cell, string text)
-    {
-        cell.SetValue(text);
-        cell.DataType = XLDataType.Text;
-        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@')
-        {
-            cell.Style.IncludeQuotePrefix = true;
-        }
-    }
-
-    private static void Value(IXLCell cell, double? value)
-    {
-        if (value is { } number)
-        {
-            cell.SetValue(number);
-        }
-    }
-
-    private static string Number(double? value) => value?.ToString("0.####", CultureInfo.InvariantCulture) ?? "";
-
-    // Quoted always; a leading = + - @ gets an apostrophe so that a spreadsheet opening the CSV shows text, not a formula.
-    private static string Csv(string text)
-    {
-        var safe = text.Length > 0 && text[0] is '=' or '+' or '-' or '@' ? "'" + text : text;
-        return "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        Sheets.Finish(sheet, HeaderRow, r - 1, Columns);
     }
 }

@@ -19,6 +19,21 @@ public sealed record WorkOrderRow(
 
 public sealed record WorkOrderRows(IReadOnlyList<WorkOrderRow> Items, long Total);
 
+/// <summary>A work order behind a figure as an exported line: names instead of ids.</summary>
+public sealed record WorkOrderLine(
+    string Number,
+    string Title,
+    string Status,
+    string WorkType,
+    int Priority,
+    string Department,
+    string? Asset,
+    string? FailureCode,
+    DateTime CreatedAt,
+    DateTime? AcknowledgedAt,
+    DateTime? ResolvedAt,
+    double? HoursToResolve);
+
 /// <summary>
 /// The work orders behind each KPI tile: the same set the tile counts (its denominator), listed page by page.
 /// Each set here mirrors the WHERE clause of its query in <see cref="KpiQueries"/>; a test holds them equal.
@@ -63,6 +78,35 @@ public sealed class DrillDown(DuckDBConnection warehouse)
         using var command = warehouse.CreateCommand();
         filter.Bind(command);
         return ReadPage(command, $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}", "w", skip, take);
+    }
+
+    /// <summary>
+    /// Every work order behind the figure, newest first, at most <paramref name="limit"/>, read as the caller
+    /// enumerates (the whole set never sits in memory here).
+    /// </summary>
+    public IEnumerable<WorkOrderLine> Lines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays)
+    {
+        using var command = warehouse.CreateCommand();
+        filter.Bind(command);
+        command.CommandText = $"""
+            SELECT w.number, w.title, w.status, w.work_type, w.priority, coalesce(d.name, w.department_id::VARCHAR), a.code || ' ' || a.name,
+                   w.failure_code, w.created_at, w.acknowledged_at, w.resolved_at, date_diff('second', w.created_at, w.resolved_at) / 3600.0
+            FROM {Both} w
+            LEFT JOIN dim_department d ON d.department_id = w.department_id
+            LEFT JOIN dim_asset a ON a.asset_id = w.asset_id
+            WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}
+            ORDER BY w.created_at DESC, w.work_order_id DESC
+            LIMIT {Math.Max(limit, 0).ToString(CultureInfo.InvariantCulture)}
+            """;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new WorkOrderLine(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt16(4), reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetDateTime(8),
+                reader.IsDBNull(9) ? null : reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10),
+                reader.IsDBNull(11) ? null : reader.GetDouble(11));
+        }
     }
 
     /// <summary>

@@ -96,6 +96,38 @@ public sealed record KpiFilter(
         return sql.ToString();
     }
 
+    /// <summary>The period and filters in words, for the top of an exported sheet.</summary>
+    public string Describe(string? departmentName = null)
+    {
+        var parts = new List<string> { $"Period {From:yyyy-MM-dd} to {To.AddDays(-1):yyyy-MM-dd} (UTC)" };
+        if (DepartmentId is not null)
+        {
+            parts.Add($"department {departmentName ?? DepartmentId.Value.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (SiteId is { } site)
+        {
+            parts.Add($"site {site.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (AssetId is { } asset)
+        {
+            parts.Add($"asset {asset.ToString(CultureInfo.InvariantCulture)} and below");
+        }
+
+        if (WorkType is not null)
+        {
+            parts.Add($"work type {WorkType}");
+        }
+
+        if (Priority is { } priority)
+        {
+            parts.Add($"priority P{priority.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return string.Join("; ", parts);
+    }
+
     internal void Bind(DuckDBCommand command)
     {
         command.Parameters.Add(new DuckDBParameter("from", Start));

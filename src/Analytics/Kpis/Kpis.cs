@@ -22,6 +22,9 @@ public sealed record Backlog(long Open, IReadOnlyList<AgeBucket> Ages);
 
 public sealed record AssetMtbf(long AssetId, string Code, string Name, long Failures, double OperatingHours, double? MtbfHours);
 
+/// <summary>The KPIs of the period that starts on <see cref="From"/> (a calendar month in a monthly trend).</summary>
+public sealed record PeriodSummary(DateOnly From, KpiSummary Kpis);
+
 public sealed record KpiSummary(
     KpiValue Volume,
     KpiValue MttaHours,
@@ -41,6 +44,12 @@ public sealed record KpiSummary(
 /// </summary>
 public sealed class KpiQueries(DuckDBConnection warehouse)
 {
+    private enum Periods
+    {
+        Whole,
+        Monthly,
+    }
+
     public const int DefaultRepeatDays = 30;
 
     public static IReadOnlyDictionary<string, string> Definitions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -67,74 +76,36 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
          FROM open_work_order)
         """;
 
-    public KpiSummary Summary(KpiFilter filter, int repeatDays = DefaultRepeatDays) => new(
-        Volume(filter),
-        Mtta(filter),
-        Mttr(filter),
-        Sla(filter),
-        PmCompliance(filter, grace: false),
-        PmCompliance(filter, grace: true),
-        Backlog(filter),
-        FirstTimeFix(filter),
-        PlannedMaintenanceShare(filter),
-        RepeatFailures(filter, repeatDays),
-        Satisfaction(filter));
+    public KpiSummary Summary(KpiFilter filter, int repeatDays = DefaultRepeatDays) =>
+        Summaries(filter, Periods.Whole, repeatDays)[0].Kpis;
 
-    public KpiValue Volume(KpiFilter filter) => Value(filter, $"""
-        SELECT NULL, count(*) FROM {AllWorkOrders} w
-        WHERE w.created_at >= $from AND w.created_at < $to AND {filter.Where("w")}
-        """, countIsValue: true);
+    /// <summary>
+    /// The summary of each calendar month of the filter's period, every KPI in one grouped query rather than one
+    /// query per month. The backlog is the open work at the last ingest, so it is the same in every month.
+    /// </summary>
+    public IReadOnlyList<PeriodSummary> Monthly(KpiFilter filter, int repeatDays = DefaultRepeatDays) =>
+        Summaries(filter, Periods.Monthly, repeatDays);
 
-    public KpiValue Mtta(KpiFilter filter) => Value(filter, $"""
-        SELECT avg(date_diff('second', w.created_at, w.acknowledged_at)) / 3600.0, count(*) FROM {AllWorkOrders} w
-        WHERE w.acknowledged_at >= $from AND w.acknowledged_at < $to AND {filter.Where("w")}
-        """);
+    public KpiValue Volume(KpiFilter filter) => Single(VolumeBy(filter, Periods.Whole), filter, NoValue);
 
-    public DurationStats Mttr(KpiFilter filter)
-    {
-        using var command = Command(filter, $"""
-            SELECT avg(s) / 3600.0, median(s) / 3600.0, quantile_cont(s, 0.9) / 3600.0, count(*)
-            FROM (SELECT date_diff('second', w.created_at, w.resolved_at) AS s FROM fact_work_order w
-                  WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to AND {filter.Where("w")})
-            """);
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        return new DurationStats(Nullable(reader, 0), Nullable(reader, 1), Nullable(reader, 2), reader.GetInt64(3));
-    }
+    public KpiValue Mtta(KpiFilter filter) => Single(MttaBy(filter, Periods.Whole), filter, NoValue);
 
-    public SlaCompliance Sla(KpiFilter filter)
-    {
-        var response = Ratio(filter, $"""
-            SELECT count(*) FILTER (WHERE w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at), count(*)
-            FROM (SELECT department_id, asset_id, work_type, priority, acknowledged_at, response_due_at FROM fact_work_order WHERE status <> 'cancelled'
-                  UNION ALL
-                  SELECT department_id, asset_id, work_type, priority, acknowledged_at, response_due_at FROM open_work_order
-                  WHERE acknowledged_at IS NOT NULL OR response_due_at < snapshot_at) w
-            WHERE w.response_due_at >= $from AND w.response_due_at < $to AND {filter.Where("w")}
-            """);
-        var resolution = Ratio(filter, $"""
-            WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM fact_status_interval WHERE paused GROUP BY work_order_id)
-            SELECT count(*) FILTER (WHERE w.met), count(*)
-            FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.resolution_due_at,
-                         f.resolved_at <= f.resolution_due_at + to_seconds(coalesce(p.seconds, 0)) AS met
-                  FROM fact_work_order f LEFT JOIN paused p USING (work_order_id) WHERE f.status = 'closed'
-                  UNION ALL
-                  SELECT department_id, asset_id, work_type, priority, resolution_due_at, false FROM open_work_order
-                  WHERE resolution_due_at < snapshot_at) w
-            WHERE w.resolution_due_at >= $from AND w.resolution_due_at < $to AND {filter.Where("w")}
-            """);
-        return new SlaCompliance(response, resolution);
-    }
+    public DurationStats Mttr(KpiFilter filter) => Single(MttrBy(filter, Periods.Whole), filter, NoDurations);
 
-    public Compliance PmCompliance(KpiFilter filter, bool grace) => Ratio(filter, $"""
-        SELECT count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= w.due_at
-                                    + {(grace ? "to_seconds(CAST(0.1 * date_diff('second', w.created_at, w.due_at) AS BIGINT))" : "INTERVAL 0 SECOND")}), count(*)
-        FROM (SELECT department_id, asset_id, work_type, priority, created_at, due_at, resolved_at FROM fact_work_order
-              WHERE status <> 'cancelled' AND work_type = 'preventive'
-              UNION ALL
-              SELECT department_id, asset_id, work_type, priority, created_at, due_at, NULL FROM open_work_order WHERE work_type = 'preventive') w
-        WHERE w.due_at >= $from AND w.due_at < $to AND {filter.Where("w")}
-        """);
+    public SlaCompliance Sla(KpiFilter filter) => new(
+        Single(SlaResponseBy(filter, Periods.Whole), filter, NoneDue),
+        Single(SlaResolutionBy(filter, Periods.Whole), filter, NoneDue));
+
+    public Compliance PmCompliance(KpiFilter filter, bool grace) => Single(PmComplianceBy(filter, grace, Periods.Whole), filter, NoneDue);
+
+    public Compliance FirstTimeFix(KpiFilter filter) => Single(FirstTimeFixBy(filter, Periods.Whole), filter, NoneDue);
+
+    public KpiValue PlannedMaintenanceShare(KpiFilter filter) => Single(PlannedMaintenanceShareBy(filter, Periods.Whole), filter, NoValue);
+
+    public KpiValue RepeatFailures(KpiFilter filter, int withinDays = DefaultRepeatDays) =>
+        Single(RepeatFailuresBy(filter, withinDays, Periods.Whole), filter, NoValue);
+
+    public KpiValue Satisfaction(KpiFilter filter) => Single(SatisfactionBy(filter, Periods.Whole), filter, NoValue);
 
     public Backlog Backlog(KpiFilter filter)
     {
@@ -156,38 +127,150 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
         return new Backlog(counts.Values.Sum(), order.Select(b => new AgeBucket(b, counts.GetValueOrDefault(b))).ToList());
     }
 
-    public Compliance FirstTimeFix(KpiFilter filter) => Ratio(filter, $"""
+    private static readonly KpiValue NoValue = new(null, 0);
+    private static readonly DurationStats NoDurations = new(null, null, null, 0);
+    private static readonly Compliance NoneDue = new(0, 0);
+
+    private IReadOnlyList<PeriodSummary> Summaries(KpiFilter filter, Periods periods, int repeatDays)
+    {
+        var volume = VolumeBy(filter, periods);
+        var mtta = MttaBy(filter, periods);
+        var mttr = MttrBy(filter, periods);
+        var response = SlaResponseBy(filter, periods);
+        var resolution = SlaResolutionBy(filter, periods);
+        var pm = PmComplianceBy(filter, grace: false, periods);
+        var pmGrace = PmComplianceBy(filter, grace: true, periods);
+        var backlog = Backlog(filter);
+        var ftf = FirstTimeFixBy(filter, periods);
+        var planned = PlannedMaintenanceShareBy(filter, periods);
+        var repeat = RepeatFailuresBy(filter, repeatDays, periods);
+        var satisfaction = SatisfactionBy(filter, periods);
+        return [.. Starts(filter, periods).Select(start => new PeriodSummary(start, new KpiSummary(
+            volume.GetValueOrDefault(start, NoValue),
+            mtta.GetValueOrDefault(start, NoValue),
+            mttr.GetValueOrDefault(start, NoDurations),
+            new SlaCompliance(response.GetValueOrDefault(start, NoneDue), resolution.GetValueOrDefault(start, NoneDue)),
+            pm.GetValueOrDefault(start, NoneDue),
+            pmGrace.GetValueOrDefault(start, NoneDue),
+            backlog,
+            ftf.GetValueOrDefault(start, NoneDue),
+            planned.GetValueOrDefault(start, NoValue),
+            repeat.GetValueOrDefault(start, NoValue),
+            satisfaction.GetValueOrDefault(start, NoValue))))];
+    }
+
+    private static IEnumerable<DateOnly> Starts(KpiFilter filter, Periods periods)
+    {
+        if (periods == Periods.Whole)
+        {
+            yield return filter.From;
+            yield break;
+        }
+
+        yield return filter.From;
+        for (var month = new DateOnly(filter.From.Year, filter.From.Month, 1).AddMonths(1); month < filter.To; month = month.AddMonths(1))
+        {
+            yield return month;
+        }
+    }
+
+    // The period a row counts in, by the moment that places it there: the whole filter period, or its calendar month
+    // (the first month starts at the filter's From when that is not the first of a month).
+    private static string Period(string anchor, Periods periods) => periods == Periods.Whole
+        ? "$from::DATE"
+        : $"greatest(date_trunc('month', {anchor}), $from)::DATE";
+
+    private Dictionary<DateOnly, KpiValue> VolumeBy(KpiFilter filter, Periods periods) => Values(filter, $"""
+        SELECT {Period("w.created_at", periods)} AS period, NULL, count(*) FROM {AllWorkOrders} w
+        WHERE w.created_at >= $from AND w.created_at < $to AND {filter.Where("w")}
+        GROUP BY period
+        """, countIsValue: true);
+
+    private Dictionary<DateOnly, KpiValue> MttaBy(KpiFilter filter, Periods periods) => Values(filter, $"""
+        SELECT {Period("w.acknowledged_at", periods)} AS period, avg(date_diff('second', w.created_at, w.acknowledged_at)) / 3600.0, count(*)
+        FROM {AllWorkOrders} w
+        WHERE w.acknowledged_at >= $from AND w.acknowledged_at < $to AND {filter.Where("w")}
+        GROUP BY period
+        """);
+
+    private Dictionary<DateOnly, DurationStats> MttrBy(KpiFilter filter, Periods periods) => Rows(filter, $"""
+        SELECT period, avg(s) / 3600.0, median(s) / 3600.0, quantile_cont(s, 0.9) / 3600.0, count(*)
+        FROM (SELECT {Period("w.resolved_at", periods)} AS period, date_diff('second', w.created_at, w.resolved_at) AS s FROM fact_work_order w
+              WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to AND {filter.Where("w")})
+        GROUP BY period
+        """, reader => new DurationStats(Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3), reader.GetInt64(4)));
+
+    private Dictionary<DateOnly, Compliance> SlaResponseBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
+        SELECT {Period("w.response_due_at", periods)} AS period,
+               count(*) FILTER (WHERE w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at), count(*)
+        FROM (SELECT department_id, asset_id, work_type, priority, acknowledged_at, response_due_at FROM fact_work_order WHERE status <> 'cancelled'
+              UNION ALL
+              SELECT department_id, asset_id, work_type, priority, acknowledged_at, response_due_at FROM open_work_order
+              WHERE acknowledged_at IS NOT NULL OR response_due_at < snapshot_at) w
+        WHERE w.response_due_at >= $from AND w.response_due_at < $to AND {filter.Where("w")}
+        GROUP BY period
+        """);
+
+    private Dictionary<DateOnly, Compliance> SlaResolutionBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
+        WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM fact_status_interval WHERE paused GROUP BY work_order_id)
+        SELECT {Period("w.resolution_due_at", periods)} AS period, count(*) FILTER (WHERE w.met), count(*)
+        FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.resolution_due_at,
+                     f.resolved_at <= f.resolution_due_at + to_seconds(coalesce(p.seconds, 0)) AS met
+              FROM fact_work_order f LEFT JOIN paused p USING (work_order_id) WHERE f.status = 'closed'
+              UNION ALL
+              SELECT department_id, asset_id, work_type, priority, resolution_due_at, false FROM open_work_order
+              WHERE resolution_due_at < snapshot_at) w
+        WHERE w.resolution_due_at >= $from AND w.resolution_due_at < $to AND {filter.Where("w")}
+        GROUP BY period
+        """);
+
+    private Dictionary<DateOnly, Compliance> PmComplianceBy(KpiFilter filter, bool grace, Periods periods) => Ratios(filter, $"""
+        SELECT {Period("w.due_at", periods)} AS period,
+               count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= w.due_at
+                                    + {(grace ? "to_seconds(CAST(0.1 * date_diff('second', w.created_at, w.due_at) AS BIGINT))" : "INTERVAL 0 SECOND")}), count(*)
+        FROM (SELECT department_id, asset_id, work_type, priority, created_at, due_at, resolved_at FROM fact_work_order
+              WHERE status <> 'cancelled' AND work_type = 'preventive'
+              UNION ALL
+              SELECT department_id, asset_id, work_type, priority, created_at, due_at, NULL FROM open_work_order WHERE work_type = 'preventive') w
+        WHERE w.due_at >= $from AND w.due_at < $to AND {filter.Where("w")}
+        GROUP BY period
+        """);
+
+    private Dictionary<DateOnly, Compliance> FirstTimeFixBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
         WITH history AS (
             SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
             FROM fact_event GROUP BY work_order_id)
-        SELECT count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1), count(*)
+        SELECT {Period("w.resolved_at", periods)} AS period,
+               count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1), count(*)
         FROM fact_work_order w LEFT JOIN history h USING (work_order_id)
         WHERE w.status = 'closed' AND w.resolved_at >= $from AND w.resolved_at < $to AND {filter.Where("w")}
+        GROUP BY period
         """);
 
-    public KpiValue PlannedMaintenanceShare(KpiFilter filter)
-    {
-        var hours = Ratio(filter, $"""
-            SELECT coalesce(sum(i.seconds) FILTER (WHERE w.work_type = 'preventive' OR w.source = 'forecast'), 0)::BIGINT, coalesce(sum(i.seconds), 0)::BIGINT
+    private Dictionary<DateOnly, KpiValue> PlannedMaintenanceShareBy(KpiFilter filter, Periods periods) =>
+        Ratios(filter, $"""
+            SELECT {Period("i.started_at", periods)} AS period,
+                   coalesce(sum(i.seconds) FILTER (WHERE w.work_type = 'preventive' OR w.source = 'forecast'), 0)::BIGINT, coalesce(sum(i.seconds), 0)::BIGINT
             FROM fact_status_interval i JOIN fact_work_order w USING (work_order_id)
             WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive')
               AND i.started_at >= $from AND i.started_at < $to AND {filter.Where("w")}
-            """);
-        return new KpiValue(hours.Rate, hours.Due / 3600);
-    }
+            GROUP BY period
+            """).ToDictionary(p => p.Key, p => new KpiValue(p.Value.Rate, p.Value.Due / 3600));
 
-    public KpiValue RepeatFailures(KpiFilter filter, int withinDays = DefaultRepeatDays) => Value(filter, $"""
-        SELECT NULL, count(*) FROM (
+    private Dictionary<DateOnly, KpiValue> RepeatFailuresBy(KpiFilter filter, int withinDays, Periods periods) => Values(filter, $"""
+        SELECT {Period("w.created_at", periods)} AS period, NULL, count(*) FROM (
             SELECT w.*, lag(w.created_at) OVER (PARTITION BY w.asset_id, w.failure_code ORDER BY w.created_at, w.work_order_id) AS previous
             FROM {AllWorkOrders} w
             WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL) w
         WHERE w.created_at >= $from AND w.created_at < $to AND w.previous >= w.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
           AND {filter.Where("w")}
+        GROUP BY period
         """, countIsValue: true);
 
-    public KpiValue Satisfaction(KpiFilter filter) => Value(filter, $"""
-        SELECT avg(w.rating), count(*) FROM fact_work_order w
+    private Dictionary<DateOnly, KpiValue> SatisfactionBy(KpiFilter filter, Periods periods) => Values(filter, $"""
+        SELECT {Period("w.closed_at", periods)} AS period, avg(w.rating), count(*) FROM fact_work_order w
         WHERE w.status = 'closed' AND w.rating IS NOT NULL AND w.closed_at >= $from AND w.closed_at < $to AND {filter.Where("w")}
+        GROUP BY period
         """);
 
     /// <summary>MTBF of each asset with failures in the period, most failures first.</summary>
@@ -210,21 +293,29 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
         return rows;
     }
 
-    private KpiValue Value(KpiFilter filter, string sql, bool countIsValue = false)
-    {
-        using var command = Command(filter, sql);
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        var count = reader.GetInt64(1);
-        return new KpiValue(countIsValue ? count : Nullable(reader, 0), count);
-    }
+    private static T Single<T>(Dictionary<DateOnly, T> byPeriod, KpiFilter filter, T none) => byPeriod.GetValueOrDefault(filter.From, none);
 
-    private Compliance Ratio(KpiFilter filter, string sql)
+    private Dictionary<DateOnly, KpiValue> Values(KpiFilter filter, string sql, bool countIsValue = false) => Rows(filter, sql, reader =>
+    {
+        var count = reader.GetInt64(2);
+        return new KpiValue(countIsValue ? count : Nullable(reader, 1), count);
+    });
+
+    private Dictionary<DateOnly, Compliance> Ratios(KpiFilter filter, string sql) => Rows(filter, sql, reader => new Compliance(
+        Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture)));
+
+    // Rows of (period DATE, figures...) keyed by period.
+    private Dictionary<DateOnly, T> Rows<T>(KpiFilter filter, string sql, Func<System.Data.Common.DbDataReader, T> read)
     {
         using var command = Command(filter, sql);
         using var reader = command.ExecuteReader();
-        reader.Read();
-        return new Compliance(Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
+        var rows = new Dictionary<DateOnly, T>();
+        while (reader.Read())
+        {
+            rows[reader.GetFieldValue<DateOnly>(0)] = read(reader);
+        }
+
+        return rows;
     }
 
     private DuckDBCommand Command(KpiFilter filter, string sql)

@@ -26,10 +26,59 @@ public static class AnalyticsApi
                 return new { filter, definitions = KpiQueries.Definitions, current = kpis.Summary(filter), previous = kpis.Summary(filter.PreviousPeriod()) };
             }));
 
+        analytics.MapGet("/kpis/monthly", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
+            Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).Monthly(filter)));
+
         analytics.MapGet("/work-orders", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? kpi, int? skip, int? take) =>
-            kpi is null || !DrillDown.Kpis.Contains(kpi)
-                ? Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult()
-                : Query(p, actor, reader, (warehouse, filter) => new DrillDown(warehouse).Page(filter, kpi, skip ?? 0, take ?? 50)));
+            UnknownKpi(kpi) ?? Query(p, actor, reader, (warehouse, filter) => new DrillDown(warehouse).Page(filter, kpi!, skip ?? 0, take ?? 50)));
+
+        // The list behind a figure as a file, up to a million rows, newest first.
+        analytics.MapGet("/work-orders/export.xlsx", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, TimeProvider clock, string? kpi) =>
+            UnknownKpi(kpi) ?? Query(p, actor, reader, (warehouse, filter) =>
+            {
+                var file = new MemoryStream();
+                WorkOrderExport.WriteWorkbook(
+                    file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), new DrillDown(warehouse).Lines(filter, kpi!, WorkOrderExport.MaxRows), clock.GetUtcNow().UtcDateTime);
+                file.Position = 0;
+                return file;
+            }, file => Results.File(file, StaffExport.ContentType, $"work-orders-{kpi}-{p.From ?? "recent"}.xlsx")));
+
+        analytics.MapGet("/work-orders/export.csv", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? kpi) =>
+        {
+            if (UnknownKpi(kpi) is { } unknown)
+            {
+                return unknown;
+            }
+
+            var parsed = p.ToFilter(actor);
+            if (parsed.Failure is { } failure)
+            {
+                return failure.ToResult();
+            }
+
+            DuckDB.NET.Data.DuckDBConnection warehouse;
+            try
+            {
+                warehouse = reader.Open();
+            }
+            catch (WarehouseEmptyException e)
+            {
+                return Empty(e);
+            }
+
+            // Written to the response as the rows are read; the connection closes when the file is done.
+            return Results.Stream(
+                async stream =>
+                {
+                    using (warehouse)
+                    {
+                        await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+                        await WorkOrderExport.WriteCsvAsync(writer, new DrillDown(warehouse).Lines(parsed.Value!, kpi!, WorkOrderExport.MaxRows), CancellationToken.None);
+                    }
+                },
+                "text/csv; charset=utf-8",
+                $"work-orders-{kpi}-{p.From ?? "recent"}.csv");
+        });
 
         analytics.MapGet("/mtbf", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
             Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).MtbfByAsset(filter)));
@@ -68,7 +117,7 @@ public static class AnalyticsApi
             {
                 var staff = new StaffQueries(warehouse);
                 var file = new MemoryStream();
-                StaffExport.WriteWorkbook(file, StaffExport.Describe(filter), staff.ByTechnician(filter), staff.ByDepartment(filter), clock.GetUtcNow().UtcDateTime);
+                StaffExport.WriteWorkbook(file, filter.Describe(), staff.ByTechnician(filter), staff.ByDepartment(filter), clock.GetUtcNow().UtcDateTime);
                 file.Position = 0;
                 return file;
             }, file => Results.File(file, StaffExport.ContentType, $"staff-performance-{p.From ?? "recent"}.xlsx")))
@@ -108,9 +157,16 @@ public static class AnalyticsApi
         }
         catch (WarehouseEmptyException e)
         {
-            return TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
+            return Empty(e);
         }
     }
+
+    private static IResult Empty(WarehouseEmptyException e) =>
+        TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
+
+    private static IResult? UnknownKpi(string? kpi) => kpi is null || !DrillDown.Kpis.Contains(kpi)
+        ? Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult()
+        : null;
 
     private static bool TryChoice<TEnum>(string? text, TEnum fallback, out TEnum value)
         where TEnum : struct, Enum

@@ -69,6 +69,10 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Equal(org[Role.Technician].UserId, Assert.Single(staff.EnumerateArray()).GetProperty("id").GetInt64());
 
         await ExportsReadBackAsync(manager, period, org);
+        await WorkOrderListReadsBackAsync(manager, period, created.GetProperty("number").GetString()!);
+
+        var monthly = await JsonOf(await executive.GetAsync($"/api/v1/analytics/kpis/monthly?{period}&departmentId={org.DepartmentId}"));
+        Assert.Equal(1, monthly.EnumerateArray().Sum(m => m.GetProperty("kpis").GetProperty("volume").GetProperty("count").GetInt64()));
 
         Assert.Equal(HttpStatusCode.Forbidden, (await technician.GetAsync($"/api/v1/analytics/kpis?{period}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await (await host.SignedInAsync(org[Role.ReliabilityEngineer])).GetAsync($"/api/v1/analytics/staff?{period}")).StatusCode);
@@ -89,6 +93,31 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await JsonOf(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    private static async Task WorkOrderListReadsBackAsync(HttpClient manager, string period, string number)
+    {
+        var xlsx = await manager.GetAsync($"/api/v1/analytics/work-orders/export.xlsx?kpi=volume&{period}");
+        Assert.Equal(HttpStatusCode.OK, xlsx.StatusCode);
+        using var workbook = new ClosedXML.Excel.XLWorkbook(await xlsx.Content.ReadAsStreamAsync());
+        Assert.Equal(["Summary", "Work orders"], workbook.Worksheets.Select(w => w.Name));
+        var list = workbook.Worksheet("Work orders");
+        Assert.Equal("Number", list.Cell(4, 1).GetString());
+        Assert.Equal(number, list.Cell(5, 1).GetString());
+        Assert.Equal("Leak", list.Cell(5, 2).GetString());
+        Assert.Equal("leak", list.Cell(5, 8).GetString());
+        Assert.True(list.Cell(5, 9).GetValue<DateTime>() > DateTime.MinValue);
+        Assert.True(list.Cell(6, 1).IsEmpty());
+        Assert.Equal(1, workbook.Worksheet("Summary").Cell(4, 2).GetValue<int>());
+
+        var csv = await manager.GetStringAsync($"/api/v1/analytics/work-orders/export.csv?kpi=volume&{period}");
+        var lines = csv.TrimStart('\uFEFF').Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"\"{number}\",\"Leak\",\"closed\"", lines[1], StringComparison.Ordinal);
+
+        var unknown = await manager.GetAsync($"/api/v1/analytics/work-orders/export.csv?kpi=everything&{period}");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.True((await JsonOf(unknown)).GetProperty("errors").TryGetProperty("kpi", out _));
     }
 
     private static async Task ExportsReadBackAsync(HttpClient manager, string period, TestOrg org)

@@ -105,10 +105,10 @@ public static class Figures
     public static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// The calendar months a trend chart covers: those the period touches, at least six (reaching back from the
+    /// The whole calendar months a trend chart covers: those the period touches, at least six (reaching back from the
     /// period's last month) and at most the last twelve.
     /// </summary>
-    public static IReadOnlyList<KpiFilter> Months(KpiFilter filter)
+    public static KpiFilter TrendPeriod(KpiFilter filter)
     {
         var last = new DateOnly(filter.To.AddDays(-1).Year, filter.To.AddDays(-1).Month, 1);
         var first = new DateOnly(filter.From.Year, filter.From.Month, 1);
@@ -122,12 +122,6 @@ public static class Figures
             first = last.AddMonths(-11);
         }
 
-        var months = new List<KpiFilter>();
-        for (var month = first; month <= last; month = month.AddMonths(1))
-        {
-            months.Add(filter with { From = month, To = month.AddMonths(1) });
-        }
-
-        return months;
+        return filter with { From = first, To = last.AddMonths(1) };
     }
 }
