@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Tests;
 
@@ -80,6 +81,8 @@ internal static class HandBuiltWarehouse
                 (7, 'WO-7', 2, 'preventive', 'g', 3, 'in_progress', 3, 1, 7, 'pm', NULL, '2026-03-28 00:00', '2026-03-28 01:00',
                  '2026-03-25 00:00', NULL, NULL, '2026-04-01 00:00');
             """;
+        command.ExecuteNonQuery();
+        command.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, WarehouseSchema.DeriveHistory, 1);
         command.ExecuteNonQuery();
     }
 }

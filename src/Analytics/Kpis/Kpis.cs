@@ -212,11 +212,10 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
         """);
 
     private Dictionary<DateOnly, Compliance> SlaResolutionBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
-        WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM fact_status_interval WHERE paused GROUP BY work_order_id)
         SELECT {Period("w.resolution_due_at", periods)} AS period, count(*) FILTER (WHERE w.met), count(*)
         FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.resolution_due_at,
-                     f.resolved_at <= f.resolution_due_at + to_seconds(coalesce(p.seconds, 0)) AS met
-              FROM fact_work_order f LEFT JOIN paused p USING (work_order_id) WHERE f.status = 'closed'
+                     f.resolved_at <= f.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0)) AS met
+              FROM fact_work_order f LEFT JOIN fact_work_order_history h USING (work_order_id) WHERE f.status = 'closed'
               UNION ALL
               SELECT department_id, asset_id, work_type, priority, resolution_due_at, false FROM open_work_order
               WHERE resolution_due_at < snapshot_at) w
@@ -237,12 +236,9 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
         """);
 
     private Dictionary<DateOnly, Compliance> FirstTimeFixBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
-        WITH history AS (
-            SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
-            FROM fact_event GROUP BY work_order_id)
         SELECT {Period("w.resolved_at", periods)} AS period,
                count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1), count(*)
-        FROM fact_work_order w LEFT JOIN history h USING (work_order_id)
+        FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id)
         WHERE w.status = 'closed' AND w.resolved_at >= $from AND w.resolved_at < $to AND {filter.Where("w")}
         GROUP BY period
         """);

@@ -24,15 +24,12 @@ public sealed record StaffPerformance(
 public sealed class StaffQueries(DuckDBConnection warehouse)
 {
     private const string Measures = """
-        WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM fact_status_interval WHERE paused GROUP BY work_order_id),
-        history AS (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
-                    FROM fact_event GROUP BY work_order_id),
-        done AS (
+        WITH done AS (
             SELECT w.*, date_diff('second', w.created_at, w.resolved_at) / 3600.0 AS hours,
                    CASE WHEN w.resolution_due_at IS NULL THEN NULL
-                        ELSE w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(p.seconds, 0)) END AS sla_met,
+                        ELSE w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0)) END AS sla_met,
                    coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1 AS first_time
-            FROM fact_work_order w LEFT JOIN paused p USING (work_order_id) LEFT JOIN history h USING (work_order_id)
+            FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id)
             WHERE w.status = 'closed' AND w.resolved_at >= $from AND w.resolved_at < $to AND {0}),
         away AS (
             SELECT a.assignee_id, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved, count(*) AS total

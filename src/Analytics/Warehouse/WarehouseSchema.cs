@@ -8,7 +8,7 @@ namespace WorkOrders.Analytics.Warehouse;
 /// </summary>
 public static class WarehouseSchema
 {
-    public const int Version = 4;
+    public const int Version = 5;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -122,6 +122,15 @@ public static class WarehouseSchema
             assignee_id         BIGINT
         );
 
+        -- Figures of each archived work order's history, derived once at ingest (see DeriveHistory) so that a KPI
+        -- joins one row per work order instead of aggregating every event on each question.
+        CREATE TABLE IF NOT EXISTS fact_work_order_history (
+            work_order_id       BIGINT NOT NULL,
+            rejects             INTEGER NOT NULL,
+            assigns             INTEGER NOT NULL,
+            paused_seconds      BIGINT NOT NULL
+        );
+
         -- The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).
         CREATE TABLE IF NOT EXISTS open_work_order (
             work_order_id       BIGINT NOT NULL,
@@ -162,5 +171,21 @@ public static class WarehouseSchema
             to_snapshot         VARCHAR NOT NULL,
             lag_seconds         DOUBLE
         );
+        """;
+
+    /// <summary>
+    /// Derives <c>fact_work_order_history</c> for the work orders of ingest run {0}, from their events and status
+    /// intervals (which arrive in the same run as the work order, since a work order is archived once).
+    /// </summary>
+    public const string DeriveHistory = """
+        INSERT INTO fact_work_order_history
+        SELECT w.work_order_id, coalesce(e.rejects, 0), coalesce(e.assigns, 0), coalesce(p.seconds, 0)
+        FROM fact_work_order w
+        LEFT JOIN (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
+                   FROM fact_event WHERE ingest_run_id = {0} GROUP BY work_order_id) e USING (work_order_id)
+        LEFT JOIN (SELECT i.work_order_id, sum(i.seconds) AS seconds FROM fact_status_interval i
+                   WHERE i.paused AND i.work_order_id IN (SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {0})
+                   GROUP BY i.work_order_id) p USING (work_order_id)
+        WHERE w.ingest_run_id = {0}
         """;
 }

@@ -161,6 +161,7 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, string.Format(
                 CultureInfo.InvariantCulture, DeriveIntervals, runId, _hours.TimeZone.Replace("'", "''", StringComparison.Ordinal),
                 (long)_hours.Start.TotalSeconds, (long)_hours.End.TotalSeconds));
+            Execute(warehouse, string.Format(CultureInfo.InvariantCulture, WarehouseSchema.DeriveHistory, runId));
 
             Execute(warehouse, "DELETE FROM open_work_order");
             var snapshotAt = startedAt.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
