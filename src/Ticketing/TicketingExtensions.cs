@@ -54,6 +54,7 @@ public static class TicketingExtensions
         services.AddSingleton<AddComment>();
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
+        services.AddSingleton<Forecasts.Proposals>();
         services.AddHostedService<DatabaseStartup>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));

@@ -90,6 +90,28 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             }
         }
 
+        var created = await InsertAsync(connection, transaction, request, actor, source, idempotencyKey, cancellationToken);
+        if (created.Succeeded)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return created;
+    }
+
+    /// <summary>
+    /// Validates and stores a work order with its first history event inside the caller's transaction, for features
+    /// that create work as part of a larger change (accepting a forecast proposal). The caller commits.
+    /// </summary>
+    internal async Task<Outcome<CreatedWorkOrder>> InsertAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        CreateWorkOrderRequest request,
+        Actor actor,
+        WorkOrderSource source,
+        string? idempotencyKey,
+        CancellationToken cancellationToken)
+    {
         var template = request.TemplateId is { } templateId ? await Templates.Templates.FindAsync(connection, transaction, templateId, cancellationToken) : null;
         var errors = new FieldErrors();
         var values = Validate(request, template, errors);
@@ -138,7 +160,6 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
                 cancellationToken: cancellationToken));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return new CreatedWorkOrder(id, number, Replayed: false);
     }
 

@@ -1,0 +1,440 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ticketing.Forecasts;
+
+/// <summary>What scoring found for one asset and fault mode (null: any mode), to be proposed when it passes the threshold.</summary>
+public sealed record ProposalCandidate(
+    long AssetId,
+    string? FaultCode,
+    double Probability,
+    DateTime WindowStart,
+    DateTime WindowEnd,
+    IReadOnlyList<string> Reasons,
+    long? TemplateId,
+    double? EstimatedHours,
+    string EvidenceKey,
+    string ModelVersion);
+
+public sealed record PublishResult(int Created, int Updated, int Covered, int DismissedBefore, int Expired);
+
+public sealed record Proposal(
+    long Id,
+    long AssetId,
+    string AssetCode,
+    string AssetName,
+    string? AssetType,
+    int Criticality,
+    string? FaultCode,
+    double Probability,
+    double Risk,
+    DateTime WindowStart,
+    DateTime WindowEnd,
+    IReadOnlyList<string> Reasons,
+    long? TemplateId,
+    string? TemplateName,
+    double? EstimatedHours,
+    string Status,
+    DateTime CreatedAt,
+    DateTime ExpiresAt,
+    long? WorkOrderId,
+    string? WorkOrderNumber,
+    string? DismissReason,
+    string? DismissNote,
+    string ModelVersion);
+
+public sealed record ProposalPage(IReadOnlyList<Proposal> Items, int Total);
+
+/// <summary>Which proposals to list; risk is probability × asset criticality (1-5).</summary>
+public sealed record ProposalQuery(string? Status = "open", double? MinProbability = null, string? AssetType = null, string? FaultCode = null, int Skip = 0, int Take = 50);
+
+public sealed record DismissRequest(string? Reason, string? Note);
+
+public sealed record AcceptedProposal(long ProposalId, long WorkOrderId, string Number);
+
+public sealed record BulkAcceptRequest(long[]? Ids);
+
+public sealed record BulkAcceptItem(long ProposalId, long? WorkOrderId, string? Number, string? Refused);
+
+public sealed record ThresholdRequest(double? Threshold);
+
+/// <summary>
+/// Forecast proposals in PostgreSQL: publishing what scoring found, and the planner's accept (a real preventive work
+/// order through the work-order core, source forecast, in the same transaction) or dismiss with a reason.
+/// </summary>
+public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder create, TimeProvider clock)
+{
+    public static IReadOnlyList<string> DismissReasons { get; } = ["already_planned", "not_credible", "asset_out_of_service", "no_capacity", "other"];
+
+    public const int MaxNoteLength = 2000;
+
+    /// <summary>How long a proposal stays open without being proposed again.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromDays(14);
+
+    private const string Columns = """
+        p.id, p.asset_id, a.code AS asset_code, a.name AS asset_name, a.asset_type, a.criticality, p.fault_code, p.probability,
+        p.probability * a.criticality AS risk, p.window_start, p.window_end, p.reasons::text AS reasons_json, p.template_id,
+        t.name AS template_name, p.estimated_hours, p.status, p.created_at, p.expires_at, p.work_order_id, w.number AS work_order_number,
+        p.dismiss_reason, p.dismiss_note, p.model_version
+        FROM forecast_proposals p
+        JOIN assets a ON a.id = p.asset_id
+        LEFT JOIN templates t ON t.id = p.template_id
+        LEFT JOIN work_orders w ON w.id = p.work_order_id
+        """;
+
+    private const string ExpireOld = "UPDATE forecast_proposals SET status = 'expired', updated_at = @now WHERE status = 'open' AND expires_at <= @now";
+
+    // Open corrective work for the same mode, or any open preventive work, already covers the asset.
+    private const string Covered = """
+        SELECT EXISTS (SELECT 1 FROM work_orders w
+                       WHERE w.asset_id = @assetId AND w.status NOT IN ('resolved', 'closed', 'cancelled')
+                         AND (w.work_type = 'preventive'
+                              OR (w.work_type = 'corrective' AND (@faultCode::text IS NULL OR w.custom_fields->>'fault_code' = @faultCode))))
+        """;
+
+    private const string DismissedForEvidence = """
+        SELECT EXISTS (SELECT 1 FROM forecast_proposals
+                       WHERE status = 'dismissed' AND asset_id = @assetId AND coalesce(fault_code, '') = coalesce(@faultCode, '') AND evidence_key = @evidenceKey)
+        """;
+
+    private const string Upsert = """
+        INSERT INTO forecast_proposals (asset_id, fault_code, probability, window_start, window_end, reasons, template_id, estimated_hours,
+                                        evidence_key, model_version, created_at, updated_at, expires_at)
+        VALUES (@assetId, @faultCode, @probability, @windowStart, @windowEnd, @reasons::jsonb, @templateId, @estimatedHours,
+                @evidenceKey, @modelVersion, @now, @now, @expiresAt)
+        ON CONFLICT (asset_id, coalesce(fault_code, '')) WHERE status = 'open' DO UPDATE
+        SET probability = excluded.probability, window_start = excluded.window_start, window_end = excluded.window_end, reasons = excluded.reasons,
+            template_id = excluded.template_id, estimated_hours = excluded.estimated_hours, evidence_key = excluded.evidence_key,
+            model_version = excluded.model_version, updated_at = excluded.updated_at, expires_at = excluded.expires_at,
+            row_version = forecast_proposals.row_version + 1
+        RETURNING (xmax = 0) AS inserted
+        """;
+
+    /// <summary>
+    /// Publishes one scoring run: candidates at or above the threshold become open proposals (an open one for the same
+    /// asset and mode is refreshed), unless open work already covers them or a planner dismissed the same evidence;
+    /// open proposals that this run no longer supports expire. One transaction.
+    /// </summary>
+    public async Task<PublishResult> PublishAsync(IReadOnlyList<ProposalCandidate> candidates, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var threshold = await connection.ExecuteScalarAsync<double>(new CommandDefinition(
+            "SELECT threshold FROM forecast_settings WHERE id = 1 FOR UPDATE", transaction: transaction, cancellationToken: cancellationToken));
+        var expired = await connection.ExecuteAsync(new CommandDefinition(ExpireOld, new { now }, transaction, cancellationToken: cancellationToken));
+        int created = 0, updated = 0, covered = 0, dismissed = 0;
+        var kept = new List<(long AssetId, string Mode)>();
+        foreach (var candidate in candidates.Where(c => c.Probability >= threshold))
+        {
+            var key = new { assetId = candidate.AssetId, faultCode = candidate.FaultCode, evidenceKey = candidate.EvidenceKey };
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(Covered, key, transaction, cancellationToken: cancellationToken)))
+            {
+                covered++;
+                continue;
+            }
+
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(DismissedForEvidence, key, transaction, cancellationToken: cancellationToken)))
+            {
+                dismissed++;
+                continue;
+            }
+
+            var inserted = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                Upsert,
+                new
+                {
+                    assetId = candidate.AssetId,
+                    faultCode = candidate.FaultCode,
+                    probability = candidate.Probability,
+                    windowStart = candidate.WindowStart,
+                    windowEnd = candidate.WindowEnd,
+                    reasons = JsonSerializer.Serialize(candidate.Reasons),
+                    templateId = candidate.TemplateId,
+                    estimatedHours = candidate.EstimatedHours,
+                    evidenceKey = candidate.EvidenceKey,
+                    modelVersion = candidate.ModelVersion,
+                    now,
+                    expiresAt = now + Lifetime,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+            _ = inserted ? created++ : updated++;
+            kept.Add((candidate.AssetId, candidate.FaultCode ?? ""));
+        }
+
+        // Open proposals this run does not support any more (risk fell, or work now covers them) expire.
+        expired += await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE forecast_proposals SET status = 'expired', updated_at = @now
+            WHERE status = 'open' AND NOT ((asset_id, coalesce(fault_code, '')) IN (SELECT * FROM unnest(@assets, @modes)))
+            """,
+            new { now, assets = kept.Select(k => k.AssetId).ToArray(), modes = kept.Select(k => k.Mode).ToArray() },
+            transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new PublishResult(created, updated, covered, dismissed, expired);
+    }
+
+    public async Task<Outcome<ProposalPage>> ListAsync(ProposalQuery query, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (query.Status is not (null or "open" or "accepted" or "dismissed" or "expired"))
+        {
+            errors.Add("status", "must be open, accepted, dismissed or expired.");
+        }
+
+        if (query.MinProbability is < 0 or > 1)
+        {
+            errors.Add("minProbability", "must be from 0 to 1.");
+        }
+
+        if (query.Take is < 1 or > 500 || query.Skip < 0)
+        {
+            errors.Add("take", "take must be 1 to 500 and skip at least 0.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        const string Where = """
+            WHERE (@status::text IS NULL OR p.status = @status) AND (@minProbability::float8 IS NULL OR p.probability >= @minProbability)
+              AND (@assetType::text IS NULL OR a.asset_type = @assetType) AND (@faultCode::text IS NULL OR p.fault_code = @faultCode)
+            """;
+        var parameters = new { status = query.Status, minProbability = query.MinProbability, assetType = query.AssetType, faultCode = query.FaultCode, skip = query.Skip, take = query.Take };
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var total = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"SELECT count(*) FROM forecast_proposals p JOIN assets a ON a.id = p.asset_id {Where}", parameters, cancellationToken: cancellationToken));
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+            $"SELECT {Columns} {Where} ORDER BY risk DESC, p.probability DESC, p.id LIMIT @take OFFSET @skip", parameters, cancellationToken: cancellationToken));
+        return new ProposalPage([.. rows.Select(r => r.ToProposal())], total);
+    }
+
+    public async Task<Proposal?> FindAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition($"SELECT {Columns} WHERE p.id = @id", new { id }, cancellationToken: cancellationToken));
+        return row?.ToProposal();
+    }
+
+    /// <summary>
+    /// Creates the preventive work order and marks the proposal accepted in one transaction; the proposal row is locked
+    /// first, so a second click (or a second planner) finds it accepted and gets a conflict, never a second work order.
+    /// </summary>
+    public async Task<Outcome<AcceptedProposal>> AcceptAsync(long id, Actor actor, CancellationToken cancellationToken)
+    {
+        if (!CanDecide(actor))
+        {
+            return Failure.Forbidden("Only planners and administrators accept proposals.");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var proposal = await LockAsync(connection, transaction, id, now, cancellationToken);
+        if (proposal.Failure is { } refusal)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return refusal;
+        }
+
+        var p = proposal.Value!;
+        if (p.TemplateId is null)
+        {
+            return Failure.Invalid("templateId", $"proposal {id} has no preventive template to create the work order from; add a preventive template for the asset's department.");
+        }
+
+        var mode = p.FaultCode is null ? "" : $" ({p.FaultCode})";
+        var request = new CreateWorkOrderRequest(
+            p.TemplateId,
+            Truncate($"Preventive: {p.AssetCode} {p.AssetName}{mode}", CreateWorkOrder.MaxTitleLength),
+            $"Proposed by the failure-risk forecast (model {p.ModelVersion}): {p.Probability:P0} chance of a failure between "
+            + $"{p.WindowStart:yyyy-MM-dd} and {p.WindowEnd:yyyy-MM-dd}.\n"
+            + string.Join("\n", p.Reasons.Select(r => "- " + r))
+            + (p.EstimatedHours is { } hours ? $"\nEstimated work: {hours.ToString("0.#", CultureInfo.InvariantCulture)} h." : ""),
+            AssetId: p.AssetId,
+            Reference: $"forecast-proposal-{id}",
+            DueAt: p.WindowStart > now ? p.WindowStart : now.AddDays(7));
+        var created = await create.InsertAsync(connection, transaction, request, actor, WorkOrderSource.Forecast, null, cancellationToken);
+        if (created.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE forecast_proposals SET status = 'accepted', work_order_id = @workOrderId, decided_at = @now, decided_by = @me, updated_at = @now,
+                   row_version = row_version + 1
+            WHERE id = @id
+            """,
+            new { id, workOrderId = created.Value!.Id, now, me = actor.UserId },
+            transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new AcceptedProposal(id, created.Value.Id, created.Value.Number);
+    }
+
+    /// <summary>Accepts each proposal in its own transaction, so one refusal does not undo the others.</summary>
+    public async Task<Outcome<IReadOnlyList<BulkAcceptItem>>> AcceptManyAsync(BulkAcceptRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        if (request.Ids is not { Length: > 0 and <= 200 } ids)
+        {
+            return Failure.Invalid("ids", "give 1 to 200 proposal ids.");
+        }
+
+        var results = new List<BulkAcceptItem>();
+        foreach (var id in ids.Distinct())
+        {
+            var outcome = await AcceptAsync(id, actor, cancellationToken);
+            results.Add(outcome.Value is { } accepted
+                ? new BulkAcceptItem(id, accepted.WorkOrderId, accepted.Number, null)
+                : new BulkAcceptItem(id, null, null, outcome.Failure!.Message));
+        }
+
+        return results;
+    }
+
+    public async Task<Outcome<Proposal>> DismissAsync(long id, DismissRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        if (!CanDecide(actor))
+        {
+            return Failure.Forbidden("Only planners and administrators dismiss proposals.");
+        }
+
+        var errors = new FieldErrors();
+        if (request.Reason is null || !DismissReasons.Contains(request.Reason))
+        {
+            errors.Add("reason", $"must be one of: {string.Join(", ", DismissReasons)}.");
+        }
+
+        var note = string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim();
+        if (note is { Length: > MaxNoteLength })
+        {
+            errors.Add("note", $"must be at most {MaxNoteLength} characters.");
+        }
+        else if (request.Reason == "other" && note is null)
+        {
+            errors.Add("note", "is required when the reason is 'other'.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var proposal = await LockAsync(connection, transaction, id, now, cancellationToken);
+        if (proposal.Failure is { } refusal)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return refusal;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE forecast_proposals SET status = 'dismissed', dismiss_reason = @reason, dismiss_note = @note, decided_at = @now, decided_by = @me,
+                   updated_at = @now, row_version = row_version + 1
+            WHERE id = @id
+            """,
+            new { id, reason = request.Reason, note, now, me = actor.UserId },
+            transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return (await FindAsync(id, cancellationToken))!;
+    }
+
+    public async Task<double> ThresholdAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<double>(new CommandDefinition("SELECT threshold FROM forecast_settings WHERE id = 1", cancellationToken: cancellationToken));
+    }
+
+    public async Task<Outcome<double>> SetThresholdAsync(ThresholdRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        if (!CanDecide(actor))
+        {
+            return Failure.Forbidden("Only planners and administrators change the threshold.");
+        }
+
+        if (request.Threshold is not (> 0 and < 1) || double.IsNaN(request.Threshold.Value))
+        {
+            return Failure.Invalid("threshold", "must be a probability between 0 and 1 (exclusive), for example 0.4.");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE forecast_settings SET threshold = @threshold, updated_at = @now, updated_by = @me WHERE id = 1",
+            new { threshold = request.Threshold, now = clock.GetUtcNow().UtcDateTime, me = actor.UserId },
+            cancellationToken: cancellationToken));
+        return request.Threshold.Value;
+    }
+
+    private static bool CanDecide(Actor actor) => actor.Role is Role.Planner or Role.Admin;
+
+    // Locks the proposal; refuses one that is missing, decided, or past its time (marking that one expired).
+    private static async Task<Outcome<Proposal>> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, DateTime now, CancellationToken cancellationToken)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            $"SELECT {Columns} WHERE p.id = @id FOR UPDATE OF p", new { id }, transaction, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return Failure.NotFound($"Proposal {id}");
+        }
+
+        if (row.Status == "open" && row.ExpiresAt <= now)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE forecast_proposals SET status = 'expired', updated_at = @now WHERE id = @id", new { id, now }, transaction, cancellationToken: cancellationToken));
+            return new Failure(FailureKind.Conflict, $"Proposal {id} expired on {row.ExpiresAt:yyyy-MM-dd HH:mm} UTC; a newer forecast proposes again if the risk remains.");
+        }
+
+        return row.Status switch
+        {
+            "open" => row.ToProposal(),
+            "accepted" => new Failure(FailureKind.Conflict, $"Proposal {id} was already accepted as work order {row.WorkOrderNumber}."),
+            "dismissed" => new Failure(FailureKind.Conflict, $"Proposal {id} was dismissed ({row.DismissReason})."),
+            _ => new Failure(FailureKind.Conflict, $"Proposal {id} expired; a newer forecast proposes again if the risk remains."),
+        };
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+
+    private sealed record Row(
+        long Id,
+        long AssetId,
+        string AssetCode,
+        string AssetName,
+        string? AssetType,
+        short Criticality,
+        string? FaultCode,
+        double Probability,
+        double Risk,
+        DateTime WindowStart,
+        DateTime WindowEnd,
+        string ReasonsJson,
+        long? TemplateId,
+        string? TemplateName,
+        double? EstimatedHours,
+        string Status,
+        DateTime CreatedAt,
+        DateTime ExpiresAt,
+        long? WorkOrderId,
+        string? WorkOrderNumber,
+        string? DismissReason,
+        string? DismissNote,
+        string ModelVersion)
+    {
+        public Proposal ToProposal() => new(
+            Id, AssetId, AssetCode, AssetName, AssetType, Criticality, FaultCode, Probability, Risk, WindowStart, WindowEnd,
+            JsonSerializer.Deserialize<string[]>(ReasonsJson) ?? [], TemplateId, TemplateName, EstimatedHours, Status, CreatedAt, ExpiresAt,
+            WorkOrderId, WorkOrderNumber, DismissReason, DismissNote, ModelVersion);
+    }
+}
