@@ -225,8 +225,8 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
 
     private Dictionary<DateOnly, Compliance> PmComplianceBy(KpiFilter filter, bool grace, Periods periods) => Ratios(filter, $"""
         SELECT {Period("w.due_at", periods)} AS period,
-               count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= w.due_at
-                                    + {(grace ? "to_seconds(CAST(0.1 * date_diff('second', w.created_at, w.due_at) AS BIGINT))" : "INTERVAL 0 SECOND")}), count(*)
+               count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND epoch(w.resolved_at) <= epoch(w.due_at)
+                                    + {(grace ? "0.1 * (epoch(w.due_at) - epoch(w.created_at))" : "0")}), count(*)
         FROM (SELECT department_id, asset_id, work_type, priority, created_at, due_at, resolved_at FROM fact_work_order
               WHERE status <> 'cancelled' AND work_type = 'preventive'
               UNION ALL
@@ -257,7 +257,8 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
         SELECT {Period("w.created_at", periods)} AS period, NULL, count(*) FROM (
             SELECT w.*, lag(w.created_at) OVER (PARTITION BY w.asset_id, w.failure_code ORDER BY w.created_at, w.work_order_id) AS previous
             FROM {AllWorkOrders} w
-            WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL) w
+            WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL
+              AND w.created_at >= $from - to_days({withinDays.ToString(CultureInfo.InvariantCulture)}) AND w.created_at < $to) w
         WHERE w.created_at >= $from AND w.created_at < $to AND w.previous >= w.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
           AND {filter.Where("w")}
         GROUP BY period

@@ -115,7 +115,8 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
         command.CommandText = $"""
             SELECT f.work_order_id, f.number, f.asset_id, a.code, f.failure_code, f.created_at, f.previous_id,
                    date_diff('second', f.previous_at, f.created_at) / 86400.0
-            FROM (SELECT *, lag(created_at) OVER w AS previous_at, lag(work_order_id) OVER w AS previous_id FROM {Failures}
+            FROM (SELECT *, lag(created_at) OVER w AS previous_at, lag(work_order_id) OVER w AS previous_id FROM {Failures} r
+                  WHERE r.created_at >= $from - to_days({withinDays.ToString(CultureInfo.InvariantCulture)}) AND r.created_at < $to
                   WINDOW w AS (PARTITION BY asset_id, failure_code ORDER BY created_at, work_order_id)) f
             JOIN dim_asset a ON a.asset_id = f.asset_id
             WHERE f.created_at >= $from AND f.created_at < $to AND f.previous_at >= f.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
