@@ -21,8 +21,9 @@ public sealed class WarehouseAnalytics(WarehouseReader reader)
 
     public WorkOrderRows WorkOrdersBehind(KpiFilter filter, string kpi, int skip, int take) => Run(w => new DrillDown(w).Page(filter, kpi, skip, take));
 
-    public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket) =>
-        Run(w => new ReliabilityQueries(w).Heatmap(filter, rows, measure, bucket));
+    public IReadOnlyList<HeatmapCell> Heatmap(
+        KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows = ReliabilityQueries.DefaultHeatmapRows) =>
+        Run(w => new ReliabilityQueries(w).Heatmap(filter, rows, measure, bucket, maxRows));
 
     public WorkOrderRows HeatmapCellWorkOrders(
         KpiFilter filter, HeatmapRows rows, string rowKey, string failureCode, TimeBucket bucket, DateOnly? bucketStart, int skip, int take) =>

@@ -35,6 +35,21 @@ public sealed class ReliabilityAndStaffTests : IDisposable
     }
 
     [Fact]
+    public void the_heatmap_keeps_only_the_rows_with_the_largest_totals()
+    {
+        // February and March: asset 3 has three bearing failures, asset 4 one leak.
+        var period = March with { From = new DateOnly(2026, 2, 1) };
+        var queries = new ReliabilityQueries(_warehouse);
+
+        var all = queries.Heatmap(period, HeatmapRows.Asset, HeatmapMeasure.Count, TimeBucket.Month);
+        var top = queries.Heatmap(period, HeatmapRows.Asset, HeatmapMeasure.Count, TimeBucket.Month, maxRows: 1);
+
+        Assert.Equal(["3", "4"], all.Select(c => c.RowKey).Distinct().Order());
+        Assert.Equal("3", Assert.Single(top.Select(c => c.RowKey).Distinct()));
+        Assert.Equal(3, top.Sum(c => c.Value));
+    }
+
+    [Fact]
     public void the_heatmap_by_downtime_adds_the_hours_to_resolution_and_open_work_up_to_the_snapshot()
     {
         // 4 h + 10 h + 12 days (288 h) for the open one.

@@ -47,19 +47,31 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
 
     private static string BucketOf(TimeBucket bucket) => $"date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.created_at)::DATE";
 
-    public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket)
+    /// <summary>The heatmap's rows with the largest totals: more than a screenful of rows is not a heatmap anyone reads.</summary>
+    public const int DefaultHeatmapRows = 40;
+
+    /// <summary>
+    /// Cells of the <paramref name="maxRows"/> rows (assets or asset types) with the largest value over the whole
+    /// period; narrow the filter (site, asset subtree, type) to see others.
+    /// </summary>
+    public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows = DefaultHeatmapRows)
     {
         var rowKey = RowKey(rows);
         var rowLabel = rows == HeatmapRows.Asset ? "a.code || ' ' || a.name" : "coalesce(a.asset_type, '(none)')";
         var value = measure == HeatmapMeasure.Count ? "count(*)" : "coalesce(sum(f.downtime_hours), 0)";
         using var command = warehouse.CreateCommand();
         command.CommandText = $"""
-            SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code,
-                   {BucketOf(bucket)} AS bucket,
-                   {value}::DOUBLE, count(*)
-            FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id
-            WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")}
-            GROUP BY ALL ORDER BY bucket, row_label, f.failure_code
+            WITH cells AS (
+                SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code, {BucketOf(bucket)} AS bucket, {value}::DOUBLE AS value, count(*) AS n
+                FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id
+                WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")}
+                GROUP BY ALL),
+            top AS (
+                SELECT row_key FROM cells GROUP BY row_key
+                ORDER BY sum(value) DESC, min(row_label) LIMIT {Math.Clamp(maxRows, 1, 1000).ToString(CultureInfo.InvariantCulture)})
+            SELECT row_key, row_label, failure_code, bucket, value, n FROM cells
+            WHERE row_key IN (SELECT row_key FROM top)
+            ORDER BY bucket, row_label, failure_code
             """;
         filter.Bind(command);
         using var reader = command.ExecuteReader();

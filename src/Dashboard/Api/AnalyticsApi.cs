@@ -84,15 +84,21 @@ public static class AnalyticsApi
             Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).MtbfByAsset(filter)));
 
         analytics.MapGet("/reliability/heatmap", (
-                [AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? rows, string? measure, string? bucket) =>
+                [AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? rows, string? measure, string? bucket, int? maxRows) =>
             {
+                if (maxRows is < 1 or > 1000)
+                {
+                    return Failure.Invalid("maxRows", "must be from 1 to 1000.").ToResult();
+                }
+
                 if (!TryChoice(rows, HeatmapRows.Asset, out var rowChoice) || !TryChoice(measure, HeatmapMeasure.Count, out var measureChoice)
                     || !TryChoice(bucket, TimeBucket.Month, out var bucketChoice))
                 {
                     return Failure.Invalid("rows", "rows is asset or asset_type; measure is count or downtime_hours; bucket is week or month.").ToResult();
                 }
 
-                return Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Heatmap(filter, rowChoice, measureChoice, bucketChoice));
+                return Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Heatmap(
+                    filter, rowChoice, measureChoice, bucketChoice, maxRows ?? ReliabilityQueries.DefaultHeatmapRows));
             });
 
         analytics.MapGet("/reliability/pareto", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>

@@ -297,6 +297,7 @@ public sealed class Text
         ["Reliability"] = "可靠度分析",
         ["Recurring faults"] = "反覆發生的故障",
         ["Corrective work orders with a failure code, open and archived, by when they were created. Downtime is the time from creation to resolution (open work: to the last ingest)."] = "有故障代碼的故障維修工單（含未結與已歸檔），依建立時間統計。停機時間為建立至解決的時間（未結工單：至最近一次匯入）。",
+        ["The {0} rows with the largest totals are shown; choose a site, an asset or a department above to see others."] = "僅顯示合計最多的前 {0} 列；請於上方選擇廠區、設備或部門以查看其他項目。",
         ["Rows"] = "列",
         ["Asset type"] = "設備類型",
         ["Colour by"] = "著色依據",
