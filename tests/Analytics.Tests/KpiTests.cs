@@ -135,7 +135,8 @@ public sealed class KpiTests : IDisposable
         Assert.Null(summary.Mttr.MeanHours);
         Assert.Null(summary.Sla.Resolution.Rate);
         Assert.Null(summary.Satisfaction.Value);
-        Assert.Equal(0, summary.Volume.Count);
+        Assert.Equal(new KpiValue(0, 0), summary.Volume);
+        Assert.Equal(new KpiValue(0, 0), summary.RepeatFailures);
     }
 
     [Fact]

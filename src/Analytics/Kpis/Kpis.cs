@@ -86,7 +86,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
     public IReadOnlyList<PeriodSummary> Monthly(KpiFilter filter, int repeatDays = DefaultRepeatDays) =>
         Summaries(filter, Periods.Monthly, repeatDays);
 
-    public KpiValue Volume(KpiFilter filter) => Single(VolumeBy(filter, Periods.Whole), filter, NoValue);
+    public KpiValue Volume(KpiFilter filter) => Single(VolumeBy(filter, Periods.Whole), filter, NoneCounted);
 
     public KpiValue Mtta(KpiFilter filter) => Single(MttaBy(filter, Periods.Whole), filter, NoValue);
 
@@ -103,7 +103,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
     public KpiValue PlannedMaintenanceShare(KpiFilter filter) => Single(PlannedMaintenanceShareBy(filter, Periods.Whole), filter, NoValue);
 
     public KpiValue RepeatFailures(KpiFilter filter, int withinDays = DefaultRepeatDays) =>
-        Single(RepeatFailuresBy(filter, withinDays, Periods.Whole), filter, NoValue);
+        Single(RepeatFailuresBy(filter, withinDays, Periods.Whole), filter, NoneCounted);
 
     public KpiValue Satisfaction(KpiFilter filter) => Single(SatisfactionBy(filter, Periods.Whole), filter, NoValue);
 
@@ -128,6 +128,9 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
     }
 
     private static readonly KpiValue NoValue = new(null, 0);
+
+    // A count with nothing to count is zero, not "no data".
+    private static readonly KpiValue NoneCounted = new(0, 0);
     private static readonly DurationStats NoDurations = new(null, null, null, 0);
     private static readonly Compliance NoneDue = new(0, 0);
 
@@ -146,7 +149,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
         var repeat = RepeatFailuresBy(filter, repeatDays, periods);
         var satisfaction = SatisfactionBy(filter, periods);
         return [.. Starts(filter, periods).Select(start => new PeriodSummary(start, new KpiSummary(
-            volume.GetValueOrDefault(start, NoValue),
+            volume.GetValueOrDefault(start, NoneCounted),
             mtta.GetValueOrDefault(start, NoValue),
             mttr.GetValueOrDefault(start, NoDurations),
             new SlaCompliance(response.GetValueOrDefault(start, NoneDue), resolution.GetValueOrDefault(start, NoneDue)),
@@ -155,7 +158,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
             backlog,
             ftf.GetValueOrDefault(start, NoneDue),
             planned.GetValueOrDefault(start, NoValue),
-            repeat.GetValueOrDefault(start, NoValue),
+            repeat.GetValueOrDefault(start, NoneCounted),
             satisfaction.GetValueOrDefault(start, NoValue))))];
     }
 
