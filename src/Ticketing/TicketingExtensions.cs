@@ -15,6 +15,7 @@ using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing;
@@ -54,6 +55,7 @@ public static class TicketingExtensions
         services.AddSingleton<AddComment>();
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
+        services.AddNotificationDelivery();
         services.AddHostedService<DatabaseStartup>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
