@@ -64,7 +64,7 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
                  || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
                  || string.IsNullOrEmpty(uri.Host))
         {
-            errors.Add("url", $"'{url}' is not an absolute http:// or https:// address.");
+            errors.Add("url", "is not an absolute http:// or https:// address.");
         }
         else if (!string.IsNullOrEmpty(uri.UserInfo))
         {
@@ -78,7 +78,7 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
         }
         else if (kind != AnyKind && !EventKindPattern().IsMatch(kind))
         {
-            errors.Add("eventKind", $"'{kind}' is not an event kind: use lower-case letters and '_' (at most 50), or '*' for every kind.");
+            errors.Add("eventKind", "is not an event kind: use lower-case letters and '_' (at most 50), or '*' for every kind.");
         }
 
         if (creating && request.Secret is { } secret && (secret.Length < 16 || secret.Length > 200 || secret.Any(char.IsWhiteSpace)))
