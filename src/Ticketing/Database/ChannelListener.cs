@@ -26,6 +26,9 @@ public sealed partial class ChannelListener(NpgsqlDataSource dataSource, IEnumer
     private ImmutableList<Subscription> _subscriptions = [];
     private volatile bool _listening;
 
+    /// <summary>How many in-process subscriptions are open: pages that went away must not be left here.</summary>
+    public int SubscriptionCount => _subscriptions.Count;
+
     /// <summary>Whether the connection is up and listening right now.</summary>
     public bool Listening => _listening;
 
