@@ -12,6 +12,7 @@ public sealed class NotificationBellTests : BrowserTest
         var org = await TestOrg.CreateAsync(Database.DataSource);
         var technician = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Technician].UserName, TestOrg.Password);
         var count = technician.GetByTestId("bell-count");
+        await Expect(technician.Locator("[data-testid=bell][data-live=true]")).ToHaveCountAsync(1);
         await Expect(count).ToHaveTextAsync("0");
 
         // Marks the document: a reload would lose it.
