@@ -83,6 +83,12 @@ public sealed partial class EmailSender(
         {
             LogDatabaseTrouble(e);
         }
+#pragma warning disable CA1031 // A bug met by one batch must not stop the host: it is logged and the next round tries again.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogRoundFailed(e);
+        }
     }
 
     /// <summary>Claims one batch of due e-mails, sends them over one SMTP connection, and records each outcome.</summary>
@@ -220,6 +226,9 @@ public sealed partial class EmailSender(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "E-mails could not be read or settled; trying again on the next round.")]
     private partial void LogDatabaseTrouble(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A round of sending failed unexpectedly; the next round tries again.")]
+    private partial void LogRoundFailed(Exception exception);
 
     private sealed record DueEmail(long Id, int Attempts, string ToAddress, string DisplayName, string Text, string? WorkOrderNumber, string? WorkOrderTitle);
 

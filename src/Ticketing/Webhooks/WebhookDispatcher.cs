@@ -83,6 +83,12 @@ public sealed partial class WebhookDispatcher(
         {
             LogDatabaseTrouble(e);
         }
+#pragma warning disable CA1031 // A bug met by one batch must not stop the host: it is logged and the next round tries again.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogRoundFailed(e);
+        }
     }
 
     /// <summary>Claims one batch of due deliveries, sends them, and records the outcome; returns how many it tried.</summary>
@@ -150,13 +156,18 @@ public sealed partial class WebhookDispatcher(
             delivery.Id, delivery.EventId, delivery.Kind, delivery.WorkOrderId, delivery.WorkOrderNumber,
             delivery.OccurredAt, delivery.FromStatus, delivery.ToStatus, delivery.Note, payload.RootElement));
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url) { Content = new ByteArrayContent(body) };
+        var at = clock.GetUtcNow().UtcDateTime;
+        if (!Uri.TryCreate(delivery.Url, UriKind.Absolute, out var url))
+        {
+            return new AttemptResult(at, 0, null, $"'{delivery.Url}' is not an absolute URL.");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(delivery.Secret, body));
         request.Headers.Add(WebhookSignature.EventHeader, delivery.Kind);
         request.Headers.Add(WebhookSignature.DeliveryHeader, delivery.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-        var at = clock.GetUtcNow().UtcDateTime;
         var watch = Stopwatch.StartNew();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
@@ -169,6 +180,11 @@ public sealed partial class WebhookDispatcher(
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return new AttemptResult(at, Elapsed(watch), null, $"no answer within {timeout.TotalSeconds:0.###} s");
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or UriFormatException)
+        {
+            // A URL the client cannot use (the database allows what validation refused): logged as a failed attempt.
+            return new AttemptResult(at, Elapsed(watch), null, e.Message);
         }
         catch (HttpRequestException e)
         {
@@ -189,6 +205,9 @@ public sealed partial class WebhookDispatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook deliveries could not be read or settled; trying again on the next round.")]
     private partial void LogDatabaseTrouble(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A round of sending failed unexpectedly; the next round tries again.")]
+    private partial void LogRoundFailed(Exception exception);
 
     private sealed record DueDelivery(
         long Id,

@@ -245,6 +245,28 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
     }
 
     [Fact]
+    public async Task a_receiver_address_the_client_cannot_use_is_logged_as_a_failed_attempt_and_the_others_are_still_sent()
+    {
+        var org = await FreshAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var good = await SubscribeAsync(org, receiver.Url);
+        var bad = await SubscribeAsync(org, receiver.Url);
+        await using (var connection = await Data.OpenConnectionAsync())
+        {
+            // Only the database's own check stands between this and the dispatcher: it allows what validation refuses.
+            await connection.ExecuteAsync("UPDATE webhook_subscriptions SET url = 'http://exa mple.test/hook' WHERE id = @Id", new { bad.Subscription.Id });
+        }
+
+        await NewWorkOrderAsync(org);
+        Assert.Equal(2, await Dispatcher().DispatchDueAsync(CancellationToken.None));
+
+        Assert.Equal(WebhookDeliveries.Delivered, (await OnlyDeliveryAsync(org, good)).Status);
+        var refused = await OnlyDeliveryAsync(org, bad);
+        Assert.Equal(WebhookDeliveries.Pending, refused.Status);
+        Assert.Contains("not an absolute URL", Assert.Single(refused.AttemptLog).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task only_administrators_manage_webhooks()
     {
         var org = await FreshAsync();
