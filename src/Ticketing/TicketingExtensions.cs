@@ -55,8 +55,8 @@ public static class TicketingExtensions
         services.AddSingleton<AddComment>();
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
-        services.AddNotificationDelivery();
         services.AddHostedService<DatabaseStartup>();
+        services.AddNotificationDelivery();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

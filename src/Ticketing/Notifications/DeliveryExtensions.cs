@@ -9,7 +9,8 @@ public static class DeliveryExtensions
 {
     /// <summary>
     /// Registers how notifications and history leave the database: the process's one PostgreSQL listener (live bell),
-    /// the webhook dispatcher and the e-mail sender, with their options.
+    /// the webhook dispatcher and the e-mail sender, with their options. Call it after the start-up migration is
+    /// registered: hosted services start in order, and these read the tables the migration makes.
     /// </summary>
     public static IServiceCollection AddNotificationDelivery(this IServiceCollection services)
     {
