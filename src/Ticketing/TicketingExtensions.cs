@@ -15,6 +15,7 @@ using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing;
@@ -56,6 +57,7 @@ public static class TicketingExtensions
         services.AddSingleton<Notifications.Notifications>();
         services.AddSingleton<Forecasts.Proposals>();
         services.AddHostedService<DatabaseStartup>();
+        services.AddNotificationDelivery();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

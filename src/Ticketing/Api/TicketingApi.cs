@@ -9,6 +9,7 @@ using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Templates;
+using WorkOrders.Ticketing.Webhooks;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing.Api;
@@ -35,6 +36,7 @@ public static class TicketingApi
         MapWorkOrders(api.MapGroup("/work-orders").WithTags("Work orders"));
         MapDirectory(api);
         MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
+        api.MapWebhookApi();
         return app;
     }
 

@@ -72,7 +72,15 @@ public sealed class Notifications(NpgsqlDataSource dataSource, TimeProvider cloc
     public async Task<int> MarkReadAsync(Actor actor, long[]? ids, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        var marked = await connection.ExecuteAsync(new CommandDefinition(
             MarkRead, new { me = actor.UserId, ids, now = clock.GetUtcNow().UtcDateTime }, cancellationToken: cancellationToken));
+        if (marked > 0)
+        {
+            // The user's other open pages (another tab, the bell beside a list) refresh their count too.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_notify(@channel, @me::text)", new { channel = Channel, me = actor.UserId }, cancellationToken: cancellationToken));
+        }
+
+        return marked;
     }
 }

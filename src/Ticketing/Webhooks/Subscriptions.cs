@@ -1,0 +1,195 @@
+using System.Text.RegularExpressions;
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+
+namespace WorkOrders.Ticketing.Webhooks;
+
+/// <summary>A receiver registered for one kind of history event, or every kind ("*"). The secret is never read back.</summary>
+public sealed record WebhookSubscription(
+    long Id, string Url, string EventKind, string? Description, bool Active, DateTime CreatedAt, int Pending, int Delivered, int Failed);
+
+/// <summary>The subscription just made, with its secret: the only time the secret is shown.</summary>
+public sealed record CreatedWebhook(WebhookSubscription Subscription, string Secret);
+
+/// <summary>
+/// What an administrator sends. <see cref="Secret"/> is optional when creating (one is generated) and ignored when
+/// changing a subscription.
+/// </summary>
+public sealed record WebhookRequest(string? Url, string? EventKind, string? Secret = null, string? Description = null, bool Active = true);
+
+/// <summary>Administrators register, change and remove webhook receivers.</summary>
+public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    public const string AnyKind = "*";
+
+    private const string Select = """
+        SELECT s.id, s.url, s.event_kind, s.description, s.active, s.created_at,
+               count(*) FILTER (WHERE o.status = 'pending')::int AS pending,
+               count(*) FILTER (WHERE o.status = 'delivered')::int AS delivered,
+               count(*) FILTER (WHERE o.status = 'failed')::int AS failed
+        FROM webhook_subscriptions s LEFT JOIN webhook_outbox o ON o.subscription_id = s.id
+        WHERE (@id::bigint IS NULL OR s.id = @id)
+        GROUP BY s.id
+        ORDER BY s.id
+        """;
+
+    private const string Insert = """
+        INSERT INTO webhook_subscriptions (url, event_kind, secret, description, active, created_by, created_at)
+        VALUES (@url, @eventKind, @secret, @description, @active, @createdBy, @now)
+        RETURNING id
+        """;
+
+    private const string Update = """
+        UPDATE webhook_subscriptions SET url = @url, event_kind = @eventKind, description = @description, active = @active
+        WHERE id = @id
+        """;
+
+    private const string Delete = "DELETE FROM webhook_subscriptions WHERE id = @id";
+
+    /// <summary>Checks a request; each refusal names the field and the reason.</summary>
+    public static FieldErrors Validate(WebhookRequest request, bool creating)
+    {
+        var errors = new FieldErrors();
+        var url = request.Url?.Trim();
+        if (string.IsNullOrEmpty(url))
+        {
+            errors.Add("url", "is required: an absolute http:// or https:// address.");
+        }
+        else if (url.Length > 2000)
+        {
+            errors.Add("url", "is longer than 2000 characters.");
+        }
+        else if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)
+                 || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+                 || string.IsNullOrEmpty(uri.Host))
+        {
+            errors.Add("url", "is not an absolute http:// or https:// address.");
+        }
+        else if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            errors.Add("url", "must not carry a user name or password; the signature authenticates deliveries.");
+        }
+
+        var kind = request.EventKind?.Trim();
+        if (string.IsNullOrEmpty(kind))
+        {
+            errors.Add("eventKind", "is required: a history event kind such as 'created', 'assigned' or 'resolved', or '*' for every kind.");
+        }
+        else if (kind != AnyKind && !EventKindPattern().IsMatch(kind))
+        {
+            errors.Add("eventKind", "is not an event kind: use lower-case letters and '_' (at most 50), or '*' for every kind.");
+        }
+
+        if (creating && request.Secret is { } secret && (secret.Length < 16 || secret.Length > 200 || secret.Any(char.IsWhiteSpace)))
+        {
+            errors.Add("secret", "must be 16 to 200 characters without spaces; leave it out to have one generated.");
+        }
+
+        if (request.Description is { Length: > 200 })
+        {
+            errors.Add("description", "is longer than 200 characters.");
+        }
+
+        return errors;
+    }
+
+    public async Task<Outcome<IReadOnlyList<WebhookSubscription>>> ListAsync(Actor actor, CancellationToken cancellationToken)
+    {
+        if (Refuse(actor) is { } refused)
+        {
+            return refused;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<WebhookSubscription>(new CommandDefinition(Select, new { id = (long?)null }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    public async Task<Outcome<WebhookSubscription>> GetAsync(long id, Actor actor, CancellationToken cancellationToken)
+    {
+        if (Refuse(actor) is { } refused)
+        {
+            return refused;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await FindAsync(connection, id, cancellationToken) is { } found ? found : Failure.NotFound($"Webhook {id}");
+    }
+
+    public async Task<Outcome<CreatedWebhook>> CreateAsync(WebhookRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        if (Refuse(actor) is { } refused)
+        {
+            return refused;
+        }
+
+        var errors = Validate(request, creating: true);
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        var secret = request.Secret ?? WebhookSignature.NewSecret();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            Insert,
+            new
+            {
+                url = request.Url!.Trim(),
+                eventKind = request.EventKind!.Trim(),
+                secret,
+                description = Blank(request.Description),
+                active = request.Active,
+                createdBy = actor.UserId,
+                now = clock.GetUtcNow().UtcDateTime,
+            },
+            cancellationToken: cancellationToken));
+        return new CreatedWebhook((await FindAsync(connection, id, cancellationToken))!, secret);
+    }
+
+    public async Task<Outcome<WebhookSubscription>> UpdateAsync(long id, WebhookRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        if (Refuse(actor) is { } refused)
+        {
+            return refused;
+        }
+
+        var errors = Validate(request, creating: false);
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            Update,
+            new { id, url = request.Url!.Trim(), eventKind = request.EventKind!.Trim(), description = Blank(request.Description), active = request.Active },
+            cancellationToken: cancellationToken));
+        return changed == 0 ? Failure.NotFound($"Webhook {id}") : (await FindAsync(connection, id, cancellationToken))!;
+    }
+
+    /// <summary>Removes a subscription with its deliveries and their attempt log; to keep the log, deactivate it instead.</summary>
+    public async Task<Outcome<long>> DeleteAsync(long id, Actor actor, CancellationToken cancellationToken)
+    {
+        if (Refuse(actor) is { } refused)
+        {
+            return refused;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(Delete, new { id }, cancellationToken: cancellationToken));
+        return deleted == 0 ? Failure.NotFound($"Webhook {id}") : id;
+    }
+
+    internal static Failure? Refuse(Actor actor) =>
+        actor.Role == Role.Admin ? null : Failure.Forbidden("Only administrators manage webhooks.");
+
+    private static async Task<WebhookSubscription?> FindAsync(NpgsqlConnection connection, long id, CancellationToken cancellationToken) =>
+        await connection.QuerySingleOrDefaultAsync<WebhookSubscription>(new CommandDefinition(Select, new { id = (long?)id }, cancellationToken: cancellationToken));
+
+    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+
+    [GeneratedRegex("^[a-z_]{1,50}$")]
+    private static partial Regex EventKindPattern();
+}

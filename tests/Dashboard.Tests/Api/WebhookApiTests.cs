@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using WorkOrders.Tests;
+using WorkOrders.Ticketing.Access;
+
+namespace WorkOrders.Dashboard.Tests.Api;
+
+public class WebhookApiTests(ApiHost host) : IClassFixture<ApiHost>
+{
+    private static async Task<JsonElement> JsonOf(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
+
+    private static async Task<string[]> ErrorFields(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return (await JsonOf(response)).GetProperty("errors").EnumerateObject().Select(p => p.Name).ToArray();
+    }
+
+    /// <summary>A loopback address nothing listens on: deliveries to it are refused, and logged as such.</summary>
+    private static string DeadUrl()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/hook";
+    }
+
+    [Fact]
+    public async Task an_administrator_registers_a_webhook_and_sees_its_secret_only_in_the_answer_to_creating_it()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+
+        var created = await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://hooks.example.test/wo", eventKind = "resolved", description = "ERP" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await JsonOf(created);
+        Assert.Matches("^[0-9a-f]{64}$", body.GetProperty("secret").GetString());
+        var id = body.GetProperty("subscription").GetProperty("id").GetInt64();
+        Assert.Equal($"/api/v1/webhooks/{id}", created.Headers.Location?.ToString());
+
+        var one = await admin.GetStringAsync($"/api/v1/webhooks/{id}");
+        var all = await admin.GetStringAsync("/api/v1/webhooks");
+        Assert.DoesNotContain("secret", one, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(body.GetProperty("secret").GetString()!, all, StringComparison.Ordinal);
+        Assert.Equal("resolved", JsonDocument.Parse(one).RootElement.GetProperty("eventKind").GetString());
+
+        var changed = await admin.PutAsJsonAsync($"/api/v1/webhooks/{id}", new { url = "https://hooks.example.test/wo2", eventKind = "*", active = false });
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        Assert.False((await JsonOf(changed)).GetProperty("active").GetBoolean());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/webhooks/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/webhooks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task urls_that_are_not_absolute_http_or_https_are_refused_naming_the_field()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+
+        foreach (var url in new[] { "ftp://files.example.test/x", "/relative", "not a url", "file:///etc/passwd" })
+        {
+            Assert.Equal(["url"], await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url, eventKind = "*" })));
+        }
+
+        Assert.Equal(["eventKind", "url"], (await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "gopher://x", eventKind = "Created!" }))).Order());
+        Assert.Equal(["secret"], await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://x.example.test", eventKind = "*", secret = "short" })));
+        Assert.Equal(["active"], await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://x.example.test", eventKind = "*", active = "maybe" })));
+    }
+
+    [Fact]
+    public async Task other_roles_may_not_see_or_manage_webhooks_and_anonymous_callers_are_asked_to_sign_in()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        foreach (var role in new[] { Role.Manager, Role.Technician, Role.Requester, Role.Executive })
+        {
+            var client = await host.SignedInAsync(org[role]);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/webhooks")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://x.example.test", eventKind = "*" })).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/webhooks/1/deliveries")).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Anonymous().GetAsync("/api/v1/webhooks")).StatusCode);
+    }
+
+    [Fact]
+    public async Task a_work_order_created_while_the_receiver_is_down_is_stored_and_its_delivery_shows_each_attempt_and_can_be_sent_again()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+        var hook = await JsonOf(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = DeadUrl(), eventKind = "created" }));
+        var id = hook.GetProperty("subscription").GetProperty("id").GetInt64();
+
+        var requester = await host.SignedInAsync(org[Role.Requester]);
+        var response = await requester.PostAsJsonAsync("/api/v1/work-orders", new
+        {
+            templateId = org.TemplateId, title = "Pump leaks", description = "Oil.", priority = 2, assetId = org.MachineId, customFields = new { fault_code = "leak" },
+        });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var number = (await JsonOf(response)).GetProperty("number").GetString();
+
+        // The app's own dispatcher is woken by the new outbox row and tries at once.
+        var delivery = await WaitForAttemptsAsync(admin, id, 1);
+        Assert.Equal(number, delivery.GetProperty("workOrderNumber").GetString());
+        Assert.Equal("pending", delivery.GetProperty("status").GetString());
+        var attempt = delivery.GetProperty("attemptLog")[0];
+        Assert.Equal(JsonValueKind.Null, attempt.GetProperty("statusCode").ValueKind);
+        Assert.Contains("refused", attempt.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+
+        var again = await admin.PostAsync($"/api/v1/webhooks/{id}/deliveries/{delivery.GetProperty("id").GetInt64()}/redeliver", null);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        await WaitForAttemptsAsync(admin, id, 2);
+
+        Assert.Equal(["status"], await ErrorFields(await admin.GetAsync($"/api/v1/webhooks/{id}/deliveries?status=lost")));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync($"/api/v1/webhooks/{id}/deliveries/999999999/redeliver", null)).StatusCode);
+    }
+
+    private static async Task<JsonElement> WaitForAttemptsAsync(HttpClient admin, long subscriptionId, int attempts)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var deliveries = await JsonOf(await admin.GetAsync($"/api/v1/webhooks/{subscriptionId}/deliveries"));
+            if (deliveries.GetArrayLength() == 1 && deliveries[0].GetProperty("attemptLog").GetArrayLength() >= attempts)
+            {
+                return deliveries[0];
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no delivery with {attempts} attempt(s) within 20 s: {deliveries}");
+            await Task.Delay(50);
+        }
+    }
+}
