@@ -36,6 +36,7 @@ public static class TicketingApi
         MapWorkOrders(api.MapGroup("/work-orders").WithTags("Work orders"));
         MapDirectory(api);
         MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
+        app.MapProposalApi();
         api.MapWebhookApi();
         return app;
     }

@@ -10,6 +10,8 @@ public static class Show
     /// <summary>For columns whose header already says UTC.</summary>
     public static string ShortTime(DateTime? utc) => utc?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "–";
 
+    public static string Day(DateTime utc) => utc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
     public static string Priority(int priority) => string.Create(CultureInfo.InvariantCulture, $"P{priority}");
 
     public static string Size(long bytes) => bytes switch
