@@ -15,6 +15,7 @@ using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing;
@@ -55,6 +56,7 @@ public static class TicketingExtensions
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
         services.AddHostedService<DatabaseStartup>();
+        services.AddSla();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

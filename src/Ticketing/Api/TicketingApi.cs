@@ -8,6 +8,7 @@ using Microsoft.Net.Http.Headers;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Notifications;
+using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
 
@@ -35,6 +36,7 @@ public static class TicketingApi
         MapWorkOrders(api.MapGroup("/work-orders").WithTags("Work orders"));
         MapDirectory(api);
         MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
+        api.MapSla();
         return app;
     }
 
