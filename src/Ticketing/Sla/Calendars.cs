@@ -185,7 +185,7 @@ internal static class CalendarStore
     private const string Read = """
         SELECT time_zone FROM business_calendars WHERE id = @id;
         SELECT weekday, start_minute, end_minute FROM calendar_hours WHERE calendar_id = @id;
-        SELECT day FROM calendar_holidays WHERE calendar_id = @id;
+        SELECT day::timestamp FROM calendar_holidays WHERE calendar_id = @id;
         """;
 
     /// <summary>The calendar, or around the clock in UTC when there is none (no id and no default).</summary>
@@ -220,7 +220,7 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
     private const string SelectAll = """
         SELECT id, name, time_zone, is_default, row_version FROM business_calendars ORDER BY is_default DESC, name;
         SELECT calendar_id, weekday, start_minute, end_minute FROM calendar_hours ORDER BY calendar_id, weekday, start_minute;
-        SELECT calendar_id, day, name FROM calendar_holidays ORDER BY calendar_id, day;
+        SELECT calendar_id, day::timestamp, name FROM calendar_holidays ORDER BY calendar_id, day;
         SELECT calendar_id, site_asset_id FROM site_calendars ORDER BY site_asset_id;
         """;
 
