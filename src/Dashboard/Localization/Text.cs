@@ -437,6 +437,13 @@ public sealed class Text
         ["SLA warning"] = "SLA 警示",
         ["SLA breached"] = "SLA 逾期",
         ["Priority raised after an SLA breach"] = "SLA 逾期後調高優先等級",
+        ["must be more than zero business minutes."] = "必須大於零營業分鐘。",
+        ["is required: the target in business minutes."] = "必填：以營業分鐘計的目標。",
+        ["needs a date, written yyyy-MM-dd."] = "需要日期，格式為 yyyy-MM-dd。",
+        ["is required: an IANA time zone such as Asia/Taipei."] = "必填：IANA 時區，例如 Asia/Taipei。",
+        ["the calendar has no working time at all: give at least one span such as 08:00-17:00 on one weekday."] = "行事曆完全沒有工作時間：請至少在某一天填入一個時段，例如 08:00-17:00。",
+        ["must be 1 to 99: the share of a target after which the assignee and managers are warned."] = "必須是 1 到 99：目標經過此比例後通知負責人與經理。",
+        ["this is the default calendar; make another calendar the default instead of unsetting it."] = "這是預設行事曆；請將另一個行事曆設為預設，而不是取消此設定。",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public bool IsChinese => CultureInfo.CurrentUICulture.Name == "zh-TW";

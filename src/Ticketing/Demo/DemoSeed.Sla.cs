@@ -1,5 +1,7 @@
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Sla;
+using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing.Demo;
 
@@ -41,5 +43,31 @@ public sealed partial class DemoSeed
             var policy = await policies.CreateAsync(new SlaPolicyRequest(name, priority, null, response, resolution), admin, cancellationToken);
             _ = policy.Value ?? throw new InvalidOperationException(policy.Failure!.Message);
         }
+    }
+
+    /// <summary>Work raised just now, so the lists show clocks with time left, one at risk soon, and one paused.</summary>
+    private async Task<int> SeedFreshWorkAsync(long templateId, Actor requester, Actor manager, Actor technician, IReadOnlyList<Asset> machines, CancellationToken cancellationToken)
+    {
+        var create = new CreateWorkOrder(dataSource, clock);
+        var transition = new ApplyTransition(dataSource, clock);
+        (string Title, int Priority)[] fresh = [("Coolant pump pressure low 冷卻泵壓力不足", 1), ("Guard door sensor flickers", 2), ("Belt squeal at start-up", 3), ("Replace worn gripper pads", 4)];
+        for (var i = 0; i < fresh.Length; i++)
+        {
+            var created = (await create.HandleAsync(
+                new CreateWorkOrderRequest(templateId, fresh[i].Title, "Reported by the line lead at shift change.", fresh[i].Priority, "ext. 2231", machines[i % machines.Count].Id,
+                    CustomFields: Fields(("fault_code", "other"))),
+                requester,
+                WorkOrderSource.Web,
+                null,
+                cancellationToken)).Value!;
+            if (fresh[i].Priority == 4)
+            {
+                var assigned = await transition.HandleAsync(created.Id, new TransitionRequest("assign", null, technician.UserId, null, 1), manager, cancellationToken);
+                var started = await transition.HandleAsync(created.Id, new TransitionRequest("start", null, null, null, assigned.Value!.RowVersion), technician, cancellationToken);
+                await transition.HandleAsync(created.Id, new TransitionRequest("hold", "Pads on order (PO 4502).", null, null, started.Value!.RowVersion), technician, cancellationToken);
+            }
+        }
+
+        return fresh.Length;
     }
 }

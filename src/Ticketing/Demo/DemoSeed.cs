@@ -149,6 +149,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
             count++;
         }
 
+        count += await SeedFreshWorkAsync(templates["Equipment repair"], requester, manager, technician, machines, cancellationToken);
         LogSeeded(count);
     }
 

@@ -119,7 +119,7 @@ public static partial class CalendarRules
             var holidayName = holiday?.Name?.Trim();
             if (holiday?.Date is not { } date)
             {
-                errors.Add($"holidays[{i}].date", "is required (yyyy-MM-dd).");
+                errors.Add($"holidays[{i}].date", "needs a date, written yyyy-MM-dd.");
                 continue;
             }
 

@@ -21,6 +21,7 @@ public sealed class SlaBadgeTests : BunitContext
     [InlineData(SlaRisk.Breached, -125, "2 h 5 min overdue", "breached")]
     [InlineData(SlaRisk.Paused, 480, "Paused, 8 h left", "paused")]
     [InlineData(SlaRisk.Paused, -30, "Paused, 30 min overdue", "paused")]
+    [InlineData(SlaRisk.Breached, -10178, "170 h overdue", "breached")]
     public void the_badge_says_the_business_time_left_and_is_coloured_by_risk(SlaRisk risk, int minutes, string words, string wire)
     {
         var badge = Badge(new SlaView(SlaTarget.Resolution, Due, TimeSpan.FromMinutes(minutes), risk)).Find("[data-testid=sla-badge]");
