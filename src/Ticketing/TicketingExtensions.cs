@@ -16,6 +16,7 @@ using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
 using WorkOrders.Ticketing.Notifications;
+using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing;
@@ -58,6 +59,7 @@ public static class TicketingExtensions
         services.AddSingleton<Forecasts.Proposals>();
         services.AddHostedService<DatabaseStartup>();
         services.AddNotificationDelivery();
+        services.AddSla();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -108,6 +108,11 @@ public static partial class Labels
         "created" => T["Work order created"],
         "comment" => T["Comment"],
         "attachment" => T["Attachment"],
+        "sla_paused" => T["SLA clock paused"],
+        "sla_resumed" => T["SLA clock resumed"],
+        "sla_warning" => T["SLA warning"],
+        "sla_breach" => T["SLA breached"],
+        "sla_priority_raised" => T["Priority raised after an SLA breach"],
         _ when WireNames.TryParse<WorkOrderAction>(kind, out var action) => T.Of(action),
         _ => kind,
     };

@@ -8,6 +8,7 @@ using Microsoft.Net.Http.Headers;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Notifications;
+using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.Webhooks;
 using WorkOrders.Ticketing.WorkOrders;
@@ -38,6 +39,7 @@ public static class TicketingApi
         MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
         app.MapProposalApi();
         api.MapWebhookApi();
+        api.MapSla();
         return app;
     }
 

@@ -62,6 +62,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
 
         var assets = await SeedAssetsAsync(cancellationToken);
         var templates = await SeedTemplatesAsync(admin, maintenance, facilities, it, cancellationToken);
+        await SeedSlaAsync(admin, assets.Where(a => a.Kind == AssetKind.Site).Select(a => a.Id), cancellationToken);
 
         // Histories are written by the real rules, with a clock that moves through the last 75 days.
         var walk = new WalkingClock(clock, clock.GetUtcNow().AddDays(-75));
@@ -148,6 +149,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
             count++;
         }
 
+        count += await SeedFreshWorkAsync(templates["Equipment repair"], requester, manager, technician, machines, cancellationToken);
         LogSeeded(count);
     }
 

@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Sla;
 
 namespace WorkOrders.Ticketing.WorkOrders;
 
@@ -116,6 +117,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
             connection, transaction, id, now, actor.UserId, WireNames.Of(action), change.From, change.To, request.Note?.Trim(),
             new { assigneeId = candidate?.UserId, assignee = candidate?.UserName, previousAssigneeId = action == WorkOrderAction.Assign ? row.AssigneeId : null, rating = change.Rating },
             cancellationToken);
+        await SlaClocks.FollowAsync(connection, transaction, id, change.From, change.To, actor.UserId, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new TransitionResult(id, change.To, change.AssigneeId, version);
     }
