@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
+using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
 using WorkOrders.Ticketing.WorkOrders;
@@ -54,6 +55,7 @@ public static class TicketingExtensions
         services.AddSingleton<AddComment>();
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
+        services.AddAssignment();
         services.AddHostedService<DatabaseStartup>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));

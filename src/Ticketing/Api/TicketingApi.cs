@@ -35,6 +35,7 @@ public static class TicketingApi
         MapWorkOrders(api.MapGroup("/work-orders").WithTags("Work orders"));
         MapDirectory(api);
         MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
+        api.MapAssignmentApi();
         return app;
     }
 

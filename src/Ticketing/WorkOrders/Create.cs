@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Templates;
 
 namespace WorkOrders.Ticketing.WorkOrders;
@@ -129,6 +130,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             connection, transaction, id, now, actor.UserId, "created", null, WorkOrderStatus.New, null,
             new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) },
             cancellationToken);
+        await AutoAssign.OnCreateAsync(connection, transaction, id, now, cancellationToken);
         if (idempotencyKey is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(
