@@ -108,6 +108,10 @@ public static partial class Labels
         "created" => T["Work order created"],
         "comment" => T["Comment"],
         "attachment" => T["Attachment"],
+        "auto_assigned" => T["Assigned automatically"],
+        "queued" => T["Queued"],
+        "claim" => T["Claimed"],
+        "reassign" => T["Reassigned"],
         _ when WireNames.TryParse<WorkOrderAction>(kind, out var action) => T.Of(action),
         _ => kind,
     };

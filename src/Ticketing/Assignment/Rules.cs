@@ -90,6 +90,13 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
         return await ListAsync(connection, null, includeInactive, cancellationToken);
     }
 
+    /// <summary>The skills a rule may require.</summary>
+    public async Task<IReadOnlyList<string>> SkillsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM skills ORDER BY name", cancellationToken: cancellationToken))).AsList();
+    }
+
     public async Task<AssignmentRule?> FindAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
