@@ -15,6 +15,7 @@ public static class Cli
         ["export-parquet"] = (Warehouse.WarehouseCommands.ExportHelp, Warehouse.WarehouseCommands.ExportParquetAsync),
         ["import"] = (Import.ImportCommand.Help, Import.ImportCommand.RunAsync),
         ["bench-ingest"] = (Warehouse.IngestBenchmark.Help, Warehouse.IngestBenchmark.RunAsync),
+        ["bench-assign"] = (Bench.AssignmentBenchmark.Help, Bench.AssignmentBenchmark.RunAsync),
         ["generate"] = (Generate.GenerateCommand.Help, Generate.GenerateCommand.RunAsync),
     };
 

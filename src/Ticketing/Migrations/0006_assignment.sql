@@ -64,5 +64,9 @@ CREATE TABLE user_away (
 );
 CREATE INDEX user_away_user ON user_away (user_id, away_to);
 
+-- Each person's load (open work weighted by priority) is read on every auto-assignment: an index-only scan of this.
+CREATE INDEX work_orders_open_by_assignee ON work_orders (assignee_id) INCLUDE (priority)
+    WHERE status IN ('assigned', 'in_progress', 'on_hold', 'awaiting_feedback', 'needs_collaboration');
+
 -- The rule that routed a work order; reassignment checks the new assignee against its skills.
 ALTER TABLE work_orders ADD COLUMN assignment_rule_id bigint REFERENCES assignment_rules (id);
