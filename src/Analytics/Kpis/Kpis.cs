@@ -158,7 +158,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
 
     public Compliance FirstTimeFix(KpiFilter filter) => Ratio(filter, $"""
         WITH history AS (
-            SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
+            SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind IN ('assign', 'auto_assigned', 'claim', 'reassign')) AS assigns
             FROM fact_event GROUP BY work_order_id)
         SELECT count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1), count(*)
         FROM fact_work_order w LEFT JOIN history h USING (work_order_id)

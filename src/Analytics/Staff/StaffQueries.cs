@@ -25,7 +25,7 @@ public sealed class StaffQueries(DuckDBConnection warehouse)
 {
     private const string Measures = """
         WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM fact_status_interval WHERE paused GROUP BY work_order_id),
-        history AS (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
+        history AS (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind IN ('assign', 'auto_assigned', 'claim', 'reassign')) AS assigns
                     FROM fact_event GROUP BY work_order_id),
         done AS (
             SELECT w.*, date_diff('second', w.created_at, w.resolved_at) / 3600.0 AS hours,
@@ -37,7 +37,7 @@ public sealed class StaffQueries(DuckDBConnection warehouse)
         away AS (
             SELECT a.assignee_id, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved, count(*) AS total
             FROM (SELECT e.assignee_id, e.occurred_at, lead(e.assignee_id) OVER (PARTITION BY e.work_order_id ORDER BY e.event_id) AS next_assignee
-                  FROM fact_event e JOIN fact_work_order w USING (work_order_id) WHERE e.kind = 'assign' AND {1}) a
+                  FROM fact_event e JOIN fact_work_order w USING (work_order_id) WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND {1}) a
             WHERE a.occurred_at >= $from AND a.occurred_at < $to
             GROUP BY a.assignee_id)
         """;
