@@ -88,7 +88,7 @@ public sealed class WorkOrderJourneyTests : BrowserTest
         await Expect(events.GetByTestId("timeline-actor")).ToHaveTextAsync(
             [$"requester {org.Suffix}", "System", $"manager {org.Suffix}", $"technician {org.Suffix}", $"technician {org.Suffix}", $"manager {org.Suffix}"]);
         await Expect(events.Nth(2)).ToContainTextAsync($"Assignee: technician {org.Suffix}");
-        await Expect(events.Nth(3)).ToContainTextAsync("Replaced the seal; no more oil.");
-        await Expect(events.Nth(4)).ToContainTextAsync("Checked on site.");
+        await Expect(events.Nth(4)).ToContainTextAsync("Replaced the seal; no more oil.");
+        await Expect(events.Nth(5)).ToContainTextAsync("Checked on site.");
     }
 }
