@@ -16,6 +16,7 @@ public static class Cli
         ["import"] = (Import.ImportCommand.Help, Import.ImportCommand.RunAsync),
         ["bench-ingest"] = (Warehouse.IngestBenchmark.Help, Warehouse.IngestBenchmark.RunAsync),
         ["bench-analytics"] = (Warehouse.AnalyticsBenchmark.Help, Warehouse.AnalyticsBenchmark.RunAsync),
+        ["bench-assign"] = (Bench.AssignmentBenchmark.Help, Bench.AssignmentBenchmark.RunAsync),
         ["generate"] = (Generate.GenerateCommand.Help, Generate.GenerateCommand.RunAsync),
     };
 

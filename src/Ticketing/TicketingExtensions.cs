@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
+using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
 using WorkOrders.Ticketing.Notifications;
@@ -57,6 +58,7 @@ public static class TicketingExtensions
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
         services.AddSingleton<Forecasts.Proposals>();
+        services.AddAssignment();
         services.AddHostedService<DatabaseStartup>();
         services.AddNotificationDelivery();
         services.AddSla();

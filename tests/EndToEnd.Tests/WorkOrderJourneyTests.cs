@@ -78,17 +78,17 @@ public sealed class WorkOrderJourneyTests : BrowserTest
         await Browser.OpenAsync(manager, detailPath);
         await Expect(manager.GetByTestId("wo-status")).ToHaveTextAsync("Closed");
         var events = manager.GetByTestId("timeline-event");
-        await Expect(events).ToHaveCountAsync(5);
+        await Expect(events).ToHaveCountAsync(6);
         Assert.Equal(
-            ["created", "assign", "start", "resolve", "approve"],
+            ["created", "queued", "assign", "start", "resolve", "approve"],
             await events.EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.kind)"));
-        await Expect(events.Locator(".event-kind")).ToHaveTextAsync(["Work order created", "Assign", "Start", "Resolve", "Approve"]);
+        await Expect(events.Locator(".event-kind")).ToHaveTextAsync(["Work order created", "Queued", "Assign", "Start", "Resolve", "Approve"]);
         await Expect(events.GetByTestId("timeline-change")).ToHaveTextAsync(
             ["New", "New → Assigned", "Assigned → In progress", "In progress → Resolved", "Resolved → Closed"]);
         await Expect(events.GetByTestId("timeline-actor")).ToHaveTextAsync(
-            [$"requester {org.Suffix}", $"manager {org.Suffix}", $"technician {org.Suffix}", $"technician {org.Suffix}", $"manager {org.Suffix}"]);
-        await Expect(events.Nth(1)).ToContainTextAsync($"Assignee: technician {org.Suffix}");
-        await Expect(events.Nth(3)).ToContainTextAsync("Replaced the seal; no more oil.");
-        await Expect(events.Nth(4)).ToContainTextAsync("Checked on site.");
+            [$"requester {org.Suffix}", "System", $"manager {org.Suffix}", $"technician {org.Suffix}", $"technician {org.Suffix}", $"manager {org.Suffix}"]);
+        await Expect(events.Nth(2)).ToContainTextAsync($"Assignee: technician {org.Suffix}");
+        await Expect(events.Nth(4)).ToContainTextAsync("Replaced the seal; no more oil.");
+        await Expect(events.Nth(5)).ToContainTextAsync("Checked on site.");
     }
 }

@@ -60,7 +60,9 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         Assert.Equal(org.DepartmentId, detail.DepartmentId);
         Assert.Equal(WorkOrderSource.Web, detail.Source);
         Assert.Equal("leak", detail.CustomFields["fault_code"].GetString());
-        var created_ = Assert.Single(detail.History);
+        // With no assignment rule for its template, the work order waits in the department queue.
+        Assert.Equal(["created", "queued"], detail.History.Select(e => e.Kind));
+        var created_ = detail.History[0];
         Assert.Equal("created", created_.Kind);
         Assert.Equal(WorkOrderStatus.New, created_.ToStatus);
         Assert.Equal(org[Role.Requester].UserId, created_.ActorId);
@@ -144,10 +146,10 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         Assert.Equal(9, detail.RowVersion);
         Assert.Equal(5, detail.Rating);
         Assert.Equal(
-            ["created", "assign", "start", "hold", "resume", "resolve", "reject", "resolve", "approve"],
+            ["created", "queued", "assign", "start", "hold", "resume", "resolve", "reject", "resolve", "approve"],
             detail.History.Select(e => e.Kind));
-        Assert.Equal("waiting for a seal", detail.History[3].Note);
-        Assert.Equal(technician.UserId, detail.History[1].Payload.GetProperty("assigneeId").GetInt64());
+        Assert.Equal("waiting for a seal", detail.History[4].Note);
+        Assert.Equal(technician.UserId, detail.History[2].Payload.GetProperty("assigneeId").GetInt64());
         Assert.True(detail.AcknowledgedAt < detail.ResolvedAt && detail.ResolvedAt < detail.ClosedAt);
         Assert.Empty(detail.AllowedActions);
     }
@@ -164,7 +166,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         Assert.Equal(FailureKind.Conflict, stale.Failure?.Kind);
         var detail = (await Queries.GetAsync(id, org[Role.Manager], CancellationToken.None)).Value!;
         Assert.Equal(WorkOrderStatus.Assigned, detail.Status);
-        Assert.Equal(2, detail.History.Count);
+        Assert.Equal(3, detail.History.Count);
     }
 
     [Fact]
@@ -177,7 +179,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
 
         Assert.Equal(FailureKind.IllegalTransition, outcome.Failure?.Kind);
         var detail = (await Queries.GetAsync(id, org[Role.Manager], CancellationToken.None)).Value!;
-        Assert.Equal((WorkOrderStatus.New, 1, 1), (detail.Status, detail.RowVersion, detail.History.Count));
+        Assert.Equal((WorkOrderStatus.New, 1, 2), (detail.Status, detail.RowVersion, detail.History.Count));
     }
 
     [Fact]

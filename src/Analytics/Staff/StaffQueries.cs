@@ -34,7 +34,7 @@ public sealed class StaffQueries(DuckDBConnection warehouse)
         away AS (
             SELECT a.assignee_id, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved, count(*) AS total
             FROM (SELECT e.assignee_id, e.occurred_at, lead(e.assignee_id) OVER (PARTITION BY e.work_order_id ORDER BY e.event_id) AS next_assignee
-                  FROM fact_event e JOIN fact_work_order w USING (work_order_id) WHERE e.kind = 'assign' AND {1}) a
+                  FROM fact_event e JOIN fact_work_order w USING (work_order_id) WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND {1}) a
             WHERE a.occurred_at >= $from AND a.occurred_at < $to
             GROUP BY a.assignee_id)
         """;

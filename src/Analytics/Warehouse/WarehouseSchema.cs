@@ -181,7 +181,7 @@ public static class WarehouseSchema
         INSERT INTO fact_work_order_history
         SELECT w.work_order_id, coalesce(e.rejects, 0), coalesce(e.assigns, 0), coalesce(p.seconds, 0)
         FROM fact_work_order w
-        LEFT JOIN (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
+        LEFT JOIN (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind IN ('assign', 'auto_assigned', 'claim', 'reassign')) AS assigns
                    FROM fact_event WHERE ingest_run_id = {0} GROUP BY work_order_id) e USING (work_order_id)
         LEFT JOIN (SELECT i.work_order_id, sum(i.seconds) AS seconds FROM fact_status_interval i
                    WHERE i.paused AND i.work_order_id IN (SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {0})

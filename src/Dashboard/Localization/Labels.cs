@@ -113,6 +113,10 @@ public static partial class Labels
         "sla_warning" => T["SLA warning"],
         "sla_breach" => T["SLA breached"],
         "sla_priority_raised" => T["Priority raised after an SLA breach"],
+        "auto_assigned" => T["Assigned automatically"],
+        "queued" => T["Queued"],
+        "claim" => T["Claimed"],
+        "reassign" => T["Reassigned"],
         _ when WireNames.TryParse<WorkOrderAction>(kind, out var action) => T.Of(action),
         _ => kind,
     };

@@ -62,7 +62,7 @@ internal static class AnalyticsBenchmark
         """;
 
     private const string History = """
-        history AS (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind = 'assign') AS assigns
+        history AS (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind IN ('assign', 'auto_assigned', 'claim', 'reassign')) AS assigns
                     FROM work_order_events GROUP BY work_order_id)
         """;
 
@@ -173,7 +173,7 @@ internal static class AnalyticsBenchmark
                 FROM (SELECT (e.payload->>'assigneeId')::bigint AS assignee_id, e.occurred_at,
                              lead((e.payload->>'assigneeId')::bigint) OVER (PARTITION BY e.work_order_id ORDER BY e.id) AS next_assignee
                       FROM work_order_events e JOIN work_orders w ON w.id = e.work_order_id
-                      WHERE e.kind = 'assign' AND w.status IN ('closed', 'cancelled')) a
+                      WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND w.status IN ('closed', 'cancelled')) a
                 WHERE a.occurred_at >= @from AND a.occurred_at < @to
                 GROUP BY a.assignee_id)
             SELECT count(done.work_order_id)

@@ -40,6 +40,7 @@ public static class TicketingApi
         app.MapProposalApi();
         api.MapWebhookApi();
         api.MapSla();
+        api.MapAssignmentApi();
         return app;
     }
 

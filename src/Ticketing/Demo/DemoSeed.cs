@@ -150,7 +150,10 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
         }
 
         count += await SeedFreshWorkAsync(templates["Equipment repair"], requester, manager, technician, machines, cancellationToken);
-        LogSeeded(count);
+        await AssignmentDemo.SeedAsync(
+            dataSource, clock, new Dictionary<string, Actor> { ["admin"] = admin, ["requester"] = requester, ["technician"] = technician, ["lin"] = lin, ["wang"] = wang, ["huang"] = huang },
+            templates, assets, cancellationToken);
+        LogSeeded(count + 4);
     }
 
     private static Dictionary<string, JsonElement> Fields(params (string Key, object Value)[] values) =>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
 
@@ -153,6 +154,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) },
             cancellationToken);
         await SlaClocks.StartAsync(connection, transaction, id, template.Id, request.Priority ?? template.DefaultPriority, request.AssetId, now, cancellationToken);
+        await AutoAssign.OnCreateAsync(connection, transaction, id, now, cancellationToken);
         if (idempotencyKey is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(

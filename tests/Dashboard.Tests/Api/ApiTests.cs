@@ -195,7 +195,7 @@ public class ApiTests(ApiHost host) : IClassFixture<ApiHost>
 
         var closed = await JsonOf(await manager.GetAsync($"/api/v1/work-orders/{id}"));
         Assert.Equal("closed", closed.GetProperty("status").GetString());
-        Assert.Equal(["created", "assign", "start", "resolve", "approve"], closed.GetProperty("history").EnumerateArray().Select(e => e.GetProperty("kind").GetString()));
+        Assert.Equal(["created", "queued", "assign", "start", "resolve", "approve"], closed.GetProperty("history").EnumerateArray().Select(e => e.GetProperty("kind").GetString()));
     }
 
     /// <summary>What each role gets from the endpoints that only some roles may use.</summary>

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Spectre.Console;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Database;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ingest.Bench;
+
+/// <summary>
+/// Measures auto-assignment in a throwaway database on the configured cluster: a department of technicians with
+/// tens of thousands of open work orders, then work orders created through the real create (assignment inside its
+/// transaction) one after another for latency, and from several clients at once for throughput; beside it the raw
+/// INSERT rate of pgbench on the same cluster. Prints a table; asserts nothing.
+/// </summary>
+internal static class AssignmentBenchmark
+{
+    public const string Help = "measure create->assigned latency p50/p95 and creates/s with assignment on, beside pgbench's raw INSERT rate (--technicians 200 --open 50000 --creates 2000 --clients 8 --seconds 10, --keep leaves the throwaway database)";
+
+    private const string Setup = """
+        INSERT INTO departments (name) VALUES ('Bench crew');
+        INSERT INTO skills (name) VALUES ('pumps');
+        INSERT INTO users (user_name, display_name, password_hash, role, department_id)
+        SELECT 'tech-' || i, 'Technician ' || i, 'x', 'technician', (SELECT id FROM departments WHERE name = 'Bench crew')
+        FROM generate_series(1, @technicians) i;
+        INSERT INTO users (user_name, display_name, password_hash, role, department_id)
+        VALUES ('bench-manager', 'Bench manager', 'x', 'manager', (SELECT id FROM departments WHERE name = 'Bench crew')),
+               ('bench-requester', 'Bench requester', 'x', 'requester', NULL);
+        -- Skill levels 1..5 spread over the crew, so a rule that needs level 2 leaves a fifth of them out.
+        INSERT INTO user_skills (user_id, skill, level) SELECT id, 'pumps', 1 + id % 5 FROM users WHERE role = 'technician';
+        -- Everyone works every day, so the schedule is read for each candidate and nobody is skipped for it.
+        INSERT INTO user_working_hours (user_id, weekday, starts_at, ends_at)
+        SELECT u.id, d, '00:00', '23:59' FROM users u CROSS JOIN generate_series(1, 7) d WHERE u.role = 'technician';
+        INSERT INTO assets (code, name, kind) VALUES ('B', 'Bench site', 'site');
+        INSERT INTO assets (code, name, kind, parent_id, asset_type) VALUES ('B-L', 'Line', 'line', (SELECT id FROM assets WHERE code = 'B'), NULL);
+        INSERT INTO assets (code, name, kind, parent_id, asset_type) VALUES ('B-P', 'Pump', 'machine', (SELECT id FROM assets WHERE code = 'B-L'), 'pump');
+        INSERT INTO templates (name, work_type, default_priority, department_id)
+        VALUES ('Bench repair', 'corrective', 3, (SELECT id FROM departments WHERE name = 'Bench crew'));
+        INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, department_id,
+            assignee_id, created_at, source, updated_at)
+        SELECT 'BENCH-' || i, t.id, 'corrective', 'Open work ' || i, 'Made by the benchmark.', 1 + i % 4,
+               (ARRAY['assigned', 'in_progress', 'on_hold', 'awaiting_feedback'])[1 + i % 4],
+               (SELECT id FROM users WHERE user_name = 'bench-requester'), t.department_id,
+               (SELECT array_agg(id ORDER BY id) FROM users WHERE role = 'technician')[1 + i % @technicians],
+               now() - interval '1 day', 'import', now()
+        FROM generate_series(1, @open) i, templates t WHERE t.name = 'Bench repair';
+        INSERT INTO assignment_rules (position, name, template_id, department_id, strategy)
+        SELECT 1, 'Bench pumps', id, department_id, 'least_loaded' FROM templates WHERE name = 'Bench repair';
+        INSERT INTO assignment_rule_skills (rule_id, skill, min_level) SELECT id, 'pumps', 2 FROM assignment_rules;
+        INSERT INTO assignment_rule_cursors (rule_id) SELECT id FROM assignment_rules;
+        """;
+
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    {
+        var technicians = (int)args.Number("technicians", 200);
+        var open = (int)args.Number("open", 50_000);
+        var creates = (int)args.Number("creates", 2_000);
+        var clients = (int)args.Number("clients", 8);
+        var seconds = (int)args.Number("seconds", 10);
+        if (technicians < 1 || open < 0 || creates < 1 || clients < 1 || seconds < 1)
+        {
+            throw new CliException("--technicians, --creates, --clients and --seconds must be at least 1, --open at least 0");
+        }
+
+        var server = new NpgsqlConnectionStringBuilder(CliArgs.ConnectionString());
+        var name = $"bench_assign_{Environment.ProcessId}";
+        await using (var admin = NpgsqlDataSource.Create(server.ConnectionString))
+        {
+            await admin.CreateCommand($"CREATE DATABASE {name}").ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var bench = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name, MaxPoolSize = Math.Max(20, clients * 2) };
+        try
+        {
+            DefaultTypeMap.MatchNamesWithUnderscores = true;
+            await using var data = NpgsqlDataSource.Create(bench.ConnectionString);
+            await new Migrator(data, NullLogger<Migrator>.Instance).ApplyAsync(cancellationToken);
+            var setup = Stopwatch.StartNew();
+            await using (var connection = await data.OpenConnectionAsync(cancellationToken))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(Setup, new { technicians, open }, commandTimeout: 600, cancellationToken: cancellationToken));
+                // As autovacuum would leave a settled table: statistics, and a visibility map for index-only scans. A VACUUM
+                // right after the load may not yet see it as visible to every transaction (an autovacuum ANALYZE can hold the
+                // horizon back), so it is repeated until the table's pages are marked all-visible.
+                await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 600, cancellationToken: cancellationToken));
+                for (var attempt = 0; attempt < 30; attempt++)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition("VACUUM work_orders", commandTimeout: 600, cancellationToken: cancellationToken));
+                    if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                            "SELECT relallvisible >= 0.9 * relpages FROM pg_class WHERE relname = 'work_orders'", cancellationToken: cancellationToken)))
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                }
+            }
+
+            setup.Stop();
+            var (template, asset, requester) = await FixturesAsync(data, cancellationToken);
+            var create = new CreateWorkOrder(data, TimeProvider.System);
+            var request = new CreateWorkOrderRequest(template, "Pump leaks", "Made by the benchmark.", 2, null, asset,
+                CustomFields: new Dictionary<string, JsonElement>());
+
+            // Warm-up: JIT, connection pool, plan caches.
+            for (var i = 0; i < 20; i++)
+            {
+                await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
+            }
+
+            var latencies = new double[creates];
+            var sequential = Stopwatch.StartNew();
+            for (var i = 0; i < creates; i++)
+            {
+                var one = Stopwatch.GetTimestamp();
+                await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
+                latencies[i] = Stopwatch.GetElapsedTime(one).TotalMilliseconds;
+            }
+
+            sequential.Stop();
+            Array.Sort(latencies);
+
+            var concurrent = 0L;
+            var window = Stopwatch.StartNew();
+            var deadline = TimeSpan.FromSeconds(seconds);
+            await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+            {
+                while (window.Elapsed < deadline)
+                {
+                    await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
+                    Interlocked.Increment(ref concurrent);
+                }
+            }));
+            window.Stop();
+
+            var (assigned, queued) = await OutcomesAsync(data, cancellationToken);
+            var pgbench = await PgbenchAsync(bench, clients, seconds, cancellationToken);
+
+            var table = new Table().AddColumns("measure", "value");
+            table.AddRow("technicians / open work orders at start", $"{technicians:N0} / {open:N0} (set up in {setup.Elapsed.TotalSeconds:F1} s)");
+            table.AddRow("create -> assigned latency, one client", $"p50 {Percentile(latencies, 0.50):F2} ms, p95 {Percentile(latencies, 0.95):F2} ms, max {latencies[^1]:F2} ms ({creates:N0} creates)");
+            table.AddRow("creates/s with assignment, one client", $"{creates / sequential.Elapsed.TotalSeconds:N0}");
+            table.AddRow($"creates/s with assignment, {clients} clients", $"{concurrent / window.Elapsed.TotalSeconds:N0} ({concurrent:N0} in {window.Elapsed.TotalSeconds:F1} s)");
+            table.AddRow("benchmark work orders assigned / queued", $"{assigned:N0} / {queued:N0}");
+            table.AddRow($"pgbench raw INSERT, {clients} clients", pgbench);
+            AnsiConsole.Write(table);
+            return 0;
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            if (args.Has("keep"))
+            {
+                AnsiConsole.MarkupLine($"kept the database [blue]{name}[/]");
+            }
+            else
+            {
+                await DropAsync(server, name);
+            }
+        }
+    }
+
+    private static async Task DropAsync(NpgsqlConnectionStringBuilder server, string name)
+    {
+        {
+            await using var admin = NpgsqlDataSource.Create(server.ConnectionString);
+            await admin.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)").ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<(long Template, long Asset, Actor Requester)> FixturesAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
+    {
+        await using var connection = await data.OpenConnectionAsync(cancellationToken);
+        var template = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT id FROM templates WHERE name = 'Bench repair'", cancellationToken: cancellationToken));
+        var asset = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT id FROM assets WHERE code = 'B-P'", cancellationToken: cancellationToken));
+        var requester = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT id FROM users WHERE user_name = 'bench-requester'", cancellationToken: cancellationToken));
+        return (template, asset, new Actor(requester, "bench-requester", Role.Requester, null));
+    }
+
+    private static async Task<(long Assigned, long Queued)> OutcomesAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
+    {
+        await using var connection = await data.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
+            "SELECT count(*) FILTER (WHERE kind = 'auto_assigned'), count(*) FILTER (WHERE kind = 'queued') FROM work_order_events",
+            cancellationToken: cancellationToken));
+    }
+
+    private static async Task Created(Task<WorkOrders.Ticketing.Outcome<CreatedWorkOrder>> pending)
+    {
+        var outcome = await pending;
+        if (outcome.Failure is { } failure)
+        {
+            throw new InvalidOperationException($"A benchmark create was refused: {failure.Message}");
+        }
+    }
+
+    private static double Percentile(double[] sorted, double share) =>
+        sorted[Math.Clamp((int)Math.Ceiling(share * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    /// <summary>pgbench with a one-line INSERT script into a table of its own, same clients and duration.</summary>
+    private static async Task<string> PgbenchAsync(NpgsqlConnectionStringBuilder bench, int clients, int seconds, CancellationToken cancellationToken)
+    {
+        var binary = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pgbench")).Where(File.Exists).Order().LastOrDefault()
+            : null;
+        if (binary is null)
+        {
+            return "not run: pgbench was not found under /usr/lib/postgresql/*/bin";
+        }
+
+        await using (var data = NpgsqlDataSource.Create(bench.ConnectionString))
+        {
+            await data.CreateCommand("CREATE TABLE bench_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL)")
+                .ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var script = Path.Combine(Path.GetTempPath(), $"bench-insert-{Environment.ProcessId}.sql");
+        await File.WriteAllTextAsync(script, "INSERT INTO bench_insert (payload, created_at) VALUES ('work order', now());\n", cancellationToken);
+        try
+        {
+            var start = new ProcessStartInfo(binary)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                ArgumentList =
+                {
+                    "-n", "-f", script, "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", Math.Min(clients, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture),
+                    "-T", seconds.ToString(CultureInfo.InvariantCulture), "-h", bench.Host ?? "localhost", "-p", bench.Port.ToString(CultureInfo.InvariantCulture),
+                    "-U", bench.Username ?? "postgres", bench.Database!,
+                },
+            };
+            if (bench.Password is { } password)
+            {
+                start.Environment["PGPASSWORD"] = password;
+            }
+
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var errors = await process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+            var tps = output.Split('\n').FirstOrDefault(l => l.StartsWith("tps = ", StringComparison.Ordinal));
+            return process.ExitCode == 0 && tps is not null
+                ? $"{tps[6..].Split(' ')[0]} inserts/s"
+                : $"pgbench failed ({process.ExitCode}): {errors.Trim()}";
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ticketing.Assignment;
+
+/// <summary>A technician takes an unassigned work order from their department's queue. The first claim wins.</summary>
+public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    // The row lock makes a second, simultaneous claim wait and then see the first one's assignee.
+    private const string Lock = """
+        SELECT w.status, w.requester_id, w.department_id, w.assignee_id, w.acknowledged_at, w.started_at, w.number, w.title,
+               u.display_name AS assignee_name, (SELECT display_name FROM users WHERE id = @me) AS my_name
+        FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
+        WHERE w.id = @id FOR UPDATE OF w
+        """;
+
+    private const string Update = """
+        UPDATE work_orders SET status = @to, assignee_id = @me, row_version = row_version + 1, updated_at = @now
+        WHERE id = @id RETURNING row_version
+        """;
+
+    public async Task<Outcome<TransitionResult>> HandleAsync(long id, Actor actor, CancellationToken cancellationToken)
+    {
+        if (actor.Role != Role.Technician)
+        {
+            return Failure.Forbidden("Only technicians claim work from their department's queue; managers assign or reassign it.");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(Lock, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return Failure.NotFound($"Work order {id}");
+        }
+
+        if (row.DepartmentId != actor.DepartmentId)
+        {
+            return Failure.Forbidden($"Work order {row.Number} is not in your department's queue.");
+        }
+
+        if (row.AssigneeId is not null)
+        {
+            return new Failure(
+                FailureKind.Conflict,
+                row.AssigneeId == actor.UserId
+                    ? $"You already have work order {row.Number}."
+                    : $"Work order {row.Number} was already taken by {row.AssigneeName}.");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var state = new WorkOrderState(WireNames.Parse<WorkOrderStatus>(row.Status), row.RequesterId, row.DepartmentId, null, row.AcknowledgedAt, row.StartedAt);
+        var me = new Candidate(actor.UserId, actor.UserName, actor.Role, actor.DepartmentId, Active: true);
+        var decision = Lifecycle.Decide(state, new TransitionCommand(WorkOrderAction.Assign, null, me), actor, now);
+        if (decision.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        var change = decision.Value!;
+        var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            Update, new { id, to = WireNames.Of(change.To), me = actor.UserId, now }, transaction, cancellationToken: cancellationToken));
+        await History.AppendAsync(
+            connection, transaction, id, now, actor.UserId, "claim", change.From, change.To, null,
+            new { assigneeId = actor.UserId, assignee = row.MyName }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new TransitionResult(id, change.To, actor.UserId, version);
+    }
+
+    private sealed class Row
+    {
+        public string Status { get; init; } = "";
+        public long RequesterId { get; init; }
+        public long DepartmentId { get; init; }
+        public long? AssigneeId { get; init; }
+        public DateTime? AcknowledgedAt { get; init; }
+        public DateTime? StartedAt { get; init; }
+        public string Number { get; init; } = "";
+        public string Title { get; init; } = "";
+        public string? AssigneeName { get; init; }
+        public string MyName { get; init; } = "";
+    }
+}

@@ -1,0 +1,198 @@
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ticketing.Assignment;
+
+public sealed record ReassignRequest(long? AssigneeId, string? Reason, int? RowVersion);
+
+/// <summary>Someone a work order may be reassigned to, with their open work and, if they cannot take it, why.</summary>
+public sealed record AssigneeOption(long UserId, string Name, Role Role, int OpenCount, int Load, string? Refusal);
+
+/// <summary>
+/// A manager of the department hands a work order to someone else, with a reason. The new assignee must be active, of
+/// the department, and have the skills of the rule that routed the work order. Both the former and the new assignee
+/// are notified; the new one can open the work order with its whole history, as its assignee.
+/// </summary>
+public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    private const string Lock = """
+        SELECT w.status, w.requester_id, w.department_id, w.assignee_id, w.acknowledged_at, w.started_at, w.row_version, w.number,
+               w.title, w.assignment_rule_id, u.display_name AS assignee_name
+        FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
+        WHERE w.id = @id FOR UPDATE OF w
+        """;
+
+    private const string LoadUser = """
+        SELECT u.id AS user_id, u.display_name AS name, u.role, u.department_id, u.active,
+               coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills
+        FROM users u WHERE u.id = @id
+        """;
+
+    private const string Options = $"""
+        SELECT u.id AS user_id, u.display_name AS name, u.role, u.department_id, u.active,
+               coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills,
+               l.open_count, l.load
+        FROM users u
+        CROSS JOIN LATERAL (
+            SELECT count(*)::int AS open_count,
+                   coalesce(sum(CASE w.priority WHEN 1 THEN 4 WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE 1 END), 0)::int AS load
+            FROM work_orders w WHERE w.assignee_id = u.id AND w.status IN {AutoAssign.OpenStatuses}) l
+        WHERE u.department_id = @departmentId AND u.active AND u.role IN ('technician', 'manager')
+        ORDER BY l.load, u.display_name
+        """;
+
+    private const string Update = """
+        UPDATE work_orders SET status = @to, assignee_id = @assigneeId, row_version = row_version + 1, updated_at = @now
+        WHERE id = @id RETURNING row_version
+        """;
+
+    public const int MaxReasonLength = Lifecycle.MaxNoteLength;
+
+    public async Task<Outcome<TransitionResult>> HandleAsync(long id, ReassignRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (request.AssigneeId is null)
+        {
+            errors.Add("assigneeId", "is required: the person who takes the work order over.");
+        }
+
+        var reason = request.Reason?.Trim();
+        if (string.IsNullOrEmpty(reason))
+        {
+            errors.Add("reason", "is required: say why the work order changes hands.");
+        }
+        else if (reason.Length > MaxReasonLength)
+        {
+            errors.Add("reason", $"must be at most {MaxReasonLength} characters.");
+        }
+
+        if (request.RowVersion is null)
+        {
+            errors.Add("rowVersion", "is required so that a stale page cannot overwrite newer changes.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id }, transaction, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return Failure.NotFound($"Work order {id}");
+        }
+
+        if (!actor.ManagesDepartment(row.DepartmentId))
+        {
+            return Failure.Forbidden($"Only a manager of the work order's department can reassign {row.Number}.");
+        }
+
+        if (row.RowVersion != request.RowVersion)
+        {
+            return new Failure(
+                FailureKind.Conflict,
+                $"Work order {row.Number} was changed by someone else (it is at version {row.RowVersion}, you sent {request.RowVersion}). Reload it and try again.");
+        }
+
+        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
+            LoadUser, new { id = request.AssigneeId }, transaction, cancellationToken: cancellationToken));
+        if (user is null)
+        {
+            return Failure.Invalid("assigneeId", $"user {request.AssigneeId} does not exist.");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var state = new WorkOrderState(WireNames.Parse<WorkOrderStatus>(row.Status), row.RequesterId, row.DepartmentId, row.AssigneeId, row.AcknowledgedAt, row.StartedAt);
+        var candidate = new Candidate(user.UserId, user.Name, WireNames.Parse<Role>(user.Role), user.DepartmentId, user.Active);
+        var decision = Lifecycle.Decide(state, new TransitionCommand(WorkOrderAction.Assign, reason, candidate), actor, now);
+        if (decision.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        var rule = row.AssignmentRuleId is { } ruleId ? await AssignmentRules.FindAsync(connection, transaction, ruleId, cancellationToken) : null;
+        if (rule is not null && Assign.MissingSkill(rule.RequiredSkills, AutoAssign.ParseSkills(user.Skills)) is { } missing)
+        {
+            return Failure.Invalid("assigneeId", $"user '{user.Name}' is not qualified for rule '{rule.Name}': {missing}.");
+        }
+
+        var change = decision.Value!;
+        var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            Update, new { id, to = WireNames.Of(change.To), assigneeId = user.UserId, now }, transaction, cancellationToken: cancellationToken));
+        await History.AppendAsync(
+            connection, transaction, id, now, actor.UserId, "reassign", change.From, change.To, reason,
+            new { assigneeId = user.UserId, assignee = user.Name, previousAssigneeId = row.AssigneeId, previousAssignee = row.AssigneeName },
+            cancellationToken);
+        await Notifications.Notifications.AddAsync(
+            connection, transaction, [user.UserId], id, "assigned", $"{row.Number} “{row.Title}” was reassigned to you: {reason}", now, cancellationToken);
+        if (row.AssigneeId is { } former && former != user.UserId)
+        {
+            await Notifications.Notifications.AddAsync(
+                connection, transaction, [former], id, "reassigned", $"{row.Number} “{row.Title}” was reassigned to {user.Name}: {reason}", now, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new TransitionResult(id, change.To, user.UserId, version);
+    }
+
+    /// <summary>The active technicians and managers of the work order's department, least loaded first, each with why they cannot take it (if so).</summary>
+    public async Task<Outcome<List<AssigneeOption>>> OptionsAsync(long id, Actor actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var work = await connection.QuerySingleOrDefaultAsync<(long DepartmentId, long? RuleId, long? AssigneeId)>(new CommandDefinition(
+            "SELECT department_id, assignment_rule_id, assignee_id FROM work_orders WHERE id = @id", new { id }, cancellationToken: cancellationToken));
+        if (work == default)
+        {
+            return Failure.NotFound($"Work order {id}");
+        }
+
+        if (!actor.ManagesDepartment(work.DepartmentId))
+        {
+            return Failure.Forbidden("Only a manager of the work order's department can reassign it.");
+        }
+
+        var rule = work.RuleId is { } ruleId ? await AssignmentRules.FindAsync(connection, null, ruleId, cancellationToken) : null;
+        var rows = await connection.QueryAsync<UserRow>(new CommandDefinition(Options, new { departmentId = work.DepartmentId }, cancellationToken: cancellationToken));
+        List<AssigneeOption> options = [.. rows.Select(u => new AssigneeOption(
+            u.UserId,
+            u.Name,
+            WireNames.Parse<Role>(u.Role),
+            u.OpenCount,
+            u.Load,
+            u.UserId == work.AssigneeId ? "is the current assignee"
+            : rule is not null && Assign.MissingSkill(rule.RequiredSkills, AutoAssign.ParseSkills(u.Skills)) is { } missing ? missing
+            : null))];
+        return options;
+    }
+
+    private sealed class LockedRow
+    {
+        public string Status { get; init; } = "";
+        public long RequesterId { get; init; }
+        public long DepartmentId { get; init; }
+        public long? AssigneeId { get; init; }
+        public DateTime? AcknowledgedAt { get; init; }
+        public DateTime? StartedAt { get; init; }
+        public int RowVersion { get; init; }
+        public string Number { get; init; } = "";
+        public string Title { get; init; } = "";
+        public long? AssignmentRuleId { get; init; }
+        public string? AssigneeName { get; init; }
+    }
+
+    private sealed class UserRow
+    {
+        public long UserId { get; init; }
+        public string Name { get; init; } = "";
+        public string Role { get; init; } = "";
+        public long? DepartmentId { get; init; }
+        public bool Active { get; init; }
+        public string Skills { get; init; } = "";
+        public int OpenCount { get; init; }
+        public int Load { get; init; }
+    }
+}

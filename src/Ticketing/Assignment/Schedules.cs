@@ -1,0 +1,156 @@
+using Dapper;
+using Npgsql;
+using WorkOrders.Ticketing.Access;
+
+namespace WorkOrders.Ticketing.Assignment;
+
+/// <summary>A user's working week and away periods as the API shows and takes them. Weekday 1 = Monday ... 7 = Sunday.</summary>
+public sealed record UserSchedule(long UserId, string TimeZone, IReadOnlyList<WorkingHours> Hours, IReadOnlyList<AwayPeriod> Away);
+
+/// <summary>Replaces a user's whole schedule. Times of day are in <see cref="TimeZone"/> (an IANA name such as Asia/Taipei).</summary>
+public sealed record ScheduleRequest(string? TimeZone, IReadOnlyList<WorkingHours>? Hours, IReadOnlyList<AwayPeriod>? Away);
+
+/// <summary>When people work: administrators set anyone's schedule, managers those of their department.</summary>
+public sealed class Schedules(NpgsqlDataSource dataSource)
+{
+    public const int MaxReasonLength = 200;
+
+    private const string Replace = """
+        UPDATE users SET time_zone = @timeZone WHERE id = @userId;
+        DELETE FROM user_working_hours WHERE user_id = @userId;
+        INSERT INTO user_working_hours (user_id, weekday, starts_at, ends_at)
+        SELECT @userId, unnest(@weekdays), unnest(@starts), unnest(@ends);
+        DELETE FROM user_away WHERE user_id = @userId;
+        INSERT INTO user_away (user_id, away_from, away_to, reason)
+        SELECT @userId, unnest(@froms), unnest(@tos), unnest(@reasons);
+        """;
+
+    public async Task<Outcome<UserSchedule>> GetAsync(long userId, Actor actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await RefusalAsync(connection, userId, actor, cancellationToken) is { } refusal)
+        {
+            return refusal;
+        }
+
+        return await ReadAsync(connection, null, userId, cancellationToken);
+    }
+
+    public async Task<Outcome<UserSchedule>> SaveAsync(long userId, ScheduleRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        Validate(request, errors);
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await RefusalAsync(connection, userId, actor, cancellationToken) is { } refusal)
+        {
+            return refusal;
+        }
+
+        var hours = request.Hours ?? [];
+        var away = request.Away ?? [];
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            Replace,
+            new
+            {
+                userId,
+                timeZone = request.TimeZone!.Trim(),
+                weekdays = hours.Select(h => (short)h.Weekday).ToArray(),
+                starts = hours.Select(h => h.Start).ToArray(),
+                ends = hours.Select(h => h.End).ToArray(),
+                froms = away.Select(a => DateTime.SpecifyKind(a.From, DateTimeKind.Utc)).ToArray(),
+                tos = away.Select(a => DateTime.SpecifyKind(a.To, DateTimeKind.Utc)).ToArray(),
+                reasons = away.Select(a => string.IsNullOrWhiteSpace(a.Reason) ? null : a.Reason.Trim()).ToArray(),
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        var saved = await ReadAsync(connection, transaction, userId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return saved;
+    }
+
+    public static void Validate(ScheduleRequest request, FieldErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(request.TimeZone))
+        {
+            errors.Add("timeZone", "is required: an IANA time zone such as Asia/Taipei or UTC.");
+        }
+        else if (!TimeZoneInfo.TryFindSystemTimeZoneById(request.TimeZone.Trim(), out _))
+        {
+            errors.Add("timeZone", $"'{request.TimeZone}' is not a known time zone; use an IANA name such as Asia/Taipei or UTC.");
+        }
+
+        var hours = request.Hours ?? [];
+        for (var i = 0; i < hours.Count; i++)
+        {
+            var h = hours[i];
+            if (h.Weekday is < 1 or > 7)
+            {
+                errors.Add($"hours[{i}].weekday", "must be 1 (Monday) to 7 (Sunday).");
+            }
+
+            if (h.Start >= h.End)
+            {
+                errors.Add($"hours[{i}].end", "must be after the start; write a shift over midnight as two entries.");
+            }
+            else if (hours.Take(i).Any(o => o.Weekday == h.Weekday && o.Start < h.End && h.Start < o.End))
+            {
+                errors.Add($"hours[{i}]", "overlaps another entry of the same weekday.");
+            }
+        }
+
+        var away = request.Away ?? [];
+        for (var i = 0; i < away.Count; i++)
+        {
+            if (away[i].From >= away[i].To)
+            {
+                errors.Add($"away[{i}].to", "must be after from.");
+            }
+
+            if (away[i].Reason is { Length: > MaxReasonLength })
+            {
+                errors.Add($"away[{i}].reason", $"must be at most {MaxReasonLength} characters.");
+            }
+        }
+    }
+
+    private static async Task<Failure?> RefusalAsync(NpgsqlConnection connection, long userId, Actor actor, CancellationToken cancellationToken)
+    {
+        var found = (await connection.QueryAsync<long?>(new CommandDefinition(
+            "SELECT department_id FROM users WHERE id = @userId", new { userId }, cancellationToken: cancellationToken))).AsList();
+        if (found.Count == 0)
+        {
+            return Failure.NotFound($"User {userId}");
+        }
+
+        return actor.Role == Role.Admin || (actor.Role == Role.Manager && found[0] is { } d && actor.ManagesDepartment(d))
+            ? null
+            : Failure.Forbidden("Only administrators, and managers for their own department, see and set working hours.");
+    }
+
+    private static async Task<UserSchedule> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long userId, CancellationToken cancellationToken)
+    {
+        var timeZone = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "SELECT time_zone FROM users WHERE id = @userId", new { userId }, transaction, cancellationToken: cancellationToken));
+        var hours = await connection.QueryAsync<AutoAssign.HoursRow>(new CommandDefinition(
+            "SELECT user_id, weekday, starts_at, ends_at FROM user_working_hours WHERE user_id = @userId ORDER BY weekday, starts_at",
+            new { userId },
+            transaction,
+            cancellationToken: cancellationToken));
+        var away = await connection.QueryAsync<AutoAssign.AwayRow>(new CommandDefinition(
+            "SELECT user_id, away_from, away_to, reason FROM user_away WHERE user_id = @userId ORDER BY away_from",
+            new { userId },
+            transaction,
+            cancellationToken: cancellationToken));
+        return new UserSchedule(
+            userId,
+            timeZone ?? "UTC",
+            hours.Select(h => h.ToHours()).ToList(),
+            away.Select(a => new AwayPeriod(a.AwayFrom, a.AwayTo, a.Reason)).ToList());
+    }
+}

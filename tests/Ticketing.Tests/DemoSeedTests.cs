@@ -1,0 +1,41 @@
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Demo;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Ticketing.Tests;
+
+public class DemoSeedTests(TestDatabase database) : IClassFixture<TestDatabase>
+{
+    [Fact]
+    public async Task the_demo_routes_its_fresh_work_orders_by_its_assignment_rules()
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        // A Wednesday, 11:00 in Taipei: the day shift is at work.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
+        var users = new Users(database.DataSource, new PasswordHasher<Users>());
+        await new DemoSeed(database.DataSource, users, clock, NullLogger<DemoSeed>.Instance).SeedAsync(CancellationToken.None);
+
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var fresh = (await connection.QueryAsync<(string Title, string? Assignee, string Kind)>(
+            """
+            SELECT w.title, u.user_name, e.kind
+            FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
+            JOIN LATERAL (SELECT kind FROM work_order_events WHERE work_order_id = w.id ORDER BY id DESC LIMIT 1) e ON true
+            ORDER BY w.id DESC LIMIT 4
+            """)).Reverse().ToList();
+
+        Assert.Equal(
+            [
+                ("CNC lathe 1 drive trips 驅動器跳脫", "lin", "auto_assigned"),
+                ("Conveyor bearing noise", "technician", "auto_assigned"),
+                ("Meeting room too cold 會議室太冷", "wang", "auto_assigned"),
+                ("Printer on 3F offline", null, "queued"),
+            ],
+            fresh);
+        Assert.Equal(3, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM assignment_rules WHERE active"));
+    }
+}
