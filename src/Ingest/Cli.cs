@@ -16,6 +16,8 @@ public static class Cli
         ["import"] = (Import.ImportCommand.Help, Import.ImportCommand.RunAsync),
         ["bench-ingest"] = (Warehouse.IngestBenchmark.Help, Warehouse.IngestBenchmark.RunAsync),
         ["generate"] = (Generate.GenerateCommand.Help, Generate.GenerateCommand.RunAsync),
+        ["train"] = (Forecast.ForecastCommands.TrainHelp, Forecast.ForecastCommands.TrainAsync),
+        ["backtest"] = (Forecast.ForecastCommands.BacktestHelp, Forecast.ForecastCommands.BacktestAsync),
     };
 
     public static async Task<int> RunAsync(string[] args)
