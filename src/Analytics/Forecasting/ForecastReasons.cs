@@ -35,12 +35,12 @@ public static class ForecastReasons
             "mode_mtbf_days" => Invariant($"a {mode1} failure every {n} days on average"),
             "any_mtbf_days" => Invariant($"a failure every {n} days on average"),
             "mode_due_ratio" => value >= 1
-                ? Invariant($"past its usual time between {mode1} failures ({value:P0} of it)")
-                : Invariant($"{value:P0} of its usual time between {mode1} failures has passed"),
+                ? Invariant($"past its usual time between {mode1} failures ({Percent(value)} of it)")
+                : Invariant($"{Percent(value)} of its usual time between {mode1} failures has passed"),
             "interval_trend" => value < 1
-                ? Invariant($"intervals between {mode1} failures shrinking (the last was {value:P0} of the average)")
-                : Invariant($"intervals between {mode1} failures growing (the last was {value:P0} of the average)"),
-            "mode_share" => Invariant($"{value:P0} of its failures in the last year were {mode1}"),
+                ? Invariant($"intervals between {mode1} failures shrinking (the last was {Percent(value)} of the average)")
+                : Invariant($"intervals between {mode1} failures growing (the last was {Percent(value)} of the average)"),
+            "mode_share" => Invariant($"{Percent(value)} of its failures in the last year were {mode1}"),
             "type_mode_rate" => Invariant($"{assetType.Replace('_', ' ')} assets have {value:F1} {mode1} failures a year each"),
             "age_years" => value < 0 ? "installation date unknown" : Invariant($"{value:F0} years in service"),
             "criticality" => Invariant($"criticality {n}"),
@@ -104,6 +104,8 @@ public static class ForecastReasons
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..20];
     }
+
+    private static string Percent(float value) => Math.Round(value * 100).ToString(CultureInfo.InvariantCulture) + "%";
 
     private static string Window(string feature) => feature[(feature.LastIndexOf('_') + 1)..];
 

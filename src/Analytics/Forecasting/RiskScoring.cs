@@ -8,7 +8,8 @@ namespace WorkOrders.Analytics.Forecasting;
 /// The risk that an in-service asset fails by one fault mode within the horizon, as a proposal for preventive work:
 /// the probability, the window the failure is expected in, the reasons in plain words, the preventive template to use
 /// and how long its work usually takes in progress, the open preventive or corrective work order that already covers
-/// it (if any), and the evidence key (same key = same evidence, so a dismissed proposal can stay dismissed).
+/// it (if any), and the evidence key (same key = same evidence, so a dismissed proposal can stay dismissed). Reasons
+/// are the features that pushed the risk up, largest first; none when nothing did (a risk below the base rate).
 /// </summary>
 public sealed record RiskProposal(
     long AssetId,
@@ -56,7 +57,7 @@ public static class RiskScoring
         department AS (
             SELECT asset_id, department_id FROM (
                 SELECT asset_id, department_id, row_number() OVER (PARTITION BY asset_id ORDER BY count(*) DESC, department_id) AS r
-                FROM work GROUP BY ALL)
+                FROM work GROUP BY asset_id, department_id)
             WHERE r = 1),
         any_pm AS (SELECT department_id, min(template_id) AS template_id FROM dim_template WHERE work_type = 'preventive' GROUP BY ALL),
         hands_on AS (
