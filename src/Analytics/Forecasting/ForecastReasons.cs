@@ -60,6 +60,12 @@ public static class ForecastReasons
         foreach (var i in Enumerable.Range(0, contributions.Count).Where(i => contributions[i] > 0).OrderByDescending(i => contributions[i]).ThenBy(i => i))
         {
             var name = ForecastFeatures.Names[i];
+            // "No alarm in 7 days" is no evidence a planner can act on, even where the trees count it.
+            if (IsCount(name) && features[i] == 0)
+            {
+                continue;
+            }
+
             if (name is "month_sin" or "month_cos")
             {
                 if (seasonSaid)
@@ -104,6 +110,10 @@ public static class ForecastReasons
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..20];
     }
+
+    private static bool IsCount(string feature) =>
+        feature.StartsWith("mode_failures_", StringComparison.Ordinal) || feature.StartsWith("any_failures_", StringComparison.Ordinal)
+        || feature.StartsWith("minor_faults_", StringComparison.Ordinal) || feature.StartsWith("alarms_", StringComparison.Ordinal);
 
     private static string Percent(float value) => Math.Round(value * 100).ToString(CultureInfo.InvariantCulture) + "%";
 

@@ -13,6 +13,9 @@ namespace WorkOrders.Analytics.Forecasting;
 /// last <see cref="HeldBackMonths"/> months are held back for the metrics and the backtest, and training only uses
 /// cut-offs whose horizon ends before the first held-back one. <see cref="DegradingAssets"/>: the assets known to be
 /// wearing out (the generator's ground truth), to report how many of each method's proposals were on them.
+/// <see cref="MaxExamples"/> bounds memory and time on large plants: past it, the trees see every failure and a
+/// sample of the other examples, while calibration and the held-back months use a sample of whole assets, so the
+/// probabilities stay calibrated and the backtest still sees every cut-off of the assets it keeps.
 /// </summary>
 public sealed record TrainingRequest(
     int HorizonDays = 30,
@@ -21,7 +24,8 @@ public sealed record TrainingRequest(
     int WarmupDays = 90,
     int Seed = 1,
     double ProposalShare = 0.05,
-    IReadOnlySet<long>? DegradingAssets = null);
+    IReadOnlySet<long>? DegradingAssets = null,
+    int MaxExamples = 1_000_000);
 
 /// <summary>Where a training run is: the stage and how far into it.</summary>
 public sealed record TrainingProgress(string Stage, int Done, int Total);
@@ -94,14 +98,22 @@ public static class ForecastTraining
         var testRows = new List<FeatureRow>();
         var used = new List<TrainingCutoff>();
         var all = train.Concat(test).ToList();
+        var calibrateFrom = train[(int)(train.Count * 0.8)];
+        var fitCutoffs = train.Count(c => c < calibrateFrom);
+        double? negativeRate = null, assetRate = null;
         for (var i = 0; i < all.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             progress?.Report(new TrainingProgress("computing features", i, all.Count));
             var rows = ForecastFeatures.At(warehouse, all[i], request.HorizonDays);
+            negativeRate ??= Math.Min(1, request.MaxExamples / Math.Max(1.0, rows.Count * (double)fitCutoffs));
+            assetRate ??= Math.Min(1, request.MaxExamples / Math.Max(1.0, rows.Count * (double)(all.Count - fitCutoffs)));
             var heldBack = i >= train.Count;
-            (heldBack ? testRows : trainRows).AddRange(rows);
-            used.Add(new TrainingCutoff(all[i], heldBack, rows.Count, rows.Count(r => r.Label)));
+            var kept = (all[i] < calibrateFrom
+                ? rows.Where((r, n) => r.Label || Sampled(r.AssetId, i, n, negativeRate.Value))
+                : rows.Where(r => Sampled(r.AssetId, -1, 0, assetRate.Value))).ToList();
+            (heldBack ? testRows : trainRows).AddRange(kept);
+            used.Add(new TrainingCutoff(all[i], heldBack, kept.Count, kept.Count(r => r.Label)));
         }
 
         progress?.Report(new TrainingProgress("computing features", all.Count, all.Count));
@@ -116,7 +128,6 @@ public static class ForecastTraining
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new TrainingProgress("training", 0, 1));
         var ml = new MLContext(request.Seed);
-        var calibrateFrom = train[(int)(train.Count * 0.8)];
         var fit = ml.Data.LoadFromEnumerable(Examples(trainRows.Where(r => r.Cutoff < calibrateFrom)));
         var calibrate = ml.Data.LoadFromEnumerable(Examples(trainRows.Where(r => r.Cutoff >= calibrateFrom)));
         var trees = ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
@@ -194,12 +205,28 @@ public static class ForecastTraining
         return cutoffs;
     }
 
+    /// <summary>A fixed pseudo-random choice per (asset, cut-off, row): the same rows on every run.</summary>
+    private static bool Sampled(long assetId, int cutoff, int row, double rate)
+    {
+        if (rate >= 1)
+        {
+            return true;
+        }
+
+        var x = unchecked(((ulong)assetId * 0x9E3779B97F4A7C15UL) ^ ((ulong)(uint)cutoff * 0xC2B2AE3D27D4EB4FUL) ^ ((ulong)(uint)row * 0x165667B19E3779F9UL));
+        x ^= x >> 31;
+        x = unchecked(x * 0xBF58476D1CE4E5B9UL);
+        x ^= x >> 29;
+        return (x >> 11) / (double)(1UL << 53) < rate;
+    }
+
     private static TrainingResult? Check(TrainingRequest request) =>
         request.HorizonDays is < 1 or > 365 ? TrainingResult.Refused("horizonDays", "must be from 1 to 365 days")
         : request.CutoffStepDays is < 1 or > 90 ? TrainingResult.Refused("cutoffStepDays", "must be from 1 to 90 days")
         : request.HeldBackMonths is < 1 or > 24 ? TrainingResult.Refused("heldBackMonths", "must be from 1 to 24 months")
         : request.WarmupDays is < 0 or > 730 ? TrainingResult.Refused("warmupDays", "must be from 0 to 730 days")
         : request.ProposalShare is <= 0 or > 1 || double.IsNaN(request.ProposalShare) ? TrainingResult.Refused("proposalShare", "must be above 0 and at most 1")
+        : request.MaxExamples is < 10_000 or > 50_000_000 ? TrainingResult.Refused("maxExamples", "must be from 10,000 to 50,000,000")
         : null;
 
     /// <summary>Mean negative log-likelihood in nats, probabilities kept off 0 and 1.</summary>

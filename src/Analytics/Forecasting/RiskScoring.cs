@@ -149,13 +149,17 @@ public static class RiskScoring
             null, rows.Count);
     }
 
-    /// <summary>The moment of the warehouse's latest data: the open-work snapshot, or just after the newest work order.</summary>
+    /// <summary>
+    /// The moment of the warehouse's latest data: just after the newest work order or history event it holds. Not the
+    /// time of the ingest, which for an imported or generated history can lie long after its last day.
+    /// </summary>
     public static DateTime Now(DuckDBConnection warehouse)
     {
         using var command = warehouse.CreateCommand();
         command.CommandText = """
-            SELECT greatest((SELECT max(snapshot_at) FROM open_work_order),
-                            (SELECT max(created_at) + INTERVAL 1 SECOND FROM (SELECT created_at FROM fact_work_order UNION ALL SELECT created_at FROM open_work_order)))
+            SELECT greatest((SELECT max(occurred_at) FROM fact_event),
+                            (SELECT max(created_at) FROM (SELECT created_at FROM fact_work_order UNION ALL SELECT created_at FROM open_work_order)))
+                   + INTERVAL 1 SECOND
             """;
         return command.ExecuteScalar() is DateTime now ? now : throw new InvalidOperationException("The warehouse holds no work orders to score from.");
     }
