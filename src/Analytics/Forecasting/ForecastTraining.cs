@@ -48,6 +48,8 @@ public sealed record TrainingResult(ForecastModelInfo? Model, IReadOnlyList<Back
 /// Trains the failure-risk model: feature rows at rolling cut-offs (<see cref="ForecastFeatures"/>), a FastTree
 /// binary classifier with a fixed seed, Platt-calibrated on the latest fifth of the training cut-offs (held out from
 /// the trees), evaluated and backtested on the held-back months, stored as a new version in <see cref="ForecastStore"/>.
+/// Cancellation is checked between cut-offs and stages (ML.NET's fit itself takes no token), and nothing is stored
+/// unless the run completes.
 /// </summary>
 public static class ForecastTraining
 {

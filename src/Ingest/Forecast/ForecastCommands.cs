@@ -17,6 +17,9 @@ internal static class ForecastCommands
 
     public const string BacktestHelp = "print the stored backtest of the newest model version (--warehouse FILE)";
 
+    public const string ScoreHelp =
+        "score every in-service asset and fault mode with the newest good model and print the proposals at or above --threshold P (0.5), --top N (20)";
+
     /// <summary>The generator's truly degrading assets, for the backtest's ground-truth column.</summary>
     private const string Degrading = "SELECT asset_id FROM generator_degradations";
 
@@ -78,6 +81,39 @@ internal static class ForecastCommands
         var newest = store.Models().FirstOrDefault() ?? throw new CliException("no model has been trained on this warehouse yet; run the train command first");
         PrintModel(newest);
         PrintBacktest(store.Backtest(newest.Version));
+        return Task.FromResult(0);
+    }
+
+    public static Task<int> ScoreAsync(CliArgs args, CancellationToken cancellationToken)
+    {
+        var text = args.Text("threshold") ?? "0.5";
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold))
+        {
+            throw new CliException($"--threshold must be a probability from 0 to 1, not '{text}'");
+        }
+
+        var top = Whole(args, "top", 20, 1, 10_000);
+        using var warehouse = Open(WarehouseCommands.WarehousePath(args));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = RiskScoring.Score(warehouse, threshold, cancellationToken);
+        if (result.Refusal is { } refusal)
+        {
+            throw new CliException(refusal.Field == "threshold" ? $"--threshold {refusal.Message}" : refusal.Message);
+        }
+
+        var table = new Table().AddColumns("asset", "type", "crit.", "mode", "risk", "window", "reasons", "template", "hours", "covered by");
+        foreach (var p in result.Proposals.Take(top))
+        {
+            table.AddRow(
+                Markup.Escape(p.AssetCode), Markup.Escape(p.AssetType), $"{p.Criticality}", Markup.Escape(p.FaultMode), $"{p.Probability:P0}",
+                $"{p.WindowFrom:MM-dd} .. {p.WindowTo:MM-dd}", Markup.Escape(string.Join("; ", p.Reasons)), Markup.Escape(p.SuggestedTemplateName ?? "-"),
+                p.EstimatedHours is { } hours ? $"{hours:F1}" : "-", Markup.Escape(p.CoveredBy ?? ""));
+        }
+
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine(
+            $"model version {result.Model!.Version} at {result.Now:yyyy-MM-dd HH:mm}: {result.Scored:N0} (asset, mode) pairs scored in {clock.Elapsed.TotalSeconds:F1} s, " +
+            $"{result.Proposals.Count:N0} at or above {threshold:P0}");
         return Task.FromResult(0);
     }
 

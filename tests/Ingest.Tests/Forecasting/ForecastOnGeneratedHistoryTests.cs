@@ -82,7 +82,7 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task the_train_command_refuses_a_bad_option_naming_it_and_backtest_needs_a_trained_model()
+    public async Task the_forecast_commands_refuse_a_bad_option_naming_it_and_need_a_trained_model()
     {
         var path = Path.Combine(Path.GetTempPath(), $"forecast-cli-{Guid.NewGuid():N}.duckdb");
         try
@@ -90,6 +90,8 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
             Assert.Equal(2, await Cli.RunAsync(["train", "--warehouse", path, "--horizon-days", "0"]));
             Assert.Equal(2, await Cli.RunAsync(["train", "--warehouse", path, "--step-days", "x"]));
             Assert.Equal(2, await Cli.RunAsync(["backtest", "--warehouse", path]));
+            Assert.Equal(2, await Cli.RunAsync(["score", "--warehouse", path, "--threshold", "1.5"]));
+            Assert.Equal(2, await Cli.RunAsync(["score", "--warehouse", path]));
         }
         finally
         {
