@@ -131,7 +131,7 @@ public static class ForecastTraining
         progress?.Report(new TrainingProgress("training", 0, 1));
         var ml = new MLContext(request.Seed);
         var fit = ml.Data.LoadFromEnumerable(Examples(trainRows.Where(r => r.Cutoff < calibrateFrom)));
-        var calibrate = ml.Data.LoadFromEnumerable(Examples(trainRows.Where(r => r.Cutoff >= calibrateFrom)));
+        var calibrate = ml.Data.LoadFromEnumerable(Examples(trainRows.Where(r => r.Cutoff >= calibrateFrom).ToList()));
         var trees = ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
         {
             NumberOfTrees = 200,
@@ -154,7 +154,9 @@ public static class ForecastTraining
         var scored = model.Transform(testView);
         var metrics = ml.BinaryClassification.Evaluate(scored);
         var probabilities = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).Select(s => s.Probability).ToList();
-        var baseRate = (double)trainPositives / trainRows.Count;
+        // The base rate from the calibration cut-offs: the earlier ones may have had their negatives sampled.
+        var calibrationRows = trainRows.Where(r => r.Cutoff >= calibrateFrom).ToList();
+        var baseRate = Math.Clamp((double)calibrationRows.Count(r => r.Label) / Math.Max(1, calibrationRows.Count), 1e-6, 1 - 1e-6);
         var testRate = (double)testPositives / testRows.Count;
         var baseLogLoss = -((testRate * Math.Log(baseRate)) + ((1 - testRate) * Math.Log(1 - baseRate)));
         var logLoss = LogLoss(testRows, probabilities);

@@ -46,9 +46,13 @@ public static class RiskScoring
             UNION ALL
             SELECT work_order_id, asset_id, template_id, department_id, work_type FROM open_work_order WHERE asset_id IS NOT NULL),
         -- Preventive work is done on a machine for its components too: count the parent's templates as the asset's.
+        owners AS (
+            SELECT asset_id, asset_id AS owner FROM dim_asset
+            UNION ALL
+            SELECT asset_id, parent_id FROM dim_asset WHERE parent_id IS NOT NULL),
         pm_use AS (
-            SELECT a.asset_id, w.template_id, count(*) AS n
-            FROM dim_asset a JOIN work w ON w.work_type = 'preventive' AND (w.asset_id = a.asset_id OR w.asset_id = a.parent_id)
+            SELECT o.asset_id, w.template_id, count(*) AS n
+            FROM owners o JOIN work w ON w.asset_id = o.owner AND w.work_type = 'preventive'
             GROUP BY ALL),
         best_pm AS (
             SELECT asset_id, template_id FROM (
@@ -77,10 +81,14 @@ public static class RiskScoring
 
     // Open preventive work on the asset or its machine covers every mode; open corrective work covers its failure code.
     private const string Covering = """
-        SELECT a.asset_id, CASE WHEN o.work_type = 'corrective' THEN o.failure_code END AS mode, min(o.number)
-        FROM dim_asset a JOIN open_work_order o
-            ON (o.work_type = 'preventive' AND (o.asset_id = a.asset_id OR o.asset_id = a.parent_id))
-            OR (o.work_type = 'corrective' AND o.failure_code IS NOT NULL AND o.asset_id = a.asset_id)
+        SELECT asset_id, mode, min(number) FROM (
+            SELECT a.asset_id, NULL::VARCHAR AS mode, o.number
+            FROM (SELECT asset_id, asset_id AS owner FROM dim_asset
+                  UNION ALL SELECT asset_id, parent_id FROM dim_asset WHERE parent_id IS NOT NULL) a
+            JOIN open_work_order o ON o.asset_id = a.owner AND o.work_type = 'preventive'
+            UNION ALL
+            SELECT asset_id, failure_code, number FROM open_work_order
+            WHERE work_type = 'corrective' AND failure_code IS NOT NULL AND asset_id IS NOT NULL)
         GROUP BY ALL
         """;
 
