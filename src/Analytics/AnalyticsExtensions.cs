@@ -1,18 +1,21 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics;
 
 public static class AnalyticsExtensions
 {
-    /// <summary>Registers the warehouse reader the analytics queries run on.</summary>
+    /// <summary>Registers the warehouse reader the analytics queries run on, and the forecasts.</summary>
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<WarehouseOptions>().BindConfiguration(WarehouseOptions.Section);
         builder.Services.TryAddSingleton<WarehouseReader>();
         builder.Services.TryAddSingleton<WarehouseAnalytics>();
+        builder.Services.AddOptions<ForecastOptions>().BindConfiguration(ForecastOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton<Forecasts>();
         return builder;
     }
 }

@@ -18,6 +18,9 @@ public static class Cli
         ["bench-analytics"] = (Warehouse.AnalyticsBenchmark.Help, Warehouse.AnalyticsBenchmark.RunAsync),
         ["bench-assign"] = (Bench.AssignmentBenchmark.Help, Bench.AssignmentBenchmark.RunAsync),
         ["generate"] = (Generate.GenerateCommand.Help, Generate.GenerateCommand.RunAsync),
+        ["train"] = (Forecast.ForecastCommands.TrainHelp, Forecast.ForecastCommands.TrainAsync),
+        ["backtest"] = (Forecast.ForecastCommands.BacktestHelp, Forecast.ForecastCommands.BacktestAsync),
+        ["score"] = (Forecast.ForecastCommands.ScoreHelp, Forecast.ForecastCommands.ScoreAsync),
     };
 
     public static async Task<int> RunAsync(string[] args)

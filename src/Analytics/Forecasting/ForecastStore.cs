@@ -1,0 +1,308 @@
+using System.Globalization;
+using DuckDB.NET.Data;
+
+namespace WorkOrders.Analytics.Forecasting;
+
+/// <summary>
+/// A stored model version: when and how it was trained, the data it saw (window, cut-offs, examples), its metrics on
+/// the held-back months, and whether it is good enough to score with (<see cref="ForecastTraining.GoodRule"/>).
+/// </summary>
+public sealed record ForecastModelInfo(
+    long Version,
+    DateTime TrainedAt,
+    TimeSpan Duration,
+    string Trainer,
+    int HorizonDays,
+    int Seed,
+    DateTime DataFrom,
+    DateTime DataTo,
+    DateTime TrainFrom,
+    DateTime TrainTo,
+    DateTime TestFrom,
+    DateTime TestTo,
+    int Cutoffs,
+    long TrainExamples,
+    long TrainPositives,
+    long TestExamples,
+    long TestPositives,
+    double Auc,
+    double LogLoss,
+    double BaseLogLoss,
+    double Precision,
+    double Recall,
+    bool Good,
+    string GoodRule);
+
+/// <summary>One bin of the calibration table: the mean predicted probability of the held-back examples in it and how often they failed.</summary>
+public sealed record CalibrationBin(int Bin, double MeanPredicted, double ObservedRate, long Examples);
+
+/// <summary>A cut-off a model version was trained (or tested, when held back) on.</summary>
+public sealed record TrainingCutoff(DateTime Cutoff, bool HeldBack, long Examples, long Positives);
+
+/// <summary>
+/// The model versions, their cut-offs, backtests and calibration, in tables of the warehouse file created on first use
+/// (they are not part of the ingested schema, so an ingest never touches them). A version is written in one transaction.
+/// </summary>
+public sealed class ForecastStore(DuckDBConnection warehouse)
+{
+    private const string Create = """
+        CREATE TABLE IF NOT EXISTS forecast_model (
+            version             BIGINT PRIMARY KEY,
+            trained_at          TIMESTAMP NOT NULL,
+            duration_seconds    DOUBLE NOT NULL,
+            trainer             VARCHAR NOT NULL,
+            horizon_days        INTEGER NOT NULL,
+            seed                INTEGER NOT NULL,
+            data_from           TIMESTAMP NOT NULL,
+            data_to             TIMESTAMP NOT NULL,
+            train_from          TIMESTAMP NOT NULL,
+            train_to            TIMESTAMP NOT NULL,
+            test_from           TIMESTAMP NOT NULL,
+            test_to             TIMESTAMP NOT NULL,
+            cutoffs             INTEGER NOT NULL,
+            train_examples      BIGINT NOT NULL,
+            train_positives     BIGINT NOT NULL,
+            test_examples       BIGINT NOT NULL,
+            test_positives      BIGINT NOT NULL,
+            auc                 DOUBLE NOT NULL,
+            log_loss            DOUBLE NOT NULL,
+            base_log_loss       DOUBLE NOT NULL,
+            precision           DOUBLE NOT NULL,
+            recall              DOUBLE NOT NULL,
+            good                BOOLEAN NOT NULL,
+            good_rule           VARCHAR NOT NULL,
+            features            VARCHAR NOT NULL,
+            model               BLOB NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS forecast_cutoff (
+            model_version       BIGINT NOT NULL,
+            cutoff              TIMESTAMP NOT NULL,
+            held_back           BOOLEAN NOT NULL,
+            examples            BIGINT NOT NULL,
+            positives           BIGINT NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS forecast_backtest (
+            model_version       BIGINT NOT NULL,
+            method              VARCHAR NOT NULL,
+            proposals_per_cutoff INTEGER NOT NULL,
+            cutoffs             INTEGER NOT NULL,
+            proposals           BIGINT NOT NULL,
+            hits                BIGINT NOT NULL,
+            failing_assets      BIGINT NOT NULL,
+            precision           DOUBLE NOT NULL,
+            recall              DOUBLE NOT NULL,
+            mean_lead_days      DOUBLE,
+            degrading_proposals BIGINT,
+            degrading_share     DOUBLE
+        );
+
+        CREATE TABLE IF NOT EXISTS forecast_calibration (
+            model_version       BIGINT NOT NULL,
+            bin                 INTEGER NOT NULL,
+            mean_predicted      DOUBLE NOT NULL,
+            observed_rate       DOUBLE NOT NULL,
+            examples            BIGINT NOT NULL
+        );
+        """;
+
+    private const string ModelColumns = """
+        version, trained_at, duration_seconds, trainer, horizon_days, seed, data_from, data_to, train_from, train_to, test_from, test_to,
+        cutoffs, train_examples, train_positives, test_examples, test_positives, auc, log_loss, base_log_loss, precision, recall, good, good_rule
+        """;
+
+    /// <summary>Every model version, newest first.</summary>
+    public IReadOnlyList<ForecastModelInfo> Models()
+    {
+        EnsureTables();
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"SELECT {ModelColumns} FROM forecast_model ORDER BY version DESC";
+        using var reader = command.ExecuteReader();
+        var models = new List<ForecastModelInfo>();
+        while (reader.Read())
+        {
+            models.Add(ReadInfo(reader));
+        }
+
+        return models;
+    }
+
+    /// <summary>The newest version marked good, with its serialized model; null when there is none.</summary>
+    public (ForecastModelInfo Info, byte[] Model, IReadOnlyList<string> Features)? NewestGood()
+    {
+        EnsureTables();
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"SELECT {ModelColumns}, features, model FROM forecast_model WHERE good ORDER BY version DESC LIMIT 1";
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var info = ReadInfo(reader);
+        var features = reader.GetString(24).Split(',');
+        using var blob = reader.GetStream(25);
+        using var copy = new MemoryStream();
+        blob.CopyTo(copy);
+        return (info, copy.ToArray(), features);
+    }
+
+    public IReadOnlyList<BacktestRow> Backtest(long version)
+    {
+        EnsureTables();
+        using var command = warehouse.CreateCommand();
+        command.CommandText = """
+            SELECT method, proposals_per_cutoff, cutoffs, proposals, hits, failing_assets, precision, recall, mean_lead_days, degrading_proposals, degrading_share
+            FROM forecast_backtest WHERE model_version = $version
+            ORDER BY CASE method WHEN 'model' THEN 0 WHEN 'mtbf' THEN 1 ELSE 2 END
+            """;
+        command.Parameters.Add(new DuckDBParameter("version", version));
+        using var reader = command.ExecuteReader();
+        var rows = new List<BacktestRow>();
+        while (reader.Read())
+        {
+            rows.Add(new BacktestRow(
+                reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
+                reader.GetDouble(6), reader.GetDouble(7),
+                reader.IsDBNull(8) ? null : reader.GetDouble(8),
+                reader.IsDBNull(9) ? null : reader.GetInt64(9),
+                reader.IsDBNull(10) ? null : reader.GetDouble(10)));
+        }
+
+        return rows;
+    }
+
+    public IReadOnlyList<CalibrationBin> Calibration(long version)
+    {
+        EnsureTables();
+        using var command = warehouse.CreateCommand();
+        command.CommandText = "SELECT bin, mean_predicted, observed_rate, examples FROM forecast_calibration WHERE model_version = $version ORDER BY bin";
+        command.Parameters.Add(new DuckDBParameter("version", version));
+        using var reader = command.ExecuteReader();
+        var bins = new List<CalibrationBin>();
+        while (reader.Read())
+        {
+            bins.Add(new CalibrationBin(reader.GetInt32(0), reader.GetDouble(1), reader.GetDouble(2), reader.GetInt64(3)));
+        }
+
+        return bins;
+    }
+
+    public IReadOnlyList<TrainingCutoff> Cutoffs(long version)
+    {
+        EnsureTables();
+        using var command = warehouse.CreateCommand();
+        command.CommandText = "SELECT cutoff, held_back, examples, positives FROM forecast_cutoff WHERE model_version = $version ORDER BY cutoff";
+        command.Parameters.Add(new DuckDBParameter("version", version));
+        using var reader = command.ExecuteReader();
+        var cutoffs = new List<TrainingCutoff>();
+        while (reader.Read())
+        {
+            cutoffs.Add(new TrainingCutoff(reader.GetDateTime(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return cutoffs;
+    }
+
+    /// <summary>Writes a new version with everything that belongs to it in one transaction; returns it with its version number.</summary>
+    internal ForecastModelInfo Save(
+        ForecastModelInfo info, byte[] model, IReadOnlyList<TrainingCutoff> cutoffs, IReadOnlyList<BacktestRow> backtest, IReadOnlyList<CalibrationBin> calibration)
+    {
+        EnsureTables();
+        using var transaction = warehouse.BeginTransaction();
+        long version;
+        using (var command = warehouse.CreateCommand())
+        {
+            command.CommandText = "SELECT coalesce(max(version), 0) + 1 FROM forecast_model";
+            version = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        var saved = info with { Version = version };
+        using (var command = warehouse.CreateCommand())
+        {
+            command.CommandText = """
+                INSERT INTO forecast_model VALUES ($version, $trained_at, $duration, $trainer, $horizon, $seed, $data_from, $data_to, $train_from, $train_to,
+                    $test_from, $test_to, $cutoffs, $train_examples, $train_positives, $test_examples, $test_positives, $auc, $log_loss, $base_log_loss,
+                    $precision, $recall, $good, $good_rule, $features, $model)
+                """;
+            Add(command, "version", version);
+            Add(command, "trained_at", saved.TrainedAt);
+            Add(command, "duration", saved.Duration.TotalSeconds);
+            Add(command, "trainer", saved.Trainer);
+            Add(command, "horizon", saved.HorizonDays);
+            Add(command, "seed", saved.Seed);
+            Add(command, "data_from", saved.DataFrom);
+            Add(command, "data_to", saved.DataTo);
+            Add(command, "train_from", saved.TrainFrom);
+            Add(command, "train_to", saved.TrainTo);
+            Add(command, "test_from", saved.TestFrom);
+            Add(command, "test_to", saved.TestTo);
+            Add(command, "cutoffs", saved.Cutoffs);
+            Add(command, "train_examples", saved.TrainExamples);
+            Add(command, "train_positives", saved.TrainPositives);
+            Add(command, "test_examples", saved.TestExamples);
+            Add(command, "test_positives", saved.TestPositives);
+            Add(command, "auc", saved.Auc);
+            Add(command, "log_loss", saved.LogLoss);
+            Add(command, "base_log_loss", saved.BaseLogLoss);
+            Add(command, "precision", saved.Precision);
+            Add(command, "recall", saved.Recall);
+            Add(command, "good", saved.Good);
+            Add(command, "good_rule", saved.GoodRule);
+            Add(command, "features", string.Join(',', ForecastFeatures.Names));
+            Add(command, "model", model);
+            command.ExecuteNonQuery();
+        }
+
+        foreach (var cutoff in cutoffs)
+        {
+            Insert("INSERT INTO forecast_cutoff VALUES ($v, $a, $b, $c, $d)", version, cutoff.Cutoff, cutoff.HeldBack, cutoff.Examples, cutoff.Positives);
+        }
+
+        foreach (var row in backtest)
+        {
+            Insert(
+                "INSERT INTO forecast_backtest VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i, $j, $k)",
+                version, row.Method, row.ProposalsPerCutoff, row.Cutoffs, row.Proposals, row.Hits, row.FailingAssets, row.Precision, row.Recall,
+                row.MeanLeadDays, row.DegradingProposals, row.DegradingShare);
+        }
+
+        foreach (var bin in calibration)
+        {
+            Insert("INSERT INTO forecast_calibration VALUES ($v, $a, $b, $c, $d)", version, bin.Bin, bin.MeanPredicted, bin.ObservedRate, bin.Examples);
+        }
+
+        transaction.Commit();
+        return saved;
+    }
+
+    private void Insert(string sql, long version, params object?[] values)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = sql;
+        Add(command, "v", version);
+        for (var i = 0; i < values.Length; i++)
+        {
+            Add(command, ((char)('a' + i)).ToString(), values[i]);
+        }
+
+        command.ExecuteNonQuery();
+    }
+
+    private static void Add(DuckDBCommand command, string name, object? value) =>
+        command.Parameters.Add(new DuckDBParameter(name, value ?? DBNull.Value));
+
+    private void EnsureTables()
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = Create;
+        command.ExecuteNonQuery();
+    }
+
+    private static ForecastModelInfo ReadInfo(System.Data.Common.DbDataReader r) => new(
+        r.GetInt64(0), r.GetDateTime(1), TimeSpan.FromSeconds(r.GetDouble(2)), r.GetString(3), r.GetInt32(4), r.GetInt32(5),
+        r.GetDateTime(6), r.GetDateTime(7), r.GetDateTime(8), r.GetDateTime(9), r.GetDateTime(10), r.GetDateTime(11),
+        r.GetInt32(12), r.GetInt64(13), r.GetInt64(14), r.GetInt64(15), r.GetInt64(16),
+        r.GetDouble(17), r.GetDouble(18), r.GetDouble(19), r.GetDouble(20), r.GetDouble(21), r.GetBoolean(22), r.GetString(23));
+}
