@@ -34,6 +34,7 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
         builder.UseSetting("Ticketing:SeedDemo", "false");
         builder.UseSetting("Warehouse:Path", Path.Combine(_folder, "warehouse.duckdb"));
         builder.UseSetting("Ingest:RunOnStart", "false");
+        builder.UseSetting("ForecastJob:RunOnStart", "false");
         builder.UseEnvironment("Development");
     }
 

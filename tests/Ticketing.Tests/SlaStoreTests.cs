@@ -79,10 +79,10 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
             new { ids = ids.ToArray() })).ToList();
     }
 
-    private async Task<List<string>> NotificationKindsAsync(long userId)
+    private async Task<List<string>> SlaNotificationKindsAsync(long userId)
     {
         await using var connection = await Data.OpenConnectionAsync();
-        return (await connection.QueryAsync<string>("SELECT kind FROM notifications WHERE user_id = @userId ORDER BY id", new { userId })).ToList();
+        return (await connection.QueryAsync<string>("SELECT kind FROM notifications WHERE user_id = @userId AND kind LIKE 'sla\\_%' ORDER BY id", new { userId })).ToList();
     }
 
     [Fact]
@@ -224,9 +224,9 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
             g.Select(a => (a.Kind, a.Target)).Order()));
 
         // The manager hears of every alert, the assignee of those on their work order; nobody outside the department.
-        Assert.Equal(12 * 4, (await NotificationKindsAsync(org[Role.Manager].UserId)).Count);
-        Assert.Equal(["sla_warning", "sla_breach", "sla_warning", "sla_breach"], await NotificationKindsAsync(technician.UserId));
-        Assert.Empty(await NotificationKindsAsync(org.OutsideManager.UserId));
+        Assert.Equal(12 * 4, (await SlaNotificationKindsAsync(org[Role.Manager].UserId)).Count);
+        Assert.Equal(["sla_warning", "sla_breach", "sla_warning", "sla_breach"], await SlaNotificationKindsAsync(technician.UserId));
+        Assert.Empty(await SlaNotificationKindsAsync(org.OutsideManager.UserId));
 
         await using var connection = await Data.OpenConnectionAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>(

@@ -63,6 +63,14 @@ public sealed record BulkAcceptItem(long ProposalId, long? WorkOrderId, string? 
 public sealed record ThresholdRequest(double? Threshold);
 
 /// <summary>
+/// What became of the proposals, for the backtest: decisions, and whether a failure of the asset and mode followed within
+/// the proposal's window (known once the window has passed): an accepted proposal with no failure after it may have
+/// prevented one; a dismissed one followed by a failure was a miss.
+/// </summary>
+public sealed record ProposalFeedback(
+    long Open, long Accepted, long Dismissed, long Expired, long AcceptedWindowPassed, long AcceptedNoFailure, long AcceptedFailedAnyway, long DismissedThenFailed);
+
+/// <summary>
 /// Forecast proposals in PostgreSQL: publishing what scoring found, and the planner's accept (a real preventive work
 /// order through the work-order core, source forecast, in the same transaction) or dismiss with a reason.
 /// </summary>
@@ -349,6 +357,31 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return (await FindAsync(id, cancellationToken))!;
+    }
+
+    public async Task<ProposalFeedback> FeedbackAsync(CancellationToken cancellationToken)
+    {
+        const string Sql = """
+            WITH decided AS (
+                SELECT p.*, EXISTS (
+                    SELECT 1 FROM work_orders w
+                    WHERE w.asset_id = p.asset_id AND w.work_type = 'corrective' AND w.status <> 'cancelled'
+                      AND (p.fault_code IS NULL OR w.custom_fields->>'fault_code' = p.fault_code)
+                      AND w.created_at >= coalesce(p.decided_at, p.created_at) AND w.created_at < p.window_end) AS failed
+                FROM forecast_proposals p)
+            SELECT count(*) FILTER (WHERE status = 'open') AS open,
+                   count(*) FILTER (WHERE status = 'accepted') AS accepted,
+                   count(*) FILTER (WHERE status = 'dismissed') AS dismissed,
+                   count(*) FILTER (WHERE status = 'expired') AS expired,
+                   count(*) FILTER (WHERE status = 'accepted' AND window_end < @now) AS accepted_window_passed,
+                   count(*) FILTER (WHERE status = 'accepted' AND window_end < @now AND NOT failed) AS accepted_no_failure,
+                   count(*) FILTER (WHERE status = 'accepted' AND failed) AS accepted_failed_anyway,
+                   count(*) FILTER (WHERE status = 'dismissed' AND failed) AS dismissed_then_failed
+            FROM decided
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<ProposalFeedback>(new CommandDefinition(
+            Sql, new { now = clock.GetUtcNow().UtcDateTime }, cancellationToken: cancellationToken));
     }
 
     public async Task<double> ThresholdAsync(CancellationToken cancellationToken)

@@ -37,6 +37,7 @@ public sealed class ApiHost : IAsyncLifetime
             builder.UseSetting("Ticketing:MaxAttachmentBytes", "2048");
             builder.UseSetting("Warehouse:Path", Path.Combine(_folder, "warehouse.duckdb"));
             builder.UseSetting("Ingest:RunOnStart", "false");
+            builder.UseSetting("ForecastJob:RunOnStart", "false");
             builder.ConfigureTestServices(services =>
             {
                 services.RemoveAll<TimeProvider>();

@@ -48,7 +48,8 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
         return await TestOrg.CreateAsync(Data);
     }
 
-    private async Task<CreatedWebhook> SubscribeAsync(TestOrg org, Uri url, string kind = "*", string? secret = null)
+    // One delivery per work order made: its "created" event (a create also records how it was assigned or queued).
+    private async Task<CreatedWebhook> SubscribeAsync(TestOrg org, Uri url, string kind = "created", string? secret = null)
     {
         var outcome = await Subscriptions.CreateAsync(new WebhookRequest(url.ToString(), kind, secret), org[Role.Admin], CancellationToken.None);
         Assert.True(outcome.Succeeded, outcome.Failure?.Message);
