@@ -83,11 +83,14 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     /// <summary>How long a proposal stays open without being proposed again.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(14);
 
+    // Named as the Row record's parameters, so the mapping needs no global naming setting.
     private const string Columns = """
-        p.id, p.asset_id, a.code AS asset_code, a.name AS asset_name, a.asset_type, a.criticality, p.fault_code, p.probability,
-        p.probability * a.criticality AS risk, p.window_start, p.window_end, p.reasons::text AS reasons_json, p.template_id,
-        t.name AS template_name, p.estimated_hours, p.status, p.created_at, p.expires_at, p.work_order_id, w.number AS work_order_number,
-        p.dismiss_reason, p.dismiss_note, p.model_version
+        p.id AS Id, p.asset_id AS AssetId, a.code AS AssetCode, a.name AS AssetName, a.asset_type AS AssetType, a.criticality AS Criticality,
+        p.fault_code AS FaultCode, p.probability AS Probability, p.probability * a.criticality AS Risk, p.window_start AS WindowStart,
+        p.window_end AS WindowEnd, p.reasons::text AS ReasonsJson, p.template_id AS TemplateId, t.name AS TemplateName,
+        p.estimated_hours AS EstimatedHours, p.status AS Status, p.created_at AS CreatedAt, p.expires_at AS ExpiresAt,
+        p.work_order_id AS WorkOrderId, w.number AS WorkOrderNumber, p.dismiss_reason AS DismissReason, p.dismiss_note AS DismissNote,
+        p.model_version AS ModelVersion
         FROM forecast_proposals p
         JOIN assets a ON a.id = p.asset_id
         LEFT JOIN templates t ON t.id = p.template_id
@@ -258,6 +261,15 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
             return Failure.Invalid("templateId", $"proposal {id} has no preventive template to create the work order from; add a preventive template for the asset's department.");
         }
 
+        // The template's own fields (an interval, a checklist) as the last work from that template had them, on this asset first.
+        var lastFields = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            """
+            SELECT custom_fields::text FROM work_orders WHERE template_id = @templateId
+            ORDER BY (asset_id = @assetId) DESC, created_at DESC LIMIT 1
+            """,
+            new { templateId = p.TemplateId, assetId = p.AssetId },
+            transaction,
+            cancellationToken: cancellationToken));
         var mode = p.FaultCode is null ? "" : $" ({p.FaultCode})";
         var request = new CreateWorkOrderRequest(
             p.TemplateId,
@@ -268,7 +280,8 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
             + (p.EstimatedHours is { } hours ? $"\nEstimated work: {hours.ToString("0.#", CultureInfo.InvariantCulture)} h." : ""),
             AssetId: p.AssetId,
             Reference: $"forecast-proposal-{id}",
-            DueAt: p.WindowStart > now ? p.WindowStart : now.AddDays(7));
+            DueAt: p.WindowStart > now ? p.WindowStart : now.AddDays(7),
+            CustomFields: lastFields is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(lastFields));
         var created = await create.InsertAsync(connection, transaction, request, actor, WorkOrderSource.Forecast, null, cancellationToken);
         if (created.Failure is { } failure)
         {
@@ -369,14 +382,14 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
                       AND (p.fault_code IS NULL OR w.custom_fields->>'fault_code' = p.fault_code)
                       AND w.created_at >= coalesce(p.decided_at, p.created_at) AND w.created_at < p.window_end) AS failed
                 FROM forecast_proposals p)
-            SELECT count(*) FILTER (WHERE status = 'open') AS open,
-                   count(*) FILTER (WHERE status = 'accepted') AS accepted,
-                   count(*) FILTER (WHERE status = 'dismissed') AS dismissed,
-                   count(*) FILTER (WHERE status = 'expired') AS expired,
-                   count(*) FILTER (WHERE status = 'accepted' AND window_end < @now) AS accepted_window_passed,
-                   count(*) FILTER (WHERE status = 'accepted' AND window_end < @now AND NOT failed) AS accepted_no_failure,
-                   count(*) FILTER (WHERE status = 'accepted' AND failed) AS accepted_failed_anyway,
-                   count(*) FILTER (WHERE status = 'dismissed' AND failed) AS dismissed_then_failed
+            SELECT count(*) FILTER (WHERE status = 'open') AS Open,
+                   count(*) FILTER (WHERE status = 'accepted') AS Accepted,
+                   count(*) FILTER (WHERE status = 'dismissed') AS Dismissed,
+                   count(*) FILTER (WHERE status = 'expired') AS Expired,
+                   count(*) FILTER (WHERE status = 'accepted' AND window_end < @now) AS AcceptedWindowPassed,
+                   count(*) FILTER (WHERE status = 'accepted' AND window_end < @now AND NOT failed) AS AcceptedNoFailure,
+                   count(*) FILTER (WHERE status = 'accepted' AND failed) AS AcceptedFailedAnyway,
+                   count(*) FILTER (WHERE status = 'dismissed' AND failed) AS DismissedThenFailed
             FROM decided
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

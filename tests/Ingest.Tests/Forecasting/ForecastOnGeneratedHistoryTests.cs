@@ -7,6 +7,9 @@ using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ingest.Generate;
 using WorkOrders.Ingest.Warehouse;
 using WorkOrders.Tests;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Forecasts;
+using WorkOrders.Ticketing.WorkOrders;
 using Xunit.Abstractions;
 
 namespace WorkOrders.Ingest.Tests.Forecasting;
@@ -73,6 +76,25 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
                 scored.Proposals.Count(p => degrading.Contains(p.AssetId)) * 2 > scored.Proposals.Count,
                 "most proposals at 0.5 are on degrading assets");
             Assert.All(scored.Proposals, p => Assert.NotNull(p.SuggestedTemplateId));
+
+            // The proposals go to PostgreSQL as the dashboard's job publishes them, and a planner accepts one.
+            var proposals = new Proposals(database.DataSource, new CreateWorkOrder(database.DataSource, TimeProvider.System), TimeProvider.System);
+            var published = await proposals.PublishAsync(
+                [.. scored.Proposals.Select(p => new ProposalCandidate(
+                    p.AssetId, p.FaultMode, p.Probability, p.WindowFrom, p.WindowTo, p.Reasons, p.SuggestedTemplateId, p.EstimatedHours, p.EvidenceKey,
+                    model.Version.ToString(CultureInfo.InvariantCulture)))],
+                CancellationToken.None);
+            Assert.True(published.Created > 0);
+            Assert.Equal(scored.Proposals.Count, published.Created + published.Covered);
+            var first = (await proposals.ListAsync(new ProposalQuery(Take: 1), CancellationToken.None)).Value!.Items[0];
+            var planner = (await TestOrg.CreateAsync(database.DataSource))[Role.Planner];
+            var accepted = await proposals.AcceptAsync(first.Id, planner, CancellationToken.None);
+            Assert.True(accepted.Succeeded, accepted.Failure?.Message);
+            await using (var connection = await database.DataSource.OpenConnectionAsync())
+            {
+                Assert.Equal(("forecast", "preventive", first.AssetId), await connection.QuerySingleAsync<(string, string, long)>(
+                    "SELECT source, work_type, asset_id FROM work_orders WHERE id = @id", new { id = accepted.Value!.WorkOrderId }));
+            }
         }
         finally
         {
