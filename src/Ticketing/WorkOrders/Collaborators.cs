@@ -22,10 +22,12 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
 {
     public const int MaxCandidates = 50;
 
-    private const string LockWorkOrder = $"""
+    private const string SelectWorkOrder = $"""
         SELECT w.number, w.title, w.status, w.requester_id, w.assignee_id, w.department_id, {Visibility.IsCollaboratorSql} AS is_collaborator
-        FROM work_orders w WHERE w.id = @id FOR UPDATE
+        FROM work_orders w WHERE w.id = @id
         """;
+
+    private const string LockWorkOrder = SelectWorkOrder + " FOR UPDATE";
 
     private const string SelectList = """
         SELECT c.user_id AS UserId, u.display_name AS DisplayName, u.role AS Role, d.name AS DepartmentName,
@@ -190,7 +192,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
     private static async Task<Outcome<WorkOrderRow>> LoadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, Actor actor, CancellationToken cancellationToken)
     {
-        var sql = transaction is null ? LockWorkOrder.Replace("FOR UPDATE", "", StringComparison.Ordinal) : LockWorkOrder;
+        var sql = transaction is null ? SelectWorkOrder : LockWorkOrder;
         var row = await connection.QuerySingleOrDefaultAsync<WorkOrderRow>(new CommandDefinition(
             sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)

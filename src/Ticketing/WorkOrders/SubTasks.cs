@@ -115,14 +115,16 @@ public static class SubTaskRules
 /// <summary>Splitting work orders into sub-tasks and reading a parent's progress.</summary>
 public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create, TimeProvider clock)
 {
-    private const string LockParent = $"""
+    private const string SelectParent = $"""
         SELECT w.id, w.number, w.title, w.status, w.priority, w.requester_id, w.department_id, w.assignee_id, w.asset_id,
                w.template_id, w.parent_id, p.number AS parent_number, w.custom_fields::text AS custom_fields,
                {Visibility.IsCollaboratorSql} AS is_collaborator
         FROM work_orders w LEFT JOIN work_orders p ON p.id = w.parent_id
         WHERE w.id = @id
-        FOR UPDATE OF w
         """;
+
+    // Locked while adding, so that a concurrent resolve of the parent either sees the new sub-task or runs first.
+    private const string LockParent = SelectParent + " FOR UPDATE OF w";
 
     private const string SelectChildren = """
         SELECT w.id AS Id, w.number AS Number, w.title AS Title, w.status AS Status, w.priority AS Priority,
@@ -238,8 +240,7 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
     private static async Task<Outcome<ParentRow>> LoadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, Actor actor, CancellationToken cancellationToken)
     {
-        // Locked while adding so that a concurrent resolve of the parent sees the new sub-task or runs first.
-        var sql = transaction is null ? LockParent.Replace("FOR UPDATE OF w", "", StringComparison.Ordinal) : LockParent;
+        var sql = transaction is null ? SelectParent : LockParent;
         var row = await connection.QuerySingleOrDefaultAsync<ParentRow>(new CommandDefinition(
             sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)
