@@ -55,6 +55,8 @@ public static class TicketingExtensions
         services.AddSingleton<WorkOrderQueries>();
         services.AddSingleton<ApplyTransition>();
         services.AddSingleton<AddComment>();
+        services.AddSingleton<SubTasks>();
+        services.AddSingleton<Collaborators>();
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
         services.AddSingleton<Forecasts.Proposals>();

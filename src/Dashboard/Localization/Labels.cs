@@ -117,6 +117,11 @@ public static partial class Labels
         "queued" => T["Queued"],
         "claim" => T["Claimed"],
         "reassign" => T["Reassigned"],
+        "subtask_added" => T["Sub-task added"],
+        "subtask_of" => T["Split from a work order"],
+        "subtask_override" => T["Resolved over open sub-tasks"],
+        "collaborator_added" => T["Collaborator added"],
+        "collaborator_removed" => T["Collaborator removed"],
         _ when WireNames.TryParse<WorkOrderAction>(kind, out var action) => T.Of(action),
         _ => kind,
     };

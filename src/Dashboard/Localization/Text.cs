@@ -618,6 +618,28 @@ public sealed class Text
         ["under asset #{0}"] = "設備 #{0} 之下",
         ["{0} ({1}, {2} open)"] = "{0}（{1}，{2} 件未結）",
         ["{0} was taken by someone else first."] = "{0} 已先被他人認領。",
+
+        // Sub-tasks and collaborators
+        ["Sub-tasks"] = "子任務",
+        ["Sub-task of"] = "所屬工單",
+        ["No sub-tasks."] = "沒有子任務。",
+        ["{0} of {1} done"] = "已完成 {0} / {1}",
+        ["Add a sub-task…"] = "新增子任務…",
+        ["Add sub-task"] = "新增子任務",
+        ["Same as the work order"] = "與工單相同",
+        ["Empty: the assignment rules choose."] = "留空：由指派規則決定。",
+        ["Collaborators"] = "協作者",
+        ["Nobody else is helping yet."] = "目前尚無其他協作者。",
+        ["added by {0}"] = "由 {0} 加入",
+        ["Add a collaborator"] = "加入協作者",
+        ["Type a name…"] = "輸入姓名…",
+        ["Add"] = "加入",
+        ["Resolve anyway, over the open sub-tasks (the reason goes into the history)"] = "仍要解決，略過未完成的子任務（原因將記入歷程）",
+        ["Sub-task added"] = "已新增子任務",
+        ["Split from a work order"] = "由工單拆分而來",
+        ["Resolved over open sub-tasks"] = "於子任務未完成時解決",
+        ["Collaborator added"] = "已加入協作者",
+        ["Collaborator removed"] = "已移除協作者",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public bool IsChinese => CultureInfo.CurrentUICulture.Name == "zh-TW";

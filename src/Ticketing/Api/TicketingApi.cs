@@ -41,6 +41,7 @@ public static class TicketingApi
         api.MapWebhookApi();
         api.MapSla();
         api.MapAssignmentApi();
+        api.MapCollaborationApi();
         return app;
     }
 

@@ -46,14 +46,14 @@ internal static class WorkOrderAccess
     public static async Task<Failure?> CheckAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long workOrderId, Actor actor, CancellationToken cancellationToken)
     {
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            "SELECT number, requester_id, assignee_id, department_id FROM work_orders WHERE id = @workOrderId",
-            new { workOrderId },
+            $"SELECT number, requester_id, assignee_id, department_id, {Visibility.IsCollaboratorSql} AS is_collaborator FROM work_orders w WHERE id = @workOrderId",
+            new { workOrderId, me = actor.UserId },
             transaction,
             cancellationToken: cancellationToken));
         return row switch
         {
             null => Failure.NotFound($"Work order {workOrderId}"),
-            _ when !Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId) =>
+            _ when !Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator) =>
                 Failure.Forbidden($"You may not see work order {row.Number}."),
             _ => null,
         };
@@ -65,5 +65,6 @@ internal static class WorkOrderAccess
         public long RequesterId { get; init; }
         public long? AssigneeId { get; init; }
         public long DepartmentId { get; init; }
+        public bool IsCollaborator { get; init; }
     }
 }

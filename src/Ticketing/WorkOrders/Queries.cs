@@ -38,12 +38,13 @@ public sealed class WorkOrderQueries(NpgsqlDataSource dataSource)
         ["dueAt"] = "w.due_at",
     };
 
-    private const string SelectDetail = """
+    private const string SelectDetail = $"""
         SELECT w.id, w.number, w.template_id, t.name AS template_name, w.work_type, w.title, w.description, w.priority, w.status,
                w.requester_id, r.display_name AS requester_name, w.contact, w.asset_id, a.code AS asset_code, a.name AS asset_name,
                w.department_id, d.name AS department_name, w.assignee_id, u.display_name AS assignee_name, w.reference,
                w.due_at, w.response_due_at, w.resolution_due_at, w.created_at, w.acknowledged_at, w.started_at, w.resolved_at,
-               w.closed_at, w.custom_fields::text AS custom_fields, w.source, w.rating, w.row_version
+               w.closed_at, w.custom_fields::text AS custom_fields, w.source, w.rating, w.row_version,
+               {Visibility.IsCollaboratorSql} AS is_collaborator
         FROM work_orders w
         JOIN templates t ON t.id = w.template_id
         JOIN departments d ON d.id = w.department_id
@@ -75,13 +76,13 @@ public sealed class WorkOrderQueries(NpgsqlDataSource dataSource)
     public async Task<Outcome<WorkOrderDetail>> GetAsync(long id, Actor actor, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<DetailRow>(new CommandDefinition(SelectDetail, new { id }, cancellationToken: cancellationToken));
+        var row = await connection.QuerySingleOrDefaultAsync<DetailRow>(new CommandDefinition(SelectDetail, new { id, me = actor.UserId }, cancellationToken: cancellationToken));
         if (row is null)
         {
             return Failure.NotFound($"Work order {id}");
         }
 
-        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId))
+        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator))
         {
             return Failure.Forbidden($"You may not see work order {row.Number}.");
         }
@@ -273,6 +274,7 @@ public sealed class WorkOrderQueries(NpgsqlDataSource dataSource)
         public string Source { get; init; } = "";
         public short? Rating { get; init; }
         public int RowVersion { get; init; }
+        public bool IsCollaborator { get; init; }
 
         public WorkOrderDetail ToDetail(Actor actor, List<WorkOrderEvent> history, List<Comment> comments, List<AttachmentInfo> attachments)
         {

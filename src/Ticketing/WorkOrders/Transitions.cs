@@ -5,17 +5,22 @@ using WorkOrders.Ticketing.Sla;
 
 namespace WorkOrders.Ticketing.WorkOrders;
 
-/// <summary>A request to move a work order. The row version comes from the body or the If-Match header.</summary>
-public sealed record TransitionRequest(string? Action, string? Note = null, long? AssigneeId = null, int? Rating = null, int? RowVersion = null);
+/// <summary>
+/// A request to move a work order. The row version comes from the body or the If-Match header. A manager resolves a
+/// work order whose sub-tasks are still open by setting <see cref="OverrideOpenSubTasks"/>, with the note as the reason.
+/// </summary>
+public sealed record TransitionRequest(
+    string? Action, string? Note = null, long? AssigneeId = null, int? Rating = null, int? RowVersion = null, bool? OverrideOpenSubTasks = null);
 
 public sealed record TransitionResult(long Id, WorkOrderStatus Status, long? AssigneeId, int RowVersion);
 
 /// <summary>Applies one lifecycle transition and its history event in one transaction, guarded by the row version.</summary>
 public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider clock)
 {
-    private const string Lock = """
-        SELECT status, requester_id, department_id, assignee_id, acknowledged_at, started_at, row_version, number
-        FROM work_orders WHERE id = @id FOR UPDATE
+    private const string Lock = $"""
+        SELECT status, requester_id, department_id, assignee_id, acknowledged_at, started_at, row_version, number,
+               {Visibility.IsCollaboratorSql} AS is_collaborator
+        FROM work_orders w WHERE id = @id FOR UPDATE
         """;
 
     private const string LoadCandidate = """
@@ -56,13 +61,13 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id }, transaction, cancellationToken: cancellationToken));
+        var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)
         {
             return Failure.NotFound($"Work order {id}");
         }
 
-        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId))
+        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator))
         {
             return Failure.Forbidden($"You may not see work order {row.Number}.");
         }
@@ -96,6 +101,19 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         }
 
         var change = decision.Value!;
+        IReadOnlyList<string> overridden = [];
+        if (action == WorkOrderAction.Resolve)
+        {
+            var open = await SubTaskStore.OpenNumbersAsync(connection, transaction, id, cancellationToken);
+            var guard = SubTaskRules.CheckResolve(state, open, request.OverrideOpenSubTasks == true, request.Note, actor);
+            if (guard.Failure is { } refusal)
+            {
+                return refusal;
+            }
+
+            overridden = guard.Value!;
+        }
+
         var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             Update,
             new
@@ -117,6 +135,12 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
             connection, transaction, id, now, actor.UserId, WireNames.Of(action), change.From, change.To, request.Note?.Trim(),
             new { assigneeId = candidate?.UserId, assignee = candidate?.UserName, previousAssigneeId = action == WorkOrderAction.Assign ? row.AssigneeId : null, rating = change.Rating },
             cancellationToken);
+        if (overridden.Count > 0)
+        {
+            await History.AppendAsync(
+                connection, transaction, id, now, actor.UserId, "subtask_override", null, null, request.Note?.Trim(), new { openSubTasks = overridden }, cancellationToken);
+        }
+
         await SlaClocks.FollowAsync(connection, transaction, id, change.From, change.To, actor.UserId, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new TransitionResult(id, change.To, change.AssigneeId, version);
@@ -132,6 +156,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         public DateTime? StartedAt { get; init; }
         public int RowVersion { get; init; }
         public string Number { get; init; } = "";
+        public bool IsCollaborator { get; init; }
     }
 
     private sealed class CandidateRow

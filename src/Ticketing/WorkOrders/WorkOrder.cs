@@ -97,14 +97,21 @@ public sealed record WorkOrderDetail(
 public static class Visibility
 {
     /// <summary>A filter on work_orders aliased w; takes @seesAll, @me, @department, @departmentScoped.</summary>
-    public const string Sql = """
-        (@seesAll OR w.requester_id = @me OR w.assignee_id = @me OR (@departmentScoped AND w.department_id = @department))
+    public const string Sql = $"""
+        (@seesAll OR w.requester_id = @me OR w.assignee_id = @me OR (@departmentScoped AND w.department_id = @department)
+         OR {IsCollaboratorSql})
         """;
 
-    public static bool CanSee(Actor actor, long requesterId, long? assigneeId, long departmentId) =>
+    /// <summary>Whether @me collaborates on the work order aliased w; a column for the single-row checks.</summary>
+    public const string IsCollaboratorSql = """
+        EXISTS (SELECT 1 FROM work_order_collaborators wc WHERE wc.work_order_id = w.id AND wc.user_id = @me)
+        """;
+
+    public static bool CanSee(Actor actor, long requesterId, long? assigneeId, long departmentId, bool isCollaborator = false) =>
         actor.SeesEverything
         || requesterId == actor.UserId
         || assigneeId == actor.UserId
+        || isCollaborator
         || (DepartmentScoped(actor) && departmentId == actor.DepartmentId);
 
     public static void AddParameters(DynamicParameters parameters, Actor actor)
