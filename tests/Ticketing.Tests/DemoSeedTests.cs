@@ -11,11 +11,17 @@ namespace WorkOrders.Ticketing.Tests;
 public class DemoSeedTests(TestDatabase database) : IClassFixture<TestDatabase>
 {
     [Fact]
-    public async Task the_demo_routes_its_fresh_work_orders_by_its_assignment_rules()
+    public async Task the_demo_routes_its_fresh_work_orders_by_its_assignment_rules_beside_a_generated_history()
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
         // A Wednesday, 11:00 in Taipei: the day shift is at work.
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
+        // ./run.sh generates a history first: the demo must find its own assets among many others.
+        await using (var before = await database.DataSource.OpenConnectionAsync())
+        {
+            await before.ExecuteAsync("INSERT INTO assets (code, name, kind) SELECT 'A-' || lpad(n::text, 4, '0'), 'Generated site', 'site' FROM generate_series(1, 300) n");
+        }
+
         var users = new Users(database.DataSource, new PasswordHasher<Users>());
         await new DemoSeed(database.DataSource, users, clock, NullLogger<DemoSeed>.Instance).SeedAsync(CancellationToken.None);
 

@@ -53,6 +53,15 @@ public sealed class AssetRegister(NpgsqlDataSource dataSource)
         return await ChildrenAsync(connection, parentId, cancellationToken);
     }
 
+    /// <summary>The assets with exactly these codes.</summary>
+    public async Task<IReadOnlyList<Asset>> ByCodesAsync(IEnumerable<string> codes, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<AssetRow>(new CommandDefinition(
+            Select + " WHERE a.code = ANY(@codes) ORDER BY a.code", new { codes = codes.ToArray() }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToAsset())];
+    }
+
     public async Task<IReadOnlyList<Asset>> SearchAsync(string? text, int take, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -191,8 +191,8 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
                 cancellationToken: cancellationToken));
         }
 
-        var register = new AssetRegister(dataSource);
-        return [.. await register.SearchAsync("", 200, cancellationToken)];
+        // Only the demo's own assets: a generated history may already have put thousands beside them.
+        return [.. await new AssetRegister(dataSource).ByCodesAsync(tree.Select(node => node.Code), cancellationToken)];
     }
 
     private async Task<Dictionary<string, long>> SeedTemplatesAsync(Actor admin, long maintenance, long facilities, long it, CancellationToken cancellationToken)
