@@ -28,14 +28,14 @@ dotnet build src/Dashboard -c Release -v quiet -nologo -clp:ErrorsOnly
 
 export ConnectionStrings__WorkOrders="Host=127.0.0.1;Port=$PG_PORT;Database=workorders;Username=workorders;Password=workorders"
 
-# Two years of generated maintenance history, once, so the analytics and the forecast have something to learn from.
+# Three years of generated maintenance history, once, so the analytics and the forecast have something to learn from.
 generated=0
 if [ "$(psql_admin "$PG_PORT" "SELECT to_regclass('generator_runs') IS NOT NULL" workorders)" = t ]; then
   generated=$(psql_admin "$PG_PORT" "SELECT count(*) FROM generator_runs" workorders)
 fi
 if [ "$generated" = 0 ]; then
-  log "generating two years of demo maintenance history"
-  dotnet run --project src/Ingest -c Release --no-build -- generate --work-orders "${WORKORDERS_DEMO_WORK_ORDERS:-20000}" --months 24 --seed 7 --migrate
+  log "generating three years of demo maintenance history"
+  dotnet run --project src/Ingest -c Release --no-build -- generate --work-orders "${WORKORDERS_DEMO_WORK_ORDERS:-30000}" --months 36 --seed 7 --migrate
 fi
 export Ticketing__SeedDemo=true
 export Warehouse__Path="$PWD/.data/warehouse.duckdb"
