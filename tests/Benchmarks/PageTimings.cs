@@ -7,7 +7,8 @@ namespace WorkOrders.Benchmarks;
 
 /// <summary>
 /// The time until each analytics page of a running dashboard is interactive in headless Chromium: from navigation to
-/// the circuit taking over the page, and to the figures being on screen. Prints the median of several loads per page.
+/// the circuit taking over the page, and to the figures being on screen. Prints the first load (the figures are
+/// computed) and the median of the loads after it (the figures are kept until the next ingest).
 /// <c>dotnet run --project tests/Benchmarks -c Release -- --url http://127.0.0.1:5080 --user executive --password demo --from 2025-11-01 --to 2026-11-01</c>
 /// </summary>
 public static class PageTimings
@@ -41,11 +42,12 @@ public static class PageTimings
         await page.ClickAsync("button[type=submit]");
         await page.WaitForURLAsync(new Regex("/$"));
 
-        Console.WriteLine($"{"page",-24} {"interactive (median ms)",24} {"figures shown (median ms)",26}   each of {rounds} loads after one warm-up");
+        Console.WriteLine($"{"page",-24} {"first load: figures shown (ms)",31} {"interactive (median ms)",24} {"figures shown (median ms)",26}   of {rounds} loads after the first");
         foreach (var (path, ready) in pages)
         {
             var interactive = new List<double>();
             var shown = new List<double>();
+            var first = 0.0;
             for (var round = 0; round <= rounds; round++)
             {
                 var clock = Stopwatch.StartNew();
@@ -53,14 +55,18 @@ public static class PageTimings
                 await page.Locator("[data-testid=circuit-ready]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
                 var circuit = clock.Elapsed.TotalMilliseconds;
                 await page.Locator(ready).WaitForAsync();
-                if (round > 0)
+                if (round == 0)
+                {
+                    first = clock.Elapsed.TotalMilliseconds;
+                }
+                else
                 {
                     interactive.Add(circuit);
                     shown.Add(clock.Elapsed.TotalMilliseconds);
                 }
             }
 
-            Console.WriteLine($"{path.Split('?')[0],-24} {Median(interactive),24:N0} {Median(shown),26:N0}");
+            Console.WriteLine($"{path.Split('?')[0],-24} {first,31:N0} {Median(interactive),24:N0} {Median(shown),26:N0}");
         }
 
         return 0;
