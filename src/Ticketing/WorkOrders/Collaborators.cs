@@ -189,23 +189,11 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
         return userId;
     }
 
-    private static async Task<Outcome<WorkOrderRow>> LoadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, Actor actor, CancellationToken cancellationToken)
-    {
-        var sql = transaction is null ? SelectWorkOrder : LockWorkOrder;
-        var row = await connection.QuerySingleOrDefaultAsync<WorkOrderRow>(new CommandDefinition(
-            sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
-        if (row is null)
-        {
-            return Failure.NotFound($"Work order {id}");
-        }
+    private static Task<Outcome<WorkOrderRow>> LoadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, Actor actor, CancellationToken cancellationToken) =>
+        WorkOrderAccess.LoadAsync<WorkOrderRow>(connection, transaction, transaction is null ? SelectWorkOrder : LockWorkOrder, id, actor, cancellationToken);
 
-        return Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
-            ? row
-            : Failure.Forbidden($"You may not see work order {row.Number}.");
-    }
-
-    private sealed class WorkOrderRow
+    private sealed class WorkOrderRow : IVisibleWorkOrder
     {
         public string Number { get; init; } = "";
         public string Title { get; init; } = "";

@@ -40,9 +40,43 @@ public sealed class AddComment(NpgsqlDataSource dataSource, TimeProvider clock)
     }
 }
 
+/// <summary>What the visibility check needs of a work order row.</summary>
+internal interface IVisibleWorkOrder
+{
+    string Number { get; }
+
+    long RequesterId { get; }
+
+    long? AssigneeId { get; }
+
+    long DepartmentId { get; }
+
+    bool IsCollaborator { get; }
+}
+
 /// <summary>The visibility check that every action on a work order's sub-resources starts with.</summary>
 internal static class WorkOrderAccess
 {
+    /// <summary>
+    /// Reads a work order row with <paramref name="sql"/> (taking @id and @me; locking it when the caller passes its
+    /// transaction) and refuses one that is missing or that the actor may not see.
+    /// </summary>
+    public static async Task<Outcome<T>> LoadAsync<T>(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, long id, Actor actor, CancellationToken cancellationToken)
+        where T : IVisibleWorkOrder
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<T>(new CommandDefinition(
+            sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return Failure.NotFound($"Work order {id}");
+        }
+
+        return Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
+            ? row
+            : Failure.Forbidden($"You may not see work order {row.Number}.");
+    }
+
     public static async Task<Failure?> CheckAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long workOrderId, Actor actor, CancellationToken cancellationToken)
     {
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(

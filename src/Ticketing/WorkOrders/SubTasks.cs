@@ -237,23 +237,11 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
         return child;
     }
 
-    private static async Task<Outcome<ParentRow>> LoadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, Actor actor, CancellationToken cancellationToken)
-    {
-        var sql = transaction is null ? SelectParent : LockParent;
-        var row = await connection.QuerySingleOrDefaultAsync<ParentRow>(new CommandDefinition(
-            sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
-        if (row is null)
-        {
-            return Failure.NotFound($"Work order {id}");
-        }
+    private static Task<Outcome<ParentRow>> LoadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, Actor actor, CancellationToken cancellationToken) =>
+        WorkOrderAccess.LoadAsync<ParentRow>(connection, transaction, transaction is null ? SelectParent : LockParent, id, actor, cancellationToken);
 
-        return Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
-            ? row
-            : Failure.Forbidden($"You may not see work order {row.Number}.");
-    }
-
-    private sealed class ParentRow
+    private sealed class ParentRow : IVisibleWorkOrder
     {
         public long Id { get; init; }
         public string Number { get; init; } = "";
