@@ -71,25 +71,8 @@ public sealed partial class EmailSender(
     }
 
     /// <summary>Sends batches until none is due; database trouble is logged and left for the next round.</summary>
-    public async Task SendAllDueAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (await SendDueAsync(cancellationToken) >= options.Value.BatchSize)
-            {
-            }
-        }
-        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
-        {
-            LogDatabaseTrouble(e);
-        }
-#pragma warning disable CA1031 // A bug met by one batch must not stop the host: it is logged and the next round tries again.
-        catch (Exception e) when (e is not OperationCanceledException)
-#pragma warning restore CA1031
-        {
-            LogRoundFailed(e);
-        }
-    }
+    public Task SendAllDueAsync(CancellationToken cancellationToken) =>
+        OutboxRound.DrainAsync(SendDueAsync, options.Value.BatchSize, LogDatabaseTrouble, LogRoundFailed, cancellationToken);
 
     /// <summary>Claims one batch of due e-mails, sends them over one SMTP connection, and records each outcome.</summary>
     public async Task<int> SendDueAsync(CancellationToken cancellationToken)

@@ -71,25 +71,8 @@ public sealed partial class WebhookDispatcher(
         listener.RunOnSignalAsync(Channel, options.Value.PollInterval, DispatchAllDueAsync, stoppingToken);
 
     /// <summary>Sends batches until none is due; database trouble is logged and left for the next round.</summary>
-    public async Task DispatchAllDueAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (await DispatchDueAsync(cancellationToken) >= options.Value.BatchSize)
-            {
-            }
-        }
-        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
-        {
-            LogDatabaseTrouble(e);
-        }
-#pragma warning disable CA1031 // A bug met by one batch must not stop the host: it is logged and the next round tries again.
-        catch (Exception e) when (e is not OperationCanceledException)
-#pragma warning restore CA1031
-        {
-            LogRoundFailed(e);
-        }
-    }
+    public Task DispatchAllDueAsync(CancellationToken cancellationToken) =>
+        OutboxRound.DrainAsync(DispatchDueAsync, options.Value.BatchSize, LogDatabaseTrouble, LogRoundFailed, cancellationToken);
 
     /// <summary>Claims one batch of due deliveries, sends them, and records the outcome; returns how many it tried.</summary>
     public async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
