@@ -22,6 +22,10 @@ public sealed record Failure(FailureKind Kind, string Message, IReadOnlyDictiona
     public static Failure NotFound(string what) => new(FailureKind.NotFound, $"{what} was not found.");
 
     public static Failure Forbidden(string why) => new(FailureKind.Forbidden, why);
+
+    /// <summary>An optimistic-concurrency refusal: the thing moved on since the caller read it.</summary>
+    public static Failure Stale(string what, int current, int? sent) =>
+        new(FailureKind.Conflict, $"{what} was changed by someone else (it is at version {current}, you sent {sent}). Reload it and try again.");
 }
 
 /// <summary>Either a value or a <see cref="Failure"/>.</summary>

@@ -29,7 +29,7 @@ public static class Problems
     {
         FailureKind.NotFound => "Not found.",
         FailureKind.Forbidden => "Not allowed.",
-        FailureKind.Conflict => "The work order changed meanwhile.",
+        FailureKind.Conflict => "That conflicts with the current state.",
         FailureKind.IllegalTransition => "That action is not possible in the current status.",
         _ => "The request was refused.",
     };

@@ -309,7 +309,7 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
 
             if (row.RowVersion != request.RowVersion)
             {
-                return new Failure(FailureKind.Conflict, $"The calendar was changed by someone else (it is at version {row.RowVersion}, you sent {request.RowVersion}). Reload it and try again.");
+                return Failure.Stale("The calendar", row.RowVersion, request.RowVersion);
             }
 
             if (row.IsDefault && !request.IsDefault)

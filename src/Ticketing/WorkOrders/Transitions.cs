@@ -74,9 +74,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
 
         if (row.RowVersion != request.RowVersion)
         {
-            return new Failure(
-                FailureKind.Conflict,
-                $"Work order {row.Number} was changed by someone else (it is at version {row.RowVersion}, you sent {request.RowVersion}). Reload it and try again.");
+            return Failure.Stale($"Work order {row.Number}", row.RowVersion, request.RowVersion);
         }
 
         Candidate? candidate = null;
