@@ -6,10 +6,10 @@ using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ingest.Tests.Import;
 
-/// <summary>Where the shared datasets and the sample mapping are, and how the tests run an import and read back its history.</summary>
+/// <summary>Where the sample export and its mapping are in the repository, and how the tests run an import and read back its history.</summary>
 internal static class ImportFiles
 {
-    public const string NycFolder = "shared/datasets/nyc311-elevator-2024";
+    public const string NycFolder = "samples/nyc311-elevator-2024";
 
     public static string NycParquet => Path.Combine(FolderHolding(NycFolder), NycFolder, "nyc311_elevator_2024.parquet");
 
@@ -17,7 +17,7 @@ internal static class ImportFiles
 
     public static string NycMapping => Path.Combine(FolderHolding("samples/nyc311-elevator-mapping.json"), "samples", "nyc311-elevator-mapping.json");
 
-    /// <summary>The nearest folder above the test binaries that holds <paramref name="relative"/>, or beside the repository (a CI clone keeps shared/ next to it).</summary>
+    /// <summary>The nearest folder above the test binaries that holds <paramref name="relative"/>: the repository root.</summary>
     public static string FolderHolding(string relative)
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
@@ -29,7 +29,7 @@ internal static class ImportFiles
         }
 
         throw new InvalidOperationException(
-            $"'{relative}' was not found in any folder above {AppContext.BaseDirectory}; the shared datasets live in shared/ beside the repository (/work/shared for /work/main).");
+            $"'{relative}' was not found in any folder above {AppContext.BaseDirectory}; it is part of the repository.");
     }
 
     public static Task<ImportResult> ImportAsync(NpgsqlDataSource data, string file, ImportMapping mapping, string rejects) =>

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 
 namespace WorkOrders.Ingest.Tests.Import;
 
-/// <summary>The published figures of the NYC 311 elevator slice (shared/datasets/nyc311-elevator-2024/README.md), by created month in New York time.</summary>
+/// <summary>The published figures of the NYC 311 elevator slice (samples/nyc311-elevator-2024/README.md), by created month in New York time.</summary>
 public sealed record NycFigures(long Total, long Bronx, long July, long February, long Dob, long SingleDevice, long StatenIsland)
 {
     public static readonly NycFigures Published = new(22_504, 9_339, 2_432, 1_502, 20_825, 13_195, 208);
