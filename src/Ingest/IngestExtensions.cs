@@ -32,9 +32,9 @@ public static class IngestExtensions
         ingest.MapGet("/status", (IngestService service) => TypedResults.Ok(service.Status));
         ingest.MapPost("/runs", async (IngestService service, CancellationToken ct, bool wait = false) =>
             {
-                var run = service.RequestRunAsync();
+                var run = service.RequestRunAsync(ct);
                 return wait
-                    ? Results.Ok(await run.WaitAsync(ct))
+                    ? Results.Ok(await run)
                     : Results.Accepted("/api/v1/ingest/status", service.Status);
             })
             .Produces<IngestStatus>()

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ingest.Warehouse;
+using WorkOrders.Ticketing.Jobs;
 
 namespace WorkOrders.Ingest;
 
@@ -32,141 +33,46 @@ public sealed record IngestStatus(
 
 /// <summary>
 /// The dashboard's ingest: the only writer of the warehouse file while the app runs (DuckDB allows one writing
-/// process per file), on a schedule and on demand. Runs never overlap; a request during a run is served by the next.
+/// process per file), on a schedule and on demand through the <see cref="JobRunner"/>.
 /// </summary>
-public sealed partial class IngestService(
+public sealed class IngestService(
     WarehouseIngest ingest,
     IOptions<WarehouseOptions> warehouseOptions,
     IOptions<IngestOptions> options,
     TimeProvider clock,
     ILogger<IngestService> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _requested = new(0, 1);
-    private readonly Lock _gate = new();
-    private TaskCompletionSource<IngestStatus> _nextRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly JobRunner _runner = new("ingest", clock, logger);
     private DuckDBConnection? _warehouse;
-    private bool _running;
-    private DateTime? _lastStartedAt;
-    private IngestResult? _lastResult;
-    private string? _lastError;
-    private DateTime? _nextRunAt;
+    private volatile IngestResult? _lastResult;
 
-    public IngestStatus Status
-    {
-        get
-        {
-            lock (_gate)
-            {
-                var lag = _lastResult is null ? (TimeSpan?)null : clock.GetUtcNow().UtcDateTime - _lastStartedAt;
-                return new IngestStatus(_running, _lastStartedAt, _lastResult, _lastError, _nextRunAt, lag, warehouseOptions.Value.Path);
-            }
-        }
-    }
+    public IngestStatus Status => StatusAfter(_runner.Status);
 
     /// <summary>Asks for a run now; the task completes with the status after that run.</summary>
-    public Task<IngestStatus> RequestRunAsync()
-    {
-        Task<IngestStatus> next;
-        lock (_gate)
-        {
-            next = _nextRun.Task;
-        }
+    public async Task<IngestStatus> RequestRunAsync(CancellationToken cancellationToken) =>
+        StatusAfter(await _runner.RequestRunAsync(cancellationToken));
 
-        if (_requested.CurrentCount == 0)
-        {
-            try
-            {
-                _requested.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Another request got there first; the same run serves both.
-            }
-        }
-
-        return next;
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Value.RunOnStart)
-        {
-            await RunOnceAsync(stoppingToken);
-        }
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            lock (_gate)
-            {
-                _nextRunAt = clock.GetUtcNow().UtcDateTime + options.Value.Interval;
-            }
-
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var timer = Task.Delay(options.Value.Interval, clock, wait.Token);
-            var request = _requested.WaitAsync(wait.Token);
-            await Task.WhenAny(timer, request);
-            await wait.CancelAsync();
-            if (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-
-            await RunOnceAsync(stoppingToken);
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        _runner.RunAsync(new JobSchedule(options.Value.Interval, options.Value.RunOnStart), RunOnceAsync, stoppingToken);
 
     private async Task RunOnceAsync(CancellationToken stoppingToken)
     {
-        TaskCompletionSource<IngestStatus> finished;
-        lock (_gate)
-        {
-            _running = true;
-            _lastStartedAt = clock.GetUtcNow().UtcDateTime;
-            finished = _nextRun;
-            _nextRun = new TaskCompletionSource<IngestStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
+        // A failed run rolled back: the warehouse is as it was, and the next run takes what is missing.
+        _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
+        _lastResult = await ingest.RunAsync(_warehouse, null, stoppingToken);
+        WarehouseSnapshot.Publish(_warehouse, WarehouseSnapshot.PathFor(warehouseOptions.Value.Path));
+    }
 
-        try
-        {
-            _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
-            var result = await ingest.RunAsync(_warehouse, null, stoppingToken);
-            WarehouseSnapshot.Publish(_warehouse, WarehouseSnapshot.PathFor(warehouseOptions.Value.Path));
-            lock (_gate)
-            {
-                _lastResult = result;
-                _lastError = null;
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // The run rolled back; the warehouse is as it was. The next run tries again.
-            LogFailed(e);
-            lock (_gate)
-            {
-                _lastError = e.Message;
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _running = false;
-            }
-
-            finished.TrySetResult(Status);
-        }
+    private IngestStatus StatusAfter(JobStatus job)
+    {
+        var result = _lastResult;
+        var lag = result is null ? null : clock.GetUtcNow().UtcDateTime - job.LastStartedAt;
+        return new IngestStatus(job.Running, job.LastStartedAt, result, job.LastError, job.NextRunAt, lag, warehouseOptions.Value.Path);
     }
 
     public override void Dispose()
     {
         _warehouse?.Dispose();
-        _requested.Dispose();
         base.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Ingest run failed")]
-    private partial void LogFailed(Exception exception);
 }

@@ -46,8 +46,8 @@ public static class ForecastApi
 
         forecasts.MapPost("/training-runs", async (ForecastJob job, CancellationToken ct, bool wait = false) =>
             {
-                var run = job.RequestRunAsync(retrain: true);
-                return wait ? Results.Ok(await run.WaitAsync(ct)) : Results.Accepted("/api/v1/forecasts/training-runs/status", job.Status);
+                var run = job.RequestRunAsync(retrain: true, ct);
+                return wait ? Results.Ok(await run) : Results.Accepted("/api/v1/forecasts/training-runs/status", job.Status);
             })
             .RequireAuthorization(p => p.RequireRole(Trainers))
             .Produces<ForecastJobStatus>()

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ticketing.Forecasts;
+using WorkOrders.Ticketing.Jobs;
 
 namespace WorkOrders.Dashboard.Forecasting;
 
@@ -42,7 +43,7 @@ public sealed record ForecastJobStatus(
 
 /// <summary>
 /// The dashboard's forecast job: trains a model version when there is none or it is old (or on request), scores every
-/// asset with the newest good one and publishes the proposals to PostgreSQL for planners. Runs never overlap.
+/// asset with the newest good one and publishes the proposals to PostgreSQL for planners, through the <see cref="JobRunner"/>.
 /// </summary>
 public sealed partial class ForecastJob(
     Forecasts forecasts,
@@ -52,80 +53,39 @@ public sealed partial class ForecastJob(
     TimeProvider clock,
     ILogger<ForecastJob> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _requested = new(0, 1);
+    // Until the first ingest there is nothing to train on: the next run looks again.
+    private readonly JobRunner _runner = new("forecast", clock, logger, e => e is WarehouseEmptyException);
     private readonly Lock _gate = new();
-    private TaskCompletionSource<ForecastJobStatus> _nextRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _retrainRequested;
-    private ForecastJobStatus _status = new(false, null, 0, 0, null, null, null, null, null, null, null, null);
+    private Outcome _outcome = new(null, 0, 0, null, null, null, null);
 
-    public ForecastJobStatus Status
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _status;
-            }
-        }
-    }
+    public ForecastJobStatus Status => StatusAfter(_runner.Status);
 
     /// <summary>Asks for a run now (training first when <paramref name="retrain"/>); completes with the status after it.</summary>
-    public Task<ForecastJobStatus> RequestRunAsync(bool retrain)
+    public async Task<ForecastJobStatus> RequestRunAsync(bool retrain, CancellationToken cancellationToken)
     {
-        Task<ForecastJobStatus> next;
         lock (_gate)
         {
             _retrainRequested |= retrain;
-            next = _nextRun.Task;
         }
 
-        if (_requested.CurrentCount == 0)
-        {
-            try
-            {
-                _requested.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Another request got there first; the same run serves both.
-            }
-        }
-
-        return next;
+        return StatusAfter(await _runner.RequestRunAsync(cancellationToken));
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var first = options.Value.RunOnStart ? options.Value.StartDelay : options.Value.Interval;
-        var wait = first;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            Update(s => s with { NextRunAt = clock.GetUtcNow().UtcDateTime + wait });
-            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            await Task.WhenAny(Task.Delay(wait, clock, waiting.Token), _requested.WaitAsync(waiting.Token));
-            await waiting.CancelAsync();
-            if (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-
-            // Training and scoring are CPU work in DuckDB and ML.NET: off the host's threads.
-            await Task.Run(() => RunOnceAsync(stoppingToken), stoppingToken);
-            wait = options.Value.Interval;
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _runner.RunAsync(
+        new JobSchedule(options.Value.Interval, options.Value.RunOnStart, options.Value.StartDelay),
+        // Training and scoring are CPU work in DuckDB and ML.NET: off the host's threads.
+        ct => Task.Run(() => RunOnceAsync(ct), ct),
+        stoppingToken);
 
     private async Task RunOnceAsync(CancellationToken stoppingToken)
     {
-        TaskCompletionSource<ForecastJobStatus> finished;
         bool retrain;
         lock (_gate)
         {
-            finished = _nextRun;
-            _nextRun = new TaskCompletionSource<ForecastJobStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
             retrain = _retrainRequested;
             _retrainRequested = false;
-            _status = _status with { Running = true, Stage = "starting", Done = 0, Total = 0, LastStartedAt = clock.GetUtcNow().UtcDateTime, LastError = null, Refusal = null };
+            _outcome = _outcome with { Stage = "starting", Done = 0, Total = 0, Refusal = null };
         }
 
         try
@@ -161,22 +121,9 @@ public sealed partial class ForecastJob(
             Update(s => s with { Scored = scored.Scored, Published = published });
             LogPublished(scored.Scored, published.Created, published.Updated, published.Expired);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        catch (WarehouseEmptyException e)
-        {
-            Update(s => s with { LastError = e.Message });
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogFailed(e);
-            Update(s => s with { LastError = e.Message });
-        }
         finally
         {
-            Update(s => s with { Running = false, Stage = null, LastFinishedAt = clock.GetUtcNow().UtcDateTime });
-            finished.TrySetResult(Status);
+            Update(s => s with { Stage = null });
         }
     }
 
@@ -185,19 +132,29 @@ public sealed partial class ForecastJob(
         p.AssetId, p.FaultMode, p.Probability, p.WindowFrom, p.WindowTo, p.Reasons, p.SuggestedTemplateId, p.EstimatedHours, p.EvidenceKey,
         model.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    private void Update(Func<ForecastJobStatus, ForecastJobStatus> change)
+    private void Update(Func<Outcome, Outcome> change)
     {
         lock (_gate)
         {
-            _status = change(_status);
+            _outcome = change(_outcome);
         }
     }
 
-    public override void Dispose()
+    private ForecastJobStatus StatusAfter(JobStatus job)
     {
-        _requested.Dispose();
-        base.Dispose();
+        Outcome o;
+        lock (_gate)
+        {
+            o = _outcome;
+        }
+
+        return new ForecastJobStatus(
+            job.Running, o.Stage, o.Done, o.Total, job.LastStartedAt, job.LastFinishedAt, o.TrainedModel, o.Refusal, o.Scored, o.Published, job.LastError, job.NextRunAt);
     }
+
+    /// <summary>What the runs found so far: the stage of the one going on, and the last training and publishing.</summary>
+    private sealed record Outcome(
+        string? Stage, int Done, int Total, ForecastModelInfo? TrainedModel, ForecastRefusal? Refusal, int? Scored, PublishResult? Published);
 
     // Reports progress as it happens (Progress<T> would post it later, out of order).
     private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
@@ -213,7 +170,4 @@ public sealed partial class ForecastJob(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Forecast scored {Scored} asset modes: {Created} new proposals, {Updated} refreshed, {Expired} expired")]
     private partial void LogPublished(int scored, int created, int updated, int expired);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "The forecast run failed")]
-    private partial void LogFailed(Exception exception);
 }

@@ -52,48 +52,6 @@ public sealed partial class ChannelListener(NpgsqlDataSource dataSource, IEnumer
         return subscription;
     }
 
-    /// <summary>
-    /// Runs <paramref name="work"/> at once, then each time <paramref name="channel"/> announces something and at least
-    /// every <paramref name="poll"/>, never two at a time, until <paramref name="stoppingToken"/> is cancelled. Signals
-    /// that arrive while the work runs fold into one more run.
-    /// </summary>
-    public async Task RunOnSignalAsync(string channel, TimeSpan poll, Func<CancellationToken, Task> work, CancellationToken stoppingToken)
-    {
-        var wake = System.Threading.Channels.Channel.CreateBounded<bool>(
-            new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
-        using var subscription = Subscribe(channel, _ => wake.Writer.TryWrite(true));
-        using var timer = new PeriodicTimer(poll);
-        try
-        {
-            var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
-            Task<bool>? woken = null;
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                while (wake.Reader.TryRead(out _))
-                {
-                }
-
-                await work(stoppingToken);
-                woken ??= wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
-                if (await Task.WhenAny(tick, woken) == woken)
-                {
-                    woken = null;
-                }
-                else if (await tick)
-                {
-                    tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
-                }
-                else
-                {
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var pause = FirstPause;

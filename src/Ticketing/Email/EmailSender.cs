@@ -4,7 +4,6 @@ using Dapper;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -18,30 +17,27 @@ namespace WorkOrders.Ticketing.Email;
 /// E-mails notifications through SMTP. A trigger on notifications writes an email_outbox row, in the notifying
 /// transaction, for each recipient with an e-mail address while email_settings says e-mail is on; this service turns
 /// that setting on or off at start from <see cref="EmailOptions.Host"/> (every instance shares the database, so
-/// they should share the setting), then claims due rows with FOR UPDATE SKIP LOCKED and sends them, retrying with
-/// backoff until the attempts are spent.
+/// they should share the setting), then sends the outbox over one SMTP connection a batch, retrying with backoff
+/// until the attempts are spent.
 /// </summary>
-public sealed partial class EmailSender(
+internal sealed partial class EmailSender(
     NpgsqlDataSource dataSource,
     ChannelListener listener,
     IOptions<EmailOptions> options,
     TimeProvider clock,
-    ILogger<EmailSender> logger) : BackgroundService
+    ILogger<EmailSender> logger) : OutboxSender<EmailSender.DueEmail, EmailSender.Attempt>("e-mail sender", Channel, dataSource, listener, clock, logger)
 {
     public const string Channel = "email_outbox";
 
     private const string SetEnabled = "UPDATE email_settings SET enabled = @enabled, updated_at = now() WHERE enabled IS DISTINCT FROM @enabled";
 
-    private const string Claim = """
-        SELECT m.id, m.attempts, m.to_address, u.display_name, n.text, w.number AS work_order_number, w.title AS work_order_title
-        FROM email_outbox m
-        JOIN notifications n ON n.id = m.notification_id
+    private const string ClaimDue = $"""
+        SELECT o.id, o.attempts, o.to_address, u.display_name, n.text, w.number AS work_order_number, w.title AS work_order_title
+        FROM email_outbox o
+        JOIN notifications n ON n.id = o.notification_id
         JOIN users u ON u.id = n.user_id
         LEFT JOIN work_orders w ON w.id = n.work_order_id
-        WHERE m.status = 'pending' AND m.next_attempt_at <= @now
-        ORDER BY m.next_attempt_at, m.id
-        LIMIT @batch
-        FOR UPDATE OF m SKIP LOCKED
+        WHERE {DuePending}
         """;
 
     private const string Settle = """
@@ -50,14 +46,18 @@ public sealed partial class EmailSender(
         WHERE id = @id
         """;
 
+    protected override string Claim => ClaimDue;
+
+    protected override OutboxSettings Settings => new(options.Value.PollInterval, options.Value.BatchSize, options.Value.Retry);
+
     /// <summary>Turns the e-mail outbox on or off for every later notification, as the options say.</summary>
     public async Task ApplySettingAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
         var enabled = options.Value.Enabled;
         if (await connection.ExecuteAsync(new CommandDefinition(SetEnabled, new { enabled }, cancellationToken: cancellationToken)) > 0)
         {
-            LogSetting(enabled, options.Value.Host);
+            LogSetting(Logger, enabled, options.Value.Host);
         }
     }
 
@@ -66,55 +66,35 @@ public sealed partial class EmailSender(
         await ApplySettingAsync(stoppingToken);
         if (options.Value.Enabled)
         {
-            await listener.RunOnSignalAsync(Channel, options.Value.PollInterval, SendAllDueAsync, stoppingToken);
+            await base.ExecuteAsync(stoppingToken);
         }
     }
 
-    /// <summary>Sends batches until none is due; database trouble is logged and left for the next round.</summary>
-    public Task SendAllDueAsync(CancellationToken cancellationToken) =>
-        OutboxRound.DrainAsync(SendDueAsync, options.Value.BatchSize, LogDatabaseTrouble, LogRoundFailed, cancellationToken);
-
     /// <summary>Claims one batch of due e-mails, sends them over one SMTP connection, and records each outcome.</summary>
-    public async Task<int> SendDueAsync(CancellationToken cancellationToken)
-    {
-        var settings = options.Value;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var due = (await connection.QueryAsync<DueEmail>(new CommandDefinition(
-            Claim, new { now = clock.GetUtcNow().UtcDateTime, batch = settings.BatchSize }, transaction, cancellationToken: cancellationToken))).AsList();
-        if (due.Count > 0)
-        {
-            var outcomes = await SendAsync(settings, due, cancellationToken);
-            foreach (var (email, error) in due.Zip(outcomes))
-            {
-                var now = clock.GetUtcNow().UtcDateTime;
-                var attempt = email.Attempts + 1;
-                var (status, next) = error switch
-                {
-                    null => ("sent", now),
-                    { Permanent: true } => ("failed", now),
-                    _ when Retry.AfterFailure(attempt, now, settings.Retry) is { GiveUp: false } retry => ("pending", retry.NextAttemptAt),
-                    _ => ("failed", now),
-                };
-                if (error is null)
-                {
-                    LogSent(email.Id, email.ToAddress);
-                }
-                else
-                {
-                    LogNotSent(email.Id, email.ToAddress, attempt, error.Message, status == "pending" ? next : null);
-                }
+    public Task<int> SendDueAsync(CancellationToken cancellationToken) => SendBatchAsync(cancellationToken);
 
-                await connection.ExecuteAsync(new CommandDefinition(
-                    Settle,
-                    new { id = email.Id, status, nextAttemptAt = next, sentAt = error is null ? now : (DateTime?)null, error = error?.Message },
-                    transaction,
-                    cancellationToken: cancellationToken));
-            }
+    protected override Task<Attempt[]> SendAsync(IReadOnlyList<DueEmail> due, CancellationToken cancellationToken) =>
+        SendAsync(options.Value, due, cancellationToken);
+
+    protected override async Task SettleAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Settlement<DueEmail, Attempt> settlement, CancellationToken cancellationToken)
+    {
+        var (email, attempt, state, number, now, next) = settlement;
+        var status = state switch { OutboxState.Done => "sent", OutboxState.Pending => "pending", _ => "failed" };
+        if (attempt.Error is null)
+        {
+            LogSent(Logger, email.Id, email.ToAddress);
+        }
+        else
+        {
+            LogNotSent(Logger, email.Id, email.ToAddress, number, attempt.Error, state == OutboxState.Pending ? next : null);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return due.Count;
+        await connection.ExecuteAsync(new CommandDefinition(
+            Settle,
+            new { id = email.Id, status, nextAttemptAt = next, sentAt = attempt.Error is null ? now : (DateTime?)null, error = attempt.Error },
+            transaction,
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>The message for one notification: plain text, the work order's number in the subject.</summary>
@@ -137,9 +117,10 @@ public sealed partial class EmailSender(
         return message;
     }
 
-    private static async Task<SendError?[]> SendAsync(EmailOptions settings, List<DueEmail> due, CancellationToken cancellationToken)
+    private static async Task<Attempt[]> SendAsync(EmailOptions settings, IReadOnlyList<DueEmail> due, CancellationToken cancellationToken)
     {
-        var outcomes = new SendError?[due.Count];
+        var outcomes = new Attempt[due.Count];
+        Array.Fill(outcomes, Attempt.Sent);
         using var smtp = new SmtpClient { Timeout = (int)settings.Timeout.TotalMilliseconds };
         try
         {
@@ -152,7 +133,7 @@ public sealed partial class EmailSender(
         catch (Exception e) when (e is IOException or SmtpCommandException or SmtpProtocolException or AuthenticationException
                                        or SslHandshakeException or System.Net.Sockets.SocketException or TimeoutException)
         {
-            Array.Fill(outcomes, new SendError($"SMTP {settings.Host}:{settings.Port}: {e.Message}", false));
+            Array.Fill(outcomes, new Attempt($"SMTP {settings.Host}:{settings.Port}: {e.Message}", false));
             return outcomes;
         }
 
@@ -162,7 +143,7 @@ public sealed partial class EmailSender(
             var email = due[i];
             if (!MailboxAddress.TryParse(email.ToAddress, out var address))
             {
-                outcomes[i] = new SendError($"'{email.ToAddress}' is not an e-mail address.", true);
+                outcomes[i] = new Attempt($"'{email.ToAddress}' is not an e-mail address.", true);
                 continue;
             }
 
@@ -175,12 +156,12 @@ public sealed partial class EmailSender(
             catch (SmtpCommandException e)
             {
                 // A refusal of this sender, recipient or message: 5xx is final, 4xx is worth another try.
-                outcomes[i] = new SendError($"SMTP {(int)e.StatusCode}: {e.Message}", (int)e.StatusCode >= 500);
+                outcomes[i] = new Attempt($"SMTP {(int)e.StatusCode}: {e.Message}", (int)e.StatusCode >= 500);
             }
             catch (Exception e) when (e is IOException or SmtpProtocolException or ServiceNotConnectedException or TimeoutException)
             {
                 // The connection is gone: this and the rest of the batch are tried again later.
-                Array.Fill(outcomes, new SendError($"SMTP connection lost: {e.Message}", false), i, due.Count - i);
+                Array.Fill(outcomes, new Attempt($"SMTP connection lost: {e.Message}", false), i, due.Count - i);
                 return outcomes;
             }
         }
@@ -199,21 +180,19 @@ public sealed partial class EmailSender(
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "E-mail for notifications is {Enabled} (SMTP host '{Host}').")]
-    private partial void LogSetting(bool enabled, string? host);
+    private static partial void LogSetting(ILogger logger, bool enabled, string? host);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "E-mail {Id} sent to {To}.")]
-    private partial void LogSent(long id, string to);
+    private static partial void LogSent(ILogger logger, long id, string to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "E-mail {Id} to {To}, attempt {Attempt}: {Error}; next attempt at {NextAttemptAt:o} (none when empty).")]
-    private partial void LogNotSent(long id, string to, int attempt, string error, DateTime? nextAttemptAt);
+    private static partial void LogNotSent(ILogger logger, long id, string to, int attempt, string error, DateTime? nextAttemptAt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "E-mails could not be read or settled; trying again on the next round.")]
-    private partial void LogDatabaseTrouble(Exception exception);
+    internal sealed record DueEmail(long Id, int Attempts, string ToAddress, string DisplayName, string Text, string? WorkOrderNumber, string? WorkOrderTitle)
+        : IOutboxRow;
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A round of sending failed unexpectedly; the next round tries again.")]
-    private partial void LogRoundFailed(Exception exception);
-
-    private sealed record DueEmail(long Id, int Attempts, string ToAddress, string DisplayName, string Text, string? WorkOrderNumber, string? WorkOrderTitle);
-
-    private sealed record SendError(string Message, bool Permanent);
+    internal sealed record Attempt(string? Error, bool Permanent) : IOutboxAttempt
+    {
+        public static Attempt Sent { get; } = new(null, false);
+    }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using WorkOrders.Ticketing.Jobs;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing.Sla;
@@ -37,6 +38,9 @@ public sealed class SlaOptions
 public sealed partial class SlaMonitor(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<SlaOptions> options, ILogger<SlaMonitor> logger)
     : BackgroundService
 {
+    // Nothing is half-sent when a scan fails: each batch is one transaction, and the next scan takes it again.
+    private readonly JobRunner _runner = new("SLA monitor", clock, logger, e => e is NpgsqlException or TimeoutException);
+
     private const string TakeDue = """
         SELECT w.id
         FROM sla_clocks c JOIN work_orders w ON w.id = c.work_order_id
@@ -100,30 +104,16 @@ public sealed partial class SlaMonitor(NpgsqlDataSource dataSource, TimeProvider
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.Enabled)
-        {
-            return;
-        }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.Enabled
+        ? _runner.RunAsync(new JobSchedule(options.Value.Interval), ScanAndLogAsync, stoppingToken)
+        : Task.CompletedTask;
 
-        using var timer = new PeriodicTimer(options.Value.Interval, clock);
-        do
+    private async Task ScanAndLogAsync(CancellationToken cancellationToken)
+    {
+        if (await ScanAsync(cancellationToken) is > 0 and var count)
         {
-            try
-            {
-                if (await ScanAsync(stoppingToken) is > 0 and var count)
-                {
-                    LogSent(count);
-                }
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException && !stoppingToken.IsCancellationRequested)
-            {
-                // The next tick tries again; nothing was half-sent, each batch is one transaction.
-                LogScanFailed(e);
-            }
+            LogSent(count);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     private async Task<int> SendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DueRow row, DateTime now, CancellationToken cancellationToken)
@@ -186,9 +176,6 @@ public sealed partial class SlaMonitor(NpgsqlDataSource dataSource, TimeProvider
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SLA {Kind} for {Number} ({Target})")]
     private partial void LogAlert(string number, string kind, string target);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SLA scan failed; retrying on the next tick")]
-    private partial void LogScanFailed(Exception exception);
 
     private sealed class DueRow
     {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Dapper;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -25,35 +24,32 @@ public sealed record WebhookEvent(
     JsonElement Payload);
 
 /// <summary>
-/// Sends due webhook deliveries. Each batch is claimed with FOR UPDATE SKIP LOCKED and kept locked in one transaction
-/// while its POSTs run, so two instances never send the same delivery at once; every attempt is logged in
-/// webhook_attempts with the delivery's new state in that transaction. A crash before the commit leaves the delivery
-/// pending, so it is sent again: at least once, and receivers de-duplicate on the delivery id.
+/// Sends due webhook deliveries from the outbox, the POSTs of a batch at once. Every attempt is logged in
+/// webhook_attempts with the delivery's new state; a delivery may be sent more than once, so receivers de-duplicate on
+/// the delivery id.
 /// </summary>
-public sealed partial class WebhookDispatcher(
+internal sealed partial class WebhookDispatcher(
     NpgsqlDataSource dataSource,
     IHttpClientFactory httpClients,
     ChannelListener listener,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+    ILogger<WebhookDispatcher> logger)
+    : OutboxSender<WebhookDispatcher.DueDelivery, WebhookDispatcher.AttemptResult>("webhook dispatcher", Channel, dataSource, listener, clock, logger)
 {
     public const string Channel = "webhook_outbox";
     public const string HttpClientName = "webhooks";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private const string Claim = """
+    private const string ClaimDue = $"""
         SELECT o.id, o.attempts, s.url, s.secret, e.id AS event_id, e.kind, e.work_order_id, w.number AS work_order_number,
                e.occurred_at, e.from_status, e.to_status, e.note, e.payload::text AS payload
         FROM webhook_outbox o
         JOIN webhook_subscriptions s ON s.id = o.subscription_id
         JOIN work_order_events e ON e.id = o.event_id
         JOIN work_orders w ON w.id = e.work_order_id
-        WHERE o.status = 'pending' AND o.next_attempt_at <= @now AND s.active
-        ORDER BY o.next_attempt_at, o.id
-        LIMIT @batch
-        FOR UPDATE OF o SKIP LOCKED
+        WHERE s.active AND {DuePending}
         """;
 
     private const string LogAttempt = """
@@ -67,66 +63,56 @@ public sealed partial class WebhookDispatcher(
         WHERE id = @deliveryId
         """;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        listener.RunOnSignalAsync(Channel, options.Value.PollInterval, DispatchAllDueAsync, stoppingToken);
+    protected override string Claim => ClaimDue;
 
-    /// <summary>Sends batches until none is due; database trouble is logged and left for the next round.</summary>
-    public Task DispatchAllDueAsync(CancellationToken cancellationToken) =>
-        OutboxRound.DrainAsync(DispatchDueAsync, options.Value.BatchSize, LogDatabaseTrouble, LogRoundFailed, cancellationToken);
+    protected override OutboxSettings Settings => new(options.Value.PollInterval, options.Value.BatchSize, options.Value.Retry);
+
+    /// <summary>Sends batches of due deliveries until none is left.</summary>
+    public Task DispatchAllDueAsync(CancellationToken cancellationToken) => SendAllDueAsync(cancellationToken);
 
     /// <summary>Claims one batch of due deliveries, sends them, and records the outcome; returns how many it tried.</summary>
-    public async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
+    public Task<int> DispatchDueAsync(CancellationToken cancellationToken) => SendBatchAsync(cancellationToken);
+
+    protected override Task<AttemptResult[]> SendAsync(IReadOnlyList<DueDelivery> due, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var due = (await connection.QueryAsync<DueDelivery>(new CommandDefinition(
-            Claim, new { now = clock.GetUtcNow().UtcDateTime, batch = settings.BatchSize }, transaction, cancellationToken: cancellationToken))).AsList();
-        if (due.Count == 0)
-        {
-            await transaction.CommitAsync(cancellationToken);
-            return 0;
-        }
-
         var client = httpClients.CreateClient(HttpClientName);
-        var results = await Task.WhenAll(due.Select(d => SendAsync(client, d, settings.Timeout, cancellationToken)));
-        foreach (var (delivery, result) in due.Zip(results))
+        return Task.WhenAll(due.Select(d => SendAsync(client, d, options.Value.Timeout, cancellationToken)));
+    }
+
+    protected override async Task SettleAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Settlement<DueDelivery, AttemptResult> settlement, CancellationToken cancellationToken)
+    {
+        var (delivery, result, state, attempt, now, next) = settlement;
+        await connection.ExecuteAsync(new CommandDefinition(
+            LogAttempt,
+            new { deliveryId = delivery.Id, attemptedAt = result.At, durationMs = result.DurationMs, statusCode = result.StatusCode, error = result.Error },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        var status = state switch
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                LogAttempt,
-                new { deliveryId = delivery.Id, attemptedAt = result.At, durationMs = result.DurationMs, statusCode = result.StatusCode, error = result.Error },
-                transaction,
-                cancellationToken: cancellationToken));
-
-            var attempt = delivery.Attempts + 1;
-            var now = clock.GetUtcNow().UtcDateTime;
-            string status;
-            DateTime next;
-            if (result.Error is null)
-            {
-                (status, next) = (WebhookDeliveries.Delivered, now);
-                LogDelivered(delivery.Id, delivery.Url, result.StatusCode ?? 0, result.DurationMs);
-            }
-            else if (Retry.AfterFailure(attempt, now, settings.Retry) is { GiveUp: false } retry)
-            {
-                (status, next) = (WebhookDeliveries.Pending, retry.NextAttemptAt);
-                LogRetrying(delivery.Id, delivery.Url, attempt, result.Error, result.DurationMs, next);
-            }
-            else
-            {
-                (status, next) = (WebhookDeliveries.Failed, now);
-                LogFailed(delivery.Id, delivery.Url, attempt, result.Error);
-            }
-
-            await connection.ExecuteAsync(new CommandDefinition(
-                Settle,
-                new { deliveryId = delivery.Id, status, nextAttemptAt = next, deliveredAt = result.Error is null ? now : (DateTime?)null },
-                transaction,
-                cancellationToken: cancellationToken));
+            OutboxState.Done => WebhookDeliveries.Delivered,
+            OutboxState.Pending => WebhookDeliveries.Pending,
+            _ => WebhookDeliveries.Failed,
+        };
+        switch (state)
+        {
+            case OutboxState.Done:
+                LogDelivered(Logger, delivery.Id, delivery.Url, result.StatusCode ?? 0, result.DurationMs);
+                break;
+            case OutboxState.Pending:
+                LogRetrying(Logger, delivery.Id, delivery.Url, attempt, result.Error!, result.DurationMs, next);
+                break;
+            default:
+                LogFailed(Logger, delivery.Id, delivery.Url, attempt, result.Error!);
+                break;
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return due.Count;
+        await connection.ExecuteAsync(new CommandDefinition(
+            Settle,
+            new { deliveryId = delivery.Id, status, nextAttemptAt = next, deliveredAt = result.Error is null ? now : (DateTime?)null },
+            transaction,
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>The exact bytes sent for a delivery; the signature is over these.</summary>
@@ -139,7 +125,7 @@ public sealed partial class WebhookDispatcher(
             delivery.Id, delivery.EventId, delivery.Kind, delivery.WorkOrderId, delivery.WorkOrderNumber,
             delivery.OccurredAt, delivery.FromStatus, delivery.ToStatus, delivery.Note, payload.RootElement));
 
-        var at = clock.GetUtcNow().UtcDateTime;
+        var at = Clock.GetUtcNow().UtcDateTime;
         if (!Uri.TryCreate(delivery.Url, UriKind.Absolute, out var url))
         {
             return new AttemptResult(at, 0, null, $"'{delivery.Url}' is not an absolute URL.");
@@ -178,21 +164,15 @@ public sealed partial class WebhookDispatcher(
     private static int Elapsed(Stopwatch watch) => (int)Math.Min(int.MaxValue, watch.ElapsedMilliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {Url}: HTTP {StatusCode} in {DurationMs} ms.")]
-    private partial void LogDelivered(long deliveryId, string url, int statusCode, int durationMs);
+    private static partial void LogDelivered(ILogger logger, long deliveryId, string url, int statusCode, int durationMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} to {Url}, attempt {Attempt}: {Error} after {DurationMs} ms; next attempt at {NextAttemptAt:o}.")]
-    private partial void LogRetrying(long deliveryId, string url, int attempt, string error, int durationMs, DateTime nextAttemptAt);
+    private static partial void LogRetrying(ILogger logger, long deliveryId, string url, int attempt, string error, int durationMs, DateTime nextAttemptAt);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId} to {Url} failed for good after {Attempt} attempts: {Error}.")]
-    private partial void LogFailed(long deliveryId, string url, int attempt, string error);
+    private static partial void LogFailed(ILogger logger, long deliveryId, string url, int attempt, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook deliveries could not be read or settled; trying again on the next round.")]
-    private partial void LogDatabaseTrouble(Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A round of sending failed unexpectedly; the next round tries again.")]
-    private partial void LogRoundFailed(Exception exception);
-
-    private sealed record DueDelivery(
+    internal sealed record DueDelivery(
         long Id,
         int Attempts,
         string Url,
@@ -205,7 +185,10 @@ public sealed partial class WebhookDispatcher(
         string? FromStatus,
         string? ToStatus,
         string? Note,
-        string Payload);
+        string Payload) : IOutboxRow;
 
-    private readonly record struct AttemptResult(DateTime At, int DurationMs, int? StatusCode, string? Error);
+    internal readonly record struct AttemptResult(DateTime At, int DurationMs, int? StatusCode, string? Error) : IOutboxAttempt
+    {
+        public bool Permanent => false;
+    }
 }
