@@ -39,16 +39,21 @@ public static class AutoAssign
         SELECT last_user_id FROM assignment_rule_cursors WHERE rule_id = @ruleId FOR UPDATE;
         """;
 
-    // The weights are those of Assign.Weight.
-    internal const string People = $"""
-        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone,
-               coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills,
-               l.open_count, l.load
-        FROM users u
+    /// <summary>The skills of the user aliased u, as "skill:level,..." for <see cref="ParseSkills"/>.</summary>
+    internal const string SkillsColumn = "coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills";
+
+    /// <summary>The open work (l.open_count) and load (l.load) of the user aliased u; the weights are those of Assign.Weight.</summary>
+    internal const string LoadJoin = $"""
         CROSS JOIN LATERAL (
             SELECT count(*)::int AS open_count,
                    coalesce(sum(CASE w.priority WHEN 1 THEN 4 WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE 1 END), 0)::int AS load
             FROM work_orders w WHERE w.assignee_id = u.id AND w.status IN {OpenStatuses}) l
+        """;
+
+    internal const string People = $"""
+        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {SkillsColumn}, l.open_count, l.load
+        FROM users u
+        {LoadJoin}
         WHERE u.department_id = @departmentId
           AND ((u.role = 'technician' AND u.active) OR u.id = @namedUserId)
         ORDER BY u.id

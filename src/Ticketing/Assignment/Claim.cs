@@ -9,9 +9,8 @@ namespace WorkOrders.Ticketing.Assignment;
 public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clock)
 {
     // The row lock makes a second, simultaneous claim wait and then see the first one's assignee.
-    private const string Lock = """
-        SELECT w.status, w.requester_id, w.department_id, w.assignee_id, w.acknowledged_at, w.started_at, w.number, w.title,
-               u.display_name AS assignee_name, (SELECT display_name FROM users WHERE id = @me) AS my_name
+    private const string Lock = $"""
+        SELECT {LifecycleRow.Columns}, w.title, u.display_name AS assignee_name, (SELECT display_name FROM users WHERE id = @me) AS my_name
         FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
         WHERE w.id = @id FOR UPDATE OF w
         """;
@@ -30,28 +29,16 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(Lock, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
-        if (row is null)
+        var opened = await WorkOrderAccess.LoadAsync<Row>(connection, transaction, Lock, id, actor, r => Refusal(r, actor), cancellationToken);
+        if (opened.Failure is { } refused)
         {
-            return Failure.NotFound($"Work order {id}");
+            return refused;
         }
 
-        if (row.DepartmentId != actor.DepartmentId)
-        {
-            return Failure.Forbidden($"Work order {row.Number} is not in your department's queue.");
-        }
-
-        if (row.AssigneeId is not null)
-        {
-            return new Failure(
-                FailureKind.Conflict,
-                row.AssigneeId == actor.UserId
-                    ? $"You already have work order {row.Number}."
-                    : $"Work order {row.Number} was already taken by {row.AssigneeName}.");
-        }
+        var row = opened.Value!;
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var state = new WorkOrderState(WireNames.Parse<WorkOrderStatus>(row.Status), row.RequesterId, row.DepartmentId, null, row.AcknowledgedAt, row.StartedAt);
+        var state = row.ToState();
         var me = new Candidate(actor.UserId, actor.UserName, actor.Role, actor.DepartmentId, Active: true);
         var decision = Lifecycle.Decide(state, new TransitionCommand(WorkOrderAction.Assign, null, me), actor, now);
         if (decision.Failure is { } failure)
@@ -69,15 +56,27 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
         return new TransitionResult(id, change.To, actor.UserId, version);
     }
 
-    private sealed class Row
+    private static Failure? Refusal(Row row, Actor actor)
     {
-        public string Status { get; init; } = "";
-        public long RequesterId { get; init; }
-        public long DepartmentId { get; init; }
-        public long? AssigneeId { get; init; }
-        public DateTime? AcknowledgedAt { get; init; }
-        public DateTime? StartedAt { get; init; }
-        public string Number { get; init; } = "";
+        if (row.DepartmentId != actor.DepartmentId)
+        {
+            return Failure.Forbidden($"Work order {row.Number} is not in your department's queue.");
+        }
+
+        if (row.AssigneeId is not null)
+        {
+            return new Failure(
+                FailureKind.Conflict,
+                row.AssigneeId == actor.UserId
+                    ? $"You already have work order {row.Number}."
+                    : $"Work order {row.Number} was already taken by {row.AssigneeName}.");
+        }
+
+        return null;
+    }
+
+    private sealed class Row : LifecycleRow
+    {
         public string Title { get; init; } = "";
         public string? AssigneeName { get; init; }
         public string MyName { get; init; } = "";

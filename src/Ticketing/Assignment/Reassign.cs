@@ -17,28 +17,20 @@ public sealed record AssigneeOption(long UserId, string Name, Role Role, int Ope
 /// </summary>
 public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider clock)
 {
-    private const string Lock = """
-        SELECT w.status, w.requester_id, w.department_id, w.assignee_id, w.acknowledged_at, w.started_at, w.row_version, w.number,
-               w.title, w.assignment_rule_id, u.display_name AS assignee_name
+    private const string Lock = $"""
+        SELECT {LifecycleRow.Columns}, w.title, w.assignment_rule_id, u.display_name AS assignee_name
         FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
         WHERE w.id = @id FOR UPDATE OF w
         """;
 
-    private const string LoadUser = """
-        SELECT u.id AS user_id, u.display_name AS name, u.role, u.department_id, u.active,
-               coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills
-        FROM users u WHERE u.id = @id
-        """;
+    private const string UserColumns = $"u.id AS user_id, u.display_name AS name, u.role, u.department_id, u.active, {AutoAssign.SkillsColumn}";
+
+    private const string LoadUser = $"SELECT {UserColumns} FROM users u WHERE u.id = @id";
 
     private const string Options = $"""
-        SELECT u.id AS user_id, u.display_name AS name, u.role, u.department_id, u.active,
-               coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills,
-               l.open_count, l.load
+        SELECT {UserColumns}, l.open_count, l.load
         FROM users u
-        CROSS JOIN LATERAL (
-            SELECT count(*)::int AS open_count,
-                   coalesce(sum(CASE w.priority WHEN 1 THEN 4 WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE 1 END), 0)::int AS load
-            FROM work_orders w WHERE w.assignee_id = u.id AND w.status IN {AutoAssign.OpenStatuses}) l
+        {AutoAssign.LoadJoin}
         WHERE u.department_id = @departmentId AND u.active AND u.role IN ('technician', 'manager')
         ORDER BY l.load, u.display_name
         """;
@@ -80,21 +72,22 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id }, transaction, cancellationToken: cancellationToken));
-        if (row is null)
+        var opened = await WorkOrderAccess.LoadAsync<LockedRow>(
+            connection,
+            transaction,
+            Lock,
+            id,
+            actor,
+            r => !actor.ManagesDepartment(r.DepartmentId)
+                ? Failure.Forbidden($"Only a manager of the work order's department can reassign {r.Number}.")
+                : WorkOrderAccess.Stale(r, request.RowVersion),
+            cancellationToken);
+        if (opened.Failure is { } refused)
         {
-            return Failure.NotFound($"Work order {id}");
+            return refused;
         }
 
-        if (!actor.ManagesDepartment(row.DepartmentId))
-        {
-            return Failure.Forbidden($"Only a manager of the work order's department can reassign {row.Number}.");
-        }
-
-        if (row.RowVersion != request.RowVersion)
-        {
-            return Failure.Stale($"Work order {row.Number}", row.RowVersion, request.RowVersion);
-        }
+        var row = opened.Value!;
 
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
             LoadUser, new { id = request.AssigneeId }, transaction, cancellationToken: cancellationToken));
@@ -104,7 +97,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var state = new WorkOrderState(WireNames.Parse<WorkOrderStatus>(row.Status), row.RequesterId, row.DepartmentId, row.AssigneeId, row.AcknowledgedAt, row.StartedAt);
+        var state = row.ToState();
         var candidate = new Candidate(user.UserId, user.Name, WireNames.Parse<Role>(user.Role), user.DepartmentId, user.Active);
         var decision = Lifecycle.Decide(state, new TransitionCommand(WorkOrderAction.Assign, reason, candidate), actor, now);
         if (decision.Failure is { } failure)
@@ -167,16 +160,8 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
         return options;
     }
 
-    private sealed class LockedRow
+    private sealed class LockedRow : LifecycleRow
     {
-        public string Status { get; init; } = "";
-        public long RequesterId { get; init; }
-        public long DepartmentId { get; init; }
-        public long? AssigneeId { get; init; }
-        public DateTime? AcknowledgedAt { get; init; }
-        public DateTime? StartedAt { get; init; }
-        public int RowVersion { get; init; }
-        public string Number { get; init; } = "";
         public string Title { get; init; } = "";
         public long? AssignmentRuleId { get; init; }
         public string? AssigneeName { get; init; }

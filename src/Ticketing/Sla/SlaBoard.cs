@@ -122,27 +122,11 @@ public sealed class SlaBoard(NpgsqlDataSource dataSource, TimeProvider clock)
         return calendar;
     }
 
-    private class ClockRow
+    // The view needs no sent alerts: it reads the instants, not the history of alerts.
+    private class ClockRow : SlaClockRow
     {
         public long Id { get; init; }
         public long? CalendarId { get; init; }
-        public DateTime ResponseWarnAt { get; init; }
-        public DateTime ResponseDueAt { get; init; }
-        public DateTime ResolutionWarnAt { get; init; }
-        public DateTime ResolutionDueAt { get; init; }
-        public DateTime? PausedSince { get; init; }
-        public string Status { get; init; } = "";
-        public DateTime? AcknowledgedAt { get; init; }
-        public DateTime? ResolvedAt { get; init; }
-
-        // The view needs no sent alerts: it reads the instants, not the history of alerts.
-        public SlaClockState ToState() => new(
-            new SlaInstants(ResponseWarnAt, ResponseDueAt, ResolutionWarnAt, ResolutionDueAt),
-            WireNames.Parse<WorkOrderStatus>(Status),
-            AcknowledgedAt,
-            ResolvedAt,
-            PausedSince,
-            new HashSet<(SlaTarget, SlaLevel)>());
     }
 
     private sealed class AtRiskRow : ClockRow

@@ -181,26 +181,9 @@ public static class SlaClocks
         public short WarningPercent { get; init; }
     }
 
-    internal sealed class ClockRow
+    internal sealed class ClockRow : SlaClockRow
     {
         public long? CalendarId { get; init; }
-        public DateTime ResponseWarnAt { get; init; }
-        public DateTime ResponseDueAt { get; init; }
-        public DateTime ResolutionWarnAt { get; init; }
-        public DateTime ResolutionDueAt { get; init; }
-        public DateTime? PausedSince { get; init; }
-        public string Status { get; init; } = "";
-        public DateTime? AcknowledgedAt { get; init; }
-        public DateTime? ResolvedAt { get; init; }
-        public string[] Sent { get; init; } = [];
-
-        public SlaClockState ToState() => new(
-            new SlaInstants(ResponseWarnAt, ResponseDueAt, ResolutionWarnAt, ResolutionDueAt),
-            WireNames.Parse<WorkOrderStatus>(Status),
-            AcknowledgedAt,
-            ResolvedAt,
-            PausedSince,
-            Sent.Select(s => s.Split(':')).Select(p => (WireNames.Parse<SlaTarget>(p[0]), WireNames.Parse<SlaLevel>(p[1]))).ToHashSet());
     }
 }
 

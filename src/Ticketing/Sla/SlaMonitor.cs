@@ -177,7 +177,7 @@ public sealed partial class SlaMonitor(NpgsqlDataSource dataSource, TimeProvider
     [LoggerMessage(Level = LogLevel.Information, Message = "SLA {Kind} for {Number} ({Target})")]
     private partial void LogAlert(string number, string kind, string target);
 
-    private sealed class DueRow
+    private sealed class DueRow : SlaClockRow
     {
         public long Id { get; init; }
         public string Number { get; init; } = "";
@@ -185,23 +185,6 @@ public sealed partial class SlaMonitor(NpgsqlDataSource dataSource, TimeProvider
         public short Priority { get; init; }
         public long DepartmentId { get; init; }
         public long? AssigneeId { get; init; }
-        public string Status { get; init; } = "";
-        public DateTime? AcknowledgedAt { get; init; }
-        public DateTime? ResolvedAt { get; init; }
-        public DateTime ResponseWarnAt { get; init; }
-        public DateTime ResponseDueAt { get; init; }
-        public DateTime ResolutionWarnAt { get; init; }
-        public DateTime ResolutionDueAt { get; init; }
-        public DateTime? PausedSince { get; init; }
-        public string[] Sent { get; init; } = [];
         public long[] Managers { get; init; } = [];
-
-        public SlaClockState ToState() => new(
-            new SlaInstants(ResponseWarnAt, ResponseDueAt, ResolutionWarnAt, ResolutionDueAt),
-            WireNames.Parse<WorkOrderStatus>(Status),
-            AcknowledgedAt,
-            ResolvedAt,
-            PausedSince,
-            Sent.Select(s => s.Split(':')).Select(p => (WireNames.Parse<SlaTarget>(p[0]), WireNames.Parse<SlaLevel>(p[1]))).ToHashSet());
     }
 }

@@ -59,11 +59,11 @@ internal static class WorkOrderAccess
 {
     /// <summary>
     /// Reads a work order row with <paramref name="sql"/> (taking @id and @me; locking it when the caller passes its
-    /// transaction) and refuses one that is missing or that the actor may not see.
+    /// transaction and the SQL says FOR UPDATE) and refuses one that is missing, then what <paramref name="refuse"/> says
+    /// of the row.
     /// </summary>
     public static async Task<Outcome<T>> LoadAsync<T>(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, long id, Actor actor, CancellationToken cancellationToken)
-        where T : IVisibleWorkOrder
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, long id, Actor actor, Func<T, Failure?> refuse, CancellationToken cancellationToken)
     {
         var row = await connection.QuerySingleOrDefaultAsync<T>(new CommandDefinition(
             sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
@@ -72,28 +72,54 @@ internal static class WorkOrderAccess
             return Failure.NotFound($"Work order {id}");
         }
 
-        return Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
-            ? row
+        return refuse(row) is { } refusal ? refusal : row;
+    }
+
+    /// <summary>Reads a work order row as <see cref="LoadAsync{T}(NpgsqlConnection, NpgsqlTransaction?, string, long, Actor, Func{T, Failure?}, CancellationToken)"/> and refuses one the actor may not see.</summary>
+    public static Task<Outcome<T>> LoadAsync<T>(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, long id, Actor actor, CancellationToken cancellationToken)
+        where T : IVisibleWorkOrder =>
+        LoadAsync<T>(connection, transaction, sql, id, actor, row => Unseen(row, actor), cancellationToken);
+
+    /// <summary>The refusal of a work order the actor may not see; null when they may.</summary>
+    public static Failure? Unseen(IVisibleWorkOrder row, Actor actor) =>
+        Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
+            ? null
             : Failure.Forbidden($"You may not see work order {row.Number}.");
-    }
 
-    public static async Task<Failure?> CheckAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long workOrderId, Actor actor, CancellationToken cancellationToken)
+    /// <summary>The refusal of a change sent from a page that read another row version; null when it is current.</summary>
+    public static Failure? Stale(LifecycleRow row, int? sent) =>
+        row.RowVersion == sent ? null : Failure.Stale($"Work order {row.Number}", row.RowVersion, sent);
+
+    /// <summary>The facts the lifecycle needs of a user proposed as assignee; null when there is no such user.</summary>
+    public static async Task<Candidate?> CandidateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long userId, CancellationToken cancellationToken)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            $"SELECT number, requester_id, assignee_id, department_id, {Visibility.IsCollaboratorSql} AS is_collaborator FROM work_orders w WHERE id = @workOrderId",
-            new { workOrderId, me = actor.UserId },
-            transaction,
-            cancellationToken: cancellationToken));
-        return row switch
-        {
-            null => Failure.NotFound($"Work order {workOrderId}"),
-            _ when !Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator) =>
-                Failure.Forbidden($"You may not see work order {row.Number}."),
-            _ => null,
-        };
+        var row = await connection.QuerySingleOrDefaultAsync<CandidateRow>(new CommandDefinition(
+            LoadCandidate, new { id = userId }, transaction, cancellationToken: cancellationToken));
+        return row is null ? null : new Candidate(row.UserId, row.UserName, WireNames.Parse<Role>(row.Role), row.DepartmentId, row.Active);
     }
 
-    private sealed class Row
+    public static async Task<Failure?> CheckAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long workOrderId, Actor actor, CancellationToken cancellationToken) =>
+        (await LoadAsync<Row>(connection, transaction, Check, workOrderId, actor, cancellationToken)).Failure;
+
+    private const string Check =
+        $"SELECT number, requester_id, assignee_id, department_id, {Visibility.IsCollaboratorSql} AS is_collaborator FROM work_orders w WHERE id = @id";
+
+    private const string LoadCandidate = """
+        SELECT id AS UserId, display_name AS UserName, role AS Role, department_id AS DepartmentId, active AS Active
+        FROM users WHERE id = @id
+        """;
+
+    private sealed class CandidateRow
+    {
+        public long UserId { get; init; }
+        public string UserName { get; init; } = "";
+        public string Role { get; init; } = "";
+        public long? DepartmentId { get; init; }
+        public bool Active { get; init; }
+    }
+
+    private sealed class Row : IVisibleWorkOrder
     {
         public string Number { get; init; } = "";
         public long RequesterId { get; init; }
@@ -101,4 +127,25 @@ internal static class WorkOrderAccess
         public long DepartmentId { get; init; }
         public bool IsCollaborator { get; init; }
     }
+}
+
+/// <summary>
+/// The columns of a work order that its lifecycle decides on, as a use case reads them FOR UPDATE before it changes
+/// the work order; select <see cref="Columns"/> from work_orders aliased w.
+/// </summary>
+internal class LifecycleRow
+{
+    public const string Columns = "w.status, w.requester_id, w.department_id, w.assignee_id, w.acknowledged_at, w.started_at, w.row_version, w.number";
+
+    public string Status { get; init; } = "";
+    public long RequesterId { get; init; }
+    public long DepartmentId { get; init; }
+    public long? AssigneeId { get; init; }
+    public DateTime? AcknowledgedAt { get; init; }
+    public DateTime? StartedAt { get; init; }
+    public int RowVersion { get; init; }
+    public string Number { get; init; } = "";
+
+    public WorkOrderState ToState() =>
+        new(WireNames.Parse<WorkOrderStatus>(Status), RequesterId, DepartmentId, AssigneeId, AcknowledgedAt, StartedAt);
 }

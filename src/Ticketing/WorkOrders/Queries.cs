@@ -76,16 +76,13 @@ public sealed class WorkOrderQueries(NpgsqlDataSource dataSource)
     public async Task<Outcome<WorkOrderDetail>> GetAsync(long id, Actor actor, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<DetailRow>(new CommandDefinition(SelectDetail, new { id, me = actor.UserId }, cancellationToken: cancellationToken));
-        if (row is null)
+        var found = await WorkOrderAccess.LoadAsync<DetailRow>(connection, null, SelectDetail, id, actor, cancellationToken);
+        if (found.Failure is { } refused)
         {
-            return Failure.NotFound($"Work order {id}");
+            return refused;
         }
 
-        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator))
-        {
-            return Failure.Forbidden($"You may not see work order {row.Number}.");
-        }
+        var row = found.Value!;
 
         var history = (await connection.QueryAsync<EventRow>(new CommandDefinition(SelectHistory, new { id }, cancellationToken: cancellationToken)))
             .Select(e => e.ToEvent()).ToList();
@@ -240,7 +237,7 @@ public sealed class WorkOrderQueries(NpgsqlDataSource dataSource)
             JsonSerializer.Deserialize<JsonElement>(Payload));
     }
 
-    private sealed class DetailRow
+    private sealed class DetailRow : IVisibleWorkOrder
     {
         public long Id { get; init; }
         public string Number { get; init; } = "";

@@ -133,11 +133,6 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
         WHERE w.parent_id = @id ORDER BY w.id
         """;
 
-    private const string LoadCandidate = """
-        SELECT id AS UserId, display_name AS UserName, role AS Role, department_id AS DepartmentId, active AS Active
-        FROM users WHERE id = @id
-        """;
-
     private const string Attach = """
         UPDATE work_orders SET parent_id = @parentId, department_id = @departmentId WHERE id = @id
         RETURNING status
@@ -183,13 +178,12 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
         Candidate? assignee = null;
         if (request.AssigneeId is { } assigneeId)
         {
-            var found = await connection.QuerySingleOrDefaultAsync<CandidateRow>(new CommandDefinition(
-                LoadCandidate, new { id = assigneeId }, transaction, cancellationToken: cancellationToken));
+            var found = await WorkOrderAccess.CandidateAsync(connection, transaction, assigneeId, cancellationToken);
             var problem = found switch
             {
                 null => $"user {assigneeId} does not exist.",
                 { Active: false } => $"user '{found.UserName}' is inactive.",
-                _ when found.Role is not ("technician" or "manager") => $"user '{found.UserName}' is not a technician or manager.",
+                _ when found.Role is not (Role.Technician or Role.Manager) => $"user '{found.UserName}' is not a technician or manager.",
                 _ when found.DepartmentId != parent.DepartmentId => $"user '{found.UserName}' is not in the department of {parent.Number}.",
                 _ => null,
             };
@@ -198,7 +192,7 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
                 return Failure.Invalid("assigneeId", problem);
             }
 
-            assignee = new Candidate(found!.UserId, found.UserName, WireNames.Parse<Role>(found.Role), found.DepartmentId, found.Active);
+            assignee = found;
         }
 
         var templateId = request.TemplateId ?? parent.TemplateId;
@@ -276,15 +270,6 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
 
         public SubTask ToSubTask() =>
             new(Id, Number, Title, WireNames.Parse<WorkOrderStatus>(Status), Priority, AssigneeId, AssigneeName, ResolutionDueAt, CreatedAt);
-    }
-
-    private sealed class CandidateRow
-    {
-        public long UserId { get; init; }
-        public string UserName { get; init; } = "";
-        public string Role { get; init; } = "";
-        public long? DepartmentId { get; init; }
-        public bool Active { get; init; }
     }
 }
 

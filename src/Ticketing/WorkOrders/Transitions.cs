@@ -18,14 +18,8 @@ public sealed record TransitionResult(long Id, WorkOrderStatus Status, long? Ass
 public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider clock)
 {
     private const string Lock = $"""
-        SELECT status, requester_id, department_id, assignee_id, acknowledged_at, started_at, row_version, number,
-               {Visibility.IsCollaboratorSql} AS is_collaborator
+        SELECT {LifecycleRow.Columns}, {Visibility.IsCollaboratorSql} AS is_collaborator
         FROM work_orders w WHERE id = @id FOR UPDATE
-        """;
-
-    private const string LoadCandidate = """
-        SELECT id AS UserId, display_name AS UserName, role AS Role, department_id AS DepartmentId, active AS Active
-        FROM users WHERE id = @id
         """;
 
     private const string Update = """
@@ -61,37 +55,27 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
-        if (row is null)
+        var opened = await WorkOrderAccess.LoadAsync<LockedRow>(
+            connection, transaction, Lock, id, actor, r => WorkOrderAccess.Unseen(r, actor) ?? WorkOrderAccess.Stale(r, request.RowVersion), cancellationToken);
+        if (opened.Failure is { } refused)
         {
-            return Failure.NotFound($"Work order {id}");
+            return refused;
         }
 
-        if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator))
-        {
-            return Failure.Forbidden($"You may not see work order {row.Number}.");
-        }
-
-        if (row.RowVersion != request.RowVersion)
-        {
-            return Failure.Stale($"Work order {row.Number}", row.RowVersion, request.RowVersion);
-        }
+        var row = opened.Value!;
 
         Candidate? candidate = null;
         if (action == WorkOrderAction.Assign && request.AssigneeId is { } assigneeId)
         {
-            var found = await connection.QuerySingleOrDefaultAsync<CandidateRow>(new CommandDefinition(
-                LoadCandidate, new { id = assigneeId }, transaction, cancellationToken: cancellationToken));
-            if (found is null)
+            candidate = await WorkOrderAccess.CandidateAsync(connection, transaction, assigneeId, cancellationToken);
+            if (candidate is null)
             {
                 return Failure.Invalid("assigneeId", $"user {assigneeId} does not exist.");
             }
-
-            candidate = new Candidate(found.UserId, found.UserName, WireNames.Parse<Role>(found.Role), found.DepartmentId, found.Active);
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var state = new WorkOrderState(WireNames.Parse<WorkOrderStatus>(row.Status), row.RequesterId, row.DepartmentId, row.AssigneeId, row.AcknowledgedAt, row.StartedAt);
+        var state = row.ToState();
         var decision = Lifecycle.Decide(state, new TransitionCommand(action, request.Note, candidate, request.Rating), actor, now);
         if (decision.Failure is { } failure)
         {
@@ -144,25 +128,8 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         return new TransitionResult(id, change.To, change.AssigneeId, version);
     }
 
-    private sealed class LockedRow
+    private sealed class LockedRow : LifecycleRow, IVisibleWorkOrder
     {
-        public string Status { get; init; } = "";
-        public long RequesterId { get; init; }
-        public long DepartmentId { get; init; }
-        public long? AssigneeId { get; init; }
-        public DateTime? AcknowledgedAt { get; init; }
-        public DateTime? StartedAt { get; init; }
-        public int RowVersion { get; init; }
-        public string Number { get; init; } = "";
         public bool IsCollaborator { get; init; }
-    }
-
-    private sealed class CandidateRow
-    {
-        public long UserId { get; init; }
-        public string UserName { get; init; } = "";
-        public string Role { get; init; } = "";
-        public long? DepartmentId { get; init; }
-        public bool Active { get; init; }
     }
 }
