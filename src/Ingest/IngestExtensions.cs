@@ -24,21 +24,4 @@ public static class IngestExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestService>());
         return builder;
     }
-
-    /// <summary>The ingest's status and "ingest now", for administrators.</summary>
-    public static IEndpointRouteBuilder MapIngestApi(this IEndpointRouteBuilder app)
-    {
-        var ingest = app.MapGroup("/api/v1/ingest").RequireAuthorization(p => p.RequireRole(Roles.Admin)).WithTags("Warehouse");
-        ingest.MapGet("/status", (IngestService service) => TypedResults.Ok(service.Status));
-        ingest.MapPost("/runs", async (IngestService service, CancellationToken ct, bool wait = false) =>
-            {
-                var run = service.RequestRunAsync(ct);
-                return wait
-                    ? Results.Ok(await run)
-                    : Results.Accepted("/api/v1/ingest/status", service.Status);
-            })
-            .Produces<IngestStatus>()
-            .Produces<IngestStatus>(StatusCodes.Status202Accepted);
-        return app;
-    }
 }

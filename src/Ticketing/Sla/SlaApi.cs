@@ -11,7 +11,7 @@ namespace WorkOrders.Ticketing.Sla;
 public static class SlaApi
 {
     /// <summary>Maps the endpoints under the API's /api/v1 group.</summary>
-    public static void MapSla(this RouteGroupBuilder api)
+    public static void MapSlaApi(this RouteGroupBuilder api)
     {
         var calendars = api.MapGroup("/calendars").WithTags("SLA").RequireAuthorization(p => p.RequireRole(Roles.Admin));
         calendars.MapGet("/", async (Calendars service, CancellationToken ct) => TypedResults.Ok(await service.ListAsync(ct)));

@@ -1,69 +1,19 @@
 using System.Globalization;
-using System.Security.Claims;
-using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Assets;
-using WorkOrders.Ticketing.Notifications;
-using WorkOrders.Ticketing.Sla;
-using WorkOrders.Ticketing.Templates;
-using WorkOrders.Ticketing.Webhooks;
-using WorkOrders.Ticketing.WorkOrders;
+using WorkOrders.Ticketing.Api;
 
-namespace WorkOrders.Ticketing.Api;
+namespace WorkOrders.Ticketing.WorkOrders;
 
-/// <summary>The REST surface of the work-order core under /api/v1.</summary>
-public static class TicketingApi
+/// <summary>Work orders under /api/v1/work-orders: create, list, read, move through the lifecycle, comment, attach.</summary>
+public static class WorkOrderApi
 {
-    public static IEndpointRouteBuilder MapTicketingApi(this IEndpointRouteBuilder app)
+    public static void MapWorkOrderApi(this RouteGroupBuilder api)
     {
-        var api = app.MapGroup("/api/v1").RequireAuthorization();
-
-        api.MapPost("/auth/login", async (LoginRequest request, Users users, CancellationToken ct) =>
-            await users.SignInAsync(request, ct) is { } actor
-                ? Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
-                : TypedResults.Problem(detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed."))
-            .AllowAnonymous()
-            .Produces<AccessTokenResponse>()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .WithTags("Auth");
-
-        api.MapGet("/me", (Actor actor) => TypedResults.Ok(actor)).WithTags("Auth");
-
-        MapTemplates(api.MapGroup("/templates").WithTags("Templates"));
-        MapWorkOrders(api.MapGroup("/work-orders").WithTags("Work orders"));
-        MapDirectory(api);
-        MapNotifications(api.MapGroup("/notifications").WithTags("Notifications"));
-        app.MapProposalApi();
-        api.MapWebhookApi();
-        api.MapSla();
-        api.MapAssignmentApi();
-        api.MapCollaborationApi();
-        return app;
-    }
-
-    private static void MapTemplates(RouteGroupBuilder templates)
-    {
-        templates.MapGet("/", async (Templates.Templates service, CancellationToken ct, bool includeInactive = false) =>
-            TypedResults.Ok(await service.ListAsync(includeInactive, ct)));
-        templates.MapGet("/{id:long}", async (long id, Templates.Templates service, CancellationToken ct) =>
-            await service.FindAsync(id, ct) is { } template ? Results.Ok(template) : Failure.NotFound($"Template {id}").ToResult())
-            .Produces<Template>();
-        templates.MapPost("/", async (TemplateRequest request, Actor actor, Templates.Templates service, CancellationToken ct) =>
-            (await service.CreateAsync(request, actor, ct)).Map(t => Results.Created($"/api/v1/templates/{t.Id}", t)))
-            .Produces<Template>(StatusCodes.Status201Created)
-            .ProducesValidationProblem();
-        templates.MapPut("/{id:long}", async (long id, TemplateRequest request, Actor actor, Templates.Templates service, CancellationToken ct) =>
-            (await service.UpdateAsync(id, request, actor, ct)).Map(Results.Ok))
-            .Produces<Template>()
-            .ProducesValidationProblem();
-    }
-
-    private static void MapWorkOrders(RouteGroupBuilder workOrders)
-    {
+        var workOrders = api.MapGroup("/work-orders").WithTags("Work orders");
         workOrders.MapPost("/", async (
                 CreateWorkOrderRequest request,
                 Actor actor,
@@ -170,41 +120,6 @@ public static class TicketingApi
                         : Results.File(a.Content, a.ContentType, a.FileName);
                 }))
             .Produces(StatusCodes.Status200OK);
-    }
-
-    private static void MapNotifications(RouteGroupBuilder notifications)
-    {
-        notifications.MapGet("/", async (Actor actor, Notifications.Notifications service, CancellationToken ct, bool unreadOnly = false, int take = 50) =>
-            TypedResults.Ok(await service.ListAsync(actor, unreadOnly, take, ct)));
-        notifications.MapPost("/read", async (MarkReadRequest request, Actor actor, Notifications.Notifications service, CancellationToken ct) =>
-            TypedResults.Ok(new { marked = await service.MarkReadAsync(actor, request.Ids, ct) }));
-    }
-
-    private static void MapDirectory(RouteGroupBuilder api)
-    {
-        api.MapGet("/assets", async (AssetRegister assets, CancellationToken ct, long? parentId = null, string? text = null) =>
-            TypedResults.Ok(text is null ? await assets.ChildrenAsync(parentId, ct) : await assets.SearchAsync(text, 50, ct)))
-            .WithTags("Assets");
-        api.MapGet("/assets/{id:long}", async (long id, AssetRegister assets, CancellationToken ct) =>
-            (await assets.GetAsync(id, ct)).Map(Results.Ok))
-            .Produces<AssetDetail>()
-            .WithTags("Assets");
-        api.MapPost("/assets", async (CreateAssetRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
-            (await assets.CreateAsync(request, actor, ct)).Map(a => Results.Created($"/api/v1/assets/{a.Id}", a)))
-            .Produces<Asset>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .WithTags("Assets");
-
-        api.MapGet("/departments", async (Users users, CancellationToken ct) => TypedResults.Ok(await users.DepartmentsAsync(ct)))
-            .WithTags("Users");
-        api.MapGet("/users", async (Users users, CancellationToken ct) => TypedResults.Ok(await users.ListAsync(ct)))
-            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Manager))
-            .WithTags("Users");
-        api.MapPost("/users", async (CreateUserRequest request, Actor actor, Users users, CancellationToken ct) =>
-            (await users.CreateAsync(request, actor, ct)).Map(u => Results.Created($"/api/v1/users/{u.Id}", u)))
-            .Produces<UserInfo>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .WithTags("Users");
     }
 
     private static string ETag(int rowVersion) => $"\"{rowVersion.ToString(CultureInfo.InvariantCulture)}\"";

@@ -1,0 +1,51 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.BearerToken;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Assets;
+using WorkOrders.Ticketing.Assignment;
+using WorkOrders.Ticketing.Forecasts;
+using WorkOrders.Ticketing.Notifications;
+using WorkOrders.Ticketing.Sla;
+using WorkOrders.Ticketing.Templates;
+using WorkOrders.Ticketing.Webhooks;
+using WorkOrders.Ticketing.WorkOrders;
+
+namespace WorkOrders.Ticketing.Api;
+
+/// <summary>
+/// The REST surface of the work-order core under /api/v1: sign-in here, and each feature's endpoints from the
+/// <c>&lt;Feature&gt;Api.cs</c> file beside its use cases.
+/// </summary>
+public static class TicketingApi
+{
+    public static IEndpointRouteBuilder MapTicketingApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").RequireAuthorization();
+
+        api.MapPost("/auth/login", async (LoginRequest request, Users users, CancellationToken ct) =>
+            await users.SignInAsync(request, ct) is { } actor
+                ? Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
+                : TypedResults.Problem(detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed."))
+            .AllowAnonymous()
+            .Produces<AccessTokenResponse>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .WithTags("Auth");
+
+        api.MapGet("/me", (Actor actor) => TypedResults.Ok(actor)).WithTags("Auth");
+
+        api.MapTemplateApi();
+        api.MapWorkOrderApi();
+        api.MapAssetApi();
+        api.MapUserApi();
+        api.MapNotificationApi();
+        app.MapProposalApi();
+        api.MapWebhookApi();
+        api.MapSlaApi();
+        api.MapAssignmentApi();
+        api.MapCollaborationApi();
+        return app;
+    }
+}
