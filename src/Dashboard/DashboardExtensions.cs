@@ -7,7 +7,6 @@ using Microsoft.OpenApi;
 using Radzen;
 using WorkOrders.Dashboard.Api;
 using WorkOrders.Dashboard.Components;
-using WorkOrders.Dashboard.Forecasting;
 using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
@@ -31,9 +30,6 @@ public static class DashboardExtensions
         services.AddCascadingAuthenticationState();
         services.AddRadzenComponents();
         services.AddSingleton<Text>();
-        services.AddOptions<ForecastJobOptions>().BindConfiguration(ForecastJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<ForecastJob>();
-        services.AddHostedService(sp => sp.GetRequiredService<ForecastJob>());
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "WorkOrders API";
@@ -89,8 +85,7 @@ public static class DashboardExtensions
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapTicketingApi();
         app.MapIngestApi();
-        app.MapForecastApi();
-        app.MapAnalyticsApi();
+        app.MapDashboardApi();
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         MapAccount(app);

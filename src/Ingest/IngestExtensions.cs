@@ -1,19 +1,20 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Analytics;
+using WorkOrders.Ingest.Forecast;
+using WorkOrders.Ingest.Generate;
 using WorkOrders.Ingest.Warehouse;
-using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Ingest;
 
 public static class IngestExtensions
 {
-    /// <summary>Hosts the warehouse ingest in this process: on a schedule, on demand, with its status.</summary>
+    /// <summary>
+    /// Hosts the jobs of the process that owns the warehouse: the ingest, and the forecast that trains on the warehouse
+    /// and publishes proposals; each on a schedule, on demand, with its status.
+    /// </summary>
     public static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
     {
         builder.AddAnalytics();
@@ -22,6 +23,10 @@ public static class IngestExtensions
         builder.Services.AddSingleton<WarehouseIngest>();
         builder.Services.AddSingleton<IngestService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestService>());
+        builder.Services.AddSingleton<GeneratorTruth>();
+        builder.Services.AddOptions<ForecastJobOptions>().BindConfiguration(ForecastJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ForecastJob>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ForecastJob>());
         return builder;
     }
 }

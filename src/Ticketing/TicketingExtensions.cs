@@ -60,7 +60,6 @@ public static class TicketingExtensions
         services.AddSingleton<Attachments>();
         services.AddSingleton<Notifications.Notifications>();
         services.AddSingleton<Forecasts.Proposals>();
-        services.AddSingleton<Forecasts.GeneratorTruth>();
         services.AddAssignment();
         services.AddHostedService<DatabaseStartup>();
         services.AddNotificationDelivery();

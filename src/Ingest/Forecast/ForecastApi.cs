@@ -1,13 +1,14 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
-using WorkOrders.Dashboard.Components.Pages.Forecasts;
-using WorkOrders.Dashboard.Forecasting;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Forecasts;
 
-namespace WorkOrders.Dashboard.Api;
+namespace WorkOrders.Ingest.Forecast;
 
 /// <summary>
 /// The forecast's models, backtest, volume forecast and training runs under /api/v1/forecasts (proposals are served by

@@ -1,11 +1,14 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ingest.Generate;
 using WorkOrders.Ticketing.Forecasts;
 using WorkOrders.Ticketing.Jobs;
 
-namespace WorkOrders.Dashboard.Forecasting;
+namespace WorkOrders.Ingest.Forecast;
 
 /// <summary>How the forecast job runs, bound from the "ForecastJob" section.</summary>
 public sealed class ForecastJobOptions
@@ -42,7 +45,7 @@ public sealed record ForecastJobStatus(
     DateTime? NextRunAt);
 
 /// <summary>
-/// The dashboard's forecast job: trains a model version when there is none or it is old (or on request), scores every
+/// The forecast job of the process that owns the warehouse (the dashboard): trains a model version when there is none or it is old (or on request), scores every
 /// asset with the newest good one and publishes the proposals to PostgreSQL for planners, through the <see cref="JobRunner"/>.
 /// </summary>
 public sealed partial class ForecastJob(

@@ -2,10 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Assignment;
+using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.WorkOrders;
 
-namespace WorkOrders.Ticketing.Api;
+namespace WorkOrders.Ticketing.Assignment;
 
 public sealed record MoveRuleRequest(MoveDirection? Direction);
 

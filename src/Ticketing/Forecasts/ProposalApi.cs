@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Forecasts;
+using WorkOrders.Ticketing.Api;
 
-namespace WorkOrders.Ticketing.Api;
+namespace WorkOrders.Ticketing.Forecasts;
 
 /// <summary>
 /// Forecast proposals under /api/v1/forecasts: everyone who plans or oversees maintenance reads them; planners and
@@ -12,11 +12,9 @@ namespace WorkOrders.Ticketing.Api;
 /// </summary>
 public static class ProposalApi
 {
-    private static readonly string[] Readers = [Roles.Admin, Roles.Planner, Roles.ReliabilityEngineer, Roles.Manager, Roles.Executive];
-
     public static IEndpointRouteBuilder MapProposalApi(this IEndpointRouteBuilder app)
     {
-        var forecasts = app.MapGroup("/api/v1/forecasts").WithTags("Forecasts").RequireAuthorization(p => p.RequireRole(Readers));
+        var forecasts = app.MapGroup("/api/v1/forecasts").WithTags("Forecasts").RequireAuthorization(p => p.RequireRole(ForecastRoles.Readers.Split(',')));
 
         forecasts.MapGet("/proposals", async (
                 Proposals proposals, CancellationToken ct, string? status = "open", double? minProbability = null, string? assetType = null,

@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.WorkOrders;
+using WorkOrders.Ticketing.Api;
 
-namespace WorkOrders.Ticketing.Api;
+namespace WorkOrders.Ticketing.WorkOrders;
 
 /// <summary>Sub-tasks and collaborators of a work order under /api/v1/work-orders/{id}.</summary>
 public static class CollaborationApi
