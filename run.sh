@@ -30,8 +30,8 @@ export ConnectionStrings__WorkOrders="Host=127.0.0.1;Port=$PG_PORT;Database=work
 
 # Three years of generated maintenance history, once, so the analytics and the forecast have something to learn from.
 generated=0
-if [ "$(psql_admin "$PG_PORT" "SELECT to_regclass('generator_runs') IS NOT NULL" workorders)" = t ]; then
-  generated=$(psql_admin "$PG_PORT" "SELECT count(*) FROM generator_runs" workorders)
+if [ "$(psql_admin "$PG_PORT" "SELECT to_regclass('generator.runs') IS NOT NULL" workorders)" = t ]; then
+  generated=$(psql_admin "$PG_PORT" "SELECT count(*) FROM generator.runs" workorders)
 fi
 if [ "$generated" = 0 ]; then
   log "generating three years of demo maintenance history"

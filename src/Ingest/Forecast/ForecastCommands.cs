@@ -4,6 +4,7 @@ using Npgsql;
 using Spectre.Console;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ingest.Generate;
 using WorkOrders.Ingest.Warehouse;
 
 namespace WorkOrders.Ingest.Forecast;
@@ -19,9 +20,6 @@ internal static class ForecastCommands
 
     public const string ScoreHelp =
         "score every in-service asset and fault mode with the newest good model and print the proposals at or above --threshold P (0.5), --top N (20)";
-
-    /// <summary>The generator's truly degrading assets, for the backtest's ground-truth column.</summary>
-    private const string Degrading = "SELECT asset_id FROM generator_degradations";
 
     public static async Task<int> TrainAsync(CliArgs args, CancellationToken cancellationToken)
     {
@@ -153,17 +151,9 @@ internal static class ForecastCommands
             return null;
         }
 
+        // The generator's truly degrading assets, for the backtest's ground-truth column.
         await using var data = NpgsqlDataSource.Create(connectionString);
-        await using var connection = await data.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(Degrading, connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var assets = new HashSet<long>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            assets.Add(reader.GetInt64(0));
-        }
-
-        return assets;
+        return await new GeneratorTruth(data).DegradingAssetsAsync(cancellationToken);
     }
 
     private static string Option(string field) => field switch

@@ -51,7 +51,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
 
     private const string Lock = "SELECT pg_advisory_xact_lock(@key)";
 
-    private const string CountRuns = "SELECT count(*)::int FROM generator_runs WHERE seed = @seed";
+    private const string CountRuns = "SELECT count(*)::int FROM generator.runs WHERE seed = @seed";
 
     private const string LockTables = """
         LOCK TABLE departments, users, assets, templates, work_orders, work_order_events IN EXCLUSIVE MODE
@@ -72,12 +72,12 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         """;
 
     private const string InsertRun = """
-        INSERT INTO generator_runs (tag, seed, options, window_start, window_end)
+        INSERT INTO generator.runs (tag, seed, options, window_start, window_end)
         VALUES (@tag, @seed, @options::jsonb, @windowStart, @windowEnd)
         RETURNING id
         """;
 
-    private const string RecordCounts = "UPDATE generator_runs SET counts = @counts::jsonb WHERE id = @id";
+    private const string RecordCounts = "UPDATE generator.runs SET counts = @counts::jsonb WHERE id = @id";
 
     // The trigram index costs more than everything else on work_orders when rows come one by one. A large pending
     // list lets it take new entries cheaply and merge them in bulk, at the latest just before the commit (below).
@@ -111,6 +111,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(Lock, new { key = LockKey }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(BulkLoad, transaction: transaction, cancellationToken: cancellationToken));
+        await GeneratorSchema.EnsureAsync(connection, transaction, cancellationToken);
         var run = await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountRuns, new { seed = options.Seed }, transaction, cancellationToken: cancellationToken));
         var tag = string.Create(CultureInfo.InvariantCulture, $"G{options.Seed}R{run + 1}");
 

@@ -30,7 +30,7 @@ public sealed class HistoryWriter
         """;
 
     public const string CopyFailures = """
-        COPY generator_failures (run_id, work_order_id, asset_id, fault_code, failed_at) FROM STDIN (FORMAT BINARY)
+        COPY generator.failures (run_id, work_order_id, asset_id, fault_code, failed_at) FROM STDIN (FORMAT BINARY)
         """;
 
     // The server may stop reading for a while mid-COPY, when it merges a full pending list of the text index.

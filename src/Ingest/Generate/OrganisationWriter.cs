@@ -37,12 +37,12 @@ public static class OrganisationWriter
         """;
 
     private const string CopyModes = """
-        COPY generator_failure_modes (run_id, asset_type, fault_code, shape, scale_days, pm_effect, summer_amplitude)
+        COPY generator.failure_modes (run_id, asset_type, fault_code, shape, scale_days, pm_effect, summer_amplitude)
         FROM STDIN (FORMAT BINARY)
         """;
 
     private const string CopyDegradations = """
-        COPY generator_degradations (run_id, asset_id, starts_at, stress_per_year) FROM STDIN (FORMAT BINARY)
+        COPY generator.degradations (run_id, asset_id, starts_at, stress_per_year) FROM STDIN (FORMAT BINARY)
         """;
 
     public static async Task WriteAsync(NpgsqlConnection connection, Plant plant, StressClock clock, IdBlocks ids, long runId, CancellationToken cancellationToken)

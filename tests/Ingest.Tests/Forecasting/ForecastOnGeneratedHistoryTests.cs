@@ -32,7 +32,7 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
             HashSet<long> degrading;
             await using (var connection = await database.DataSource.OpenConnectionAsync())
             {
-                degrading = [.. await connection.QueryAsync<long>("SELECT asset_id FROM generator_degradations")];
+                degrading = [.. await connection.QueryAsync<long>("SELECT asset_id FROM generator.degradations")];
             }
 
             using var warehouse = WarehouseFile.Open(path);

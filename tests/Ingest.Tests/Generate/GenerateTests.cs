@@ -191,7 +191,7 @@ public class GenerateTests
                 (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM work_order_events e),
                 (SELECT md5(string_agg(to_jsonb(a)::text, E'\n' ORDER BY id)) FROM assets a),
                 (SELECT md5(string_agg((to_jsonb(u) - 'password_hash')::text, E'\n' ORDER BY id)) FROM users u),
-                (SELECT md5(string_agg(to_jsonb(f)::text, E'\n' ORDER BY work_order_id)) FROM generator_failures f))
+                (SELECT md5(string_agg(to_jsonb(f)::text, E'\n' ORDER BY work_order_id)) FROM generator.failures f))
             """) ?? "";
     }
 
@@ -256,12 +256,12 @@ public class GenerateTests
     // Intervals between consecutive failures of an asset with both failures in the same half of the window, so that
     // both halves cut intervals off alike.
     private const string Gaps = """
-        WITH r AS (SELECT window_start + (window_end - window_start) / 2 AS middle FROM generator_runs),
+        WITH r AS (SELECT window_start + (window_end - window_start) / 2 AS middle FROM generator.runs),
         f AS (
             SELECT f.asset_id, f.failed_at, f.failed_at >= r.middle AS later,
                 lag(f.failed_at) OVER (PARTITION BY f.asset_id ORDER BY f.failed_at) AS previous,
-                EXISTS (SELECT 1 FROM generator_degradations d WHERE d.asset_id = f.asset_id) AS degrading
-            FROM generator_failures f CROSS JOIN r)
+                EXISTS (SELECT 1 FROM generator.degradations d WHERE d.asset_id = f.asset_id) AS degrading
+            FROM generator.failures f CROSS JOIN r)
         SELECT degrading, later, count(*) AS gaps, avg(extract(epoch FROM failed_at - previous) / 86400)::float8 AS mean_days
         FROM f CROSS JOIN r
         WHERE previous IS NOT NULL AND (previous >= r.middle) = later
