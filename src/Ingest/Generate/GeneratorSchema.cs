@@ -60,7 +60,7 @@ internal static class GeneratorSchema
         CREATE INDEX IF NOT EXISTS failures_asset ON generator.failures (asset_id, failed_at);
         """;
 
-    /// <summary>Creates the schema and its tables where they are missing; call it holding the generator's lock.</summary>
+    /// <summary>Creates the schema and its tables where they are missing; call it holding the generator's lock, in a transaction of its own.</summary>
     public static Task EnsureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(Create, transaction: transaction, cancellationToken: cancellationToken));
 }

@@ -107,11 +107,11 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         }
 
         var clock = new StressClock(options.WindowStart, options.WindowEnd);
+        await EnsureSchemaAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(Lock, new { key = LockKey }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(BulkLoad, transaction: transaction, cancellationToken: cancellationToken));
-        await GeneratorSchema.EnsureAsync(connection, transaction, cancellationToken);
         var run = await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountRuns, new { seed = options.Seed }, transaction, cancellationToken: cancellationToken));
         var tag = string.Create(CultureInfo.InvariantCulture, $"G{options.Seed}R{run + 1}");
 
@@ -336,6 +336,17 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         }
 
         return census;
+    }
+
+    // Committed before the run: the new tables' foreign keys lock assets and work_orders until their transaction ends,
+    // and the id reservation locks those tables from a connection of its own.
+    private async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(Lock, new { key = LockKey }, transaction, cancellationToken: cancellationToken));
+        await GeneratorSchema.EnsureAsync(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     private async Task<IdBlocks> ReserveAsync(Plant plant, long events, long workOrders, CancellationToken cancellationToken)
