@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,17 +8,12 @@ using WorkOrders.Ticketing.Jobs;
 
 namespace WorkOrders.Ingest;
 
-/// <summary>How the hosted ingest runs, bound from the "Ingest" section.</summary>
-public sealed class IngestOptions
+/// <summary>How the hosted ingest runs, bound from the "Ingest" section: every 5 minutes, and at once on start.</summary>
+public sealed class IngestOptions : JobOptions
 {
     public const string Section = "Ingest";
 
-    /// <summary>Time between scheduled runs.</summary>
-    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
-    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>Run once as soon as the app starts.</summary>
-    public bool RunOnStart { get; set; } = true;
+    public IngestOptions() => Interval = TimeSpan.FromMinutes(5);
 }
 
 public sealed record IngestStatus(
@@ -53,7 +47,7 @@ public sealed class IngestService(
         StatusAfter(await _runner.RequestRunAsync(cancellationToken));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        _runner.RunAsync(new JobSchedule(options.Value.Interval, options.Value.RunOnStart), RunOnceAsync, stoppingToken);
+        _runner.RunAsync(options.Value.Schedule, RunOnceAsync, stoppingToken);
 
     private async Task RunOnceAsync(CancellationToken stoppingToken)
     {

@@ -10,24 +10,19 @@ using WorkOrders.Ticketing.Jobs;
 
 namespace WorkOrders.Ingest.Forecast;
 
-/// <summary>How the forecast job runs, bound from the "ForecastJob" section.</summary>
-public sealed class ForecastJobOptions
+/// <summary>
+/// How the forecast job runs, bound from the "ForecastJob" section: scoring every hour, each run publishing fresh
+/// proposals; the first run waits 20 seconds so that the start-up ingest comes first.
+/// </summary>
+public sealed class ForecastJobOptions : JobOptions
 {
     public const string Section = "ForecastJob";
 
-    /// <summary>Time between scoring runs; each publishes fresh proposals.</summary>
-    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
-    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
+    public ForecastJobOptions() => StartDelay = TimeSpan.FromSeconds(20);
 
     /// <summary>A model older than this is trained again before scoring.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan RetrainAfter { get; set; } = TimeSpan.FromDays(7);
-
-    /// <summary>Wait this long after start before the first run, so the start-up ingest comes first.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan StartDelay { get; set; } = TimeSpan.FromSeconds(20);
-
-    public bool RunOnStart { get; set; } = true;
 }
 
 public sealed record ForecastJobStatus(
@@ -76,7 +71,7 @@ public sealed partial class ForecastJob(
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _runner.RunAsync(
-        new JobSchedule(options.Value.Interval, options.Value.RunOnStart, options.Value.StartDelay),
+        options.Value.Schedule,
         // Training and scoring are CPU work in DuckDB and ML.NET: off the host's threads.
         ct => Task.Run(() => RunOnceAsync(ct), ct),
         stoppingToken);

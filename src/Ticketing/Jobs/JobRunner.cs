@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Logging;
 
 namespace WorkOrders.Ticketing.Jobs;
@@ -10,6 +11,26 @@ namespace WorkOrders.Ticketing.Jobs;
 public sealed record JobSchedule(TimeSpan Interval, bool RunOnStart = true, TimeSpan StartDelay = default)
 {
     internal TimeSpan FirstWait => RunOnStart ? StartDelay : Interval;
+}
+
+/// <summary>
+/// The schedule settings of a job whose options section sets them; a job's options class derives from this and sets
+/// its own default interval.
+/// </summary>
+public abstract class JobOptions
+{
+    /// <summary>Time between the end of one run and the start of the next.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Run once soon after start (after <see cref="StartDelay"/>) instead of a whole interval after it.</summary>
+    public bool RunOnStart { get; set; } = true;
+
+    /// <summary>How long the first run waits after start when <see cref="RunOnStart"/> is on.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StartDelay { get; set; }
+
+    public JobSchedule Schedule => new(Interval, RunOnStart, StartDelay);
 }
 
 /// <summary>
