@@ -37,9 +37,9 @@ public sealed partial class WarehouseIngest(
 
     public async Task<IngestResult> RunAsync(DuckDBConnection warehouse, IProgress<IngestProgress>? progress, CancellationToken cancellationToken)
     {
-        if (_hours.Problem() is { } problem)
+        if (_hours.Problems() is [_, ..] problems)
         {
-            throw new InvalidOperationException($"Warehouse business hours: {problem}.");
+            throw new InvalidOperationException(string.Join(" ", problems));
         }
 
         var stopwatch = Stopwatch.StartNew();
