@@ -35,6 +35,13 @@ public sealed partial class WarehouseIngest(
     internal static string ArchivedAfter(string snapshot) =>
         string.Format(CultureInfo.InvariantCulture, ArchivedSince, ulong.Parse(snapshot.Split(':')[0], CultureInfo.InvariantCulture), snapshot);
 
+    /// <summary>
+    /// Called on the writer's thread at each named point of a run, before anything of it is committed: "first batch of
+    /// TABLE" and "copied TABLE" for each table read from PostgreSQL, "derived TABLE" for each table derived in DuckDB,
+    /// and "before commit". Tests stop a run there to see that a run cut short leaves the warehouse as it was.
+    /// </summary>
+    public Action<string>? AtStage { get; init; }
+
     public async Task<IngestResult> RunAsync(DuckDBConnection warehouse, IProgress<IngestProgress>? progress, CancellationToken cancellationToken)
     {
         if (_hours.Problems() is [_, ..] problems)
@@ -62,6 +69,12 @@ public sealed partial class WarehouseIngest(
         try
         {
             Task<long> Copy(WarehouseTable table) => CopyAsync(source, warehouse, table, scope, progress, cancellationToken);
+            void Derive(WarehouseTable table, string sql)
+            {
+                Execute(warehouse, sql);
+                AtStage?.Invoke($"derived {table.Name}");
+            }
+
             foreach (var dimension in WarehouseSchema.Dimensions)
             {
                 Execute(warehouse, $"DELETE FROM {dimension.Name}");
@@ -70,12 +83,12 @@ public sealed partial class WarehouseIngest(
 
             var workOrders = await Copy(WarehouseSchema.WorkOrders);
             var events = await Copy(WarehouseSchema.Events);
-            Execute(warehouse, WarehouseSchema.DeriveIntervals(runId, _hours));
-            Execute(warehouse, WarehouseSchema.DeriveHistory(runId));
+            Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours));
+            Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId));
 
             Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
             var open = await Copy(WarehouseSchema.OpenWorkOrders);
-            Execute(warehouse, WarehouseSchema.FillDates);
+            Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates);
 
             var finishedAt = clock.GetUtcNow().UtcDateTime;
             Execute(warehouse, string.Create(CultureInfo.InvariantCulture, $"""
@@ -83,6 +96,7 @@ public sealed partial class WarehouseIngest(
                 INSERT INTO ingest_run (run_id, started_at, finished_at, work_orders, events, open_work_orders, from_snapshot, to_snapshot, lag_seconds)
                 VALUES ({runId}, '{startedAt:yyyy-MM-dd HH:mm:ss.ffffff}', '{finishedAt:yyyy-MM-dd HH:mm:ss.ffffff}', {workOrders}, {events}, {open}, '{from}', '{to}', NULL);
                 """));
+            AtStage?.Invoke("before commit");
             Execute(warehouse, "COMMIT");
             await snapshot.CommitAsync(cancellationToken);
             var result = new IngestResult(runId, workOrders, events, open, from, to, stopwatch.Elapsed);
@@ -96,7 +110,7 @@ public sealed partial class WarehouseIngest(
         }
     }
 
-    private static async Task<long> CopyAsync(
+    private async Task<long> CopyAsync(
         NpgsqlConnection source, DuckDBConnection warehouse, WarehouseTable table, SourceScope scope, IProgress<IngestProgress>? progress,
         CancellationToken cancellationToken)
     {
@@ -107,6 +121,10 @@ public sealed partial class WarehouseIngest(
             using (batch)
             {
                 appender.Append(batch);
+                if (appender.Rows == batch.Length)
+                {
+                    AtStage?.Invoke($"first batch of {table.Name}");
+                }
             }
 
             progress?.Report(new IngestProgress(table.Name, appender.Rows));
@@ -114,6 +132,7 @@ public sealed partial class WarehouseIngest(
 
         appender.Flush();
         progress?.Report(new IngestProgress(table.Name, appender.Rows));
+        AtStage?.Invoke($"copied {table.Name}");
         return appender.Rows;
     }
 
