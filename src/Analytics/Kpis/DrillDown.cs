@@ -74,20 +74,17 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
         _ => throw new ArgumentOutOfRangeException(nameof(kpi), kpi, $"Unknown KPI; one of {string.Join(", ", Kpis)}."),
     };
 
-    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays)
-    {
-        return ReadPage(
-            sql =>
-            {
-                var command = warehouse.Command(sql, cancellationToken);
-                filter.Bind(command);
-                return command;
-            },
-            $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}",
-            "w",
-            skip,
-            take);
-    }
+    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays) => ReadPage(
+        sql =>
+        {
+            var command = warehouse.Command(sql, cancellationToken);
+            filter.Bind(command);
+            return command;
+        },
+        $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}",
+        "w",
+        skip,
+        take);
 
     /// <summary>
     /// Every work order behind the figure, newest first, at most <paramref name="limit"/>, read as the caller

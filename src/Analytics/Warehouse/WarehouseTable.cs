@@ -110,9 +110,6 @@ public sealed partial class WarehouseTable
 
     public string? Key { get; }
 
-    /// <summary>True when the ingest copies this table from PostgreSQL.</summary>
-    public bool FromPostgres => _source is not null;
-
     public Schema ArrowSchema { get; }
 
     public string CreateSql
