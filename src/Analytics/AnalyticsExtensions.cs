@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
 
@@ -11,7 +12,8 @@ public static class AnalyticsExtensions
     /// <summary>Registers the warehouse reader the analytics queries run on, and the forecasts.</summary>
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<WarehouseOptions>().BindConfiguration(WarehouseOptions.Section);
+        builder.Services.AddOptions<WarehouseOptions>().BindConfiguration(WarehouseOptions.Section).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WarehouseOptions>, WarehouseOptionsValidation>());
         builder.Services.TryAddSingleton<WarehouseReader>();
         builder.Services.TryAddSingleton<WarehouseAnalytics>();
         builder.Services.AddOptions<ForecastOptions>().BindConfiguration(ForecastOptions.Section).ValidateDataAnnotations().ValidateOnStart();

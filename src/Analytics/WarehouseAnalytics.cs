@@ -8,9 +8,11 @@ using WorkOrders.Analytics.Warehouse;
 namespace WorkOrders.Analytics;
 
 /// <summary>
-/// What the analytics pages call: each method opens a warehouse connection, runs one query and returns records.
-/// Figures are kept per question until the next ingest changes the warehouse (the key holds the latest ingest run),
-/// so a page opened again, or by the next person, does not ask DuckDB again. Drill-down pages are always read fresh.
+/// The one way into the warehouse's figures, for the pages, the API and the exports alike: each method opens a
+/// warehouse connection on the thread pool, runs its query and returns records. Figures are kept per question until
+/// the next ingest changes the warehouse (the key holds the latest ingest run), so a page opened again, or by the next
+/// person, or the same question over the API, does not ask DuckDB again. Drill-down lists are always read fresh.
+/// The token interrupts DuckDB mid-statement (see <see cref="WarehouseStatements"/>); a cancelled question keeps nothing.
 /// Throws <see cref="WarehouseEmptyException"/> until the first ingest.
 /// </summary>
 public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
@@ -19,63 +21,82 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
 
     public void Dispose() => _figures.Dispose();
 
-    public KpiSummary Summary(KpiFilter filter) => Cached(nameof(Summary), filter, w => new KpiQueries(w).Summary(filter));
+    public Task<KpiSummary> SummaryAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(SummaryAsync), filter, (w, c) => new KpiQueries(w, c).Summary(filter), cancellationToken);
 
     /// <summary>The KPIs of each calendar month of the filter's period (the first from the filter's start day).</summary>
-    public IReadOnlyList<PeriodSummary> Monthly(KpiFilter filter) => Cached(nameof(Monthly), filter, w => new KpiQueries(w).Monthly(filter));
+    public Task<IReadOnlyList<PeriodSummary>> MonthlyAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(MonthlyAsync), filter, (w, c) => new KpiQueries(w, c).Monthly(filter), cancellationToken);
 
-    public IReadOnlyList<AssetMtbf> MtbfByAsset(KpiFilter filter, int take = 50) =>
-        Cached(nameof(MtbfByAsset), (filter, take), w => new KpiQueries(w).MtbfByAsset(filter, take));
+    /// <summary>MTBF of the 50 assets with the most failures in the period.</summary>
+    public Task<IReadOnlyList<AssetMtbf>> MtbfByAssetAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(MtbfByAssetAsync), filter, (w, c) => new KpiQueries(w, c).MtbfByAsset(filter), cancellationToken);
 
-    public WorkOrderRows WorkOrdersBehind(KpiFilter filter, string kpi, int skip, int take) => Run(w => new DrillDown(w).Page(filter, kpi, skip, take));
+    public Task<WorkOrderRows> WorkOrdersBehindAsync(KpiFilter filter, string kpi, int skip, int take, CancellationToken cancellationToken) =>
+        RunAsync((w, c) => new DrillDown(w, c).Page(filter, kpi, skip, take), cancellationToken);
 
-    public IReadOnlyList<HeatmapCell> Heatmap(
-        KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows = ReliabilityQueries.DefaultHeatmapRows) =>
-        Cached(nameof(Heatmap), (filter, rows, measure, bucket, maxRows), w => new ReliabilityQueries(w).Heatmap(filter, rows, measure, bucket, maxRows));
+    /// <summary>
+    /// The work orders behind a figure, newest first, at most <paramref name="limit"/>, for a file. The warehouse is
+    /// opened now, so an empty one is refused before anything is written; the rows are read as the file is written,
+    /// and the token interrupts the reading. Dispose the result to close the connection.
+    /// </summary>
+    public Task<WarehouseRows<WorkOrderLine>> WorkOrderLinesAsync(KpiFilter filter, string kpi, int limit, CancellationToken cancellationToken) =>
+        Task.Run(() => new WarehouseRows<WorkOrderLine>(reader.Open(), (w, c) => new DrillDown(w, c).Lines(filter, kpi, limit), cancellationToken), cancellationToken);
 
-    public WorkOrderRows HeatmapCellWorkOrders(
-        KpiFilter filter, HeatmapRows rows, string rowKey, string failureCode, TimeBucket bucket, DateOnly? bucketStart, int skip, int take) =>
-        Run(w => new ReliabilityQueries(w).CellWorkOrders(filter, rows, rowKey, failureCode, bucket, bucketStart, skip, take));
+    public Task<IReadOnlyList<HeatmapCell>> HeatmapAsync(
+        KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows, CancellationToken cancellationToken) =>
+        CachedAsync(
+            nameof(HeatmapAsync), (filter, rows, measure, bucket, maxRows), (w, c) => new ReliabilityQueries(w, c).Heatmap(filter, rows, measure, bucket, maxRows), cancellationToken);
 
-    public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter) => Cached(nameof(Pareto), filter, w => new ReliabilityQueries(w).Pareto(filter));
+    public Task<WorkOrderRows> HeatmapCellWorkOrdersAsync(
+        KpiFilter filter, HeatmapRows rows, string rowKey, string failureCode, TimeBucket bucket, DateOnly? bucketStart, int skip, int take, CancellationToken cancellationToken) =>
+        RunAsync((w, c) => new ReliabilityQueries(w, c).CellWorkOrders(filter, rows, rowKey, failureCode, bucket, bucketStart, skip, take), cancellationToken);
 
-    public IReadOnlyList<RepeatFailure> RepeatFailures(KpiFilter filter, int withinDays = KpiQueries.DefaultRepeatDays) =>
-        Cached(nameof(RepeatFailures), (filter, withinDays), w => new ReliabilityQueries(w).RepeatFailures(filter, withinDays));
+    public Task<IReadOnlyList<ParetoBar>> ParetoAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(ParetoAsync), filter, (w, c) => new ReliabilityQueries(w, c).Pareto(filter), cancellationToken);
 
-    public IReadOnlyList<StaffPerformance> StaffByTechnician(KpiFilter filter) =>
-        Cached(nameof(StaffByTechnician), filter, w => new StaffQueries(w).ByTechnician(filter));
+    public Task<IReadOnlyList<RepeatFailure>> RepeatFailuresAsync(KpiFilter filter, int withinDays, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(RepeatFailuresAsync), (filter, withinDays), (w, c) => new ReliabilityQueries(w, c).RepeatFailures(filter, withinDays), cancellationToken);
 
-    public IReadOnlyList<StaffPerformance> StaffByDepartment(KpiFilter filter) =>
-        Cached(nameof(StaffByDepartment), filter, w => new StaffQueries(w).ByDepartment(filter));
+    public Task<IReadOnlyList<StaffPerformance>> StaffByTechnicianAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(StaffByTechnicianAsync), filter, (w, c) => new StaffQueries(w, c).ByTechnician(filter), cancellationToken);
 
-    /// <summary>The months that hold work, for period pickers.</summary>
-    public (DateOnly First, DateOnly Last)? DataRange() => Run(w =>
-    {
-        using var command = w.CreateCommand();
-        command.CommandText = "SELECT min(created_at)::DATE, max(created_at)::DATE FROM (SELECT created_at FROM fact_work_order UNION ALL SELECT created_at FROM open_work_order)";
-        using var data = command.ExecuteReader();
-        return data.Read() && !data.IsDBNull(0) ? ((DateOnly First, DateOnly Last)?)(data.GetFieldValue<DateOnly>(0), data.GetFieldValue<DateOnly>(1)) : null;
-    });
+    public Task<IReadOnlyList<StaffPerformance>> StaffByDepartmentAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(StaffByDepartmentAsync), filter, (w, c) => new StaffQueries(w, c).ByDepartment(filter), cancellationToken);
 
-    private T Run<T>(Func<DuckDBConnection, T> query)
-    {
-        using var warehouse = reader.Open();
-        return query(warehouse);
-    }
-
-    private T Cached<T>(string question, object parameters, Func<DuckDBConnection, T> query)
-    {
-        using var warehouse = reader.Open();
-        using var latest = warehouse.CreateCommand();
-        latest.CommandText = "SELECT max(run_id) FROM ingest_run";
-        var key = (question, parameters, Convert.ToInt64(latest.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
-        if (_figures.TryGetValue(key, out T? figures))
+    /// <summary>The days that hold work, for period pickers.</summary>
+    public Task<(DateOnly First, DateOnly Last)?> DataRangeAsync(CancellationToken cancellationToken) => RunAsync(
+        (w, c) =>
         {
-            return figures!;
-        }
+            using var command = w.Command(
+                "SELECT min(created_at)::DATE, max(created_at)::DATE FROM (SELECT created_at FROM fact_work_order UNION ALL SELECT created_at FROM open_work_order)", c);
+            using var data = command.ExecuteReader();
+            return data.Read() && !data.IsDBNull(0) ? ((DateOnly First, DateOnly Last)?)(data.GetFieldValue<DateOnly>(0), data.GetFieldValue<DateOnly>(1)) : null;
+        },
+        cancellationToken);
 
-        figures = query(warehouse);
-        _figures.Set(key, figures, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) });
-        return figures;
-    }
+    private Task<T> RunAsync<T>(Func<DuckDBConnection, CancellationToken, T> query, CancellationToken cancellationToken) => Task.Run(
+        () =>
+        {
+            using var warehouse = reader.Open();
+            using var interrupt = warehouse.InterruptOn(cancellationToken);
+            return query(warehouse, cancellationToken);
+        },
+        cancellationToken);
+
+    private Task<T> CachedAsync<T>(string question, object parameters, Func<DuckDBConnection, CancellationToken, T> query, CancellationToken cancellationToken) => RunAsync(
+        (warehouse, token) =>
+        {
+            using var latest = warehouse.Command("SELECT max(run_id) FROM ingest_run", token);
+            var key = (question, parameters, Convert.ToInt64(latest.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+            if (_figures.TryGetValue(key, out T? figures))
+            {
+                return figures!;
+            }
+
+            figures = query(warehouse, token);
+            _figures.Set(key, figures, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) });
+            return figures;
+        },
+        cancellationToken);
 }

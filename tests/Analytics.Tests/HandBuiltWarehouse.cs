@@ -82,7 +82,7 @@ internal static class HandBuiltWarehouse
                  '2026-03-25 00:00', NULL, NULL, '2026-04-01 00:00');
             """;
         command.ExecuteNonQuery();
-        command.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, WarehouseSchema.DeriveHistory, 1);
+        command.CommandText = WarehouseSchema.DeriveHistory(1);
         command.ExecuteNonQuery();
     }
 }

@@ -22,22 +22,65 @@ public sealed class WarehouseAnalyticsTests : IDisposable
         File.Delete(_path);
     }
 
+    private WarehouseAnalytics Analytics() => new(new WarehouseReader(Options.Create(new WarehouseOptions { Path = _path })));
+
     [Fact]
-    public void figures_are_kept_until_the_next_ingest_changes_the_warehouse()
+    public async Task figures_are_kept_until_the_next_ingest_changes_the_warehouse()
     {
-        using var analytics = new WarehouseAnalytics(new WarehouseReader(Options.Create(new WarehouseOptions { Path = _path })));
-        Assert.Equal(6, analytics.Summary(HandBuiltWarehouse.March).Volume.Count);
+        using var analytics = Analytics();
+        Assert.Equal(6, (await analytics.SummaryAsync(HandBuiltWarehouse.March, CancellationToken.None)).Volume.Count);
 
         // A work order arrives, but no ingest run has finished yet: the kept figure stands.
         Execute("""
             INSERT INTO fact_work_order VALUES (8, 'WO-8', 1, 'corrective', 'h', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL,
                 '2026-03-06 00:00', NULL, NULL, NULL, '2026-03-06 01:00', NULL, NULL, NULL, NULL, 2)
             """);
-        Assert.Equal(6, analytics.Summary(HandBuiltWarehouse.March).Volume.Count);
+        Assert.Equal(6, (await analytics.SummaryAsync(HandBuiltWarehouse.March, CancellationToken.None)).Volume.Count);
 
         Execute(IngestRun(2));
-        Assert.Equal(7, analytics.Summary(HandBuiltWarehouse.March).Volume.Count);
-        Assert.Equal(5, analytics.Summary(HandBuiltWarehouse.March with { WorkType = "corrective" }).Volume.Count);
+        Assert.Equal(7, (await analytics.SummaryAsync(HandBuiltWarehouse.March, CancellationToken.None)).Volume.Count);
+        Assert.Equal(5, (await analytics.SummaryAsync(HandBuiltWarehouse.March with { WorkType = "corrective" }, CancellationToken.None)).Volume.Count);
+    }
+
+    [Fact]
+    public async Task a_question_whose_asker_has_gone_is_not_asked_and_keeps_no_figure()
+    {
+        using var analytics = Analytics();
+        using var gone = new CancellationTokenSource();
+        await gone.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => analytics.SummaryAsync(HandBuiltWarehouse.March, gone.Token));
+
+        Execute("""
+            INSERT INTO fact_work_order VALUES (8, 'WO-8', 1, 'corrective', 'h', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL,
+                '2026-03-06 00:00', NULL, NULL, NULL, '2026-03-06 01:00', NULL, NULL, NULL, NULL, 1)
+            """);
+        Assert.Equal(7, (await analytics.SummaryAsync(HandBuiltWarehouse.March, CancellationToken.None)).Volume.Count);
+    }
+
+    [Fact]
+    public async Task a_long_query_cancelled_midway_ends_promptly_and_the_connection_stays_usable()
+    {
+        using var cancel = new CancellationTokenSource();
+        using var interrupt = _warehouse.InterruptOn(cancel.Token);
+
+        // Hours of work for DuckDB; the command is made before the token fires, so only the interrupt can stop it.
+        using var endless = _warehouse.Command("SELECT sum(hash(range)) FROM range(1000000000000)", cancel.Token);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var query = Task.Run(() =>
+        {
+            started.SetResult();
+            return endless.ExecuteScalar();
+        });
+        await started.Task;
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        await cancel.CancelAsync();
+
+        // Waited for: the query to give up, with a deadline far below the query's own hours.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => query.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        using var next = _warehouse.Command("SELECT count(*) FROM fact_work_order", CancellationToken.None);
+        Assert.Equal(5L, Convert.ToInt64(next.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static string IngestRun(int id) =>

@@ -6,19 +6,25 @@ namespace WorkOrders.EndToEnd.Tests;
 /// <summary>Headless Chromium from the system (never a downloaded one), and the steps every scenario repeats.</summary>
 public static class Browser
 {
-    public static Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
-        playwright.Chromium.LaunchAsync(new()
+    /// <summary>How long an action or an assertion waits: on a machine busy with other test runs, a page's first figures take seconds.</summary>
+    private const float Patience = 20_000;
+
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright)
+    {
+        Assertions.SetDefaultExpectTimeout(Patience);
+        return playwright.Chromium.LaunchAsync(new()
         {
             ExecutablePath = Environment.GetEnvironmentVariable("WORKORDERS_CHROMIUM") ?? "/usr/bin/chromium",
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
+    }
 
     /// <summary>A browser session of its own (cookies and all) for one user, signed in and looking at "My work".</summary>
     public static async Task<IPage> SignInAsync(IBrowser browser, Uri baseAddress, string userName, string password)
     {
         var context = await browser.NewContextAsync(new() { BaseURL = baseAddress.ToString(), Locale = "en-US" });
-        context.SetDefaultTimeout(20_000);
+        context.SetDefaultTimeout(Patience);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/login");
         await page.FillAsync("#userName", userName);

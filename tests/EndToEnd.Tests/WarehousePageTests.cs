@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
+using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
 namespace WorkOrders.EndToEnd.Tests;
@@ -8,6 +9,9 @@ namespace WorkOrders.EndToEnd.Tests;
 /// <summary>The warehouse page over a host and database of its own, so the warehouse starts empty and every count is this test's.</summary>
 public sealed class WarehousePageTests : BrowserTest
 {
+    // Waited for: an ingest run to finish, which on a busy machine takes longer than a page takes to render.
+    private static readonly LocatorAssertionsToContainTextOptions IngestRun = new() { Timeout = 60_000 };
+
     [Fact]
     public async Task before_the_first_ingest_the_pages_say_so_and_ingest_now_fills_the_warehouse_and_shows_the_counts()
     {
@@ -34,7 +38,7 @@ public sealed class WarehousePageTests : BrowserTest
         await data.CreateAsync($"Bearing {org.Suffix}", "bearing");
         await admin.GetByTestId("ingest-now").ClickAsync();
 
-        await Expect(admin.GetByTestId("ingest-result")).ToContainTextAsync("The ingest finished: 1 archived work orders");
+        await Expect(admin.GetByTestId("ingest-result")).ToContainTextAsync("The ingest finished: 1 archived work orders", IngestRun);
         await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("1");
         await Expect(admin.GetByTestId("ingest-open")).ToHaveTextAsync("1");
         await Expect(admin.GetByTestId("ingest-events")).Not.ToHaveTextAsync("–");
@@ -43,7 +47,7 @@ public sealed class WarehousePageTests : BrowserTest
 
         // A second run takes only what is new: nothing archived since.
         await admin.GetByTestId("ingest-now").ClickAsync();
-        await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("0");
+        await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("0", new() { Timeout = IngestRun.Timeout });
         await Expect(admin.GetByTestId("ingest-run")).ToHaveTextAsync("2");
 
         await Browser.OpenAsync(executive, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}");

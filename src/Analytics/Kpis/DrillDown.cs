@@ -1,5 +1,6 @@
 using System.Globalization;
 using DuckDB.NET.Data;
+using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Kpis;
 
@@ -38,7 +39,7 @@ public sealed record WorkOrderLine(
 /// The work orders behind each KPI tile: the same set the tile counts (its denominator), listed page by page.
 /// Each set here mirrors the WHERE clause of its query in <see cref="KpiQueries"/>; a test holds them equal.
 /// </summary>
-public sealed class DrillDown(DuckDBConnection warehouse)
+public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken cancellationToken = default)
 {
     public static IReadOnlyList<string> Kpis { get; } =
         ["volume", "mtta", "mttr", "sla_response", "sla_resolution", "pm", "backlog", "ftf", "repeat", "satisfaction"];
@@ -73,12 +74,17 @@ public sealed class DrillDown(DuckDBConnection warehouse)
         _ => throw new ArgumentOutOfRangeException(nameof(kpi), kpi, $"Unknown KPI; one of {string.Join(", ", Kpis)}."),
     };
 
-    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays)
-    {
-        using var command = warehouse.CreateCommand();
-        filter.Bind(command);
-        return ReadPage(command, $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}", "w", skip, take);
-    }
+    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays) => ReadPage(
+        sql =>
+        {
+            var command = warehouse.Command(sql, cancellationToken);
+            filter.Bind(command);
+            return command;
+        },
+        $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}",
+        "w",
+        skip,
+        take);
 
     /// <summary>
     /// Every work order behind the figure, newest first, at most <paramref name="limit"/>, read as the caller
@@ -86,9 +92,7 @@ public sealed class DrillDown(DuckDBConnection warehouse)
     /// </summary>
     public IEnumerable<WorkOrderLine> Lines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays)
     {
-        using var command = warehouse.CreateCommand();
-        filter.Bind(command);
-        command.CommandText = $"""
+        using var command = warehouse.Command($"""
             SELECT w.number, w.title, w.status, w.work_type, w.priority, coalesce(d.name, w.department_id::VARCHAR), a.code || ' ' || a.name,
                    w.failure_code, w.created_at, w.acknowledged_at, w.resolved_at, date_diff('second', w.created_at, w.resolved_at) / 3600.0
             FROM {Both} w
@@ -97,7 +101,11 @@ public sealed class DrillDown(DuckDBConnection warehouse)
             WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}
             ORDER BY w.created_at DESC, w.work_order_id DESC
             LIMIT {Math.Max(limit, 0).ToString(CultureInfo.InvariantCulture)}
-            """;
+            """, cancellationToken);
+        filter.Bind(command);
+
+        // Streamed, so that the rows are read as the file is written rather than held whole by DuckDB first.
+        command.UseStreamingMode = true;
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
@@ -111,20 +119,25 @@ public sealed class DrillDown(DuckDBConnection warehouse)
 
     /// <summary>
     /// Counts the work orders of <paramref name="from"/> (a FROM ... WHERE clause whose work-order columns are under
-    /// <paramref name="alias"/>) and reads one page of them, newest first. The command carries the parameters.
+    /// <paramref name="alias"/>) and reads one page of them, newest first. <paramref name="command"/> makes the command
+    /// of a statement with the parameters bound.
     /// </summary>
-    internal static WorkOrderRows ReadPage(DuckDBCommand command, string from, string alias, int skip, int take)
+    internal static WorkOrderRows ReadPage(Func<string, DuckDBCommand> command, string from, string alias, int skip, int take)
     {
-        command.CommandText = $"SELECT count(*) FROM {from}";
-        var total = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-        command.CommandText = $"""
+        long total;
+        using (var count = command($"SELECT count(*) FROM {from}"))
+        {
+            total = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        using var page = command($"""
             SELECT {alias}.work_order_id, {alias}.number, {alias}.title, {alias}.status, {alias}.work_type, {alias}.priority, {alias}.department_id,
                    {alias}.asset_id, {alias}.failure_code, {alias}.created_at, {alias}.resolved_at
             FROM {from}
             ORDER BY {alias}.created_at DESC, {alias}.work_order_id DESC
             LIMIT {Math.Clamp(take, 1, 500).ToString(CultureInfo.InvariantCulture)} OFFSET {Math.Max(skip, 0).ToString(CultureInfo.InvariantCulture)}
-            """;
-        using var reader = command.ExecuteReader();
+            """);
+        using var reader = page.ExecuteReader();
         var items = new List<WorkOrderRow>();
         while (reader.Read())
         {

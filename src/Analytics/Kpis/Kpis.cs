@@ -1,5 +1,6 @@
 using System.Globalization;
 using DuckDB.NET.Data;
+using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Kpis;
 
@@ -40,9 +41,10 @@ public sealed record KpiSummary(
 
 /// <summary>
 /// Every KPI of the product, computed in DuckDB from the warehouse with the definitions of PRODUCT.md.
-/// <see cref="Definitions"/> states the variant of each, for the UI to show beside the figure.
+/// <see cref="Definitions"/> states the variant of each, for the UI to show beside the figure. A statement does not
+/// start once the token has fired (see <see cref="WarehouseStatements"/>).
 /// </summary>
-public sealed class KpiQueries(DuckDBConnection warehouse)
+public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken cancellationToken = default)
 {
     private enum Periods
     {
@@ -320,8 +322,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse)
 
     private DuckDBCommand Command(KpiFilter filter, string sql)
     {
-        var command = warehouse.CreateCommand();
-        command.CommandText = sql;
+        var command = warehouse.Command(sql, cancellationToken);
         filter.Bind(command);
         return command;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Reliability;
 
@@ -29,8 +30,11 @@ public sealed record ParetoBar(string FailureCode, long Failures, double Cumulat
 
 public sealed record RepeatFailure(long WorkOrderId, string Number, long AssetId, string AssetCode, string FailureCode, DateTime CreatedAt, long PreviousWorkOrderId, double DaysSincePrevious);
 
-/// <summary>Recurring-fault views for reliability engineers: corrective work with a failure code, open and archived.</summary>
-public sealed class ReliabilityQueries(DuckDBConnection warehouse)
+/// <summary>
+/// Recurring-fault views for reliability engineers: corrective work with a failure code, open and archived. A
+/// statement does not start once the token has fired (see <see cref="WarehouseStatements"/>).
+/// </summary>
+public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationToken cancellationToken = default)
 {
     // Corrective work with a failure code; downtime is the wall time from creation to resolution (open work: to the snapshot).
     private const string Failures = """
@@ -59,8 +63,7 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
         var rowKey = RowKey(rows);
         var rowLabel = rows == HeatmapRows.Asset ? "a.code || ' ' || a.name" : "coalesce(a.asset_type, '(none)')";
         var value = measure == HeatmapMeasure.Count ? "count(*)" : "coalesce(sum(f.downtime_hours), 0)";
-        using var command = warehouse.CreateCommand();
-        command.CommandText = $"""
+        using var command = warehouse.Command($"""
             WITH cells AS (
                 SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code, {BucketOf(bucket)} AS bucket, {value}::DOUBLE AS value, count(*) AS n
                 FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id
@@ -72,7 +75,7 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
             SELECT row_key, row_label, failure_code, bucket, value, n FROM cells
             WHERE row_key IN (SELECT row_key FROM top)
             ORDER BY bucket, row_label, failure_code
-            """;
+            """, cancellationToken);
         filter.Bind(command);
         using var reader = command.ExecuteReader();
         var cells = new List<HeatmapCell>();
@@ -93,23 +96,27 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
             f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")} AND {RowKey(rows)} = $row AND f.failure_code = $code
             AND ($bucket IS NULL OR {BucketOf(bucket)} = $bucket)
             """;
-        using var command = warehouse.CreateCommand();
-        filter.Bind(command);
-        command.Parameters.Add(new DuckDBParameter("row", rowKey));
-        command.Parameters.Add(new DuckDBParameter("code", failureCode));
-        command.Parameters.Add(new DuckDBParameter("bucket", bucketStart));
-        return DrillDown.ReadPage(command, $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}", "f", skip, take);
+        DuckDBCommand Command(string sql)
+        {
+            var command = warehouse.Command(sql, cancellationToken);
+            filter.Bind(command);
+            command.Parameters.Add(new DuckDBParameter("row", rowKey));
+            command.Parameters.Add(new DuckDBParameter("code", failureCode));
+            command.Parameters.Add(new DuckDBParameter("bucket", bucketStart));
+            return command;
+        }
+
+        return DrillDown.ReadPage(Command, $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}", "f", skip, take);
     }
 
     public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter)
     {
-        using var command = warehouse.CreateCommand();
-        command.CommandText = $"""
+        using var command = warehouse.Command($"""
             SELECT failure_code, n, sum(n) OVER (ORDER BY n DESC, failure_code ROWS UNBOUNDED PRECEDING) / sum(n) OVER () AS share
             FROM (SELECT f.failure_code, count(*) AS n FROM {Failures} f
                   WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")} GROUP BY ALL)
             ORDER BY n DESC, failure_code
-            """;
+            """, cancellationToken);
         filter.Bind(command);
         using var reader = command.ExecuteReader();
         var bars = new List<ParetoBar>();
@@ -123,8 +130,7 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
 
     public IReadOnlyList<RepeatFailure> RepeatFailures(KpiFilter filter, int withinDays = KpiQueries.DefaultRepeatDays, int take = 200)
     {
-        using var command = warehouse.CreateCommand();
-        command.CommandText = $"""
+        using var command = warehouse.Command($"""
             SELECT f.work_order_id, f.number, f.asset_id, a.code, f.failure_code, f.created_at, f.previous_id,
                    date_diff('second', f.previous_at, f.created_at) / 86400.0
             FROM (SELECT *, lag(created_at) OVER w AS previous_at, lag(work_order_id) OVER w AS previous_id FROM {Failures} r
@@ -134,7 +140,7 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse)
             WHERE f.created_at >= $from AND f.created_at < $to AND f.previous_at >= f.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
               AND {filter.Where("f")}
             ORDER BY f.created_at DESC LIMIT {Math.Clamp(take, 1, 5000).ToString(CultureInfo.InvariantCulture)}
-            """;
+            """, cancellationToken);
         filter.Bind(command);
         using var reader = command.ExecuteReader();
         var rows = new List<RepeatFailure>();

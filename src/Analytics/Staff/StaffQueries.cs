@@ -1,6 +1,7 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Staff;
 
@@ -19,9 +20,10 @@ public sealed record StaffPerformance(
 /// <summary>
 /// Staff performance from archived work: work done = closed work orders resolved in the period with the person as
 /// the final assignee; reassigned away = assignments to the person in the period later moved to someone else /
-/// all assignments to the person in the period.
+/// all assignments to the person in the period. A statement does not start once the token has fired (see
+/// <see cref="WarehouseStatements"/>).
 /// </summary>
-public sealed class StaffQueries(DuckDBConnection warehouse)
+public sealed class StaffQueries(DuckDBConnection warehouse, CancellationToken cancellationToken = default)
 {
     private const string Measures = """
         WITH done AS (
@@ -61,10 +63,10 @@ public sealed class StaffQueries(DuckDBConnection warehouse)
 
     private IReadOnlyList<StaffPerformance> Read(KpiFilter filter, string select)
     {
-        using var command = warehouse.CreateCommand();
         var department = filter.DepartmentId is { } id ? $" AND d.department_id = {id.ToString(CultureInfo.InvariantCulture)}" : "";
-        command.CommandText = string.Format(CultureInfo.InvariantCulture, Measures, filter.Where("w"), filter.Where("w")) + "\n" +
-                              select.Replace("{2}", department, StringComparison.Ordinal);
+        using var command = warehouse.Command(
+            string.Format(CultureInfo.InvariantCulture, Measures, filter.Where("w"), filter.Where("w")) + "\n" + select.Replace("{2}", department, StringComparison.Ordinal),
+            cancellationToken);
         filter.Bind(command);
         using var reader = command.ExecuteReader();
         var rows = new List<StaffPerformance>();

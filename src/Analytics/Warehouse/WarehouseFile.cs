@@ -1,8 +1,9 @@
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Options;
 
 namespace WorkOrders.Analytics.Warehouse;
 
-/// <summary>Where the DuckDB warehouse lives, bound from the "Warehouse" section.</summary>
+/// <summary>Where the DuckDB warehouse lives, bound from the "Warehouse" section and checked on start (<see cref="WarehouseOptionsValidation"/>).</summary>
 public sealed class WarehouseOptions
 {
     public const string Section = "Warehouse";
@@ -20,6 +21,22 @@ public sealed class WarehouseOptions
     public BusinessHours BusinessHours() => new(BusinessDayStart, BusinessDayEnd, TimeZone);
 }
 
+/// <summary>Refuses a start with warehouse settings that cannot work, naming each setting that is wrong.</summary>
+public sealed class WarehouseOptionsValidation : IValidateOptions<WarehouseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WarehouseOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            failures.Add($"{WarehouseOptions.Section}:{nameof(WarehouseOptions.Path)} is required: the DuckDB file of the warehouse, such as .data/warehouse.duckdb.");
+        }
+
+        failures.AddRange(options.BusinessHours().Problems());
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
 /// <summary>
 /// The working week business time is counted in: Monday to Friday, Start to End local time in TimeZone.
 /// Holidays and per-site calendars come with the SLA calendars.
@@ -28,11 +45,24 @@ public sealed record BusinessHours(TimeSpan Start, TimeSpan End, string TimeZone
 {
     public static BusinessHours Default { get; } = new(TimeSpan.FromHours(8), TimeSpan.FromHours(17), "UTC");
 
-    /// <summary>Null when usable, else what is wrong.</summary>
-    public string? Problem() =>
-        Start < TimeSpan.Zero || End > TimeSpan.FromHours(24) || Start >= End ? "the business day must start before it ends, within one day"
-        : !TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out _) ? $"'{TimeZone}' is not a known time zone"
-        : null;
+    /// <summary>What is wrong with these hours, each naming the warehouse setting it comes from; empty when usable.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        const string setting = WarehouseOptions.Section + ":";
+        var problems = new List<string>();
+        if (Start < TimeSpan.Zero || End > TimeSpan.FromHours(24) || Start >= End)
+        {
+            problems.Add($"{setting}{nameof(WarehouseOptions.BusinessDayStart)} ({Start}) must be before {setting}{nameof(WarehouseOptions.BusinessDayEnd)} ({End}), both within one day.");
+        }
+
+        // DuckDB converts local times with IANA names only; .NET would also accept a Windows zone name.
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out var zone) || !zone.HasIanaId)
+        {
+            problems.Add($"{setting}{nameof(WarehouseOptions.TimeZone)} '{TimeZone}' is not a known IANA time zone, such as Europe/Berlin or UTC.");
+        }
+
+        return problems;
+    }
 }
 
 /// <summary>Raised when another process holds the warehouse file; DuckDB allows one writer per file.</summary>

@@ -1,18 +1,154 @@
+using System.Globalization;
+using static WorkOrders.Analytics.Warehouse.ColumnType;
+using static WorkOrders.Analytics.Warehouse.WarehouseColumn;
+
 namespace WorkOrders.Analytics.Warehouse;
 
 /// <summary>
-/// The DuckDB warehouse: facts of archived work orders and their status intervals, the open-work snapshot,
-/// and the dimensions. Times are UTC TIMESTAMP (DuckDB's TIMESTAMPTZ arithmetic is many times slower).
-/// Dimensions and the snapshot are replaced whole in each ingest transaction, so they carry no key constraints
-/// (DuckDB checks a key against rows deleted earlier in the same transaction).
+/// The DuckDB warehouse: facts of archived work orders and their status intervals, the open-work snapshot, and the
+/// dimensions, each table described once (see <see cref="WarehouseTable"/>), with the derivations the ingest runs
+/// in DuckDB beside the tables they fill. Times are UTC TIMESTAMP (DuckDB's TIMESTAMPTZ arithmetic is many times
+/// slower). Dimensions and the snapshot are replaced whole in each ingest transaction, so they carry no key
+/// constraints (DuckDB checks a key against rows deleted earlier in the same transaction).
 /// </summary>
 public static class WarehouseSchema
 {
+    /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
     public const int Version = 5;
 
-    public const string Create = """
-        CREATE TABLE IF NOT EXISTS warehouse_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+    // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
+    private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
+    private static readonly WarehouseColumn Number = Required("number", Varchar, "w.number");
+    private static readonly WarehouseColumn TemplateId = Required("template_id", BigInt, "w.template_id");
+    private static readonly WarehouseColumn WorkType = Required("work_type", Varchar, "w.work_type");
+    private static readonly WarehouseColumn Title = Required("title", Varchar, "w.title");
+    private static readonly WarehouseColumn Priority = Required("priority", SmallInt, "w.priority");
+    private static readonly WarehouseColumn Status = Required("status", Varchar, "w.status");
+    private static readonly WarehouseColumn AssetId = Optional("asset_id", BigInt, "w.asset_id");
+    private static readonly WarehouseColumn DepartmentId = Required("department_id", BigInt, "w.department_id");
+    private static readonly WarehouseColumn AssigneeId = Optional("assignee_id", BigInt, "w.assignee_id");
+    private static readonly WarehouseColumn Source = Required("source", Varchar, "w.source");
 
+    // The failure code is the corrective templates' custom field "fault_code".
+    private static readonly WarehouseColumn FailureCode = Optional("failure_code", Varchar, "CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END");
+    private static readonly WarehouseColumn CreatedAt = Required("created_at", Timestamp, "w.created_at");
+    private static readonly WarehouseColumn AcknowledgedAt = Optional("acknowledged_at", Timestamp, "w.acknowledged_at");
+    private static readonly WarehouseColumn DueAt = Optional("due_at", Timestamp, "w.due_at");
+    private static readonly WarehouseColumn ResponseDueAt = Optional("response_due_at", Timestamp, "w.response_due_at");
+    private static readonly WarehouseColumn ResolutionDueAt = Optional("resolution_due_at", Timestamp, "w.resolution_due_at");
+    private static readonly WarehouseColumn IngestRunId = Required("ingest_run_id", BigInt, "{run}");
+
+    public static readonly WarehouseTable Info = new(
+        "warehouse_info", "What the file is: its schema version.",
+        [Required("key", Varchar), Required("value", Varchar)],
+        key: "key");
+
+    public static readonly WarehouseTable Departments = new(
+        "dim_department", "Departments, replaced whole each run.",
+        [Required("department_id", BigInt, "id"), Required("name", Varchar, "name")],
+        "SELECT {columns} FROM departments");
+
+    public static readonly WarehouseTable Users = new(
+        "dim_user", "Users, replaced whole each run.",
+        [
+            Required("user_id", BigInt, "id"), Required("user_name", Varchar, "user_name"), Required("display_name", Varchar, "display_name"),
+            Required("role", Varchar, "role"), Optional("department_id", BigInt, "department_id"), Required("active", ColumnType.Boolean, "active"),
+        ],
+        "SELECT {columns} FROM users");
+
+    public static readonly WarehouseTable Assets = new(
+        "dim_asset", "Assets with the site at the root of their tree and their path of codes from it, replaced whole each run.",
+        [
+            Required("asset_id", BigInt, "a.id"), Required("code", Varchar, "a.code"), Required("name", Varchar, "a.name"), Required("kind", Varchar, "a.kind"),
+            Optional("parent_id", BigInt, "a.parent_id"), Optional("asset_type", Varchar, "a.asset_type"), Optional("location", Varchar, "a.location"),
+            Required("criticality", SmallInt, "a.criticality"), Optional("installed_on", Date, "a.installed_on"), Required("lifecycle", Varchar, "a.lifecycle"),
+            Optional("site_id", BigInt, "t.site_id"), Required("path", Varchar, "t.path"),
+        ],
+        """
+        WITH RECURSIVE tree AS (
+            SELECT id, id AS site_id, code AS path FROM assets WHERE parent_id IS NULL
+            UNION ALL
+            SELECT a.id, t.site_id, t.path || ' > ' || a.code FROM assets a JOIN tree t ON a.parent_id = t.id)
+        SELECT {columns} FROM assets a JOIN tree t ON t.id = a.id
+        """);
+
+    public static readonly WarehouseTable Templates = new(
+        "dim_template", "Templates, replaced whole each run.",
+        [
+            Required("template_id", BigInt, "id"), Required("name", Varchar, "name"), Required("work_type", Varchar, "work_type"),
+            Required("default_priority", SmallInt, "default_priority"), Required("department_id", BigInt, "department_id"),
+        ],
+        "SELECT {columns} FROM templates");
+
+    public static readonly WarehouseTable Dates = new(
+        "dim_date", "Every day from the first work order to 400 days ahead (see FillDates).",
+        [
+            Required("date", Date), Required("year", Integer), Required("quarter", Integer), Required("month", Integer),
+            Required("iso_week", Integer), Required("day_of_week", Integer), Required("is_weekend", ColumnType.Boolean),
+        ]);
+
+    public static readonly WarehouseTable WorkOrders = new(
+        "fact_work_order", "One row per archived (closed or cancelled) work order.",
+        [
+            WorkOrderId, Number, TemplateId, WorkType, Title, Priority, Status, Required("requester_id", BigInt, "w.requester_id"), AssetId, DepartmentId,
+            AssigneeId, Source, FailureCode, CreatedAt, AcknowledgedAt, Optional("started_at", Timestamp, "w.started_at"),
+            Optional("resolved_at", Timestamp, "w.resolved_at"), Optional("closed_at", Timestamp, "w.closed_at"), DueAt, ResponseDueAt, ResolutionDueAt,
+            Optional("rating", SmallInt, "w.rating"), IngestRunId,
+        ],
+        "SELECT {columns} FROM work_orders w WHERE {archived}");
+
+    public static readonly WarehouseTable Events = new(
+        "fact_event", "Every history event of the archived work orders, as it happened.",
+        [
+            Required("event_id", BigInt, "e.id"), Required("work_order_id", BigInt, "e.work_order_id"), Required("occurred_at", Timestamp, "e.occurred_at"),
+            Optional("actor_id", BigInt, "e.actor_id"), Required("kind", Varchar, "e.kind"), Optional("from_status", Varchar, "e.from_status"),
+            Optional("to_status", Varchar, "e.to_status"), Optional("assignee_id", BigInt, "(e.payload->>'assigneeId')::bigint"), IngestRunId,
+        ],
+        "SELECT {columns} FROM work_order_events e JOIN work_orders w ON w.id = e.work_order_id WHERE {archived}");
+
+    public static readonly WarehouseTable StatusIntervals = new(
+        "fact_status_interval", "One row per span of time a work order spent in one status (see DeriveIntervals).",
+        [
+            Required("work_order_id", BigInt), Required("status", Varchar), Required("started_at", Timestamp), Required("ended_at", Timestamp),
+            Required("seconds", BigInt), Required("business_seconds", BigInt), Required("paused", ColumnType.Boolean), Optional("assignee_id", BigInt),
+        ]);
+
+    public static readonly WarehouseTable History = new(
+        "fact_work_order_history",
+        "Figures of each archived work order's history (see DeriveHistory), so that a KPI joins one row per work order instead of aggregating every event on each question.",
+        [Required("work_order_id", BigInt), Required("rejects", Integer), Required("assigns", Integer), Required("paused_seconds", BigInt)]);
+
+    public static readonly WarehouseTable OpenWorkOrders = new(
+        "open_work_order", "The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).",
+        [
+            WorkOrderId, Number, TemplateId, WorkType, Title, Priority, Status, AssetId, DepartmentId, AssigneeId, Source, FailureCode, CreatedAt,
+            AcknowledgedAt, DueAt, ResponseDueAt, ResolutionDueAt, Required("snapshot_at", Timestamp, "{snapshot_at}"),
+        ],
+        "SELECT {columns} FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled')");
+
+    public static readonly WarehouseTable Watermark = new(
+        "ingest_watermark", "What the warehouse holds: every work order archived by a transaction visible in this PostgreSQL snapshot.",
+        [Required("id", Integer), Required("snapshot", Varchar), Required("updated_at", Timestamp)],
+        key: "id");
+
+    public static readonly WarehouseTable Runs = new(
+        "ingest_run", "One row per ingest run that committed.",
+        [
+            Required("run_id", BigInt), Required("started_at", Timestamp), Required("finished_at", Timestamp), Required("work_orders", BigInt),
+            Required("events", BigInt), Required("open_work_orders", BigInt), Required("from_snapshot", Varchar), Required("to_snapshot", Varchar),
+            Optional("lag_seconds", ColumnType.Double),
+        ],
+        key: "run_id");
+
+    /// <summary>Every table of the warehouse.</summary>
+    public static IReadOnlyList<WarehouseTable> Tables { get; } =
+        [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs];
+
+    /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
+    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates];
+
+    /// <summary>Creates what is missing: every table, and the business clock.</summary>
+    public static string Create { get; } = string.Concat(Tables.Select(t => t.CreateSql)) + """
         -- Business seconds from Monday 1 January 1900 00:00 up to the local time t, for working days Monday to
         -- Friday from day_start to day_end (seconds after midnight). The business time between two moments is the
         -- difference of their readings, so no interval has to be walked day by day.
@@ -22,170 +158,57 @@ public static class WarehouseSchema
             + CASE WHEN date_diff('day', DATE '1900-01-01', t::DATE) % 7 < 5
                    THEN least(greatest(date_diff('second', t::DATE::TIMESTAMP, t) - day_start, 0), day_end - day_start)
                    ELSE 0 END;
-
-        CREATE TABLE IF NOT EXISTS dim_department (
-            department_id   BIGINT NOT NULL,
-            name            VARCHAR NOT NULL
-        );
-
-        CREATE TABLE IF NOT EXISTS dim_user (
-            user_id         BIGINT NOT NULL,
-            user_name       VARCHAR NOT NULL,
-            display_name    VARCHAR NOT NULL,
-            role            VARCHAR NOT NULL,
-            department_id   BIGINT,
-            active          BOOLEAN NOT NULL
-        );
-
-        CREATE TABLE IF NOT EXISTS dim_asset (
-            asset_id        BIGINT NOT NULL,
-            code            VARCHAR NOT NULL,
-            name            VARCHAR NOT NULL,
-            kind            VARCHAR NOT NULL,
-            parent_id       BIGINT,
-            asset_type      VARCHAR,
-            location        VARCHAR,
-            criticality     SMALLINT NOT NULL,
-            installed_on    DATE,
-            lifecycle       VARCHAR NOT NULL,
-            site_id         BIGINT,
-            path            VARCHAR NOT NULL
-        );
-
-        CREATE TABLE IF NOT EXISTS dim_template (
-            template_id     BIGINT NOT NULL,
-            name            VARCHAR NOT NULL,
-            work_type       VARCHAR NOT NULL,
-            default_priority SMALLINT NOT NULL,
-            department_id   BIGINT NOT NULL
-        );
-
-        CREATE TABLE IF NOT EXISTS dim_date (
-            date            DATE NOT NULL,
-            year            INTEGER NOT NULL,
-            quarter         INTEGER NOT NULL,
-            month           INTEGER NOT NULL,
-            iso_week        INTEGER NOT NULL,
-            day_of_week     INTEGER NOT NULL,
-            is_weekend      BOOLEAN NOT NULL
-        );
-
-        -- One row per archived (closed or cancelled) work order.
-        CREATE TABLE IF NOT EXISTS fact_work_order (
-            work_order_id       BIGINT NOT NULL,
-            number              VARCHAR NOT NULL,
-            template_id         BIGINT NOT NULL,
-            work_type           VARCHAR NOT NULL,
-            title               VARCHAR NOT NULL,
-            priority            SMALLINT NOT NULL,
-            status              VARCHAR NOT NULL,
-            requester_id        BIGINT NOT NULL,
-            asset_id            BIGINT,
-            department_id       BIGINT NOT NULL,
-            assignee_id         BIGINT,
-            source              VARCHAR NOT NULL,
-            failure_code        VARCHAR,
-            created_at          TIMESTAMP NOT NULL,
-            acknowledged_at     TIMESTAMP,
-            started_at          TIMESTAMP,
-            resolved_at         TIMESTAMP,
-            closed_at           TIMESTAMP,
-            due_at              TIMESTAMP,
-            response_due_at     TIMESTAMP,
-            resolution_due_at   TIMESTAMP,
-            rating              SMALLINT,
-            ingest_run_id       BIGINT NOT NULL
-        );
-
-        -- Every history event of the archived work orders, as it happened.
-        CREATE TABLE IF NOT EXISTS fact_event (
-            event_id            BIGINT NOT NULL,
-            work_order_id       BIGINT NOT NULL,
-            occurred_at         TIMESTAMP NOT NULL,
-            actor_id            BIGINT,
-            kind                VARCHAR NOT NULL,
-            from_status         VARCHAR,
-            to_status           VARCHAR,
-            assignee_id         BIGINT,
-            ingest_run_id       BIGINT NOT NULL
-        );
-
-        -- One row per span of time a work order spent in one status (derived from fact_event at ingest).
-        CREATE TABLE IF NOT EXISTS fact_status_interval (
-            work_order_id       BIGINT NOT NULL,
-            status              VARCHAR NOT NULL,
-            started_at          TIMESTAMP NOT NULL,
-            ended_at            TIMESTAMP NOT NULL,
-            seconds             BIGINT NOT NULL,
-            business_seconds    BIGINT NOT NULL,
-            paused              BOOLEAN NOT NULL,
-            assignee_id         BIGINT
-        );
-
-        -- Figures of each archived work order's history, derived once at ingest (see DeriveHistory) so that a KPI
-        -- joins one row per work order instead of aggregating every event on each question.
-        CREATE TABLE IF NOT EXISTS fact_work_order_history (
-            work_order_id       BIGINT NOT NULL,
-            rejects             INTEGER NOT NULL,
-            assigns             INTEGER NOT NULL,
-            paused_seconds      BIGINT NOT NULL
-        );
-
-        -- The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).
-        CREATE TABLE IF NOT EXISTS open_work_order (
-            work_order_id       BIGINT NOT NULL,
-            number              VARCHAR NOT NULL,
-            template_id         BIGINT NOT NULL,
-            work_type           VARCHAR NOT NULL,
-            title               VARCHAR NOT NULL,
-            priority            SMALLINT NOT NULL,
-            status              VARCHAR NOT NULL,
-            asset_id            BIGINT,
-            department_id       BIGINT NOT NULL,
-            assignee_id         BIGINT,
-            source              VARCHAR NOT NULL,
-            failure_code        VARCHAR,
-            created_at          TIMESTAMP NOT NULL,
-            acknowledged_at     TIMESTAMP,
-            due_at              TIMESTAMP,
-            response_due_at     TIMESTAMP,
-            resolution_due_at   TIMESTAMP,
-            snapshot_at         TIMESTAMP NOT NULL
-        );
-
-        -- What the warehouse holds: every work order archived by a transaction visible in this PostgreSQL snapshot.
-        CREATE TABLE IF NOT EXISTS ingest_watermark (
-            id                  INTEGER PRIMARY KEY,
-            snapshot            VARCHAR NOT NULL,
-            updated_at          TIMESTAMP NOT NULL
-        );
-
-        CREATE TABLE IF NOT EXISTS ingest_run (
-            run_id              BIGINT PRIMARY KEY,
-            started_at          TIMESTAMP NOT NULL,
-            finished_at         TIMESTAMP NOT NULL,
-            work_orders         BIGINT NOT NULL,
-            events              BIGINT NOT NULL,
-            open_work_orders    BIGINT NOT NULL,
-            from_snapshot       VARCHAR NOT NULL,
-            to_snapshot         VARCHAR NOT NULL,
-            lag_seconds         DOUBLE
-        );
         """;
 
     /// <summary>
-    /// Derives <c>fact_work_order_history</c> for the work orders of ingest run {0}, from their events and status
-    /// intervals (which arrive in the same run as the work order, since a work order is archived once).
+    /// Derives <c>fact_status_interval</c> for the work orders of ingest run <paramref name="run"/> from their events:
+    /// the spans between status changes, in wall-clock and business seconds. On hold and awaiting feedback stop the
+    /// SLA clock, so they are marked paused.
     /// </summary>
-    public const string DeriveHistory = """
-        INSERT INTO fact_work_order_history
-        SELECT w.work_order_id, coalesce(e.rejects, 0), coalesce(e.assigns, 0), coalesce(p.seconds, 0)
+    public static string DeriveIntervals(long run, BusinessHours hours) => string.Create(CultureInfo.InvariantCulture, $"""
+        INSERT INTO fact_status_interval BY NAME
+        SELECT work_order_id, to_status AS status, occurred_at AS started_at, ended_at, date_diff('second', occurred_at, ended_at) AS seconds,
+               business_clock((ended_at AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}', {(long)hours.Start.TotalSeconds}, {(long)hours.End.TotalSeconds})
+                   - business_clock((occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}', {(long)hours.Start.TotalSeconds}, {(long)hours.End.TotalSeconds})
+                   AS business_seconds,
+               to_status IN ('on_hold', 'awaiting_feedback') AS paused, assignee AS assignee_id
+        FROM (
+            SELECT work_order_id, to_status, occurred_at,
+                   lead(occurred_at) OVER (PARTITION BY work_order_id ORDER BY event_id) AS ended_at,
+                   last_value(assignee_id IGNORE NULLS) OVER (PARTITION BY work_order_id ORDER BY event_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS assignee
+            FROM fact_event
+            WHERE ingest_run_id = {run} AND to_status IS NOT NULL)
+        WHERE ended_at IS NOT NULL
+        """);
+
+    /// <summary>
+    /// Derives <c>fact_work_order_history</c> for the work orders of ingest run <paramref name="run"/>, from their events
+    /// and status intervals (which arrive in the same run as the work order, since a work order is archived once).
+    /// </summary>
+    public static string DeriveHistory(long run) => string.Create(CultureInfo.InvariantCulture, $"""
+        INSERT INTO fact_work_order_history BY NAME
+        SELECT w.work_order_id, coalesce(e.rejects, 0) AS rejects, coalesce(e.assigns, 0) AS assigns, coalesce(p.seconds, 0) AS paused_seconds
         FROM fact_work_order w
         LEFT JOIN (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind IN ('assign', 'auto_assigned', 'claim', 'reassign')) AS assigns
-                   FROM fact_event WHERE ingest_run_id = {0} GROUP BY work_order_id) e USING (work_order_id)
+                   FROM fact_event WHERE ingest_run_id = {run} GROUP BY work_order_id) e USING (work_order_id)
         LEFT JOIN (SELECT i.work_order_id, sum(i.seconds) AS seconds FROM fact_status_interval i
-                   WHERE i.paused AND i.work_order_id IN (SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {0})
+                   WHERE i.paused AND i.work_order_id IN (SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {run})
                    GROUP BY i.work_order_id) p USING (work_order_id)
-        WHERE w.ingest_run_id = {0}
+        WHERE w.ingest_run_id = {run}
+        """);
+
+    /// <summary>Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead.</summary>
+    public const string FillDates = """
+        DELETE FROM dim_date;
+        INSERT INTO dim_date BY NAME
+        SELECT d::DATE AS date, year(d) AS year, quarter(d) AS quarter, month(d) AS month, weekofyear(d) AS iso_week,
+               isodow(d) AS day_of_week, isodow(d) >= 6 AS is_weekend
+        FROM range(
+            (SELECT coalesce(least(min(created_at), (SELECT min(created_at) FROM open_work_order)), current_date)::DATE FROM fact_work_order)::TIMESTAMP,
+            (current_date + INTERVAL 400 DAY)::TIMESTAMP,
+            INTERVAL 1 DAY) r(d);
         """;
+
+    private static string Zone(BusinessHours hours) => hours.TimeZone.Replace("'", "''", StringComparison.Ordinal);
 }

@@ -1,8 +1,8 @@
 using System.Globalization;
+using WorkOrders.Analytics;
 using WorkOrders.Analytics.Exports;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Reliability;
-using WorkOrders.Analytics.Staff;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
@@ -19,136 +19,120 @@ public static class AnalyticsApi
     {
         var analytics = app.MapGroup("/api/v1/analytics").WithTags("Analytics").RequireAuthorization(p => p.RequireRole(Readers));
 
-        analytics.MapGet("/kpis", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
-            Query(p, actor, reader, (warehouse, filter) =>
+        analytics.MapGet("/kpis", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, CancellationToken ct) =>
+            Query(p, actor, async filter => new
             {
-                var kpis = new KpiQueries(warehouse);
-                return new { filter, definitions = KpiQueries.Definitions, current = kpis.Summary(filter), previous = kpis.Summary(filter.PreviousPeriod()) };
+                filter,
+                definitions = KpiQueries.Definitions,
+                current = await figures.SummaryAsync(filter, ct),
+                previous = await figures.SummaryAsync(filter.PreviousPeriod(), ct),
             }));
 
-        analytics.MapGet("/kpis/monthly", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
-            Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).Monthly(filter)));
+        analytics.MapGet("/kpis/monthly", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, CancellationToken ct) =>
+            Query(p, actor, filter => figures.MonthlyAsync(filter, ct)));
 
-        analytics.MapGet("/work-orders", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? kpi, int? skip, int? take) =>
-            UnknownKpi(kpi) ?? Query(p, actor, reader, (warehouse, filter) => new DrillDown(warehouse).Page(filter, kpi!, skip ?? 0, take ?? 50)));
+        analytics.MapGet("/work-orders", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, string? kpi, int? skip, int? take, CancellationToken ct) =>
+            UnknownKpi(kpi) ?? Query(p, actor, filter => figures.WorkOrdersBehindAsync(filter, kpi!, skip ?? 0, take ?? 50, ct)));
 
         // The list behind a figure as a file, up to a million rows, newest first.
-        analytics.MapGet("/work-orders/export.xlsx", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, TimeProvider clock, string? kpi) =>
-            UnknownKpi(kpi) ?? Query(p, actor, reader, (warehouse, filter) =>
-            {
-                var file = new MemoryStream();
-                WorkOrderExport.WriteWorkbook(
-                    file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), new DrillDown(warehouse).Lines(filter, kpi!, WorkOrderExport.MaxRows), clock.GetUtcNow().UtcDateTime);
-                file.Position = 0;
-                return file;
-            }, file => Results.File(file, StaffExport.ContentType, $"work-orders-{kpi}-{p.From ?? "recent"}.xlsx")));
-
-        analytics.MapGet("/work-orders/export.csv", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? kpi) =>
-        {
-            if (UnknownKpi(kpi) is { } unknown)
-            {
-                return unknown;
-            }
-
-            var parsed = p.ToFilter(actor);
-            if (parsed.Failure is { } failure)
-            {
-                return failure.ToResult();
-            }
-
-            DuckDB.NET.Data.DuckDBConnection warehouse;
-            try
-            {
-                warehouse = reader.Open();
-            }
-            catch (WarehouseEmptyException e)
-            {
-                return Empty(e);
-            }
-
-            // Written to the response as the rows are read; the connection closes when the file is done.
-            return Results.Stream(
-                async stream =>
+        analytics.MapGet("/work-orders/export.xlsx", (
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, TimeProvider clock, string? kpi, CancellationToken ct) =>
+            UnknownKpi(kpi) ?? Query(
+                p,
+                actor,
+                async filter =>
                 {
-                    using (warehouse)
-                    {
-                        await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
-                        await WorkOrderExport.WriteCsvAsync(writer, new DrillDown(warehouse).Lines(parsed.Value!, kpi!, WorkOrderExport.MaxRows), CancellationToken.None);
-                    }
+                    using var lines = await figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct);
+                    var file = new MemoryStream();
+                    WorkOrderExport.WriteWorkbook(file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), lines.Rows, clock.GetUtcNow().UtcDateTime);
+                    file.Position = 0;
+                    return file;
                 },
-                "text/csv; charset=utf-8",
-                $"work-orders-{kpi}-{p.From ?? "recent"}.csv");
-        });
+                file => Results.File(file, StaffExport.ContentType, $"work-orders-{kpi}-{p.From ?? "recent"}.xlsx")));
 
-        analytics.MapGet("/mtbf", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
-            Query(p, actor, reader, (warehouse, filter) => new KpiQueries(warehouse).MtbfByAsset(filter)));
+        // Written to the response as the rows are read; the connection closes with the response.
+        analytics.MapGet("/work-orders/export.csv", (
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, HttpResponse response, string? kpi, CancellationToken ct) =>
+            UnknownKpi(kpi) ?? Query(
+                p,
+                actor,
+                filter => figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct),
+                lines =>
+                {
+                    response.RegisterForDispose(lines);
+                    return Csv(writer => WorkOrderExport.WriteCsvAsync(writer, lines.Rows, ct), $"work-orders-{kpi}-{p.From ?? "recent"}.csv");
+                }));
+
+        analytics.MapGet("/mtbf", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, CancellationToken ct) =>
+            Query(p, actor, filter => figures.MtbfByAssetAsync(filter, ct)));
 
         analytics.MapGet("/reliability/heatmap", (
-                [AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? rows, string? measure, string? bucket, int? maxRows) =>
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, string? rows, string? measure, string? bucket, int? maxRows,
+                CancellationToken ct) =>
             {
                 if (maxRows is < 1 or > 1000)
                 {
-                    return Failure.Invalid("maxRows", "must be from 1 to 1000.").ToResult();
+                    return Task.FromResult(Failure.Invalid("maxRows", "must be from 1 to 1000.").ToResult());
                 }
 
                 if (!TryChoice(rows, HeatmapRows.Asset, out var rowChoice) || !TryChoice(measure, HeatmapMeasure.Count, out var measureChoice)
                     || !TryChoice(bucket, TimeBucket.Month, out var bucketChoice))
                 {
-                    return Failure.Invalid("rows", "rows is asset or asset_type; measure is count or downtime_hours; bucket is week or month.").ToResult();
+                    return Task.FromResult(
+                        Failure.Invalid("rows", "rows is asset or asset_type; measure is count or downtime_hours; bucket is week or month.").ToResult());
                 }
 
-                return Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Heatmap(
-                    filter, rowChoice, measureChoice, bucketChoice, maxRows ?? ReliabilityQueries.DefaultHeatmapRows));
+                return Query(p, actor, filter => figures.HeatmapAsync(
+                    filter, rowChoice, measureChoice, bucketChoice, maxRows ?? ReliabilityQueries.DefaultHeatmapRows, ct));
             });
 
-        analytics.MapGet("/reliability/pareto", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
-            Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Pareto(filter)));
+        analytics.MapGet("/reliability/pareto", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, CancellationToken ct) =>
+            Query(p, actor, filter => figures.ParetoAsync(filter, ct)));
 
-        analytics.MapGet("/reliability/repeat-failures", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, int? withinDays) =>
+        analytics.MapGet("/reliability/repeat-failures", (
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, int? withinDays, CancellationToken ct) =>
             withinDays is < 1 or > 365
-                ? Failure.Invalid("withinDays", "must be from 1 to 365.").ToResult()
-                : Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).RepeatFailures(filter, withinDays ?? KpiQueries.DefaultRepeatDays)));
+                ? Task.FromResult(Failure.Invalid("withinDays", "must be from 1 to 365.").ToResult())
+                : Query(p, actor, filter => figures.RepeatFailuresAsync(filter, withinDays ?? KpiQueries.DefaultRepeatDays, ct)));
 
-        analytics.MapGet("/staff", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? by) =>
+        analytics.MapGet("/staff", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, string? by, CancellationToken ct) =>
             by is not (null or "technician" or "department")
-                ? Failure.Invalid("by", "must be technician or department.").ToResult()
-                : Query(p, actor, reader, (warehouse, filter) => by == "department"
-                    ? new StaffQueries(warehouse).ByDepartment(filter)
-                    : new StaffQueries(warehouse).ByTechnician(filter)))
+                ? Task.FromResult(Failure.Invalid("by", "must be technician or department.").ToResult())
+                : Query(p, actor, filter => by == "department" ? figures.StaffByDepartmentAsync(filter, ct) : figures.StaffByTechnicianAsync(filter, ct)))
             .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
 
         // Files are plain HTTP downloads, so a page links to them and nothing large passes through the circuit.
-        analytics.MapGet("/staff/export.xlsx", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, TimeProvider clock) =>
-            Query(p, actor, reader, (warehouse, filter) =>
-            {
-                var staff = new StaffQueries(warehouse);
-                var file = new MemoryStream();
-                StaffExport.WriteWorkbook(file, filter.Describe(), staff.ByTechnician(filter), staff.ByDepartment(filter), clock.GetUtcNow().UtcDateTime);
-                file.Position = 0;
-                return file;
-            }, file => Results.File(file, StaffExport.ContentType, $"staff-performance-{p.From ?? "recent"}.xlsx")))
+        analytics.MapGet("/staff/export.xlsx", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, TimeProvider clock, CancellationToken ct) =>
+            Query(
+                p,
+                actor,
+                async filter =>
+                {
+                    var (technicians, departments) = (await figures.StaffByTechnicianAsync(filter, ct), await figures.StaffByDepartmentAsync(filter, ct));
+                    var file = new MemoryStream();
+                    StaffExport.WriteWorkbook(file, filter.Describe(), technicians, departments, clock.GetUtcNow().UtcDateTime);
+                    file.Position = 0;
+                    return file;
+                },
+                file => Results.File(file, StaffExport.ContentType, $"staff-performance-{p.From ?? "recent"}.xlsx")))
             .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
 
-        analytics.MapGet("/staff/export.csv", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader) =>
-            Query(p, actor, reader, (warehouse, filter) => new StaffQueries(warehouse).ByTechnician(filter), rows => Results.Stream(
-                async stream =>
-                {
-                    await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
-                    await StaffExport.WriteCsvAsync(writer, rows, CancellationToken.None);
-                },
-                "text/csv; charset=utf-8",
-                $"staff-performance-{p.From ?? "recent"}.csv")))
+        analytics.MapGet("/staff/export.csv", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, CancellationToken ct) =>
+            Query(
+                p,
+                actor,
+                filter => figures.StaffByTechnicianAsync(filter, ct),
+                rows => Csv(writer => StaffExport.WriteCsvAsync(writer, rows, ct), $"staff-performance-{p.From ?? "recent"}.csv")))
             .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
 
         return app;
     }
 
-    /// <summary>Parses the filter (naming any bad field), applies the manager's department, and runs the query.</summary>
-    internal static IResult Query<T>(FilterParameters parameters, Actor actor, WarehouseReader reader, Func<DuckDB.NET.Data.DuckDBConnection, KpiFilter, T> run) =>
-        Query(parameters, actor, reader, run, value => Results.Ok(value));
+    /// <summary>Parses the filter (naming any bad field), applies the manager's department, and asks the analytics service.</summary>
+    internal static Task<IResult> Query<T>(FilterParameters parameters, Actor actor, Func<KpiFilter, Task<T>> ask) =>
+        Query(parameters, actor, ask, value => Results.Ok(value));
 
-    internal static IResult Query<T>(
-        FilterParameters parameters, Actor actor, WarehouseReader reader, Func<DuckDB.NET.Data.DuckDBConnection, KpiFilter, T> run, Func<T, IResult> respond)
+    internal static async Task<IResult> Query<T>(FilterParameters parameters, Actor actor, Func<KpiFilter, Task<T>> ask, Func<T, IResult> respond)
     {
         var parsed = parameters.ToFilter(actor);
         if (parsed.Failure is { } failure)
@@ -158,8 +142,7 @@ public static class AnalyticsApi
 
         try
         {
-            using var warehouse = reader.Open();
-            return respond(run(warehouse, parsed.Value!));
+            return respond(await ask(parsed.Value!));
         }
         catch (WarehouseEmptyException e)
         {
@@ -167,11 +150,21 @@ public static class AnalyticsApi
         }
     }
 
+    /// <summary>A CSV download with a byte order mark (so spreadsheets read it as UTF-8), written as the rows come.</summary>
+    private static IResult Csv(Func<TextWriter, Task> write, string fileName) => Results.Stream(
+        async stream =>
+        {
+            await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+            await write(writer);
+        },
+        "text/csv; charset=utf-8",
+        fileName);
+
     private static IResult Empty(WarehouseEmptyException e) =>
         TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
 
-    private static IResult? UnknownKpi(string? kpi) => kpi is null || !DrillDown.Kpis.Contains(kpi)
-        ? Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult()
+    private static Task<IResult>? UnknownKpi(string? kpi) => kpi is null || !DrillDown.Kpis.Contains(kpi)
+        ? Task.FromResult(Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult())
         : null;
 
     private static bool TryChoice<TEnum>(string? text, TEnum fallback, out TEnum value)

@@ -3,46 +3,18 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using Npgsql;
 using NpgsqlTypes;
+using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Ingest.Warehouse;
 
-public enum ColumnKind
-{
-    BigInt,
-    SmallInt,
-    Text,
-    Timestamp,
-    Date,
-    Bool,
-}
-
-public sealed record ColumnSpec(string Name, ColumnKind Kind);
-
-/// <summary>A query whose rows, read with binary COPY, become Arrow batches for one warehouse table.</summary>
-public sealed record CopySpec(string Table, string Query, IReadOnlyList<ColumnSpec> Columns)
-{
-    public Schema Schema { get; } = new(Columns.Select(c => new Field(c.Name, ArrowType(c.Kind), nullable: true)), null);
-
-    private static IArrowType ArrowType(ColumnKind kind) => kind switch
-    {
-        ColumnKind.BigInt => Int64Type.Default,
-        ColumnKind.SmallInt => Int16Type.Default,
-        ColumnKind.Text => StringType.Default,
-        ColumnKind.Timestamp => new TimestampType(TimeUnit.Microsecond, (string?)null),
-        ColumnKind.Date => Date32Type.Default,
-        ColumnKind.Bool => BooleanType.Default,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
-}
-
 /// <summary>
-/// Streams a binary COPY into Arrow record batches of at most <see cref="ArrowChunkAppender.MaxRows"/> rows.
-/// The reader runs on its own task and hands batches over a bounded channel, so reading PostgreSQL and writing
-/// DuckDB overlap while memory stays at a few batches.
+/// Streams a binary COPY of a table's source query into Arrow record batches of the table's schema, at most
+/// <see cref="ArrowChunkAppender.MaxRows"/> rows each. The reader runs on its own task and hands batches over a
+/// bounded channel, so reading PostgreSQL and writing DuckDB overlap while memory stays at a few batches.
 /// </summary>
 public static class CopyToArrow
 {
-    public static ChannelReader<RecordBatch> Start(NpgsqlConnection connection, CopySpec spec, CancellationToken cancellationToken)
+    public static ChannelReader<RecordBatch> Start(NpgsqlConnection connection, WarehouseTable table, SourceScope scope, CancellationToken cancellationToken)
     {
         var channel = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
         _ = Task.Run(
@@ -52,7 +24,7 @@ public static class CopyToArrow
                 {
                     // The exporter is finished and disposed before the channel completes: the next COPY on this
                     // connection may start as soon as the writer sees the end.
-                    await ExportAsync(connection, spec, channel.Writer, cancellationToken);
+                    await ExportAsync(connection, table, table.SourceQuery(scope), channel.Writer, cancellationToken);
                     channel.Writer.Complete();
                 }
                 catch (Exception e)
@@ -66,12 +38,13 @@ public static class CopyToArrow
 
     // Each batch passes to the channel's reader, which disposes it after appending.
 #pragma warning disable CA2000
-    private static async Task ExportAsync(NpgsqlConnection connection, CopySpec spec, ChannelWriter<RecordBatch> writer, CancellationToken cancellationToken)
+    private static async Task ExportAsync(
+        NpgsqlConnection connection, WarehouseTable table, string query, ChannelWriter<RecordBatch> writer, CancellationToken cancellationToken)
     {
         // Synchronous reads: one call per value, and the values are mostly in Npgsql's buffer already.
-        using var exporter = connection.BeginBinaryExport($"COPY ({spec.Query}) TO STDOUT (FORMAT BINARY)");
+        using var exporter = connection.BeginBinaryExport($"COPY ({query}) TO STDOUT (FORMAT BINARY)");
         using var cancel = cancellationToken.Register(exporter.Cancel);
-        var builders = spec.Columns.Select(c => ColumnBuilder.For(c.Kind)).ToArray();
+        var builders = table.Columns.Select(ColumnBuilder.For).ToArray();
         var rows = 0;
         while (exporter.StartRow() != -1)
         {
@@ -82,37 +55,37 @@ public static class CopyToArrow
 
             if (++rows == ArrowChunkAppender.MaxRows)
             {
-                await writer.WriteAsync(Batch(spec, builders, rows), cancellationToken);
+                await writer.WriteAsync(Batch(table, builders, rows), cancellationToken);
                 rows = 0;
             }
         }
 
         if (rows > 0)
         {
-            await writer.WriteAsync(Batch(spec, builders, rows), cancellationToken);
+            await writer.WriteAsync(Batch(table, builders, rows), cancellationToken);
         }
     }
 #pragma warning restore CA2000
 
-    private static RecordBatch Batch(CopySpec spec, ColumnBuilder[] builders, int rows) =>
-        new(spec.Schema, builders.Select(b => b.Build()), rows);
+    private static RecordBatch Batch(WarehouseTable table, ColumnBuilder[] builders, int rows) =>
+        new(table.ArrowSchema, builders.Select(b => b.Build()), rows);
 
-    /// <summary>Reads one column value from the COPY stream into an Arrow builder.</summary>
+    /// <summary>Reads one column value from the COPY stream into an Arrow builder of the column's type.</summary>
     private abstract class ColumnBuilder
     {
-        public static ColumnBuilder For(ColumnKind kind) => kind switch
+        public static ColumnBuilder For(WarehouseColumn column) => column.Type switch
         {
-            ColumnKind.BigInt => new Of<long, Int64Array, Int64Array.Builder>(NpgsqlDbType.Bigint, (b, v) => b.Append(v), b => b.AppendNull()),
-            ColumnKind.SmallInt => new Of<short, Int16Array, Int16Array.Builder>(NpgsqlDbType.Smallint, (b, v) => b.Append(v), b => b.AppendNull()),
-            ColumnKind.Text => new Of<string, StringArray, StringArray.Builder>(NpgsqlDbType.Text, (b, v) => b.Append(v), b => b.AppendNull()),
-            ColumnKind.Timestamp => new Of<DateTime, TimestampArray, TimestampArray.Builder>(
+            ColumnType.BigInt => new Of<long, Int64Array, Int64Array.Builder>(NpgsqlDbType.Bigint, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.SmallInt => new Of<short, Int16Array, Int16Array.Builder>(NpgsqlDbType.Smallint, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.Boolean => new Of<bool, BooleanArray, BooleanArray.Builder>(NpgsqlDbType.Boolean, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.Varchar => new Of<string, StringArray, StringArray.Builder>(NpgsqlDbType.Text, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.Date => new Of<DateOnly, Date32Array, Date32Array.Builder>(NpgsqlDbType.Date, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.Timestamp => new Of<DateTime, TimestampArray, TimestampArray.Builder>(
                 NpgsqlDbType.TimestampTz,
                 (b, v) => b.Append(new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc))),
                 b => b.AppendNull(),
-                () => new TimestampArray.Builder(new TimestampType(TimeUnit.Microsecond, (string?)null))),
-            ColumnKind.Date => new Of<DateOnly, Date32Array, Date32Array.Builder>(NpgsqlDbType.Date, (b, v) => b.Append(v), b => b.AppendNull()),
-            ColumnKind.Bool => new Of<bool, BooleanArray, BooleanArray.Builder>(NpgsqlDbType.Boolean, (b, v) => b.Append(v), b => b.AppendNull()),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+                () => new TimestampArray.Builder((TimestampType)column.ArrowType)),
+            _ => throw new NotSupportedException($"{column.Name}: no table copied from PostgreSQL has had a {column.DuckDbType} column yet; add its reader here."),
         };
 
         public abstract void Read(NpgsqlBinaryExporter exporter);

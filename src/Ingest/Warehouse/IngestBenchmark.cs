@@ -68,15 +68,15 @@ internal static class IngestBenchmark
     private static async Task<(long Rows, double Seconds)> RawCopyAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
     {
         await using var connection = await data.OpenConnectionAsync(cancellationToken);
-        var range = WarehouseIngest.ArchivedAfter(WarehouseIngest.NothingSeen);
+        var scope = new SourceScope(0, WarehouseIngest.ArchivedAfter(WarehouseIngest.NothingSeen), DateTime.UtcNow);
         var stopwatch = Stopwatch.StartNew();
         long rows = 0;
-        foreach (var spec in new[] { WarehouseIngest.WorkOrderFacts(range, "0"), WarehouseIngest.EventFacts(range, "0") })
+        foreach (var table in new[] { WarehouseSchema.WorkOrders, WarehouseSchema.Events })
         {
-            using var exporter = await connection.BeginBinaryExportAsync($"COPY ({spec.Query}) TO STDOUT (FORMAT BINARY)", cancellationToken);
+            using var exporter = await connection.BeginBinaryExportAsync($"COPY ({table.SourceQuery(scope)}) TO STDOUT (FORMAT BINARY)", cancellationToken);
             while (exporter.StartRow() != -1)
             {
-                for (var i = 0; i < spec.Columns.Count; i++)
+                for (var i = 0; i < table.Columns.Count; i++)
                 {
                     exporter.Skip();
                 }

@@ -19,7 +19,7 @@ internal static class WarehouseCommands
     {
         var options = new WarehouseOptions();
         new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(WarehouseOptions.Section).Bind(options);
-        return options.BusinessHours().Problem() is { } problem ? throw new CliException($"Warehouse__ business hours: {problem}") : options.BusinessHours();
+        return options.BusinessHours().Problems() is [_, ..] problems ? throw new CliException(string.Join(" ", problems)) : options.BusinessHours();
     }
 
     public static string WarehousePath(CliArgs args) =>

@@ -22,11 +22,7 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
 
     private string NewWarehouse() => Path.Combine(_folder, $"{Guid.NewGuid():N}.duckdb");
 
-    private async Task<IngestResult> IngestAsync(string path)
-    {
-        using var warehouse = WarehouseFile.Open(path);
-        return await new WarehouseIngest(database.DataSource, _clock, NullLogger<WarehouseIngest>.Instance).RunAsync(warehouse, null, CancellationToken.None);
-    }
+    private Task<IngestResult> IngestAsync(string path) => WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
 
     /// <summary>A work order taken through the real lifecycle, with a hold and a rejection on the way.</summary>
     private async Task<long> LivedWorkOrderAsync(TestOrg org, bool close)
@@ -198,50 +194,6 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
             warehouse.ExecuteScalar<long>("SELECT count(*) FROM fact_work_order WHERE month(created_at) = 2 AND year(created_at) = 2025"),
             warehouse.ExecuteScalar<long>($"SELECT count(*) FROM read_parquet('{target}/fact_work_order/**/*.parquet', hive_partitioning = true) WHERE year = 2025 AND month = 2"));
         Assert.True(File.Exists(Path.Combine(target, "dim_asset.parquet")));
-    }
-
-    [Fact]
-    public async Task an_ingest_killed_at_any_point_and_run_again_ends_equal_to_postgresql()
-    {
-        var org = await TestOrg.CreateAsync(database.DataSource);
-        var path = NewWarehouse();
-        var random = new Random(4711);
-
-        // One undisturbed run of a round's volume tells how long a run lasts, so the kills can land inside runs.
-        const int perRound = 20_000;
-        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, perRound, $"{org.Suffix}k");
-        var timer = Stopwatch.StartNew();
-        using (var calibration = StartIngest(path))
-        {
-            await calibration.WaitForExitAsync();
-        }
-
-        var runTime = timer.Elapsed;
-        var kills = 0;
-        for (var round = 0; round < 30 && kills < 10; round++)
-        {
-            await WarehouseFixture.AddArchivedAsync(database.DataSource, org, perRound, $"{org.Suffix}k{round}");
-            using var process = StartIngest(path);
-            await Task.Delay(runTime * (0.1 + (0.7 * random.NextDouble())));
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                kills++;
-            }
-
-            await process.WaitForExitAsync();
-        }
-
-        using (var final = StartIngest(path))
-        {
-            var output = final.StandardOutput.ReadToEndAsync();
-            var errors = final.StandardError.ReadToEndAsync();
-            await final.WaitForExitAsync();
-            Assert.True(final.ExitCode == 0, await output + await errors);
-        }
-
-        Assert.True(kills >= 10, $"only {kills} runs were still going when killed in 30 rounds; the test needs more work per run");
-        WarehouseFixture.AssertSame(database.DataSource, path);
     }
 
     [Fact]

@@ -2,7 +2,10 @@ using System.Data.Common;
 using System.Globalization;
 using Dapper;
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ingest.Warehouse;
 using WorkOrders.Tests;
 
 namespace WorkOrders.Ingest.Tests.Warehouse;
@@ -10,6 +13,13 @@ namespace WorkOrders.Ingest.Tests.Warehouse;
 /// <summary>Helpers shared by the warehouse tests: bulk archived history, and rows of both sides for comparison.</summary>
 internal static class WarehouseFixture
 {
+    /// <summary>One ingest run into the warehouse at <paramref name="path"/>, created if missing.</summary>
+    public static async Task<IngestResult> IngestAsync(NpgsqlDataSource data, string path, TimeProvider clock, Action<string>? atStage = null)
+    {
+        using var warehouse = WarehouseFile.Open(path);
+        return await new WarehouseIngest(data, clock, NullLogger<WarehouseIngest>.Instance) { AtStage = atStage }.RunAsync(warehouse, null, CancellationToken.None);
+    }
+
     /// <summary>Archived work orders with a five-event history each, written with plain SQL for volume.</summary>
     public static async Task<long> AddArchivedAsync(NpgsqlDataSource data, TestOrg org, int count, string tag)
     {

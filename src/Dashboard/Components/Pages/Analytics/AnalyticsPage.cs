@@ -13,10 +13,12 @@ namespace WorkOrders.Dashboard.Components.Pages.Analytics;
 /// <summary>
 /// What the analytics pages share: the filter in the address (the API's parameter names, so a page and its export
 /// link agree), parsed with the API's rules (a manager gets their own department), and warehouse queries run once per
-/// change of filter, off the circuit, never while prerendering.
+/// change of filter, off the circuit, never while prerendering. A query stops in DuckDB when the page is left or a
+/// newer load of the same part replaces it.
 /// </summary>
 public abstract class AnalyticsPage : CircuitComponent
 {
+    private readonly Dictionary<string, CancellationTokenSource> _parts = new(StringComparer.Ordinal);
     private KpiFilter? _loaded;
     private CancellationTokenSource? _load;
 
@@ -101,13 +103,7 @@ public abstract class AnalyticsPage : CircuitComponent
         }
 
         _loaded = Filter;
-        if (_load is not null)
-        {
-            await _load.CancelAsync();
-            _load.Dispose();
-        }
-
-        _load = CancellationTokenSource.CreateLinkedTokenSource(Aborted);
+        _load = await ReplaceAsync(_load, Aborted);
         await LoadAsync(Filter);
     }
 
@@ -115,16 +111,25 @@ public abstract class AnalyticsPage : CircuitComponent
     protected abstract Task LoadAsync(KpiFilter filter);
 
     /// <summary>
-    /// Runs warehouse queries on the thread pool. Null when the warehouse is empty (the page then says so), or when
-    /// the filter changed meanwhile (a newer load owns the page).
+    /// Asks the analytics service with a token that fires when the page is left, the filter changes, or (for a
+    /// <paramref name="part"/> of the page reloaded on its own, such as one chart) a newer load of that part starts.
+    /// Null when the warehouse is empty (the page then says so), or when the load was replaced.
     /// </summary>
-    protected async Task<T?> QueryAsync<T>(Func<T> query)
+    protected async Task<T?> QueryAsync<T>(Func<CancellationToken, Task<T>> query, string? part = null)
         where T : class
     {
-        var load = _load?.Token ?? Aborted;
+        var filterLoad = _load?.Token ?? Aborted;
+        var load = filterLoad;
+        if (part is not null)
+        {
+            var replaced = _parts.GetValueOrDefault(part);
+            _parts[part] = await ReplaceAsync(replaced, filterLoad);
+            load = _parts[part].Token;
+        }
+
         try
         {
-            var result = await Task.Run(query, load);
+            var result = await query(load);
             WarehouseIsEmpty = false;
             return load.IsCancellationRequested ? null : result;
         }
@@ -157,7 +162,7 @@ public abstract class AnalyticsPage : CircuitComponent
     /// <summary>Sets the period to the days the warehouse holds work in.</summary>
     protected async Task AllDataAsync()
     {
-        if (await QueryAsync(() => new DataRange(Analytics.DataRange())) is { Range: { } range })
+        if (await QueryAsync(async token => new DataRange(await Analytics.DataRangeAsync(token))) is { Range: { } range })
         {
             await ApplyAsync(Query with { From = Figures.Day(range.First), To = Figures.Day(range.Last.AddDays(1)) });
         }
@@ -188,12 +193,28 @@ public abstract class AnalyticsPage : CircuitComponent
 
     protected override void Dispose(bool disposing)
     {
+        // The base cancels Aborted first, which every load's token is linked to.
+        base.Dispose(disposing);
         if (disposing)
         {
             _load?.Dispose();
+            foreach (var part in _parts.Values)
+            {
+                part.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Cancels a running load and starts its successor, linked to <paramref name="parent"/>.</summary>
+    private static async Task<CancellationTokenSource> ReplaceAsync(CancellationTokenSource? running, CancellationToken parent)
+    {
+        if (running is not null)
+        {
+            await running.CancelAsync();
+            running.Dispose();
         }
 
-        base.Dispose(disposing);
+        return CancellationTokenSource.CreateLinkedTokenSource(parent);
     }
 
     private sealed record DataRange((DateOnly First, DateOnly Last)? Range);
