@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -8,7 +7,6 @@ using Radzen;
 using WorkOrders.Dashboard.Api;
 using WorkOrders.Dashboard.Components;
 using WorkOrders.Dashboard.Forecasting;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
@@ -18,8 +16,6 @@ namespace WorkOrders.Dashboard;
 
 public static class DashboardExtensions
 {
-    public static IReadOnlyList<CultureInfo> Cultures { get; } = [new("en"), new("zh-TW")];
-
     /// <summary>Registers the Blazor Server UI, Radzen, localization and the OpenAPI document.</summary>
     public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
     {
@@ -30,7 +26,7 @@ public static class DashboardExtensions
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
         services.AddRadzenComponents();
-        services.AddSingleton<Text>();
+        services.AddUiText();
         services.AddOptions<ForecastJobOptions>().BindConfiguration(ForecastJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ForecastJob>();
         services.AddHostedService(sp => sp.GetRequiredService<ForecastJob>());
@@ -49,13 +45,6 @@ public static class DashboardExtensions
             return Task.CompletedTask;
         }));
         services.AddHealthChecks();
-        services.Configure<RequestLocalizationOptions>(o =>
-        {
-            o.DefaultRequestCulture = new RequestCulture("en");
-            o.SupportedCultures = [.. Cultures];
-            o.SupportedUICultures = [.. Cultures];
-            o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
-        });
         return builder;
     }
 
@@ -121,9 +110,9 @@ public static class DashboardExtensions
             return Results.LocalRedirect("/login");
         }).ExcludeFromDescription();
 
-        app.MapGet("/culture", (HttpContext http, string culture, string? returnUrl) =>
+        app.MapGet("/culture", (HttpContext http, OfferedCultures cultures, string culture, string? returnUrl) =>
         {
-            if (Cultures.Any(c => c.Name == culture))
+            if (cultures.Offers(culture))
             {
                 http.Response.Cookies.Append(
                     CookieRequestCultureProvider.DefaultCookieName,

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Radzen;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assignment;
 
@@ -25,7 +24,7 @@ public sealed class ReassignFormTests : BunitContext
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
     }
 
     private IRenderedComponent<ReassignForm> Render(IReadOnlyDictionary<string, string[]>? errors = null) =>

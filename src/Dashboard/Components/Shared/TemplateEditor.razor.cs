@@ -85,8 +85,8 @@ public sealed partial class TemplateEditor
         {
             _problem = failure.Kind switch
             {
-                FailureKind.Validation => T["The template was not saved; correct the fields marked below."],
-                FailureKind.Conflict => T["Someone else changed this template meanwhile. Reload it to see their change, then make yours again."],
+                FailureKind.Validation => T["Templates.TemplateWasNotSavedCorrect"],
+                FailureKind.Conflict => T["Templates.SomeoneElseChangedThisTemplate"],
                 _ => failure.Message,
             };
         }

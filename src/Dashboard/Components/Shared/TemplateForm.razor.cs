@@ -131,12 +131,11 @@ public sealed partial class TemplateForm
 
     private string? Hint(TemplateField field) => field.Kind switch
     {
-        FieldKind.Number when field.Min is not null || field.Max is not null => T.Format(
-            "From {0} to {1}.",
+        FieldKind.Number when field.Min is not null || field.Max is not null => T["Form.FromTo",
             field.Min?.ToString(CultureInfo.CurrentCulture) ?? "-∞",
-            field.Max?.ToString(CultureInfo.CurrentCulture) ?? "∞"),
-        FieldKind.Text => T.Format("At most {0} characters.", field.MaxLength ?? TemplateSchema.DefaultTextLength),
-        FieldKind.Date => T["Written yyyy-MM-dd."],
+            field.Max?.ToString(CultureInfo.CurrentCulture) ?? "∞"].Value,
+        FieldKind.Text => T["Form.AtMostCharacters", field.MaxLength ?? TemplateSchema.DefaultTextLength].Value,
+        FieldKind.Date => T["Form.WrittenYyyyMMDd"].Value,
         _ => null,
     };
 
