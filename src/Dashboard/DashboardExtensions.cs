@@ -50,6 +50,8 @@ public static class DashboardExtensions
 
     public static WebApplication UseDashboard(this WebApplication app)
     {
+        // First, so that the problems the handlers below write are in the request's language too.
+        app.UseRequestLocalization();
         app.UseExceptionHandler();
         app.UseStatusCodePages(async context =>
         {
@@ -60,17 +62,16 @@ public static class DashboardExtensions
                 return;
             }
 
-            var detail = http.Response.StatusCode switch
+            var (title, detail) = http.Response.StatusCode switch
             {
-                StatusCodes.Status401Unauthorized => "Sign in first: send 'Authorization: Bearer <accessToken>' from POST /api/v1/auth/login. The token is missing, malformed or expired.",
-                StatusCodes.Status403Forbidden => "Your role may not use this endpoint.",
-                StatusCodes.Status404NotFound => "There is no such endpoint.",
-                StatusCodes.Status415UnsupportedMediaType => "This endpoint takes another content type (JSON, or multipart/form-data for files); see /openapi/v1.json.",
-                _ => null,
+                StatusCodes.Status401Unauthorized => ("status.unauthorized_title", "status.unauthorized"),
+                StatusCodes.Status403Forbidden => ("status.forbidden_title", "status.forbidden"),
+                StatusCodes.Status404NotFound => ("status.not_found_title", "status.not_found"),
+                StatusCodes.Status415UnsupportedMediaType => ("status.unsupported_media_type_title", "status.unsupported_media_type"),
+                _ => ("problem.refused", "problem.refused"),
             };
-            await Results.Problem(detail: detail, statusCode: http.Response.StatusCode).ExecuteAsync(http);
+            await Problems.Problem(http.Response.StatusCode, new Refusal(title), new Refusal(detail)).ExecuteAsync(http);
         });
-        app.UseRequestLocalization();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -61,9 +61,9 @@ public static class AnalyticsApi
             {
                 warehouse = reader.Open();
             }
-            catch (WarehouseEmptyException e)
+            catch (WarehouseEmptyException)
             {
-                return Empty(e);
+                return WarehouseEmpty();
             }
 
             // Written to the response as the rows are read; the connection closes when the file is done.
@@ -88,13 +88,13 @@ public static class AnalyticsApi
             {
                 if (maxRows is < 1 or > 1000)
                 {
-                    return Failure.Invalid("maxRows", "must be from 1 to 1000.").ToResult();
+                    return Failure.Invalid("maxRows", "field.from_to", 1, 1000).ToResult();
                 }
 
                 if (!TryChoice(rows, HeatmapRows.Asset, out var rowChoice) || !TryChoice(measure, HeatmapMeasure.Count, out var measureChoice)
                     || !TryChoice(bucket, TimeBucket.Month, out var bucketChoice))
                 {
-                    return Failure.Invalid("rows", "rows is asset or asset_type; measure is count or downtime_hours; bucket is week or month.").ToResult();
+                    return Failure.Invalid("rows", "analytics.heatmap_choices").ToResult();
                 }
 
                 return Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).Heatmap(
@@ -106,12 +106,12 @@ public static class AnalyticsApi
 
         analytics.MapGet("/reliability/repeat-failures", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, int? withinDays) =>
             withinDays is < 1 or > 365
-                ? Failure.Invalid("withinDays", "must be from 1 to 365.").ToResult()
+                ? Failure.Invalid("withinDays", "field.from_to", 1, 365).ToResult()
                 : Query(p, actor, reader, (warehouse, filter) => new ReliabilityQueries(warehouse).RepeatFailures(filter, withinDays ?? KpiQueries.DefaultRepeatDays)));
 
         analytics.MapGet("/staff", ([AsParameters] FilterParameters p, Actor actor, WarehouseReader reader, string? by) =>
             by is not (null or "technician" or "department")
-                ? Failure.Invalid("by", "must be technician or department.").ToResult()
+                ? Failure.Invalid("by", "analytics.by").ToResult()
                 : Query(p, actor, reader, (warehouse, filter) => by == "department"
                     ? new StaffQueries(warehouse).ByDepartment(filter)
                     : new StaffQueries(warehouse).ByTechnician(filter)))
@@ -161,17 +161,18 @@ public static class AnalyticsApi
             using var warehouse = reader.Open();
             return respond(run(warehouse, parsed.Value!));
         }
-        catch (WarehouseEmptyException e)
+        catch (WarehouseEmptyException)
         {
-            return Empty(e);
+            return WarehouseEmpty();
         }
     }
 
-    private static IResult Empty(WarehouseEmptyException e) =>
-        TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
+    /// <summary>The answer while the warehouse holds nothing yet: 409, saying how to fill it.</summary>
+    internal static IResult WarehouseEmpty() =>
+        Problems.Problem(StatusCodes.Status409Conflict, new Refusal("analytics.warehouse_empty_title"), new Refusal("analytics.warehouse_empty"));
 
     private static IResult? UnknownKpi(string? kpi) => kpi is null || !DrillDown.Kpis.Contains(kpi)
-        ? Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult()
+        ? Failure.Invalid("kpi", "field.one_of", string.Join(", ", DrillDown.Kpis)).ToResult()
         : null;
 
     private static bool TryChoice<TEnum>(string? text, TEnum fallback, out TEnum value)
@@ -197,16 +198,22 @@ public sealed record FilterParameters(string? From, string? To, long? SiteId, lo
         {
             if (department is not null && department != actor.DepartmentId)
             {
-                return Failure.Forbidden("Managers see their own department only.");
+                return Failure.Forbidden("analytics.own_department");
             }
 
             department = actor.DepartmentId ?? -1;
         }
 
         var filter = new KpiFilter(from, to, SiteId, department, AssetId, WorkType, Priority);
-        foreach (var (field, reasons) in filter.Problems())
+        foreach (var (field, problem) in filter.Problems())
         {
-            errors.Add(field, reasons[0]);
+            errors.Add(field, problem switch
+            {
+                FilterProblem.PeriodBackwards => new Refusal("period.backwards"),
+                FilterProblem.PeriodTooLong => new Refusal("period.too_long"),
+                FilterProblem.UnknownWorkType => new Refusal("field.one_of", string.Join(", ", KpiFilter.WorkTypes)),
+                _ => new Refusal("analytics.priority"),
+            });
         }
 
         return errors.Any ? errors.ToFailure() : filter;
@@ -224,7 +231,7 @@ public sealed record FilterParameters(string? From, string? To, long? SiteId, lo
             return date;
         }
 
-        errors.Add(field, "must be a date written yyyy-MM-dd.");
+        errors.Add(field, "field.date");
         return null;
     }
 }

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Forecasts;
 
 namespace WorkOrders.Dashboard.Forecasting;
@@ -141,7 +142,7 @@ public sealed partial class ForecastJob(
                 Update(s => s with { TrainedModel = trained.Model, Refusal = trained.Refusal });
                 if (trained.Refusal is { } refusal)
                 {
-                    LogRefused(refusal.Field, refusal.Message);
+                    LogRefused(refusal.Field, new Refusal(refusal.Code, refusal.Args).ToString());
                 }
                 else
                 {

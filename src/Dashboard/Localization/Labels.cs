@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.Globalization;
 using Microsoft.Extensions.Localization;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
@@ -55,69 +55,18 @@ public static partial class Labels
 
     /// <summary>The custom field's label in the UI language (administrators may give a Traditional Chinese one).</summary>
     public static string Of(TemplateField field) =>
-        System.Globalization.CultureInfo.CurrentUICulture.Name == "zh-TW" && !string.IsNullOrWhiteSpace(field.LabelZh) ? field.LabelZh : field.Label;
+        CultureInfo.CurrentUICulture.Name == "zh-TW" && !string.IsNullOrWhiteSpace(field.LabelZh) ? field.LabelZh : field.Label;
 
-    /// <summary>
-    /// A validation reason from the core, shown next to its field. The common ones are translated; the rest stay in English,
-    /// which still names what is wrong.
-    /// </summary>
-    public static string Reason(this IStringLocalizer T, string reason)
-    {
-        if (ReasonKeys.Value.TryGetValue(reason, out var key))
-        {
-            return T[key];
-        }
+    /// <summary>A refusal of the core in the UI language.</summary>
+    public static string Text(this Refusal refusal) => refusal.ToText(CultureInfo.CurrentUICulture);
 
-        if (QuotedRequired().IsMatch(reason))
-        {
-            return T["Reason.IsRequired"];
-        }
+    /// <summary>What a failure says in the UI language: each field with its reasons, or the reason itself.</summary>
+    public static string Text(this Failure failure) => failure.Describe(CultureInfo.CurrentUICulture);
 
-        if (Between().Match(reason) is { Success: true } between)
-        {
-            return T["Reason.MustBeBetweenAnd", between.Groups[1].Value, between.Groups[2].Value];
-        }
+    /// <summary>A failure's field reasons in the UI language, keyed like the request ("title", "customFields.fault_code").</summary>
+    public static IReadOnlyDictionary<string, string[]> FieldTexts(this Failure failure) => failure.Texts(CultureInfo.CurrentUICulture);
 
-        if (AtMost().Match(reason) is { Success: true } atMost)
-        {
-            return T["Reason.MustBeAtMostCharacters", atMost.Groups[1].Value];
-        }
-
-        if (OneOf().Match(reason) is { Success: true } oneOf)
-        {
-            return T["Reason.MustBeOneOf", oneOf.Groups[1].Value];
-        }
-
-        if (AssetMissing().Match(reason) is { Success: true } asset)
-        {
-            return T["Reason.AssetDoesNotExist", asset.Groups[1].Value];
-        }
-
-        return reason;
-    }
-
-    // The core still sends English sentences; their resource entries are found by their neutral text.
-    private static readonly Lazy<IReadOnlyDictionary<string, string>> ReasonKeys = new(() =>
-    {
-        var neutral = new System.Resources.ResourceManager(typeof(UiText).FullName!.Replace(".UiText", ".Resources.UiText", StringComparison.Ordinal), typeof(UiText).Assembly)
-            .GetResourceSet(System.Globalization.CultureInfo.InvariantCulture, createIfNotExists: true, tryParents: false)!;
-        return neutral.Cast<System.Collections.DictionaryEntry>()
-            .Where(e => ((string)e.Key).StartsWith("Reason.", StringComparison.Ordinal))
-            .ToDictionary(e => (string)e.Value!, e => (string)e.Key, StringComparer.Ordinal);
-    });
-
-    [GeneratedRegex(@"^'.*' is required\.$", RegexOptions.Singleline)]
-    private static partial Regex QuotedRequired();
-
-    [GeneratedRegex(@"^must be between (\S+) and (\S+)\.$")]
-    private static partial Regex Between();
-
-    [GeneratedRegex(@"^must be at most (\d+) characters")]
-    private static partial Regex AtMost();
-
-    [GeneratedRegex(@"^must be one of: (.*)\.$", RegexOptions.Singleline)]
-    private static partial Regex OneOf();
-
-    [GeneratedRegex(@"^asset (\d+) does not exist\.$")]
-    private static partial Regex AssetMissing();
+    /// <summary>The reasons for one field, or else the failure itself, for a panel with one input.</summary>
+    public static string[] TextsFor(this Failure failure, string field) =>
+        failure.Errors?.GetValueOrDefault(field) is { } reasons ? [.. reasons.Select(Text)] : [failure.Text()];
 }

@@ -25,7 +25,7 @@ public static class TicketingApi
         api.MapPost("/auth/login", async (LoginRequest request, Users users, CancellationToken ct) =>
             await users.SignInAsync(request, ct) is { } actor
                 ? Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
-                : TypedResults.Problem(detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed."))
+                : Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal("auth.wrong_password")))
             .AllowAnonymous()
             .Produces<AccessTokenResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -50,7 +50,7 @@ public static class TicketingApi
         templates.MapGet("/", async (Templates.Templates service, CancellationToken ct, bool includeInactive = false) =>
             TypedResults.Ok(await service.ListAsync(includeInactive, ct)));
         templates.MapGet("/{id:long}", async (long id, Templates.Templates service, CancellationToken ct) =>
-            await service.FindAsync(id, ct) is { } template ? Results.Ok(template) : Failure.NotFound($"Template {id}").ToResult())
+            await service.FindAsync(id, ct) is { } template ? Results.Ok(template) : Failure.NotFound("template.not_found", id).ToResult())
             .Produces<Template>();
         templates.MapPost("/", async (TemplateRequest request, Actor actor, Templates.Templates service, CancellationToken ct) =>
             (await service.CreateAsync(request, actor, ct)).Map(t => Results.Created($"/api/v1/templates/{t.Id}", t)))
@@ -85,7 +85,7 @@ public static class TicketingApi
                 {
                     if (!WireNames.TryParse<WorkOrderStatus>(name, out var status))
                     {
-                        return Failure.Invalid("status", $"'{name}' is not a status; use: {string.Join(", ", Enum.GetValues<WorkOrderStatus>().Select(WireNames.Of))}.").ToResult();
+                        return Failure.Invalid("status", "work_order.status_unknown", name, string.Join(", ", Enum.GetValues<WorkOrderStatus>().Select(WireNames.Of))).ToResult();
                     }
 
                     statuses.Add(status);
@@ -113,7 +113,7 @@ public static class TicketingApi
                 {
                     if (!TryParseETag(http.Headers.IfMatch.ToString(), out var fromHeader))
                     {
-                        return Failure.Invalid("If-Match", "must be the ETag of the work order, such as \"3\".").ToResult();
+                        return Failure.Invalid("If-Match", "work_order.if_match").ToResult();
                     }
 
                     version = fromHeader;
@@ -139,13 +139,13 @@ public static class TicketingApi
             {
                 if (!http.HasFormContentType)
                 {
-                    return Failure.Invalid("file", "send the file as multipart/form-data in a part named 'file'.").ToResult();
+                    return Failure.Invalid("file", "attachment.not_multipart").ToResult();
                 }
 
                 var form = await http.ReadFormAsync(ct);
                 if (form.Files.GetFile("file") is not { } file)
                 {
-                    return Failure.Invalid("file", "is required: a multipart part named 'file'.").ToResult();
+                    return Failure.Invalid("file", "attachment.part_required").ToResult();
                 }
 
                 await using var content = file.OpenReadStream();

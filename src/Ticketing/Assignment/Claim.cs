@@ -25,7 +25,7 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
     {
         if (actor.Role != Role.Technician)
         {
-            return Failure.Forbidden("Only technicians claim work from their department's queue; managers assign or reassign it.");
+            return Failure.Forbidden("claim.technicians_only");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -33,21 +33,19 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(Lock, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)
         {
-            return Failure.NotFound($"Work order {id}");
+            return Failure.NotFound("work_order.not_found", id);
         }
 
         if (row.DepartmentId != actor.DepartmentId)
         {
-            return Failure.Forbidden($"Work order {row.Number} is not in your department's queue.");
+            return Failure.Forbidden("claim.other_department", row.Number);
         }
 
         if (row.AssigneeId is not null)
         {
-            return new Failure(
-                FailureKind.Conflict,
-                row.AssigneeId == actor.UserId
-                    ? $"You already have work order {row.Number}."
-                    : $"Work order {row.Number} was already taken by {row.AssigneeName}.");
+            return row.AssigneeId == actor.UserId
+                ? Failure.Conflict("claim.yours_already", row.Number)
+                : Failure.Conflict("claim.taken", row.Number, row.AssigneeName);
         }
 
         var now = clock.GetUtcNow().UtcDateTime;

@@ -58,7 +58,7 @@ public static partial class TemplateSchema
 
         if (fields.Count > MaxFields)
         {
-            errors.Add("fields", $"a template has at most {MaxFields} custom fields.");
+            errors.Add("fields", "template.too_many_fields", MaxFields);
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -68,52 +68,52 @@ public static partial class TemplateSchema
             var at = $"fields[{i}]";
             if (field is null)
             {
-                errors.Add(at, "must be an object.");
+                errors.Add(at, "template.field_object");
                 continue;
             }
 
             if (field.Key is null || !KeyPattern().IsMatch(field.Key))
             {
-                errors.Add($"{at}.key", "must start with a lower-case letter and hold only a-z, 0-9 and _, at most 40 characters.");
+                errors.Add($"{at}.key", "template.field_key");
             }
             else if (!seen.Add(field.Key))
             {
-                errors.Add($"{at}.key", $"'{field.Key}' is used by another field.");
+                errors.Add($"{at}.key", "template.field_key_taken", field.Key);
             }
 
             if (string.IsNullOrWhiteSpace(field.Label) || field.Label.Length > 100)
             {
-                errors.Add($"{at}.label", "is required, at most 100 characters.");
+                errors.Add($"{at}.label", "field.required_short", 100);
             }
 
             if (field.Kind == FieldKind.Choice)
             {
                 if (field.Options is not { Count: > 0 } || field.Options.Any(string.IsNullOrWhiteSpace))
                 {
-                    errors.Add($"{at}.options", "a choice field needs at least one non-empty option.");
+                    errors.Add($"{at}.options", "template.choice_needs_options");
                 }
                 else if (field.Options.Distinct(StringComparer.Ordinal).Count() != field.Options.Count)
                 {
-                    errors.Add($"{at}.options", "options must be distinct.");
+                    errors.Add($"{at}.options", "template.options_distinct");
                 }
             }
             else if (field.Options is { Count: > 0 })
             {
-                errors.Add($"{at}.options", "only a choice field has options.");
+                errors.Add($"{at}.options", "template.options_only_choice");
             }
 
             if (field.MaxLength is { } max && (field.Kind != FieldKind.Text || max is < 1 or > 20000))
             {
-                errors.Add($"{at}.maxLength", "applies to text fields only, from 1 to 20000.");
+                errors.Add($"{at}.maxLength", "template.max_length");
             }
 
             if ((field.Min is not null || field.Max is not null) && field.Kind != FieldKind.Number)
             {
-                errors.Add($"{at}.min", "min and max apply to number fields only.");
+                errors.Add($"{at}.min", "template.min_max_only_number");
             }
             else if (field.Min > field.Max)
             {
-                errors.Add($"{at}.min", "must not be greater than max.");
+                errors.Add($"{at}.min", "template.min_above_max");
             }
         }
     }
@@ -133,7 +133,7 @@ public static partial class TemplateSchema
 
         foreach (var key in submitted.Keys.Where(k => fields.All(f => f.Key != k)))
         {
-            errors.Add($"customFields.{key}", "is not a field of this template.");
+            errors.Add($"customFields.{key}", "custom_field.unknown");
         }
 
         foreach (var field in fields)
@@ -143,7 +143,7 @@ public static partial class TemplateSchema
             {
                 if (field.Required)
                 {
-                    errors.Add(name, $"'{field.Label}' is required.");
+                    errors.Add(name, "field.required");
                 }
 
                 continue;
@@ -154,11 +154,11 @@ public static partial class TemplateSchema
                 case FieldKind.Text:
                     if (raw.ValueKind != JsonValueKind.String)
                     {
-                        errors.Add(name, "must be text.");
+                        errors.Add(name, "custom_field.text");
                     }
                     else if (raw.GetString()!.Trim() is var text && text.Length > (field.MaxLength ?? DefaultTextLength))
                     {
-                        errors.Add(name, $"must be at most {field.MaxLength ?? DefaultTextLength} characters.");
+                        errors.Add(name, "field.too_long", field.MaxLength ?? DefaultTextLength);
                     }
                     else
                     {
@@ -169,11 +169,11 @@ public static partial class TemplateSchema
                 case FieldKind.Number:
                     if (!TryNumber(raw, out var number))
                     {
-                        errors.Add(name, "must be a number.");
+                        errors.Add(name, "custom_field.number");
                     }
                     else if (number < field.Min || number > field.Max)
                     {
-                        errors.Add(name, $"must be between {field.Min?.ToString(CultureInfo.InvariantCulture) ?? "-∞"} and {field.Max?.ToString(CultureInfo.InvariantCulture) ?? "∞"}.");
+                        errors.Add(name, "custom_field.between", field.Min?.ToString(CultureInfo.InvariantCulture) ?? "-∞", field.Max?.ToString(CultureInfo.InvariantCulture) ?? "∞");
                     }
                     else
                     {
@@ -185,7 +185,7 @@ public static partial class TemplateSchema
                     if (raw.ValueKind != JsonValueKind.String
                         || !DateOnly.TryParseExact(raw.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
                     {
-                        errors.Add(name, "must be a date written yyyy-MM-dd.");
+                        errors.Add(name, "field.date");
                     }
                     else
                     {
@@ -196,7 +196,7 @@ public static partial class TemplateSchema
                 case FieldKind.Choice:
                     if (raw.ValueKind != JsonValueKind.String || !(field.Options ?? []).Contains(raw.GetString()!, StringComparer.Ordinal))
                     {
-                        errors.Add(name, $"must be one of: {string.Join(", ", field.Options ?? [])}.");
+                        errors.Add(name, "field.one_of", string.Join(", ", field.Options ?? []));
                     }
                     else
                     {
@@ -207,7 +207,7 @@ public static partial class TemplateSchema
                 case FieldKind.Asset:
                     if (raw.ValueKind != JsonValueKind.Number || !raw.TryGetInt64(out var assetId) || assetId <= 0)
                     {
-                        errors.Add(name, "must be the id of an asset.");
+                        errors.Add(name, "custom_field.asset");
                     }
                     else
                     {

@@ -21,7 +21,7 @@ public sealed class AddComment(NpgsqlDataSource dataSource, TimeProvider clock)
         var body = request.Body?.Trim();
         if (string.IsNullOrEmpty(body) || body.Length > MaxBodyLength)
         {
-            return Failure.Invalid("body", $"is required, at most {MaxBodyLength} characters.");
+            return Failure.Invalid("body", "field.required_short", MaxBodyLength);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -69,12 +69,12 @@ internal static class WorkOrderAccess
             sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)
         {
-            return Failure.NotFound($"Work order {id}");
+            return Failure.NotFound("work_order.not_found", id);
         }
 
         return Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
             ? row
-            : Failure.Forbidden($"You may not see work order {row.Number}.");
+            : Failure.Forbidden("work_order.not_visible", row.Number);
     }
 
     public static async Task<Failure?> CheckAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long workOrderId, Actor actor, CancellationToken cancellationToken)
@@ -86,9 +86,9 @@ internal static class WorkOrderAccess
             cancellationToken: cancellationToken));
         return row switch
         {
-            null => Failure.NotFound($"Work order {workOrderId}"),
+            null => Failure.NotFound("work_order.not_found", workOrderId),
             _ when !Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator) =>
-                Failure.Forbidden($"You may not see work order {row.Number}."),
+                Failure.Forbidden("work_order.not_visible", row.Number),
             _ => null,
         };
     }

@@ -46,12 +46,12 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         var errors = new FieldErrors();
         if (!WireNames.TryParse<WorkOrderAction>(request.Action, out var action))
         {
-            errors.Add("action", $"must be one of: {string.Join(", ", Enum.GetValues<WorkOrderAction>().Select(WireNames.Of))}.");
+            errors.Add("action", "field.one_of", string.Join(", ", Enum.GetValues<WorkOrderAction>().Select(WireNames.Of)));
         }
 
         if (request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required (in the body or as an If-Match header) so that a stale page cannot overwrite newer changes.");
+            errors.Add("rowVersion", "row_version.required_or_if_match");
         }
 
         if (errors.Any)
@@ -64,17 +64,17 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         var row = await connection.QuerySingleOrDefaultAsync<LockedRow>(new CommandDefinition(Lock, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)
         {
-            return Failure.NotFound($"Work order {id}");
+            return Failure.NotFound("work_order.not_found", id);
         }
 
         if (!Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator))
         {
-            return Failure.Forbidden($"You may not see work order {row.Number}.");
+            return Failure.Forbidden("work_order.not_visible", row.Number);
         }
 
         if (row.RowVersion != request.RowVersion)
         {
-            return Failure.Stale($"Work order {row.Number}", row.RowVersion, request.RowVersion);
+            return Failure.Conflict("work_order.stale", row.Number, row.RowVersion, request.RowVersion);
         }
 
         Candidate? candidate = null;
@@ -84,7 +84,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
                 LoadCandidate, new { id = assigneeId }, transaction, cancellationToken: cancellationToken));
             if (found is null)
             {
-                return Failure.Invalid("assigneeId", $"user {assigneeId} does not exist.");
+                return Failure.Invalid("assigneeId", "user.missing", assigneeId);
             }
 
             candidate = new Candidate(found.UserId, found.UserName, WireNames.Parse<Role>(found.Role), found.DepartmentId, found.Active);

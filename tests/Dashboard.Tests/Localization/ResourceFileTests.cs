@@ -54,6 +54,25 @@ public sealed partial class ResourceFileTests
     }
 
     [Fact]
+    public void every_refusal_code_in_code_is_in_the_neutral_refusal_texts()
+    {
+        var neutral = Entries(Path.Combine(Root, "src", "Ticketing", "Resources", "Refusals.resx"));
+        var areas = neutral.Keys.Select(k => k.Split('.')[0]).ToHashSet(StringComparer.Ordinal);
+
+        // A literal shaped like a code (area.name) whose area is one the refusal texts use, wherever it is written:
+        // Failure.Invalid(field, "code"), errors.Add(field, "code"), new Refusal("code"), a switch arm.
+        var named = new[] { "Ticketing", "Dashboard", "Ingest", "Analytics" }.SelectMany(SourceFiles)
+            .SelectMany(f => CodeLiteral().Matches(File.ReadAllText(f)).Select(m => (File: Path.GetFileName(f), Code: m.Groups["code"].Value)))
+            .Where(n => areas.Contains(n.Code.Split('.')[0]))
+            .ToList();
+
+        Assert.True(named.Count > 200, $"found only {named.Count} codes; has the pattern stopped matching?");
+        Assert.Empty(named.Where(n => !neutral.ContainsKey(n.Code)).Select(n => $"{n.File}: {n.Code}").Distinct());
+        var unused = neutral.Keys.Except(named.Select(n => n.Code)).ToList();
+        Assert.True(unused is [], $"texts no code names: {string.Join(", ", unused)}");
+    }
+
+    [Fact]
     public void every_member_of_an_enum_the_ui_names_has_its_key()
     {
         var neutral = Entries(Path.Combine(Root, "src", "Dashboard", "Resources", "UiText.resx"));
@@ -105,6 +124,9 @@ public sealed partial class ResourceFileTests
     // T["Key"] and T["Key", args] as pages and helpers write them.
     [GeneratedRegex("""\bT\[\s*"(?<key>[^"]+)"\s*[\],]""")]
     private static partial Regex UiKey();
+
+    [GeneratedRegex(@"(?<![$@\w])""(?<code>[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)""")]
+    private static partial Regex CodeLiteral();
 
     // {0}, {1:N0}, {2,5}; an escaped {{ is text.
     [GeneratedRegex(@"(?<!\{)\{(?<index>\d+)(?:[,:][^}]*)?\}")]

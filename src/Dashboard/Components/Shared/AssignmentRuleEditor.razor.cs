@@ -159,14 +159,14 @@ public sealed partial class AssignmentRuleEditor
                 _errors = NoErrors;
                 await OnSaved.InvokeAsync(outcome.Value!);
                 break;
-            case { Kind: FailureKind.Validation, Errors: { } errors }:
-                _errors = errors;
+            case { Kind: FailureKind.Validation } invalid:
+                _errors = invalid.FieldTexts();
                 break;
             case { Kind: FailureKind.Conflict }:
                 _problem = T["Rules.SomeoneElseChangedThisRule"];
                 break;
             case { } failure:
-                _problem = failure.Message;
+                _problem = failure.Text();
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Components;
+using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Templates;
@@ -75,7 +76,7 @@ public sealed partial class TemplateEditor
             ? await Templates.UpdateAsync(existing.Id, BuildRequest(), actor, Aborted)
             : await Templates.CreateAsync(BuildRequest(), actor, Aborted);
         _busy = false;
-        _errors = saved.Failure?.Errors ?? NoErrors;
+        _errors = saved.Failure?.FieldTexts() ?? NoErrors;
         _conflict = saved.Failure?.Kind == FailureKind.Conflict;
         if (saved.Value is { } template)
         {
@@ -87,7 +88,7 @@ public sealed partial class TemplateEditor
             {
                 FailureKind.Validation => T["Templates.TemplateWasNotSavedCorrect"],
                 FailureKind.Conflict => T["Templates.SomeoneElseChangedThisTemplate"],
-                _ => failure.Message,
+                _ => failure.Text(),
             };
         }
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Components;
+using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
@@ -107,7 +108,7 @@ public sealed partial class TemplateForm
     {
         var errors = new FieldErrors();
         CreateWorkOrder.Validate(request, Template, errors);
-        _clientErrors = errors.Any ? errors.ToFailure().Errors! : NoErrors;
+        _clientErrors = errors.Any ? errors.ToFailure().FieldTexts() : NoErrors;
         return !errors.Any;
     }
 
