@@ -53,9 +53,8 @@ public static partial class Labels
     /// <summary>A KPI's definition (the variant the figure uses), by its key in KpiQueries.Definitions.</summary>
     public static string KpiDefinition(this IStringLocalizer T, string kpi) => T[$"Kpi.Definition.{kpi}"];
 
-    /// <summary>The custom field's label in the UI language (administrators may give a Traditional Chinese one).</summary>
-    public static string Of(TemplateField field) =>
-        CultureInfo.CurrentUICulture.Name == "zh-TW" && !string.IsNullOrWhiteSpace(field.LabelZh) ? field.LabelZh : field.Label;
+    /// <summary>The custom field's label in the UI language, falling back to its parent culture's and the neutral one.</summary>
+    public static string Of(TemplateField field) => field.LabelFor(CultureInfo.CurrentUICulture);
 
     /// <summary>A refusal of the core in the UI language.</summary>
     public static string Text(this Refusal refusal) => refusal.ToText(CultureInfo.CurrentUICulture);

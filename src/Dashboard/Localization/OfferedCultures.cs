@@ -38,5 +38,8 @@ public sealed class OfferedCultures
     /// <summary>The neutral culture first, then the others by name.</summary>
     public IReadOnlyList<CultureInfo> All { get; }
 
+    /// <summary>The languages besides the neutral one that people write in (the pseudo-locale is none), for per-language labels.</summary>
+    public IReadOnlyList<CultureInfo> Translations => [.. All.Skip(1).Where(c => c.Name != PseudoLocale)];
+
     public bool Offers(string name) => All.Any(c => c.Name == name);
 }

@@ -23,7 +23,10 @@ public enum FieldKind
     Asset,
 }
 
-/// <summary>One custom field of a template. Labels may be given in English and Traditional Chinese.</summary>
+/// <summary>
+/// One custom field of a template: its neutral label and, in <see cref="Labels"/>, a label per culture name
+/// ({"zh-TW": "故障類型"}).
+/// </summary>
 public sealed record TemplateField(
     string Key,
     string Label,
@@ -33,12 +36,29 @@ public sealed record TemplateField(
     int? MaxLength = null,
     decimal? Min = null,
     decimal? Max = null,
-    string? LabelZh = null);
+    IReadOnlyDictionary<string, string>? Labels = null)
+{
+    /// <summary>The label in a culture: its own, else its parent culture's (zh-TW, then zh-Hant, then zh), else the neutral one.</summary>
+    public string LabelFor(CultureInfo culture)
+    {
+        for (var c = culture; c.Name.Length > 0; c = c.Parent)
+        {
+            if (Labels?.GetValueOrDefault(c.Name) is { Length: > 0 } label)
+            {
+                return label;
+            }
+        }
+
+        return Label;
+    }
+}
 
 /// <summary>The custom values a work order carries, checked against its template.</summary>
 public static partial class TemplateSchema
 {
     public const int MaxFields = 40;
+    public const int MaxLabelLength = 100;
+    public const int MaxLabels = 20;
     public const int DefaultTextLength = 2000;
 
     /// <summary>How field lists and values are written to jsonb.</summary>
@@ -81,10 +101,12 @@ public static partial class TemplateSchema
                 errors.Add($"{at}.key", "template.field_key_taken", field.Key);
             }
 
-            if (string.IsNullOrWhiteSpace(field.Label) || field.Label.Length > 100)
+            if (string.IsNullOrWhiteSpace(field.Label) || field.Label.Length > MaxLabelLength)
             {
-                errors.Add($"{at}.label", "field.required_short", 100);
+                errors.Add($"{at}.label", "field.required_short", MaxLabelLength);
             }
+
+            ValidateLabels(field.Labels, at, errors);
 
             if (field.Kind == FieldKind.Choice)
             {
@@ -222,6 +244,42 @@ public static partial class TemplateSchema
         }
 
         return (values, assets);
+    }
+
+    /// <summary>The labels of a field with one translation, as seed data and tests write them.</summary>
+    public static IReadOnlyDictionary<string, string> Label(string culture, string text) => new Dictionary<string, string>(StringComparer.Ordinal) { [culture] = text };
+
+    private static void ValidateLabels(IReadOnlyDictionary<string, string>? labels, string at, FieldErrors errors)
+    {
+        if (labels is { Count: > MaxLabels })
+        {
+            errors.Add($"{at}.labels", "template.too_many_labels", MaxLabels);
+        }
+
+        foreach (var (culture, text) in labels ?? new Dictionary<string, string>())
+        {
+            if (!IsCultureName(culture))
+            {
+                errors.Add($"{at}.labels", "template.labels_culture", culture);
+            }
+            else if (string.IsNullOrWhiteSpace(text) || text.Length > MaxLabelLength)
+            {
+                errors.Add($"{at}.labels.{culture}", "field.required_short", MaxLabelLength);
+            }
+        }
+    }
+
+    // Only cultures the platform knows, written as it writes them (zh-TW, not zh-tw or a made-up tag).
+    private static bool IsCultureName(string name)
+    {
+        try
+        {
+            return name.Length is > 0 and <= 20 && CultureInfo.GetCultureInfo(name, predefinedOnly: true).Name == name;
+        }
+        catch (CultureNotFoundException)
+        {
+            return false;
+        }
     }
 
     private static bool IsEmpty(JsonElement value) =>

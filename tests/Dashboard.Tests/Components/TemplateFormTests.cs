@@ -19,7 +19,7 @@ public sealed class TemplateFormTests : BunitContext
     private static readonly Template Repair = new(
         7, "Repair", WorkType.Corrective, 3, 1, "Maintenance", AssetRequired: true, ContactRequired: false,
         [
-            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "leak"], LabelZh: "故障類型"),
+            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "leak"], Labels: TemplateSchema.Label("zh-TW", "故障類型")),
             new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 10),
             new("observed_on", "Observed on", FieldKind.Date),
             new("notes", "Notes", FieldKind.Text, MaxLength: 5),
