@@ -29,6 +29,7 @@ public static class UiTextExtensions
         services.AddSingleton<Radzen.ILocalizer, RadzenText>();
         services.AddOptions<UiCultureOptions>().BindConfiguration(UiCultureOptions.Section);
         services.AddSingleton<OfferedCultures>();
+        services.AddScoped<Components.Shared.Show>();
         services.AddOptions<RequestLocalizationOptions>().Configure<OfferedCultures>((o, cultures) =>
         {
             o.DefaultRequestCulture = new RequestCulture(cultures.Neutral);

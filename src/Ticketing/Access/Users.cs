@@ -156,6 +156,15 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
         return rows.Select(r => r.ToInfo()).ToList();
     }
 
+    /// <summary>The user's time zone (<c>users.time_zone</c>, an IANA name); UTC for a name this machine does not know.</summary>
+    public async Task<TimeZoneInfo> TimeZoneAsync(long userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var name = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT time_zone FROM users WHERE id = @userId", new { userId }, cancellationToken: cancellationToken));
+        return name is not null && TimeZoneInfo.TryFindSystemTimeZoneById(name, out var zone) ? zone : TimeZoneInfo.Utc;
+    }
+
     public async Task<IReadOnlyList<Department>> DepartmentsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
