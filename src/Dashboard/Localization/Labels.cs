@@ -56,6 +56,12 @@ public static partial class Labels
     /// <summary>The custom field's label in the UI language, falling back to its parent culture's and the neutral one.</summary>
     public static string Of(TemplateField field) => field.LabelFor(CultureInfo.CurrentUICulture);
 
+    /// <summary>
+    /// Input attributes naming a drop-down for screen readers; without them Radzen names it by its selected value, which
+    /// for a status or a kind is a wire name rather than words.
+    /// </summary>
+    public static IReadOnlyDictionary<string, object> AriaLabel(string label) => new Dictionary<string, object> { ["aria-label"] = label };
+
     /// <summary>A refusal of the core in the UI language.</summary>
     public static string Text(this Refusal refusal) => refusal.ToText(CultureInfo.CurrentUICulture);
 
