@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -7,7 +6,6 @@ using Microsoft.OpenApi;
 using Radzen;
 using WorkOrders.Dashboard.Api;
 using WorkOrders.Dashboard.Components;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
@@ -17,8 +15,6 @@ namespace WorkOrders.Dashboard;
 
 public static class DashboardExtensions
 {
-    public static IReadOnlyList<CultureInfo> Cultures { get; } = [new("en"), new("zh-TW")];
-
     /// <summary>Registers the Blazor Server UI, Radzen, localization and the OpenAPI document.</summary>
     public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
     {
@@ -29,7 +25,7 @@ public static class DashboardExtensions
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
         services.AddRadzenComponents();
-        services.AddSingleton<Text>();
+        services.AddUiText();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "WorkOrders API";
@@ -45,18 +41,13 @@ public static class DashboardExtensions
             return Task.CompletedTask;
         }));
         services.AddHealthChecks();
-        services.Configure<RequestLocalizationOptions>(o =>
-        {
-            o.DefaultRequestCulture = new RequestCulture("en");
-            o.SupportedCultures = [.. Cultures];
-            o.SupportedUICultures = [.. Cultures];
-            o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
-        });
         return builder;
     }
 
     public static WebApplication UseDashboard(this WebApplication app)
     {
+        // First, so that the problems the handlers below write are in the request's language too.
+        app.UseRequestLocalization();
         app.UseExceptionHandler();
         app.UseStatusCodePages(async context =>
         {
@@ -67,17 +58,16 @@ public static class DashboardExtensions
                 return;
             }
 
-            var detail = http.Response.StatusCode switch
+            var (title, detail) = http.Response.StatusCode switch
             {
-                StatusCodes.Status401Unauthorized => "Sign in first: send 'Authorization: Bearer <accessToken>' from POST /api/v1/auth/login. The token is missing, malformed or expired.",
-                StatusCodes.Status403Forbidden => "Your role may not use this endpoint.",
-                StatusCodes.Status404NotFound => "There is no such endpoint.",
-                StatusCodes.Status415UnsupportedMediaType => "This endpoint takes another content type (JSON, or multipart/form-data for files); see /openapi/v1.json.",
-                _ => null,
+                StatusCodes.Status401Unauthorized => ("status.unauthorized_title", "status.unauthorized"),
+                StatusCodes.Status403Forbidden => ("status.forbidden_title", "status.forbidden"),
+                StatusCodes.Status404NotFound => ("status.not_found_title", "status.not_found"),
+                StatusCodes.Status415UnsupportedMediaType => ("status.unsupported_media_type_title", "status.unsupported_media_type"),
+                _ => ("problem.refused", "problem.refused"),
             };
-            await Results.Problem(detail: detail, statusCode: http.Response.StatusCode).ExecuteAsync(http);
+            await Problems.Problem(http.Response.StatusCode, new Refusal(title), new Refusal(detail)).ExecuteAsync(http);
         });
-        app.UseRequestLocalization();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -116,9 +106,9 @@ public static class DashboardExtensions
             return Results.LocalRedirect("/login");
         }).ExcludeFromDescription();
 
-        app.MapGet("/culture", (HttpContext http, string culture, string? returnUrl) =>
+        app.MapGet("/culture", (HttpContext http, OfferedCultures cultures, string culture, string? returnUrl) =>
         {
-            if (Cultures.Any(c => c.Name == culture))
+            if (cultures.Offers(culture))
             {
                 http.Response.Cookies.Append(
                     CookieRequestCultureProvider.DefaultCookieName,

@@ -13,6 +13,9 @@ namespace WorkOrders.EndToEnd.Tests;
 /// </summary>
 public sealed class AnalyticsData(Uri baseAddress, TestOrg org)
 {
+    /// <summary>The description every work order made here has.</summary>
+    public const string Description = "For the analytics pages.";
+
     public static DateOnly Today => DateOnly.FromDateTime(DateTime.UtcNow);
 
     /// <summary>The last week, as the pages and endpoints take it (to is exclusive).</summary>
@@ -23,7 +26,7 @@ public sealed class AnalyticsData(Uri baseAddress, TestOrg org)
         using var requester = await ClientAsync(Role.Requester);
         var response = await requester.PostAsJsonAsync("/api/v1/work-orders", new
         {
-            templateId = org.TemplateId, title, description = "For the analytics pages.", assetId = org.MachineId, customFields = new { fault_code = faultCode },
+            templateId = org.TemplateId, title, description = Description, assetId = org.MachineId, customFields = new { fault_code = faultCode },
         });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
@@ -47,7 +50,8 @@ public sealed class AnalyticsData(Uri baseAddress, TestOrg org)
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/v1/ingest/runs?wait=true", null)).StatusCode);
     }
 
-    private async Task<HttpClient> ClientAsync(Role role)
+    /// <summary>An API client signed in as the org's user of this role.</summary>
+    public async Task<HttpClient> ClientAsync(Role role)
     {
         var client = new HttpClient { BaseAddress = baseAddress };
         var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { userName = org[role].UserName, password = TestOrg.Password });

@@ -35,6 +35,7 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
         builder.UseSetting("Warehouse:Path", Path.Combine(_folder, "warehouse.duckdb"));
         builder.UseSetting("Ingest:RunOnStart", "false");
         builder.UseSetting("ForecastJob:RunOnStart", "false");
+        builder.UseSetting("Localization:PseudoLocale", "true");
         builder.UseEnvironment("Development");
     }
 

@@ -65,7 +65,7 @@ public sealed record TestOrg(
 
         TemplateField[] fields =
         [
-            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "leak", "other"], LabelZh: "故障類型"),
+            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "leak", "other"], Labels: TemplateSchema.Label("zh-TW", "故障類型")),
             new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 100),
             new("observed_on", "Observed on", FieldKind.Date),
             new("notes", "Notes", FieldKind.Text, MaxLength: 50),

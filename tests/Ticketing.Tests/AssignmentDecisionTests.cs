@@ -107,7 +107,7 @@ public class AssignmentDecisionTests
 
         Assert.Null(decision.AssigneeId);
         Assert.Equal("rule 'Pumps P1' matched; no candidate: Low not qualified, None not qualified, Gone inactive; the work order waits in the Maintenance queue", decision.Reason);
-        Assert.Equal("has 'electrical' at level 2, below the required 3", Assign.MissingSkill(rule.RequiredSkills, new Dictionary<string, int> { ["electrical"] = 2 }));
+        Assert.Equal("has 'electrical' at level 2, below the required 3", Assign.MissingSkill(rule.RequiredSkills, new Dictionary<string, int> { ["electrical"] = 2 })?.ToString());
         Assert.Null(Assign.MissingSkill(rule.RequiredSkills, new Dictionary<string, int> { ["electrical"] = 3 }));
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Time.Testing;
@@ -291,12 +292,12 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
         var notManager = await Reassign.HandleAsync(detail.Id, new ReassignRequest(chen.UserId, "cover", detail.RowVersion), org[Role.Technician], CancellationToken.None);
         var stale = await Reassign.HandleAsync(detail.Id, new ReassignRequest(chen.UserId, "cover", detail.RowVersion - 1), manager, CancellationToken.None);
 
-        Assert.Equal($"user 'Gone' is inactive.", inactive.Failure?.Errors?["assigneeId"][0]);
+        Assert.Equal($"user 'Gone' is inactive.", inactive.Failure?.Texts(CultureInfo.InvariantCulture)["assigneeId"][0]);
         Assert.Equal(
             $"user 'Novice' is not qualified for rule 'Pumps NamedPerson {org.Suffix}': has '{Skill(org)}' at level 1, below the required 2.",
-            unqualified.Failure?.Errors?["assigneeId"][0]);
+            unqualified.Failure?.Texts(CultureInfo.InvariantCulture)["assigneeId"][0]);
         Assert.Equal(["reason"], noReason.Failure?.Errors?.Keys);
-        Assert.Contains("not in the work order's department", outsider.Failure?.Errors?["assigneeId"][0], StringComparison.Ordinal);
+        Assert.Contains("not in the work order's department", outsider.Failure?.Texts(CultureInfo.InvariantCulture)["assigneeId"][0], StringComparison.Ordinal);
         Assert.Equal(FailureKind.Forbidden, notManager.Failure?.Kind);
         Assert.Equal(FailureKind.Conflict, stale.Failure?.Kind);
         var after = (await Queries.GetAsync(detail.Id, manager, CancellationToken.None)).Value!;
@@ -304,7 +305,7 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
 
         var options = (await Reassign.OptionsAsync(detail.Id, manager, CancellationToken.None)).Value!;
         Assert.NotNull(options.Single(o => o.UserId == novice.UserId).Refusal);
-        Assert.Equal("is the current assignee", options.Single(o => o.UserId == chen.UserId).Refusal);
+        Assert.Equal("is the current assignee", options.Single(o => o.UserId == chen.UserId).Refusal?.ToString());
         Assert.DoesNotContain(options, o => o.UserId == gone.UserId);
     }
 
@@ -325,12 +326,12 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
         var missingPerson = await Rules.CreateAsync(new AssignmentRuleRequest("named", org.DepartmentId, AssignmentStrategy.NamedPerson), admin, CancellationToken.None);
         var notAdmin = await Rules.CreateAsync(new AssignmentRuleRequest("x", org.DepartmentId, AssignmentStrategy.LeastLoaded), org[Role.Manager], CancellationToken.None);
 
-        var errors = unknown.Failure!.Errors!;
+        var errors = unknown.Failure!.Texts(CultureInfo.InvariantCulture);
         Assert.Equal(["name", "priorities", "requiredSkills[1].minLevel", "departmentId", "templateId", "locationAssetId", "requiredSkills"], errors.Keys);
         Assert.Equal("'telepathy' is not a known skill.", errors["requiredSkills"][0]);
         Assert.Equal("department 99999999 does not exist.", errors["departmentId"][0]);
-        Assert.Contains("inactive", inactive.Failure!.Errors!["namedUserId"][0], StringComparison.Ordinal);
-        Assert.Contains("not a technician or manager of the rule's department", outsider.Failure!.Errors!["namedUserId"][0], StringComparison.Ordinal);
+        Assert.Contains("inactive", inactive.Failure!.Texts(CultureInfo.InvariantCulture)["namedUserId"][0], StringComparison.Ordinal);
+        Assert.Contains("not a technician or manager of the rule's department", outsider.Failure!.Texts(CultureInfo.InvariantCulture)["namedUserId"][0], StringComparison.Ordinal);
         Assert.Equal(["namedUserId"], missingPerson.Failure!.Errors!.Keys);
         Assert.Equal(FailureKind.Forbidden, notAdmin.Failure?.Kind);
         await using var connection = await Data.OpenConnectionAsync();

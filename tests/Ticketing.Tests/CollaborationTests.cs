@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Time.Testing;
@@ -278,14 +279,14 @@ public class CollaborationTests(TestDatabase database) : IClassFixture<TestDatab
         }
 
         var inactive = await Collaborators.AddAsync(id, new CollaboratorRequest(org.OutsideManager.UserId), org[Role.Manager], CancellationToken.None);
-        Assert.Contains("inactive", Assert.Single(inactive.Failure!.Errors!["userId"]), StringComparison.Ordinal);
+        Assert.Contains("inactive", Assert.Single(inactive.Failure!.Texts(CultureInfo.InvariantCulture)["userId"]), StringComparison.Ordinal);
 
         var unknown = await Collaborators.AddAsync(id, new CollaboratorRequest(99_999_999), org[Role.Manager], CancellationToken.None);
-        Assert.Contains("does not exist", Assert.Single(unknown.Failure!.Errors!["userId"]), StringComparison.Ordinal);
+        Assert.Contains("does not exist", Assert.Single(unknown.Failure!.Texts(CultureInfo.InvariantCulture)["userId"]), StringComparison.Ordinal);
 
         Assert.True((await Collaborators.AddAsync(id, new CollaboratorRequest(org[Role.Planner].UserId), org[Role.Manager], CancellationToken.None)).Succeeded);
         var repeat = await Collaborators.AddAsync(id, new CollaboratorRequest(org[Role.Planner].UserId), org[Role.Manager], CancellationToken.None);
-        Assert.Contains("already", Assert.Single(repeat.Failure!.Errors!["userId"]), StringComparison.Ordinal);
+        Assert.Contains("already", Assert.Single(repeat.Failure!.Texts(CultureInfo.InvariantCulture)["userId"]), StringComparison.Ordinal);
         Assert.Single((await Collaborators.ListAsync(id, org[Role.Manager], CancellationToken.None)).Value!.Items);
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.WorkOrders;
 using static WorkOrders.Ticketing.WorkOrders.WorkOrderAction;
@@ -149,7 +150,7 @@ public class LifecycleTests
     {
         var outcome = Lifecycle.Decide(State(from), new TransitionCommand(action, Note: "   "), Manager, Now);
         Assert.Equal(FailureKind.Validation, outcome.Failure?.Kind);
-        Assert.Contains("reason", outcome.Failure!.Errors!["note"][0], StringComparison.Ordinal);
+        Assert.Contains("reason", outcome.Failure!.Texts(CultureInfo.InvariantCulture)["note"][0], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -215,7 +216,7 @@ public class LifecycleTests
     {
         var outcome = Lifecycle.Decide(State(Assigned), new TransitionCommand(Assign, Assignee: candidate), Manager, Now);
         Assert.Equal(FailureKind.Validation, outcome.Failure?.Kind);
-        Assert.Contains(reason, outcome.Failure!.Errors!["assigneeId"][0], StringComparison.Ordinal);
+        Assert.Contains(reason, outcome.Failure!.Texts(CultureInfo.InvariantCulture)["assigneeId"][0], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Time.Testing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Sla;
@@ -50,6 +51,6 @@ public class SlaPolicyChoiceTests(TestDatabase database) : IClassFixture<TestDat
 
         var again = await policies.CreateAsync(new SlaPolicyRequest("P1 again", 1, null, 30, 240), org[Role.Admin], CancellationToken.None);
 
-        Assert.StartsWith("a policy for P1 without a template already exists", again.Failure!.Errors!["priority"][0], StringComparison.Ordinal);
+        Assert.StartsWith("a policy for P1 without a template already exists", again.Failure!.Texts(CultureInfo.InvariantCulture)["priority"][0], StringComparison.Ordinal);
     }
 }

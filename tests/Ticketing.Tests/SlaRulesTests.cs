@@ -1,3 +1,4 @@
+using System.Globalization;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.WorkOrders;
 
@@ -110,7 +111,7 @@ public class SlaRulesTests
         CalendarRules.Validate(new CalendarRequest("Plant", "Asia/Taipei", Hours: new() { ["monday"] = ["08:00-12:00", "11:00-13:00"] }), errors);
 
         var failure = errors.ToFailure();
-        Assert.Equal(["the spans 08:00-12:00 and 11:00-13:00 overlap."], failure.Errors!["hours.monday"]);
+        Assert.Equal(["the spans 08:00-12:00 and 11:00-13:00 overlap."], failure.Texts(CultureInfo.InvariantCulture)["hours.monday"]);
     }
 
     [Fact]
@@ -119,7 +120,7 @@ public class SlaRulesTests
         var errors = new FieldErrors();
         CalendarRules.Validate(new CalendarRequest("Empty", "Asia/Taipei", Hours: new() { ["monday"] = [] }), errors);
 
-        Assert.StartsWith("the calendar has no working time at all", errors.ToFailure().Errors!["hours"][0], StringComparison.Ordinal);
+        Assert.StartsWith("the calendar has no working time at all", errors.ToFailure().Texts(CultureInfo.InvariantCulture)["hours"][0], StringComparison.Ordinal);
     }
 
     [Theory]
@@ -130,7 +131,7 @@ public class SlaRulesTests
         var errors = new FieldErrors();
         CalendarRules.Validate(new CalendarRequest("Plant", zone, Hours: new() { ["monday"] = ["08:00-17:00"] }), errors);
 
-        Assert.Contains("is not a known IANA time zone", errors.ToFailure().Errors!["timeZone"][0], StringComparison.Ordinal);
+        Assert.Contains("is not a known IANA time zone", errors.ToFailure().Texts(CultureInfo.InvariantCulture)["timeZone"][0], StringComparison.Ordinal);
     }
 
     [Theory]
@@ -143,7 +144,7 @@ public class SlaRulesTests
         var errors = new FieldErrors();
         CalendarRules.Validate(new CalendarRequest("Plant", "Europe/Berlin", Hours: new() { ["friday"] = [span], ["monday"] = ["08:00-17:00"] }), errors);
 
-        Assert.Contains(reason, errors.ToFailure().Errors!["hours.friday"][0], StringComparison.Ordinal);
+        Assert.Contains(reason, errors.ToFailure().Texts(CultureInfo.InvariantCulture)["hours.friday"][0], StringComparison.Ordinal);
     }
 
     [Fact]

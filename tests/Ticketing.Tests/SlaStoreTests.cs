@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -318,7 +319,7 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         {
             var outcome = await policies.CreateAsync(request, org[Role.Admin], CancellationToken.None);
             Assert.Equal(FailureKind.Validation, outcome.Failure?.Kind);
-            return outcome.Failure!.Errors!;
+            return outcome.Failure!.Texts(CultureInfo.InvariantCulture);
         }
 
         Assert.Equal(["must be more than zero business minutes."], (await Refused(new("Zero", 3, org.TemplateId, 0, 60)))["responseMinutes"]);
@@ -359,7 +360,7 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
 
         var notASite = await calendars.CreateAsync(
             new CalendarRequest($"Machine {org.Suffix}", "Asia/Taipei", Hours: new() { ["monday"] = ["08:00-17:00"] }, SiteIds: [org.MachineId]), admin, CancellationToken.None);
-        Assert.Equal([$"asset {org.MachineId} does not exist or is not a site."], notASite.Failure!.Errors!["siteIds"]);
+        Assert.Equal([$"asset {org.MachineId} does not exist or is not a site."], notASite.Failure!.Texts(CultureInfo.InvariantCulture)["siteIds"]);
 
         var overlapping = await calendars.CreateAsync(
             new CalendarRequest($"Overlap {org.Suffix}", "Mars/Base", Hours: new() { ["tuesday"] = ["08:00-12:00", "09:00-10:00"] }), admin, CancellationToken.None);
@@ -373,7 +374,7 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
 
         var sameName = await calendars.CreateAsync(
             new CalendarRequest(saved.Name, "Asia/Taipei", Hours: new() { ["monday"] = ["08:00-17:00"] }), admin, CancellationToken.None);
-        Assert.Equal([$"a calendar named '{saved.Name}' already exists."], sameName.Failure!.Errors!["name"]);
+        Assert.Equal([$"a calendar named '{saved.Name}' already exists."], sameName.Failure!.Texts(CultureInfo.InvariantCulture)["name"]);
 
         var stale = await calendars.UpdateAsync(saved.Id, new CalendarRequest(saved.Name, "Asia/Taipei", Hours: new() { ["monday"] = ["09:00-17:00"] }, RowVersion: 99), admin, CancellationToken.None);
         Assert.Equal(FailureKind.Conflict, stale.Failure?.Kind);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
@@ -85,7 +86,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
 
         var outcome = await Create.HandleAsync(bad, org[Role.Requester], WorkOrderSource.Api, "key-1", CancellationToken.None);
 
-        Assert.Contains("does not exist", outcome.Failure!.Errors!["assetId"][0], StringComparison.Ordinal);
+        Assert.Contains("does not exist", outcome.Failure!.Texts(CultureInfo.InvariantCulture)["assetId"][0], StringComparison.Ordinal);
         await using var connection = await Data.OpenConnectionAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM work_orders WHERE template_id = @TemplateId", new { org.TemplateId }));
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM idempotency_keys WHERE user_id = @id", new { id = org[Role.Requester].UserId }));
@@ -104,7 +105,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         Assert.True(again.Replayed);
         Assert.Equal(first.Id, again.Id);
         var reused = await Create.HandleAsync(Request(org, "Something else"), requester, WorkOrderSource.Api, "retry-1", CancellationToken.None);
-        Assert.Contains("different request", reused.Failure!.Errors!["Idempotency-Key"][0], StringComparison.Ordinal);
+        Assert.Contains("different request", reused.Failure!.Texts(CultureInfo.InvariantCulture)["Idempotency-Key"][0], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -188,7 +189,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         var org = await TestOrg.CreateAsync(Data);
         var id = (await NewWorkOrderAsync(org)).Id;
         var outcome = await Transitions.HandleAsync(id, new TransitionRequest("assign", AssigneeId: 99999999, RowVersion: 1), org[Role.Manager], CancellationToken.None);
-        Assert.Contains("does not exist", outcome.Failure!.Errors!["assigneeId"][0], StringComparison.Ordinal);
+        Assert.Contains("does not exist", outcome.Failure!.Texts(CultureInfo.InvariantCulture)["assigneeId"][0], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -292,7 +293,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
 
         var outcome = await Files.AddAsync(id, name, type, new MemoryStream(new byte[size]), org[Role.Requester], CancellationToken.None);
 
-        Assert.Contains(reason, outcome.Failure!.Errors!["file"][0], StringComparison.Ordinal);
+        Assert.Contains(reason, outcome.Failure!.Texts(CultureInfo.InvariantCulture)["file"][0], StringComparison.Ordinal);
         Assert.Empty((await Queries.GetAsync(id, org[Role.Requester], CancellationToken.None)).Value!.Attachments);
     }
 
@@ -338,7 +339,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
 
         Assert.Equal(FailureKind.Forbidden, (await templates.CreateAsync(request, org[Role.Manager], CancellationToken.None)).Failure?.Kind);
         var created = (await templates.CreateAsync(request, org[Role.Admin], CancellationToken.None)).Value!;
-        Assert.Contains("already exists", (await templates.CreateAsync(request, org[Role.Admin], CancellationToken.None)).Failure!.Errors!["name"][0], StringComparison.Ordinal);
+        Assert.Contains("already exists", (await templates.CreateAsync(request, org[Role.Admin], CancellationToken.None)).Failure!.Texts(CultureInfo.InvariantCulture)["name"][0], StringComparison.Ordinal);
 
         var renamed = (await templates.UpdateAsync(created.Id, request with { Name = $"Walkdown {org.Suffix}", RowVersion = 1 }, org[Role.Admin], CancellationToken.None)).Value!;
         Assert.Equal(2, renamed.RowVersion);
@@ -353,7 +354,7 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         var org = await TestOrg.CreateAsync(Data);
         var assets = new AssetRegister(Data);
         var misplaced = await assets.CreateAsync(new CreateAssetRequest($"X-{org.Suffix}", "Gearbox", AssetKind.Machine, org.SiteId), org[Role.Admin], CancellationToken.None);
-        Assert.Contains("belongs under a line", misplaced.Failure!.Errors!["parentId"][0], StringComparison.Ordinal);
+        Assert.Contains("belongs under a line", misplaced.Failure!.Texts(CultureInfo.InvariantCulture)["parentId"][0], StringComparison.Ordinal);
 
         var component = (await assets.CreateAsync(new CreateAssetRequest($"C-{org.Suffix}", "Seal", AssetKind.Component, org.MachineId, Criticality: 5), org[Role.Admin], CancellationToken.None)).Value!;
         var detail = (await assets.GetAsync(component.Id, CancellationToken.None)).Value!;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
@@ -30,7 +31,7 @@ public class ValidationTests
     {
         var errors = new FieldErrors();
         CreateWorkOrder.Validate(request, template, errors);
-        return errors.Any ? errors.ToFailure().Errors! : new Dictionary<string, string[]>();
+        return errors.ToFailure().Texts(CultureInfo.InvariantCulture);
     }
 
     [Fact]

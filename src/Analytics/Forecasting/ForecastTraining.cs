@@ -32,16 +32,17 @@ public sealed record TrainingProgress(string Stage, int Done, int Total);
 
 /// <summary>
 /// Why a forecast request was refused, naming the field: a request field (horizonDays, threshold, ...), "history" when
-/// the warehouse holds too little to train on, "model" when no good model has been trained yet.
+/// the warehouse holds too little to train on, "model" when no good model has been trained yet. The code and its values
+/// are worded per language by the work-order core's refusal texts (forecast.*).
 /// </summary>
-public sealed record ForecastRefusal(string Field, string Message);
+public sealed record ForecastRefusal(string Field, string Code, params object[] Args);
 
 /// <summary>The stored model version and its backtest, or the refusal (and nothing stored).</summary>
 public sealed record TrainingResult(ForecastModelInfo? Model, IReadOnlyList<BacktestRow> Backtest, IReadOnlyList<CalibrationBin> Calibration, ForecastRefusal? Refusal)
 {
     public bool Trained => Model is not null;
 
-    internal static TrainingResult Refused(string field, string message) => new(null, [], [], new ForecastRefusal(field, message));
+    internal static TrainingResult Refused(string field, string code, params object[] args) => new(null, [], [], new ForecastRefusal(field, code, args));
 }
 
 /// <summary>
@@ -80,9 +81,7 @@ public static class ForecastTraining
         var months = from is null ? 0 : (to!.Value - from.Value).TotalDays / 30.44;
         if (failures < MinFailures || months < MinMonths)
         {
-            return TrainingResult.Refused("history", string.Create(CultureInfo.InvariantCulture,
-                $"Training needs at least {MinFailures} failures (corrective work orders with a failure code) over at least {MinMonths} months of history; " +
-                $"the warehouse has {failures} failures over {months:F1} months."));
+            return TrainingResult.Refused("history", "forecast.history_short", MinFailures, MinMonths, failures, months);
         }
 
         var cutoffs = Cutoffs(from!.Value, to!.Value, request);
@@ -91,9 +90,7 @@ public static class ForecastTraining
         var train = cutoffs.Where(c => c.AddDays(request.HorizonDays) <= (test.Count > 0 ? test[0] : to.Value)).ToList();
         if (train.Count < 8 || test.Count < 3)
         {
-            return TrainingResult.Refused("history", string.Create(CultureInfo.InvariantCulture,
-                $"Training needs at least 8 training and 3 held-back cut-offs ({request.CutoffStepDays} days apart, the last {request.HeldBackMonths} months held back); " +
-                $"the history from {from:yyyy-MM-dd} to {to:yyyy-MM-dd} gives {train.Count} and {test.Count}."));
+            return TrainingResult.Refused("history", "forecast.cutoffs_few", request.CutoffStepDays, request.HeldBackMonths, from, to, train.Count, test.Count);
         }
 
         var trainRows = new List<FeatureRow>();
@@ -123,8 +120,7 @@ public static class ForecastTraining
         var testPositives = testRows.LongCount(r => r.Label);
         if (trainPositives < 20 || testPositives < 5)
         {
-            return TrainingResult.Refused("history", string.Create(CultureInfo.InvariantCulture,
-                $"Training needs at least 20 failures after the training cut-offs and 5 after the held-back ones; the history gives {trainPositives} and {testPositives}."));
+            return TrainingResult.Refused("history", "forecast.failures_few", trainPositives, testPositives);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -225,12 +221,12 @@ public static class ForecastTraining
     }
 
     private static TrainingResult? Check(TrainingRequest request) =>
-        request.HorizonDays is < 1 or > 365 ? TrainingResult.Refused("horizonDays", "must be from 1 to 365 days")
-        : request.CutoffStepDays is < 1 or > 90 ? TrainingResult.Refused("cutoffStepDays", "must be from 1 to 90 days")
-        : request.HeldBackMonths is < 1 or > 24 ? TrainingResult.Refused("heldBackMonths", "must be from 1 to 24 months")
-        : request.WarmupDays is < 0 or > 730 ? TrainingResult.Refused("warmupDays", "must be from 0 to 730 days")
-        : request.ProposalShare is <= 0 or > 1 || double.IsNaN(request.ProposalShare) ? TrainingResult.Refused("proposalShare", "must be above 0 and at most 1")
-        : request.MaxExamples is < 10_000 or > 50_000_000 ? TrainingResult.Refused("maxExamples", "must be from 10,000 to 50,000,000")
+        request.HorizonDays is < 1 or > 365 ? TrainingResult.Refused("horizonDays", "forecast.days_range", 1, 365)
+        : request.CutoffStepDays is < 1 or > 90 ? TrainingResult.Refused("cutoffStepDays", "forecast.days_range", 1, 90)
+        : request.HeldBackMonths is < 1 or > 24 ? TrainingResult.Refused("heldBackMonths", "forecast.months_range", 1, 24)
+        : request.WarmupDays is < 0 or > 730 ? TrainingResult.Refused("warmupDays", "forecast.days_range", 0, 730)
+        : request.ProposalShare is <= 0 or > 1 || double.IsNaN(request.ProposalShare) ? TrainingResult.Refused("proposalShare", "forecast.share")
+        : request.MaxExamples is < 10_000 or > 50_000_000 ? TrainingResult.Refused("maxExamples", "forecast.max_examples")
         : null;
 
     /// <summary>Mean negative log-likelihood in nats, probabilities kept off 0 and 1.</summary>

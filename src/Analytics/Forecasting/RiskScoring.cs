@@ -100,19 +100,18 @@ public static class RiskScoring
     {
         if (double.IsNaN(threshold) || threshold < 0 || threshold > 1)
         {
-            return new ScoringResult(null, default, [], new ForecastRefusal("threshold", "must be a probability from 0 to 1"), 0);
+            return new ScoringResult(null, default, [], new ForecastRefusal("threshold", "forecast.threshold"), 0);
         }
 
         var stored = new ForecastStore(warehouse).NewestGood();
         if (stored is not { } newest)
         {
-            return new ScoringResult(null, default, [], new ForecastRefusal("model", "No good forecast model has been trained yet; run the training first."), 0);
+            return new ScoringResult(null, default, [], new ForecastRefusal("model", "forecast.no_model"), 0);
         }
 
         if (!newest.Features.SequenceEqual(ForecastFeatures.Names))
         {
-            return new ScoringResult(newest.Info, default, [], new ForecastRefusal("model",
-                $"The newest good model (version {newest.Info.Version}) was trained on other features; train a new one."), 0);
+            return new ScoringResult(newest.Info, default, [], new ForecastRefusal("model", "forecast.model_features", newest.Info.Version), 0);
         }
 
         var now = Now(warehouse);

@@ -5,6 +5,22 @@ using DuckDB.NET.Data;
 
 namespace WorkOrders.Analytics.Kpis;
 
+/// <summary>What makes a filter unanswerable; the edge says it in the reader's language.</summary>
+public enum FilterProblem
+{
+    /// <summary>The period ends before it starts.</summary>
+    PeriodBackwards,
+
+    /// <summary>The period is longer than ten years.</summary>
+    PeriodTooLong,
+
+    /// <summary>The work type is none of <see cref="KpiFilter.WorkTypes"/>.</summary>
+    UnknownWorkType,
+
+    /// <summary>The priority is not 1 to 4.</summary>
+    PriorityOutOfRange,
+}
+
 /// <summary>
 /// The period and filters every KPI takes. The period is [From, To) in UTC days. A filter left null takes all.
 /// AssetId takes the asset and everything below it.
@@ -33,26 +49,26 @@ public sealed record KpiFilter(
     public KpiFilter PreviousPeriod() => this with { From = From.AddDays(From.DayNumber - To.DayNumber), To = From };
 
     /// <summary>Field errors for a filter that cannot be answered; empty when it can.</summary>
-    public IReadOnlyDictionary<string, string[]> Problems()
+    public IReadOnlyDictionary<string, FilterProblem> Problems()
     {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var errors = new Dictionary<string, FilterProblem>(StringComparer.Ordinal);
         if (To <= From)
         {
-            errors["to"] = ["must be after from: the period ends before it starts."];
+            errors["to"] = FilterProblem.PeriodBackwards;
         }
         else if (To.DayNumber - From.DayNumber > 3660)
         {
-            errors["to"] = ["a period is at most ten years."];
+            errors["to"] = FilterProblem.PeriodTooLong;
         }
 
         if (WorkType is not null && !WorkTypes.Contains(WorkType))
         {
-            errors["workType"] = [$"must be one of: {string.Join(", ", WorkTypes)}."];
+            errors["workType"] = FilterProblem.UnknownWorkType;
         }
 
         if (Priority is { } p && p is < 1 or > 4)
         {
-            errors["priority"] = ["must be 1 to 4."];
+            errors["priority"] = FilterProblem.PriorityOutOfRange;
         }
 
         return errors;

@@ -72,14 +72,13 @@ public static class AnalyticsApi
             {
                 if (maxRows is < 1 or > 1000)
                 {
-                    return Task.FromResult(Failure.Invalid("maxRows", "must be from 1 to 1000.").ToResult());
+                    return Task.FromResult(Failure.Invalid("maxRows", "field.from_to", 1, 1000).ToResult());
                 }
 
                 if (!TryChoice(rows, HeatmapRows.Asset, out var rowChoice) || !TryChoice(measure, HeatmapMeasure.Count, out var measureChoice)
                     || !TryChoice(bucket, TimeBucket.Month, out var bucketChoice))
                 {
-                    return Task.FromResult(
-                        Failure.Invalid("rows", "rows is asset or asset_type; measure is count or downtime_hours; bucket is week or month.").ToResult());
+                    return Task.FromResult(Failure.Invalid("rows", "analytics.heatmap_choices").ToResult());
                 }
 
                 return Query(p, actor, filter => figures.HeatmapAsync(
@@ -92,12 +91,12 @@ public static class AnalyticsApi
         analytics.MapGet("/reliability/repeat-failures", (
                 [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, int? withinDays, CancellationToken ct) =>
             withinDays is < 1 or > 365
-                ? Task.FromResult(Failure.Invalid("withinDays", "must be from 1 to 365.").ToResult())
+                ? Task.FromResult(Failure.Invalid("withinDays", "field.from_to", 1, 365).ToResult())
                 : Query(p, actor, filter => figures.RepeatFailuresAsync(filter, withinDays ?? KpiQueries.DefaultRepeatDays, ct)));
 
         analytics.MapGet("/staff", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, string? by, CancellationToken ct) =>
             by is not (null or "technician" or "department")
-                ? Task.FromResult(Failure.Invalid("by", "must be technician or department.").ToResult())
+                ? Task.FromResult(Failure.Invalid("by", "analytics.by").ToResult())
                 : Query(p, actor, filter => by == "department" ? figures.StaffByDepartmentAsync(filter, ct) : figures.StaffByTechnicianAsync(filter, ct)))
             .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Executive, Roles.Manager));
 
@@ -144,9 +143,9 @@ public static class AnalyticsApi
         {
             return respond(await ask(parsed.Value!));
         }
-        catch (WarehouseEmptyException e)
+        catch (WarehouseEmptyException)
         {
-            return Empty(e);
+            return Problems.WarehouseEmpty();
         }
     }
 
@@ -160,11 +159,8 @@ public static class AnalyticsApi
         "text/csv; charset=utf-8",
         fileName);
 
-    private static IResult Empty(WarehouseEmptyException e) =>
-        TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
-
     private static Task<IResult>? UnknownKpi(string? kpi) => kpi is null || !DrillDown.Kpis.Contains(kpi)
-        ? Task.FromResult(Failure.Invalid("kpi", $"must be one of: {string.Join(", ", DrillDown.Kpis)}.").ToResult())
+        ? Task.FromResult(Failure.Invalid("kpi", "field.one_of", string.Join(", ", DrillDown.Kpis)).ToResult())
         : null;
 
     private static bool TryChoice<TEnum>(string? text, TEnum fallback, out TEnum value)
@@ -190,16 +186,22 @@ public sealed record FilterParameters(string? From, string? To, long? SiteId, lo
         {
             if (department is not null && department != actor.DepartmentId)
             {
-                return Failure.Forbidden("Managers see their own department only.");
+                return Failure.Forbidden("analytics.own_department");
             }
 
             department = actor.DepartmentId ?? -1;
         }
 
         var filter = new KpiFilter(from, to, SiteId, department, AssetId, WorkType, Priority);
-        foreach (var (field, reasons) in filter.Problems())
+        foreach (var (field, problem) in filter.Problems())
         {
-            errors.Add(field, reasons[0]);
+            errors.Add(field, problem switch
+            {
+                FilterProblem.PeriodBackwards => new Refusal("period.backwards"),
+                FilterProblem.PeriodTooLong => new Refusal("period.too_long"),
+                FilterProblem.UnknownWorkType => new Refusal("field.one_of", string.Join(", ", KpiFilter.WorkTypes)),
+                _ => new Refusal("analytics.priority"),
+            });
         }
 
         return errors.Any ? errors.ToFailure() : filter;
@@ -217,7 +219,7 @@ public sealed record FilterParameters(string? From, string? To, long? SiteId, lo
             return date;
         }
 
-        errors.Add(field, "must be a date written yyyy-MM-dd.");
+        errors.Add(field, "field.date");
         return null;
     }
 }

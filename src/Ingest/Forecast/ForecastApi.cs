@@ -32,14 +32,14 @@ public static class ForecastApi
                 var feedback = await proposals.FeedbackAsync(ct);
                 return Warehouse(() => models.Models().Any(m => m.Version == version)
                     ? Results.Ok(new { version, methods = models.Backtest(version), calibration = models.Calibration(version), feedback })
-                    : Failure.NotFound($"Model version {version}").ToResult());
+                    : Failure.NotFound("model_version.not_found", version).ToResult());
             });
 
         forecasts.MapGet("/volume", (Forecasts models, int? weeks, double? hoursPerTechnician) =>
             weeks is < 1 or > 26
-                ? Failure.Invalid("weeks", "must be from 1 to 26.").ToResult()
+                ? Failure.Invalid("weeks", "field.from_to", 1, 26).ToResult()
                 : hoursPerTechnician is <= 0 or > 80
-                    ? Failure.Invalid("hoursPerTechnician", "must be more than 0 and at most 80.").ToResult()
+                    ? Failure.Invalid("hoursPerTechnician", "forecast.hours_per_technician").ToResult()
                     : Warehouse(() => Results.Ok(models.Volume(weeks ?? 8, 0.8, hoursPerTechnician ?? 40))))
             .Produces<IReadOnlyList<VolumeWeek>>();
 
@@ -62,9 +62,9 @@ public static class ForecastApi
         {
             return answer();
         }
-        catch (WarehouseEmptyException e)
+        catch (WarehouseEmptyException)
         {
-            return TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status409Conflict, title: "The warehouse is empty.");
+            return Problems.WarehouseEmpty();
         }
     }
 }

@@ -6,6 +6,7 @@ using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ingest.Generate;
 using WorkOrders.Ingest.Warehouse;
+using WorkOrders.Ticketing;
 
 namespace WorkOrders.Ingest.Forecast;
 
@@ -63,7 +64,8 @@ internal static class ForecastCommands
 
         if (result!.Refusal is { } refusal)
         {
-            throw new CliException(refusal.Field == "history" ? refusal.Message : $"--{Option(refusal.Field)} {refusal.Message}");
+            var reason = new Refusal(refusal.Code, refusal.Args);
+            throw new CliException(refusal.Field == "history" ? reason.ToString() : $"--{Option(refusal.Field)} {reason}");
         }
 
         PrintModel(result.Model!);
@@ -96,7 +98,8 @@ internal static class ForecastCommands
         var result = RiskScoring.Score(warehouse, threshold, cancellationToken);
         if (result.Refusal is { } refusal)
         {
-            throw new CliException(refusal.Field == "threshold" ? $"--threshold {refusal.Message}" : refusal.Message);
+            var reason = new Refusal(refusal.Code, refusal.Args);
+            throw new CliException(refusal.Field == "threshold" ? $"--threshold {reason}" : reason.ToString());
         }
 
         var table = new Table().AddColumns("asset", "type", "crit.", "mode", "risk", "window", "reasons", "template", "hours", "covered by");

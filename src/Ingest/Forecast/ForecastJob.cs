@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using WorkOrders.Analytics.Forecasting;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ingest.Generate;
+using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Forecasts;
 using WorkOrders.Ticketing.Jobs;
 
@@ -99,7 +100,7 @@ public sealed partial class ForecastJob(
                 Update(s => s with { TrainedModel = trained.Model, Refusal = trained.Refusal });
                 if (trained.Refusal is { } refusal)
                 {
-                    LogRefused(refusal.Field, refusal.Message);
+                    LogRefused(refusal.Field, new Refusal(refusal.Code, refusal.Args).ToString());
                 }
                 else
                 {

@@ -191,7 +191,7 @@ public sealed class Plant
         FacilitiesBySkill = BySkill(FacilitiesTechnicians);
         var facilityFields = new TemplateField[]
         {
-            new("area", "Area", FieldKind.Choice, Required: true, Options: [.. Catalogue.Areas], LabelZh: "區域"),
+            new("area", "Area", FieldKind.Choice, Required: true, Options: [.. Catalogue.Areas], Labels: TemplateSchema.Label("zh-TW", "區域")),
         };
         Templates.Add(new TemplatePlan($"Facility request ({Tag})", TemplateKind.Facility, WorkType.ServiceRequest, 3, FacilitiesDepartment, false, true, facilityFields));
         var facilityTemplate = Templates.Count - 1;
@@ -303,26 +303,26 @@ public sealed class Plant
     {
         yield return (TemplateKind.Repair, new TemplatePlan($"Equipment repair · {site} ({Tag})", TemplateKind.Repair, WorkType.Corrective, 2, department, true, false,
         [
-            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: [.. Catalogue.FaultCodes], LabelZh: "故障類型"),
-            new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 10000, LabelZh: "停機時數"),
+            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: [.. Catalogue.FaultCodes], Labels: TemplateSchema.Label("zh-TW", "故障類型")),
+            new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 10000, Labels: TemplateSchema.Label("zh-TW", "停機時數")),
         ]));
         yield return (TemplateKind.MinorFault, new TemplatePlan($"Minor fault report · {site} ({Tag})", TemplateKind.MinorFault, WorkType.Corrective, 3, department, true, false,
         [
-            new("symptom", "Symptom", FieldKind.Choice, Required: true, Options: [.. Catalogue.Symptoms], LabelZh: "異常現象"),
+            new("symptom", "Symptom", FieldKind.Choice, Required: true, Options: [.. Catalogue.Symptoms], Labels: TemplateSchema.Label("zh-TW", "異常現象")),
         ]));
         yield return (TemplateKind.AlarmCheck, new TemplatePlan($"Alarm check · {site} ({Tag})", TemplateKind.AlarmCheck, WorkType.Inspection, 2, department, true, false,
         [
-            new("signal", "Signal", FieldKind.Choice, Required: true, Options: [.. Catalogue.Signals], LabelZh: "訊號"),
-            new("reading", "Reading", FieldKind.Number, LabelZh: "讀值"),
+            new("signal", "Signal", FieldKind.Choice, Required: true, Options: [.. Catalogue.Signals], Labels: TemplateSchema.Label("zh-TW", "訊號")),
+            new("reading", "Reading", FieldKind.Number, Labels: TemplateSchema.Label("zh-TW", "讀值")),
         ]));
         yield return (TemplateKind.Preventive, new TemplatePlan($"Preventive maintenance · {site} ({Tag})", TemplateKind.Preventive, WorkType.Preventive, 3, department, true, false,
         [
-            new("interval_days", "Interval (days)", FieldKind.Number, Required: true, Min: 1, Max: 3650, LabelZh: "週期（天）"),
-            new("checklist", "Checklist", FieldKind.Text, MaxLength: 4000, LabelZh: "檢查清單"),
+            new("interval_days", "Interval (days)", FieldKind.Number, Required: true, Min: 1, Max: 3650, Labels: TemplateSchema.Label("zh-TW", "週期（天）")),
+            new("checklist", "Checklist", FieldKind.Text, MaxLength: 4000, Labels: TemplateSchema.Label("zh-TW", "檢查清單")),
         ]));
         yield return (TemplateKind.Inspection, new TemplatePlan($"Inspection round · {site} ({Tag})", TemplateKind.Inspection, WorkType.Inspection, 3, department, true, false,
         [
-            new("route", "Route", FieldKind.Text, Required: true, MaxLength: 200, LabelZh: "巡檢路線"),
+            new("route", "Route", FieldKind.Text, Required: true, MaxLength: 200, Labels: TemplateSchema.Label("zh-TW", "巡檢路線")),
         ]));
     }
 

@@ -169,7 +169,7 @@ public sealed partial class RowRules
         {
             foreach (var (field, reasons) in errors.ToFailure().Errors!)
             {
-                problems.AddRange(reasons.Select(r => new RowProblem(field, r)));
+                problems.AddRange(reasons.Select(r => new RowProblem(field, r.ToString())));
             }
         }
 

@@ -53,41 +53,41 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
         // A null actor is the command line of the server itself, which creates the first administrator.
         if (actor is not null && actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators create users.");
+            return Failure.Forbidden("user.admin_only");
         }
 
         var errors = new FieldErrors();
         var userName = request.UserName?.Trim().ToLowerInvariant();
         if (userName is null || !System.Text.RegularExpressions.Regex.IsMatch(userName, "^[a-z0-9._-]{2,64}$"))
         {
-            errors.Add("userName", "must be 2 to 64 characters of a-z, 0-9, '.', '_' or '-'.");
+            errors.Add("userName", "user.name_form");
         }
 
         var displayName = string.IsNullOrWhiteSpace(request.DisplayName) ? userName : request.DisplayName.Trim();
         if (displayName is { Length: > 200 })
         {
-            errors.Add("displayName", "must be at most 200 characters.");
+            errors.Add("displayName", "field.too_long", 200);
         }
 
         if (request.Password is not { Length: >= MinPasswordLength })
         {
-            errors.Add("password", $"must be at least {MinPasswordLength} characters.");
+            errors.Add("password", "user.password_short", MinPasswordLength);
         }
 
         if (!WireNames.TryParse<Role>(request.Role, out var role))
         {
-            errors.Add("role", $"must be one of: {string.Join(", ", Roles.All.Select(Roles.ToName))}.");
+            errors.Add("role", "field.one_of", string.Join(", ", Roles.All.Select(Roles.ToName)));
         }
         else if (role is Role.Manager or Role.Technician && request.DepartmentId is null)
         {
-            errors.Add("departmentId", "is required for managers and technicians.");
+            errors.Add("departmentId", "user.department_required");
         }
 
         foreach (var (skill, i) in (request.Skills ?? []).Select((s, i) => (s, i)))
         {
             if (skill.Level is < 1 or > 5)
             {
-                errors.Add($"skills[{i}].level", "must be from 1 to 5.");
+                errors.Add($"skills[{i}].level", "field.from_to", 1, 5);
             }
         }
 
@@ -120,13 +120,13 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Failure.Invalid("userName", $"'{userName}' is taken.");
+            return Failure.Invalid("userName", "user.name_taken", userName);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
             return e.ConstraintName?.Contains("skill", StringComparison.Ordinal) == true
-                ? Failure.Invalid("skills", "names a skill that does not exist.")
-                : Failure.Invalid("departmentId", $"department {request.DepartmentId} does not exist.");
+                ? Failure.Invalid("skills", "skill.missing")
+                : Failure.Invalid("departmentId", "department.missing", request.DepartmentId);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -154,6 +154,15 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
             new { id, assignableIn },
             cancellationToken: cancellationToken));
         return rows.Select(r => r.ToInfo()).ToList();
+    }
+
+    /// <summary>The user's time zone (<c>users.time_zone</c>, an IANA name); UTC for a name this machine does not know.</summary>
+    public async Task<TimeZoneInfo> TimeZoneAsync(long userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var name = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT time_zone FROM users WHERE id = @userId", new { userId }, cancellationToken: cancellationToken));
+        return name is not null && TimeZoneInfo.TryFindSystemTimeZoneById(name, out var zone) ? zone : TimeZoneInfo.Utc;
     }
 
     public async Task<IReadOnlyList<Department>> DepartmentsAsync(CancellationToken cancellationToken)

@@ -1,10 +1,15 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 
 namespace WorkOrders.Ticketing.Api;
 
-/// <summary>Turns refusals into RFC 9457 problem responses.</summary>
+/// <summary>
+/// Turns refusals into RFC 9457 problem responses in the request's language (its Accept-Language, English without
+/// one). Beside the texts they carry the stable codes: <c>code</c> for the refusal, and <c>codes</c> (field to codes)
+/// beside <c>errors</c> (field to texts), so a client can act on a code whatever the language.
+/// </summary>
 public static class Problems
 {
     public static int StatusOf(FailureKind kind) => kind switch
@@ -17,22 +22,48 @@ public static class Problems
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    public static IResult ToResult(this Failure failure) => failure.Errors is { } errors
-        ? TypedResults.ValidationProblem(errors, detail: failure.Message, title: "The request has invalid fields.")
-        : TypedResults.Problem(detail: failure.Message, statusCode: StatusOf(failure.Kind), title: Title(failure.Kind));
+    public static IResult ToResult(this Failure failure) => failure.Errors is not null
+        ? TypedResults.Problem(ValidationDetails(failure))
+        : Problem(StatusOf(failure.Kind), Title(failure.Kind).ToText(CultureInfo.CurrentUICulture), failure.Describe(CultureInfo.CurrentUICulture), failure.Reason.Code);
+
+    /// <summary>A validation failure as a problem: the fields' texts under <c>errors</c>, their codes under <c>codes</c>.</summary>
+    internal static HttpValidationProblemDetails ValidationDetails(Failure failure)
+    {
+        var culture = CultureInfo.CurrentUICulture;
+        var errors = failure.Errors ?? new Dictionary<string, Refusal[]>();
+        return new HttpValidationProblemDetails(failure.Texts(culture))
+        {
+            Title = Title(failure.Kind).ToText(culture),
+            Detail = failure.Describe(culture),
+            Status = StatusCodes.Status400BadRequest,
+            Extensions = { ["codes"] = errors.ToDictionary(e => e.Key, e => e.Value.Select(r => r.Code).ToArray()) },
+        };
+    }
+
+    /// <summary>A problem whose title and detail are refusals, in the request's language.</summary>
+    public static IResult Problem(int status, Refusal title, Refusal detail) =>
+        Problem(status, title.ToText(CultureInfo.CurrentUICulture), detail.ToText(CultureInfo.CurrentUICulture), detail.Code);
+
+    /// <summary>The answer while the warehouse holds nothing yet: 409, saying how to fill it.</summary>
+    public static IResult WarehouseEmpty() =>
+        Problem(StatusCodes.Status409Conflict, new Refusal("analytics.warehouse_empty_title"), new Refusal("analytics.warehouse_empty"));
 
     /// <summary>Maps an outcome: its value through <paramref name="ok"/>, its failure to a problem.</summary>
     public static IResult Map<T>(this Outcome<T> outcome, Func<T, IResult> ok) =>
         outcome.Failure is { } failure ? failure.ToResult() : ok(outcome.Value!);
 
-    private static string Title(FailureKind kind) => kind switch
+    private static IResult Problem(int status, string title, string detail, string code) =>
+        TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    private static Refusal Title(FailureKind kind) => new(kind switch
     {
-        FailureKind.NotFound => "Not found.",
-        FailureKind.Forbidden => "Not allowed.",
-        FailureKind.Conflict => "That conflicts with the current state.",
-        FailureKind.IllegalTransition => "That action is not possible in the current status.",
-        _ => "The request was refused.",
-    };
+        FailureKind.Validation => "problem.validation",
+        FailureKind.NotFound => "problem.not_found",
+        FailureKind.Forbidden => "problem.forbidden",
+        FailureKind.Conflict => "problem.conflict",
+        FailureKind.IllegalTransition => "problem.illegal_transition",
+        _ => "problem.refused",
+    });
 }
 
 /// <summary>
@@ -50,17 +81,12 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
 
         var (field, reason) = bad.InnerException switch
         {
-            JsonException { Path: { Length: > 1 } path } => (FieldName(path), "has a value of the wrong type or form."),
-            JsonException json => ("body", $"is not well-formed JSON ({json.Message.Split(" Path:")[0]})"),
-            _ => ("body", bad.Message),
+            JsonException { Path: { Length: > 1 } path } => (FieldName(path), new Refusal("body.wrong_type")),
+            JsonException json => ("body", new Refusal("body.malformed", json.Message.Split(" Path:")[0])),
+            _ => ("body", new Refusal("body.unreadable", bad.Message)),
         };
         httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
-        var problem = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [reason] })
-        {
-            Title = "The request has invalid fields.",
-            Detail = $"{field}: {reason}",
-            Status = StatusCodes.Status400BadRequest,
-        };
+        var problem = Problems.ValidationDetails(Failure.Invalid(field, reason));
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
 

@@ -28,7 +28,7 @@ public static class TicketingApi
         api.MapPost("/auth/login", async (LoginRequest request, Users users, CancellationToken ct) =>
             await users.SignInAsync(request, ct) is { } actor
                 ? Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
-                : TypedResults.Problem(detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed."))
+                : Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal("auth.wrong_password")))
             .AllowAnonymous()
             .Produces<AccessTokenResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -85,7 +85,7 @@ public sealed class AssetRegister(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken))).Select(r => r.ToAsset()).ToList();
         if (path.Count == 0)
         {
-            return Failure.NotFound($"Asset {id}");
+            return Failure.NotFound("asset.not_found", id);
         }
 
         return new AssetDetail(path[^1], path[..^1], await ChildrenAsync(connection, id, cancellationToken));
@@ -95,28 +95,28 @@ public sealed class AssetRegister(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage assets.");
+            return Failure.Forbidden("asset.admin_only");
         }
 
         var errors = new FieldErrors();
         if (string.IsNullOrWhiteSpace(request.Code) || request.Code.Trim().Length > 50)
         {
-            errors.Add("code", "is required, at most 50 characters.");
+            errors.Add("code", "field.required_short", 50);
         }
 
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Trim().Length > 200)
         {
-            errors.Add("name", "is required, at most 200 characters.");
+            errors.Add("name", "field.required_short", 200);
         }
 
         if (request.Kind is null)
         {
-            errors.Add("kind", "is required: site, line, machine or component.");
+            errors.Add("kind", "asset.kind_required");
         }
 
         if (request.Criticality is < 1 or > 5)
         {
-            errors.Add("criticality", "must be from 1 (low) to 5 (critical).");
+            errors.Add("criticality", "asset.criticality");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -134,14 +134,14 @@ public sealed class AssetRegister(NpgsqlDataSource dataSource)
             };
             if (expectedParent is null && request.ParentId is not null)
             {
-                errors.Add("parentId", "a site has no parent.");
+                errors.Add("parentId", "asset.site_without_parent");
             }
             else if (expectedParent is { } expected && parentKind != WireNames.Of(expected)
                      && !(kind == AssetKind.Component && parentKind == WireNames.Of(AssetKind.Component)))
             {
                 errors.Add("parentId", request.ParentId is null || parentKind is null
-                    ? $"a {WireNames.Of(kind)} needs an existing {WireNames.Of(expected)} as its parent."
-                    : $"a {WireNames.Of(kind)} belongs under a {WireNames.Of(expected)}, not a {parentKind}.");
+                    ? new Refusal("asset.parent_missing", WireNames.Of(kind), WireNames.Of(expected))
+                    : new Refusal("asset.parent_kind", WireNames.Of(kind), WireNames.Of(expected), parentKind));
             }
         }
 
@@ -163,7 +163,7 @@ public sealed class AssetRegister(NpgsqlDataSource dataSource)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Failure.Invalid("code", $"'{request.Code}' is used by another asset.");
+            return Failure.Invalid("code", "asset.code_taken", request.Code);
         }
     }
 

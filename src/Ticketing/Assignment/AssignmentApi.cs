@@ -38,7 +38,7 @@ public static class AssignmentApi
                 TypedResults.Ok(await service.ListAsync(includeInactive, ct)))
             .WithSummary("The rules in the order they are tried.");
         rules.MapGet("/{id:long}", async (long id, AssignmentRules service, CancellationToken ct) =>
-                await service.FindAsync(id, ct) is { } rule ? Results.Ok(rule) : Failure.NotFound($"Assignment rule {id}").ToResult())
+                await service.FindAsync(id, ct) is { } rule ? Results.Ok(rule) : Failure.NotFound("assignment_rule.not_found", id).ToResult())
             .Produces<AssignmentRule>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         rules.MapPost("/", async (AssignmentRuleRequest request, Actor actor, AssignmentRules service, CancellationToken ct) =>
@@ -61,7 +61,7 @@ public static class AssignmentApi
         rules.MapPost("/{id:long}/move", async (long id, MoveRuleRequest request, Actor actor, AssignmentRules service, CancellationToken ct) =>
                 request.Direction is { } direction
                     ? (await service.MoveAsync(id, direction, actor, ct)).Map(Results.Ok)
-                    : Failure.Invalid("direction", "is required: up or down.").ToResult())
+                    : Failure.Invalid("direction", "assignment_rule.direction").ToResult())
             .Produces<AssignmentRule>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using WorkOrders.Ticketing.Templates;
 
@@ -119,18 +118,18 @@ public static class Assign
         && rule.CustomFields.All(f => facts.CustomFields.TryGetValue(f.Key, out var value) && JsonElement.DeepEquals(f.Value, value));
 
     /// <summary>Whether the person lacks one of the skills at its level; the first missing one in words, or null.</summary>
-    public static string? MissingSkill(IReadOnlyList<RequiredSkill> required, IReadOnlyDictionary<string, int> skills)
+    public static Refusal? MissingSkill(IReadOnlyList<RequiredSkill> required, IReadOnlyDictionary<string, int> skills)
     {
         foreach (var need in required)
         {
             if (!skills.TryGetValue(need.Skill, out var level))
             {
-                return string.Create(CultureInfo.InvariantCulture, $"lacks the skill '{need.Skill}' (level {need.MinLevel} or more is required)");
+                return new Refusal("skill.lacking", need.Skill, need.MinLevel);
             }
 
             if (level < need.MinLevel)
             {
-                return string.Create(CultureInfo.InvariantCulture, $"has '{need.Skill}' at level {level}, below the required {need.MinLevel}");
+                return new Refusal("skill.too_low", need.Skill, level, need.MinLevel);
             }
         }
 

@@ -24,7 +24,7 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
     {
         if (actor.Role != Role.Technician)
         {
-            return Failure.Forbidden("Only technicians claim work from their department's queue; managers assign or reassign it.");
+            return Failure.Forbidden("claim.technicians_only");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -60,16 +60,14 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
     {
         if (row.DepartmentId != actor.DepartmentId)
         {
-            return Failure.Forbidden($"Work order {row.Number} is not in your department's queue.");
+            return Failure.Forbidden("claim.other_department", row.Number);
         }
 
         if (row.AssigneeId is not null)
         {
-            return new Failure(
-                FailureKind.Conflict,
-                row.AssigneeId == actor.UserId
-                    ? $"You already have work order {row.Number}."
-                    : $"Work order {row.Number} was already taken by {row.AssigneeName}.");
+            return row.AssigneeId == actor.UserId
+                ? Failure.Conflict("claim.yours_already", row.Number)
+                : Failure.Conflict("claim.taken", row.Number, row.AssigneeName);
         }
 
         return null;

@@ -37,7 +37,7 @@ public sealed class DepartmentQueue(NpgsqlDataSource dataSource)
     {
         if (actor.Role is not (Role.Technician or Role.Manager) || actor.DepartmentId is not { } departmentId)
         {
-            return Failure.Forbidden("The department queue is for technicians and managers of a department.");
+            return Failure.Forbidden("queue.not_allowed");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

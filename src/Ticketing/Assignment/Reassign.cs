@@ -8,7 +8,7 @@ namespace WorkOrders.Ticketing.Assignment;
 public sealed record ReassignRequest(long? AssigneeId, string? Reason, int? RowVersion);
 
 /// <summary>Someone a work order may be reassigned to, with their open work and, if they cannot take it, why.</summary>
-public sealed record AssigneeOption(long UserId, string Name, Role Role, int OpenCount, int Load, string? Refusal);
+public sealed record AssigneeOption(long UserId, string Name, Role Role, int OpenCount, int Load, Refusal? Refusal);
 
 /// <summary>
 /// A manager of the department hands a work order to someone else, with a reason. The new assignee must be active, of
@@ -47,22 +47,22 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
         var errors = new FieldErrors();
         if (request.AssigneeId is null)
         {
-            errors.Add("assigneeId", "is required: the person who takes the work order over.");
+            errors.Add("assigneeId", "reassign.assignee_required");
         }
 
         var reason = request.Reason?.Trim();
         if (string.IsNullOrEmpty(reason))
         {
-            errors.Add("reason", "is required: say why the work order changes hands.");
+            errors.Add("reason", "reassign.reason_required");
         }
         else if (reason.Length > MaxReasonLength)
         {
-            errors.Add("reason", $"must be at most {MaxReasonLength} characters.");
+            errors.Add("reason", "field.too_long", MaxReasonLength);
         }
 
         if (request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required so that a stale page cannot overwrite newer changes.");
+            errors.Add("rowVersion", "row_version.required");
         }
 
         if (errors.Any)
@@ -79,7 +79,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
             id,
             actor,
             r => !actor.ManagesDepartment(r.DepartmentId)
-                ? Failure.Forbidden($"Only a manager of the work order's department can reassign {r.Number}.")
+                ? Failure.Forbidden("reassign.not_allowed", r.Number)
                 : WorkOrderAccess.Stale(r, request.RowVersion),
             cancellationToken);
         if (opened.Failure is { } refused)
@@ -93,7 +93,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
             LoadUser, new { id = request.AssigneeId }, transaction, cancellationToken: cancellationToken));
         if (user is null)
         {
-            return Failure.Invalid("assigneeId", $"user {request.AssigneeId} does not exist.");
+            return Failure.Invalid("assigneeId", "user.missing", request.AssigneeId);
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -108,7 +108,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
         var rule = row.AssignmentRuleId is { } ruleId ? await AssignmentRules.FindAsync(connection, transaction, ruleId, cancellationToken) : null;
         if (rule is not null && Assign.MissingSkill(rule.RequiredSkills, AutoAssign.ParseSkills(user.Skills)) is { } missing)
         {
-            return Failure.Invalid("assigneeId", $"user '{user.Name}' is not qualified for rule '{rule.Name}': {missing}.");
+            return Failure.Invalid("assigneeId", "reassign.unqualified", user.Name, rule.Name, missing);
         }
 
         var change = decision.Value!;
@@ -138,12 +138,12 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
             "SELECT department_id, assignment_rule_id, assignee_id FROM work_orders WHERE id = @id", new { id }, cancellationToken: cancellationToken));
         if (work == default)
         {
-            return Failure.NotFound($"Work order {id}");
+            return Failure.NotFound("work_order.not_found", id);
         }
 
         if (!actor.ManagesDepartment(work.DepartmentId))
         {
-            return Failure.Forbidden("Only a manager of the work order's department can reassign it.");
+            return Failure.Forbidden("reassign.options_not_allowed");
         }
 
         var rule = work.RuleId is { } ruleId ? await AssignmentRules.FindAsync(connection, null, ruleId, cancellationToken) : null;
@@ -154,7 +154,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
             WireNames.Parse<Role>(u.Role),
             u.OpenCount,
             u.Load,
-            u.UserId == work.AssigneeId ? "is the current assignee"
+            u.UserId == work.AssigneeId ? new Refusal("reassign.current_assignee")
             : rule is not null && Assign.MissingSkill(rule.RequiredSkills, AutoAssign.ParseSkills(u.Skills)) is { } missing ? missing
             : null))];
         return options;

@@ -132,7 +132,7 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
     {
         if (await FindAsync(id, cancellationToken) is not { } rule)
         {
-            return Failure.NotFound($"Assignment rule {id}");
+            return Failure.NotFound("assignment_rule.not_found", id);
         }
 
         return await UpdateAsync(id, ToRequest(rule) with { Active = false, RowVersion = rowVersion ?? rule.RowVersion }, actor, cancellationToken);
@@ -142,7 +142,7 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage assignment rules.");
+            return Failure.Forbidden("assignment_rule.admin_only");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -150,7 +150,7 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition("LOCK TABLE assignment_rules IN SHARE ROW EXCLUSIVE MODE", transaction: transaction, cancellationToken: cancellationToken));
         if (await FindAsync(connection, transaction, id, cancellationToken) is null)
         {
-            return Failure.NotFound($"Assignment rule {id}");
+            return Failure.NotFound("assignment_rule.not_found", id);
         }
 
         await connection.ExecuteAsync(new CommandDefinition(Move, new { id, up = direction == MoveDirection.Up }, transaction, cancellationToken: cancellationToken));
@@ -169,49 +169,49 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name))
         {
-            errors.Add("name", "is required.");
+            errors.Add("name", "field.required");
         }
         else if (name.Length > MaxNameLength)
         {
-            errors.Add("name", $"must be at most {MaxNameLength} characters.");
+            errors.Add("name", "field.too_long", MaxNameLength);
         }
 
         if (request.DepartmentId is null)
         {
-            errors.Add("departmentId", "is required: the department the work goes to.");
+            errors.Add("departmentId", "assignment_rule.department_required");
         }
 
         if (request.Strategy is null)
         {
-            errors.Add("strategy", "is required: least_loaded, round_robin or named_person.");
+            errors.Add("strategy", "assignment_rule.strategy_required");
         }
         else if (request.Strategy == AssignmentStrategy.NamedPerson && request.NamedUserId is null)
         {
-            errors.Add("namedUserId", "is required for the named_person strategy.");
+            errors.Add("namedUserId", "assignment_rule.named_user_required");
         }
         else if (request.Strategy != AssignmentStrategy.NamedPerson && request.NamedUserId is not null)
         {
-            errors.Add("namedUserId", "is only given with the named_person strategy.");
+            errors.Add("namedUserId", "assignment_rule.named_user_only_named");
         }
 
         foreach (var priority in request.Priorities ?? [])
         {
             if (priority is < 1 or > 4)
             {
-                errors.Add("priorities", $"{priority} is not a priority; use 1 (P1) to 4 (P4).");
+                errors.Add("priorities", "assignment_rule.priority", priority);
             }
         }
 
         if (request.AssetType is { } assetType && (assetType.Trim().Length is 0 or > 100))
         {
-            errors.Add("assetType", "must be 1 to 100 characters, or left out to match any asset type.");
+            errors.Add("assetType", "assignment_rule.asset_type");
         }
 
         foreach (var (key, value) in request.CustomFields ?? [])
         {
             if (value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Undefined)
             {
-                errors.Add($"customFields.{key}", "must be a single value (text, number, true/false or null) to compare with.");
+                errors.Add($"customFields.{key}", "assignment_rule.custom_value");
             }
         }
 
@@ -220,23 +220,23 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
         {
             if (string.IsNullOrWhiteSpace(skill.Skill))
             {
-                errors.Add($"requiredSkills[{i}].skill", "is required.");
+                errors.Add($"requiredSkills[{i}].skill", "field.required");
             }
 
             if (skill.MinLevel is < 1 or > 5)
             {
-                errors.Add($"requiredSkills[{i}].minLevel", "must be from 1 to 5.");
+                errors.Add($"requiredSkills[{i}].minLevel", "field.from_to", 1, 5);
             }
         }
 
         foreach (var duplicate in skills.GroupBy(s => s.Skill, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            errors.Add("requiredSkills", $"names '{duplicate.Key}' more than once.");
+            errors.Add("requiredSkills", "assignment_rule.skill_twice", duplicate.Key);
         }
 
         if (isUpdate && request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required to change a rule, so that a stale page cannot overwrite newer changes.");
+            errors.Add("rowVersion", "row_version.required");
         }
     }
 
@@ -244,7 +244,7 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage assignment rules.");
+            return Failure.Forbidden("assignment_rule.admin_only");
         }
 
         var errors = new FieldErrors();
@@ -257,22 +257,22 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
         if (request.DepartmentId is { } departmentId && found.Department == 0)
         {
-            errors.Add("departmentId", $"department {departmentId} does not exist.");
+            errors.Add("departmentId", "department.missing", departmentId);
         }
 
         if (request.TemplateId is { } templateId && found.Template == 0)
         {
-            errors.Add("templateId", $"template {templateId} does not exist.");
+            errors.Add("templateId", "template.missing", templateId);
         }
 
         if (request.LocationAssetId is { } assetId && found.Location == 0)
         {
-            errors.Add("locationAssetId", $"asset {assetId} does not exist.");
+            errors.Add("locationAssetId", "asset.missing", assetId);
         }
 
         foreach (var unknown in skills.Select(s => s.Skill).Where(s => !string.IsNullOrWhiteSpace(s) && !found.KnownSkills.Contains(s)).Distinct())
         {
-            errors.Add("requiredSkills", $"'{unknown}' is not a known skill.");
+            errors.Add("requiredSkills", "skill.unknown", unknown);
         }
 
         if (request.NamedUserId is { } namedUserId && request.Strategy == AssignmentStrategy.NamedPerson)
@@ -280,15 +280,15 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
             var parts = found.NamedUser?.Split(':');
             if (parts is null)
             {
-                errors.Add("namedUserId", $"user {namedUserId} does not exist.");
+                errors.Add("namedUserId", "user.missing", namedUserId);
             }
             else if (parts[1] != "true")
             {
-                errors.Add("namedUserId", $"user {namedUserId} is inactive.");
+                errors.Add("namedUserId", "user.inactive_id", namedUserId);
             }
             else if (parts[0] is not (Roles.Technician or Roles.Manager) || parts[2] != request.DepartmentId?.ToString(CultureInfo.InvariantCulture))
             {
-                errors.Add("namedUserId", $"user {namedUserId} is not a technician or manager of the rule's department.");
+                errors.Add("namedUserId", "assignment_rule.named_user_department", namedUserId);
             }
         }
 
@@ -324,7 +324,7 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Failure.Invalid("name", $"a rule named '{request.Name!.Trim()}' already exists.");
+            return Failure.Invalid("name", "assignment_rule.name_taken", request.Name!.Trim());
         }
 
         if (written is not { } ruleId)
@@ -332,8 +332,8 @@ public sealed class AssignmentRules(NpgsqlDataSource dataSource)
             var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT EXISTS (SELECT 1 FROM assignment_rules WHERE id = @id)", new { id }, transaction, cancellationToken: cancellationToken));
             return exists
-                ? new Failure(FailureKind.Conflict, "The assignment rule was changed by someone else; reload it and try again.")
-                : Failure.NotFound($"Assignment rule {id}");
+                ? Failure.Conflict("assignment_rule.stale")
+                : Failure.NotFound("assignment_rule.not_found", id);
         }
 
         await connection.ExecuteAsync(new CommandDefinition(

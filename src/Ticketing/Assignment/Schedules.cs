@@ -78,11 +78,11 @@ public sealed class Schedules(NpgsqlDataSource dataSource)
     {
         if (string.IsNullOrWhiteSpace(request.TimeZone))
         {
-            errors.Add("timeZone", "is required: an IANA time zone such as Asia/Taipei or UTC.");
+            errors.Add("timeZone", "schedule.time_zone_required");
         }
         else if (!TimeZoneInfo.TryFindSystemTimeZoneById(request.TimeZone.Trim(), out _))
         {
-            errors.Add("timeZone", $"'{request.TimeZone}' is not a known time zone; use an IANA name such as Asia/Taipei or UTC.");
+            errors.Add("timeZone", "schedule.time_zone_unknown", request.TimeZone);
         }
 
         var hours = request.Hours ?? [];
@@ -91,16 +91,16 @@ public sealed class Schedules(NpgsqlDataSource dataSource)
             var h = hours[i];
             if (h.Weekday is < 1 or > 7)
             {
-                errors.Add($"hours[{i}].weekday", "must be 1 (Monday) to 7 (Sunday).");
+                errors.Add($"hours[{i}].weekday", "schedule.weekday");
             }
 
             if (h.Start >= h.End)
             {
-                errors.Add($"hours[{i}].end", "must be after the start; write a shift over midnight as two entries.");
+                errors.Add($"hours[{i}].end", "schedule.end_after_start");
             }
             else if (hours.Take(i).Any(o => o.Weekday == h.Weekday && o.Start < h.End && h.Start < o.End))
             {
-                errors.Add($"hours[{i}]", "overlaps another entry of the same weekday.");
+                errors.Add($"hours[{i}]", "schedule.overlap");
             }
         }
 
@@ -109,12 +109,12 @@ public sealed class Schedules(NpgsqlDataSource dataSource)
         {
             if (away[i].From >= away[i].To)
             {
-                errors.Add($"away[{i}].to", "must be after from.");
+                errors.Add($"away[{i}].to", "schedule.away_order");
             }
 
             if (away[i].Reason is { Length: > MaxReasonLength })
             {
-                errors.Add($"away[{i}].reason", $"must be at most {MaxReasonLength} characters.");
+                errors.Add($"away[{i}].reason", "field.too_long", MaxReasonLength);
             }
         }
     }
@@ -125,12 +125,12 @@ public sealed class Schedules(NpgsqlDataSource dataSource)
             "SELECT department_id FROM users WHERE id = @userId", new { userId }, cancellationToken: cancellationToken))).AsList();
         if (found.Count == 0)
         {
-            return Failure.NotFound($"User {userId}");
+            return Failure.NotFound("user.not_found", userId);
         }
 
         return actor.Role == Role.Admin || (actor.Role == Role.Manager && found[0] is { } d && actor.ManagesDepartment(d))
             ? null
-            : Failure.Forbidden("Only administrators, and managers for their own department, see and set working hours.");
+            : Failure.Forbidden("schedule.not_allowed");
     }
 
     private static async Task<UserSchedule> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long userId, CancellationToken cancellationToken)

@@ -202,33 +202,33 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
         [
             new("Equipment repair", WorkType.Corrective, 2, maintenance, AssetRequired: true, Fields:
             [
-                new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "overheating", "leak", "electrical", "vibration", "other"], LabelZh: "故障類型"),
-                new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 1000, LabelZh: "停機時數"),
-                new("observed_on", "Observed on", FieldKind.Date, LabelZh: "發現日期"),
+                new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "overheating", "leak", "electrical", "vibration", "other"], Labels: TemplateSchema.Label("zh-TW", "故障類型")),
+                new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 1000, Labels: TemplateSchema.Label("zh-TW", "停機時數")),
+                new("observed_on", "Observed on", FieldKind.Date, Labels: TemplateSchema.Label("zh-TW", "發現日期")),
             ]),
             new("Preventive maintenance", WorkType.Preventive, 3, maintenance, AssetRequired: true, Fields:
             [
-                new("interval_days", "Interval (days)", FieldKind.Number, Required: true, Min: 1, Max: 3650, LabelZh: "週期（天）"),
-                new("checklist", "Checklist", FieldKind.Text, MaxLength: 4000, LabelZh: "檢查清單"),
+                new("interval_days", "Interval (days)", FieldKind.Number, Required: true, Min: 1, Max: 3650, Labels: TemplateSchema.Label("zh-TW", "週期（天）")),
+                new("checklist", "Checklist", FieldKind.Text, MaxLength: 4000, Labels: TemplateSchema.Label("zh-TW", "檢查清單")),
             ]),
             new("Safety inspection", WorkType.Inspection, 3, facilities, Fields:
             [
-                new("area", "Area", FieldKind.Choice, Required: true, Options: ["Production", "Warehouse", "Office"], LabelZh: "區域"),
-                new("inspected_asset", "Asset inspected", FieldKind.Asset, LabelZh: "檢查設備"),
+                new("area", "Area", FieldKind.Choice, Required: true, Options: ["Production", "Warehouse", "Office"], Labels: TemplateSchema.Label("zh-TW", "區域")),
+                new("inspected_asset", "Asset inspected", FieldKind.Asset, Labels: TemplateSchema.Label("zh-TW", "檢查設備")),
             ]),
             new("Facility request", WorkType.ServiceRequest, 3, facilities, ContactRequired: true, Fields:
             [
-                new("area", "Area", FieldKind.Choice, Required: true, Options: ["Production", "Warehouse", "Office"], LabelZh: "區域"),
+                new("area", "Area", FieldKind.Choice, Required: true, Options: ["Production", "Warehouse", "Office"], Labels: TemplateSchema.Label("zh-TW", "區域")),
             ]),
             new("IT service request", WorkType.ServiceRequest, 3, it, ContactRequired: true, Fields:
             [
-                new("category", "Category", FieldKind.Choice, Required: true, Options: ["hardware", "software", "access", "network"], LabelZh: "類別"),
+                new("category", "Category", FieldKind.Choice, Required: true, Options: ["hardware", "software", "access", "network"], Labels: TemplateSchema.Label("zh-TW", "類別")),
             ]),
             new("Purchase approval", WorkType.Approval, 4, facilities, Fields:
             [
-                new("amount", "Amount (TWD)", FieldKind.Number, Required: true, Min: 0, LabelZh: "金額（新台幣）"),
-                new("supplier", "Supplier", FieldKind.Text, Required: true, MaxLength: 200, LabelZh: "供應商"),
-                new("order_number", "Order number", FieldKind.Text, MaxLength: 50, LabelZh: "訂單編號"),
+                new("amount", "Amount (TWD)", FieldKind.Number, Required: true, Min: 0, Labels: TemplateSchema.Label("zh-TW", "金額（新台幣）")),
+                new("supplier", "Supplier", FieldKind.Text, Required: true, MaxLength: 200, Labels: TemplateSchema.Label("zh-TW", "供應商")),
+                new("order_number", "Order number", FieldKind.Text, MaxLength: 50, Labels: TemplateSchema.Label("zh-TW", "訂單編號")),
             ]),
         ];
         var ids = new Dictionary<string, long>();

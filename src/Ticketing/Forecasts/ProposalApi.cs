@@ -24,7 +24,7 @@ public static class ProposalApi
             .ProducesValidationProblem();
 
         forecasts.MapGet("/proposals/{id:long}", async (long id, Proposals proposals, CancellationToken ct) =>
-                await proposals.FindAsync(id, ct) is { } proposal ? Results.Ok(proposal) : Failure.NotFound($"Proposal {id}").ToResult())
+                await proposals.FindAsync(id, ct) is { } proposal ? Results.Ok(proposal) : Failure.NotFound("proposal.not_found", id).ToResult())
             .Produces<Proposal>();
 
         forecasts.MapPost("/proposals/{id:long}/accept", async (long id, Actor actor, Proposals proposals, CancellationToken ct) =>

@@ -58,7 +58,7 @@ public sealed record AcceptedProposal(long ProposalId, long WorkOrderId, string 
 
 public sealed record BulkAcceptRequest(long[]? Ids);
 
-public sealed record BulkAcceptItem(long ProposalId, long? WorkOrderId, string? Number, string? Refused);
+public sealed record BulkAcceptItem(long ProposalId, long? WorkOrderId, string? Number, Refusal? Refused);
 
 public sealed record ThresholdRequest(double? Threshold);
 
@@ -196,17 +196,17 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
         var errors = new FieldErrors();
         if (query.Status is not (null or "open" or "accepted" or "dismissed" or "expired"))
         {
-            errors.Add("status", "must be open, accepted, dismissed or expired.");
+            errors.Add("status", "proposal.status");
         }
 
         if (query.MinProbability is < 0 or > 1)
         {
-            errors.Add("minProbability", "must be from 0 to 1.");
+            errors.Add("minProbability", "field.from_to", 0, 1);
         }
 
         if (query.Take is < 1 or > 500 || query.Skip < 0)
         {
-            errors.Add("take", "take must be 1 to 500 and skip at least 0.");
+            errors.Add("take", "proposal.paging");
         }
 
         if (errors.Any)
@@ -242,7 +242,7 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     {
         if (!CanDecide(actor))
         {
-            return Failure.Forbidden("Only planners and administrators accept proposals.");
+            return Failure.Forbidden("proposal.accept_not_allowed");
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -258,7 +258,7 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
         var p = proposal.Value!;
         if (p.TemplateId is null)
         {
-            return Failure.Invalid("templateId", $"proposal {id} has no preventive template to create the work order from; add a preventive template for the asset's department.");
+            return Failure.Invalid("templateId", "proposal.no_template", id);
         }
 
         // The template's own fields (an interval, a checklist) as the last work from that template had them, on this asset first.
@@ -306,7 +306,7 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     {
         if (request.Ids is not { Length: > 0 and <= 200 } ids)
         {
-            return Failure.Invalid("ids", "give 1 to 200 proposal ids.");
+            return Failure.Invalid("ids", "proposal.ids");
         }
 
         var results = new List<BulkAcceptItem>();
@@ -315,7 +315,7 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
             var outcome = await AcceptAsync(id, actor, cancellationToken);
             results.Add(outcome.Value is { } accepted
                 ? new BulkAcceptItem(id, accepted.WorkOrderId, accepted.Number, null)
-                : new BulkAcceptItem(id, null, null, outcome.Failure!.Message));
+                : new BulkAcceptItem(id, null, null, outcome.Failure!.Main));
         }
 
         return results;
@@ -325,23 +325,23 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     {
         if (!CanDecide(actor))
         {
-            return Failure.Forbidden("Only planners and administrators dismiss proposals.");
+            return Failure.Forbidden("proposal.dismiss_not_allowed");
         }
 
         var errors = new FieldErrors();
         if (request.Reason is null || !DismissReasons.Contains(request.Reason))
         {
-            errors.Add("reason", $"must be one of: {string.Join(", ", DismissReasons)}.");
+            errors.Add("reason", "field.one_of", string.Join(", ", DismissReasons));
         }
 
         var note = string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim();
         if (note is { Length: > MaxNoteLength })
         {
-            errors.Add("note", $"must be at most {MaxNoteLength} characters.");
+            errors.Add("note", "field.too_long", MaxNoteLength);
         }
         else if (request.Reason == "other" && note is null)
         {
-            errors.Add("note", "is required when the reason is 'other'.");
+            errors.Add("note", "proposal.note_for_other");
         }
 
         if (errors.Any)
@@ -407,12 +407,12 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     {
         if (!CanDecide(actor))
         {
-            return Failure.Forbidden("Only planners and administrators change the threshold.");
+            return Failure.Forbidden("proposal.threshold_not_allowed");
         }
 
         if (request.Threshold is not (> 0 and < 1) || double.IsNaN(request.Threshold.Value))
         {
-            return Failure.Invalid("threshold", "must be a probability between 0 and 1 (exclusive), for example 0.4.");
+            return Failure.Invalid("threshold", "proposal.threshold");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -432,22 +432,22 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
             $"SELECT {Columns} WHERE p.id = @id FOR UPDATE OF p", new { id }, transaction, cancellationToken: cancellationToken));
         if (row is null)
         {
-            return Failure.NotFound($"Proposal {id}");
+            return Failure.NotFound("proposal.not_found", id);
         }
 
         if (row.Status == "open" && row.ExpiresAt <= now)
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE forecast_proposals SET status = 'expired', updated_at = @now WHERE id = @id", new { id, now }, transaction, cancellationToken: cancellationToken));
-            return new Failure(FailureKind.Conflict, $"Proposal {id} expired on {row.ExpiresAt:yyyy-MM-dd HH:mm} UTC; a newer forecast proposes again if the risk remains.");
+            return Failure.Conflict("proposal.expired_on", id, row.ExpiresAt);
         }
 
         return row.Status switch
         {
             "open" => row.ToProposal(),
-            "accepted" => new Failure(FailureKind.Conflict, $"Proposal {id} was already accepted as work order {row.WorkOrderNumber}."),
-            "dismissed" => new Failure(FailureKind.Conflict, $"Proposal {id} was dismissed ({row.DismissReason})."),
-            _ => new Failure(FailureKind.Conflict, $"Proposal {id} expired; a newer forecast proposes again if the risk remains."),
+            "accepted" => Failure.Conflict("proposal.accepted", id, row.WorkOrderNumber),
+            "dismissed" => Failure.Conflict("proposal.dismissed", id, row.DismissReason),
+            _ => Failure.Conflict("proposal.expired", id),
         };
     }
 

@@ -55,18 +55,18 @@ public static partial class CalendarRules
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
         {
-            errors.Add("name", $"is required, at most {MaxNameLength} characters.");
+            errors.Add("name", "field.required_short", MaxNameLength);
         }
 
         TimeZoneInfo? zone = null;
         var zoneId = request.TimeZone?.Trim();
         if (string.IsNullOrEmpty(zoneId))
         {
-            errors.Add("timeZone", "is required: an IANA time zone such as Asia/Taipei.");
+            errors.Add("timeZone", "calendar.time_zone_required");
         }
         else if (!TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out zone) || !zone.HasIanaId)
         {
-            errors.Add("timeZone", $"'{zoneId}' is not a known IANA time zone (such as Asia/Taipei or Europe/Berlin).");
+            errors.Add("timeZone", "calendar.time_zone_unknown", zoneId);
             zone = null;
         }
 
@@ -76,7 +76,7 @@ public static partial class CalendarRules
             var field = $"hours.{key}";
             if (!WireNames.TryParse<DayOfWeek>(key, out var day))
             {
-                errors.Add(field, "is not a weekday; use monday to sunday.");
+                errors.Add(field, "calendar.weekday");
                 continue;
             }
 
@@ -91,7 +91,7 @@ public static partial class CalendarRules
 
                 if (spans.FirstOrDefault(s => s.Overlaps(span)) is { EndMinute: > 0 } clash)
                 {
-                    errors.Add(field, $"the spans {Format(clash)} and {Format(span)} overlap.");
+                    errors.Add(field, "calendar.spans_overlap", Format(clash), Format(span));
                     continue;
                 }
 
@@ -103,14 +103,14 @@ public static partial class CalendarRules
 
         if (!hours.Values.Any(s => s.Count > 0) && !errors.Any)
         {
-            errors.Add("hours", "the calendar has no working time at all: give at least one span such as 08:00-17:00 on one weekday.");
+            errors.Add("hours", "calendar.no_working_time");
         }
 
         var holidays = new List<(DateOnly, string)>();
         var holidayList = request.Holidays ?? [];
         if (holidayList.Count > MaxHolidays)
         {
-            errors.Add("holidays", $"at most {MaxHolidays} holidays.");
+            errors.Add("holidays", "calendar.too_many_holidays", MaxHolidays);
         }
 
         for (var i = 0; i < holidayList.Count && i < MaxHolidays; i++)
@@ -119,19 +119,19 @@ public static partial class CalendarRules
             var holidayName = holiday?.Name?.Trim();
             if (holiday?.Date is not { } date)
             {
-                errors.Add($"holidays[{i}].date", "needs a date, written yyyy-MM-dd.");
+                errors.Add($"holidays[{i}].date", "calendar.holiday_date");
                 continue;
             }
 
             if (string.IsNullOrEmpty(holidayName) || holidayName.Length > MaxNameLength)
             {
-                errors.Add($"holidays[{i}].name", $"is required, at most {MaxNameLength} characters.");
+                errors.Add($"holidays[{i}].name", "field.required_short", MaxNameLength);
                 continue;
             }
 
             if (holidays.Any(h => h.Item1 == date))
             {
-                errors.Add($"holidays[{i}].date", $"{date:yyyy-MM-dd} is listed twice.");
+                errors.Add($"holidays[{i}].date", "calendar.holiday_twice", date);
                 continue;
             }
 
@@ -147,13 +147,13 @@ public static partial class CalendarRules
         valid.Holidays.Select(h => h.Date));
 
     /// <summary>Reads "HH:mm-HH:mm"; returns why it cannot, or null.</summary>
-    public static string? ParseSpan(string? text, out WorkingSpan span)
+    public static Refusal? ParseSpan(string? text, out WorkingSpan span)
     {
         span = default;
         var match = SpanPattern().Match(text?.Trim() ?? "");
         if (!match.Success)
         {
-            return $"'{text}' is not a span like 08:00-17:00.";
+            return new Refusal("calendar.span_form", text);
         }
 
         int Minute(int group) => (int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) * 60)
@@ -163,12 +163,12 @@ public static partial class CalendarRules
         if (start >= WorkingSpan.MinutesPerDay || end > WorkingSpan.MinutesPerDay || match.Groups[2].Value is var m1 && int.Parse(m1, CultureInfo.InvariantCulture) > 59
             || int.Parse(match.Groups[4].Value, CultureInfo.InvariantCulture) > 59)
         {
-            return $"'{text}' has a time that is not on the clock (00:00 to 24:00).";
+            return new Refusal("calendar.span_clock", text);
         }
 
         if (end <= start)
         {
-            return $"'{text}' ends before it starts; split a night shift at midnight (22:00-24:00 and 00:00-06:00 the next day).";
+            return new Refusal("calendar.span_backwards", text);
         }
 
         span = new WorkingSpan(start, end);
@@ -233,7 +233,7 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
     public async Task<Outcome<CalendarInfo>> GetAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await ReadAsync(connection, null, id, cancellationToken)).FirstOrDefault() is { } found ? found : Failure.NotFound($"Calendar {id}");
+        return (await ReadAsync(connection, null, id, cancellationToken)).FirstOrDefault() is { } found ? found : Failure.NotFound("calendar.not_found", id);
     }
 
     public Task<Outcome<CalendarInfo>> CreateAsync(CalendarRequest request, Actor actor, CancellationToken cancellationToken) =>
@@ -246,7 +246,7 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage calendars.");
+            return Failure.Forbidden("calendar.admin_only");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -254,12 +254,12 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
             "SELECT is_default FROM business_calendars WHERE id = @id", new { id }, cancellationToken: cancellationToken));
         if (isDefault is null)
         {
-            return Failure.NotFound($"Calendar {id}");
+            return Failure.NotFound("calendar.not_found", id);
         }
 
         if (isDefault.Value)
         {
-            return new Failure(FailureKind.Conflict, "The default calendar cannot be deleted; make another calendar the default first.");
+            return Failure.Conflict("calendar.default_undeletable");
         }
 
         // Running clocks on it fall back to the default calendar (sla_clocks.calendar_id is set to NULL).
@@ -271,13 +271,13 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage calendars.");
+            return Failure.Forbidden("calendar.admin_only");
         }
 
         var errors = new FieldErrors();
         if (id is not null && request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required to change a calendar.");
+            errors.Add("rowVersion", "row_version.required");
         }
 
         var valid = CalendarRules.Validate(request, errors);
@@ -288,7 +288,7 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
                 "SELECT id FROM assets WHERE id = ANY(@ids) AND kind = 'site'", new { ids = valid.SiteIds }, cancellationToken: cancellationToken))).ToHashSet();
             foreach (var missing in valid.SiteIds.Where(s => !sites.Contains(s)))
             {
-                errors.Add("siteIds", $"asset {missing} does not exist or is not a site.");
+                errors.Add("siteIds", "calendar.not_a_site", missing);
             }
         }
 
@@ -304,17 +304,17 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
                 "SELECT is_default, row_version FROM business_calendars WHERE id = @existing FOR UPDATE", new { existing }, transaction, cancellationToken: cancellationToken));
             if (row is null)
             {
-                return Failure.NotFound($"Calendar {existing}");
+                return Failure.NotFound("calendar.not_found", existing);
             }
 
             if (row.RowVersion != request.RowVersion)
             {
-                return Failure.Stale("The calendar", row.RowVersion, request.RowVersion);
+                return Failure.Conflict("calendar.stale", row.RowVersion, request.RowVersion);
             }
 
             if (row.IsDefault && !request.IsDefault)
             {
-                return Failure.Invalid("isDefault", "this is the default calendar; make another calendar the default instead of unsetting it.");
+                return Failure.Invalid("isDefault", "calendar.default_unset");
             }
         }
 
@@ -340,7 +340,7 @@ public sealed class Calendars(NpgsqlDataSource dataSource)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Failure.Invalid("name", $"a calendar named '{valid!.Name}' already exists.");
+            return Failure.Invalid("name", "calendar.name_taken", valid!.Name);
         }
 
         var spans = valid.Hours.SelectMany(h => h.Value.Select(s => new { weekday = (short)h.Key, start = (short)s.StartMinute, end = (short)s.EndMinute })).ToList();

@@ -80,12 +80,12 @@ public sealed class SlaBoard(NpgsqlDataSource dataSource, TimeProvider clock)
     {
         if (actor.Role is not (Role.Manager or Role.Admin or Role.Executive))
         {
-            return Failure.Forbidden("The at-risk view is for managers, administrators and executives.");
+            return Failure.Forbidden("sla_board.not_allowed");
         }
 
         if (take is < 1 or > MaxTake)
         {
-            return Failure.Invalid("take", $"must be from 1 to {MaxTake}.");
+            return Failure.Invalid("take", "field.from_to", 1, MaxTake);
         }
 
         var now = clock.GetUtcNow().UtcDateTime;

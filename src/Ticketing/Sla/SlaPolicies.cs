@@ -50,7 +50,7 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
     public async Task<Outcome<SlaPolicy>> GetAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await FindAsync(connection, null, id, cancellationToken) is { } policy ? policy : Failure.NotFound($"SLA policy {id}");
+        return await FindAsync(connection, null, id, cancellationToken) is { } policy ? policy : Failure.NotFound("sla_policy.not_found", id);
     }
 
     /// <summary>The rules needing no database.</summary>
@@ -59,24 +59,24 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 100)
         {
-            errors.Add("name", "is required, at most 100 characters.");
+            errors.Add("name", "field.required_short", 100);
         }
 
         if (request.Priority is not (>= 1 and <= 4))
         {
-            errors.Add("priority", "must be 1 (P1, most urgent) to 4 (P4).");
+            errors.Add("priority", "field.priority");
         }
 
         Target("responseMinutes", request.ResponseMinutes, errors);
         Target("resolutionMinutes", request.ResolutionMinutes, errors);
         if (request is { ResponseMinutes: > 0 and var response, ResolutionMinutes: > 0 and var resolution } && resolution < response)
         {
-            errors.Add("resolutionMinutes", $"must not be shorter than the response target ({response} minutes): work is acknowledged before it is resolved.");
+            errors.Add("resolutionMinutes", "sla_policy.resolution_before_response", response);
         }
 
         if (request.WarningPercent is { } percent && percent is < 1 or > 99)
         {
-            errors.Add("warningPercent", "must be 1 to 99: the share of a target after which the assignee and managers are warned.");
+            errors.Add("warningPercent", "sla_policy.warning_percent");
         }
     }
 
@@ -91,27 +91,27 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage SLA policies.");
+            return Failure.Forbidden("sla_policy.admin_only");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition("DELETE FROM sla_policies WHERE id = @id", new { id }, cancellationToken: cancellationToken)) > 0
             ? true
-            : Failure.NotFound($"SLA policy {id}");
+            : Failure.NotFound("sla_policy.not_found", id);
     }
 
     private async Task<Outcome<SlaPolicy>> WriteAsync(long? id, SlaPolicyRequest request, Actor actor, CancellationToken cancellationToken)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage SLA policies.");
+            return Failure.Forbidden("sla_policy.admin_only");
         }
 
         var errors = new FieldErrors();
         Validate(request, errors);
         if (id is not null && request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required to change a policy.");
+            errors.Add("rowVersion", "row_version.required");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -122,7 +122,7 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
                 "SELECT name FROM templates WHERE id = @templateId", new { templateId }, cancellationToken: cancellationToken));
             if (templateName is null)
             {
-                errors.Add("templateId", $"template {templateId} does not exist.");
+                errors.Add("templateId", "template.missing", templateId);
             }
         }
 
@@ -180,8 +180,8 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
             var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT EXISTS (SELECT 1 FROM sla_policies WHERE id = @id)", new { id }, transaction, cancellationToken: cancellationToken));
             return exists
-                ? new Failure(FailureKind.Conflict, "The policy was changed by someone else meanwhile. Reload it and try again.")
-                : Failure.NotFound($"SLA policy {id}");
+                ? Failure.Conflict("sla_policy.stale")
+                : Failure.NotFound("sla_policy.not_found", id);
         }
 
         var saved = (await FindAsync(connection, transaction, written.Value, cancellationToken))!;
@@ -189,11 +189,13 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
         return saved;
     }
 
-    private static string Duplicate(int priority, string? templateName, long? other) =>
-        (templateName is null
-            ? $"a policy for P{priority} without a template already exists"
-            : $"a policy for P{priority} and template '{templateName}' already exists")
-        + (other is { } o ? $" (policy {o}); change that one instead." : "; change that one instead.");
+    private static Refusal Duplicate(int priority, string? templateName, long? other) => (templateName, other) switch
+    {
+        (null, { } o) => new("sla_policy.duplicate", priority, o),
+        (null, null) => new("sla_policy.duplicate_saved_meanwhile", priority),
+        (_, { } o) => new("sla_policy.duplicate_template", priority, templateName, o),
+        _ => new("sla_policy.duplicate_template_saved_meanwhile", priority, templateName),
+    };
 
     private static async Task<SlaPolicy?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, CancellationToken cancellationToken) =>
         await connection.QuerySingleOrDefaultAsync<SlaPolicy>(new CommandDefinition(Select + " WHERE p.id = @id", new { id }, transaction, cancellationToken: cancellationToken));
@@ -202,15 +204,15 @@ public sealed class SlaPolicies(NpgsqlDataSource dataSource)
     {
         if (minutes is null)
         {
-            errors.Add(field, "is required: the target in business minutes.");
+            errors.Add(field, "sla_policy.target_required");
         }
         else if (minutes <= 0)
         {
-            errors.Add(field, "must be more than zero business minutes.");
+            errors.Add(field, "sla_policy.target_positive");
         }
         else if (minutes > MaxMinutes)
         {
-            errors.Add(field, $"must be at most {MaxMinutes} business minutes (a year).");
+            errors.Add(field, "sla_policy.target_too_long", MaxMinutes);
         }
     }
 }

@@ -15,7 +15,7 @@ public static class TemplateApi
         templates.MapGet("/", async (Templates service, CancellationToken ct, bool includeInactive = false) =>
             TypedResults.Ok(await service.ListAsync(includeInactive, ct)));
         templates.MapGet("/{id:long}", async (long id, Templates service, CancellationToken ct) =>
-            await service.FindAsync(id, ct) is { } template ? Results.Ok(template) : Failure.NotFound($"Template {id}").ToResult())
+            await service.FindAsync(id, ct) is { } template ? Results.Ok(template) : Failure.NotFound("template.not_found", id).ToResult())
             .Produces<Template>();
         templates.MapPost("/", async (TemplateRequest request, Actor actor, Templates service, CancellationToken ct) =>
             (await service.CreateAsync(request, actor, ct)).Map(t => Results.Created($"/api/v1/templates/{t.Id}", t)))

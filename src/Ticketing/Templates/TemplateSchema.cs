@@ -23,7 +23,10 @@ public enum FieldKind
     Asset,
 }
 
-/// <summary>One custom field of a template. Labels may be given in English and Traditional Chinese.</summary>
+/// <summary>
+/// One custom field of a template: its neutral label and, in <see cref="Labels"/>, a label per culture name
+/// ({"zh-TW": "故障類型"}).
+/// </summary>
 public sealed record TemplateField(
     string Key,
     string Label,
@@ -33,12 +36,29 @@ public sealed record TemplateField(
     int? MaxLength = null,
     decimal? Min = null,
     decimal? Max = null,
-    string? LabelZh = null);
+    IReadOnlyDictionary<string, string>? Labels = null)
+{
+    /// <summary>The label in a culture: its own, else its parent culture's (zh-TW, then zh-Hant, then zh), else the neutral one.</summary>
+    public string LabelFor(CultureInfo culture)
+    {
+        for (var c = culture; c.Name.Length > 0; c = c.Parent)
+        {
+            if (Labels?.GetValueOrDefault(c.Name) is { Length: > 0 } label)
+            {
+                return label;
+            }
+        }
+
+        return Label;
+    }
+}
 
 /// <summary>The custom values a work order carries, checked against its template.</summary>
 public static partial class TemplateSchema
 {
     public const int MaxFields = 40;
+    public const int MaxLabelLength = 100;
+    public const int MaxLabels = 20;
     public const int DefaultTextLength = 2000;
 
     /// <summary>How field lists and values are written to jsonb.</summary>
@@ -58,7 +78,7 @@ public static partial class TemplateSchema
 
         if (fields.Count > MaxFields)
         {
-            errors.Add("fields", $"a template has at most {MaxFields} custom fields.");
+            errors.Add("fields", "template.too_many_fields", MaxFields);
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -68,52 +88,54 @@ public static partial class TemplateSchema
             var at = $"fields[{i}]";
             if (field is null)
             {
-                errors.Add(at, "must be an object.");
+                errors.Add(at, "template.field_object");
                 continue;
             }
 
             if (field.Key is null || !KeyPattern().IsMatch(field.Key))
             {
-                errors.Add($"{at}.key", "must start with a lower-case letter and hold only a-z, 0-9 and _, at most 40 characters.");
+                errors.Add($"{at}.key", "template.field_key");
             }
             else if (!seen.Add(field.Key))
             {
-                errors.Add($"{at}.key", $"'{field.Key}' is used by another field.");
+                errors.Add($"{at}.key", "template.field_key_taken", field.Key);
             }
 
-            if (string.IsNullOrWhiteSpace(field.Label) || field.Label.Length > 100)
+            if (string.IsNullOrWhiteSpace(field.Label) || field.Label.Length > MaxLabelLength)
             {
-                errors.Add($"{at}.label", "is required, at most 100 characters.");
+                errors.Add($"{at}.label", "field.required_short", MaxLabelLength);
             }
+
+            ValidateLabels(field.Labels, at, errors);
 
             if (field.Kind == FieldKind.Choice)
             {
                 if (field.Options is not { Count: > 0 } || field.Options.Any(string.IsNullOrWhiteSpace))
                 {
-                    errors.Add($"{at}.options", "a choice field needs at least one non-empty option.");
+                    errors.Add($"{at}.options", "template.choice_needs_options");
                 }
                 else if (field.Options.Distinct(StringComparer.Ordinal).Count() != field.Options.Count)
                 {
-                    errors.Add($"{at}.options", "options must be distinct.");
+                    errors.Add($"{at}.options", "template.options_distinct");
                 }
             }
             else if (field.Options is { Count: > 0 })
             {
-                errors.Add($"{at}.options", "only a choice field has options.");
+                errors.Add($"{at}.options", "template.options_only_choice");
             }
 
             if (field.MaxLength is { } max && (field.Kind != FieldKind.Text || max is < 1 or > 20000))
             {
-                errors.Add($"{at}.maxLength", "applies to text fields only, from 1 to 20000.");
+                errors.Add($"{at}.maxLength", "template.max_length");
             }
 
             if ((field.Min is not null || field.Max is not null) && field.Kind != FieldKind.Number)
             {
-                errors.Add($"{at}.min", "min and max apply to number fields only.");
+                errors.Add($"{at}.min", "template.min_max_only_number");
             }
             else if (field.Min > field.Max)
             {
-                errors.Add($"{at}.min", "must not be greater than max.");
+                errors.Add($"{at}.min", "template.min_above_max");
             }
         }
     }
@@ -133,7 +155,7 @@ public static partial class TemplateSchema
 
         foreach (var key in submitted.Keys.Where(k => fields.All(f => f.Key != k)))
         {
-            errors.Add($"customFields.{key}", "is not a field of this template.");
+            errors.Add($"customFields.{key}", "custom_field.unknown");
         }
 
         foreach (var field in fields)
@@ -143,7 +165,7 @@ public static partial class TemplateSchema
             {
                 if (field.Required)
                 {
-                    errors.Add(name, $"'{field.Label}' is required.");
+                    errors.Add(name, "field.required");
                 }
 
                 continue;
@@ -154,11 +176,11 @@ public static partial class TemplateSchema
                 case FieldKind.Text:
                     if (raw.ValueKind != JsonValueKind.String)
                     {
-                        errors.Add(name, "must be text.");
+                        errors.Add(name, "custom_field.text");
                     }
                     else if (raw.GetString()!.Trim() is var text && text.Length > (field.MaxLength ?? DefaultTextLength))
                     {
-                        errors.Add(name, $"must be at most {field.MaxLength ?? DefaultTextLength} characters.");
+                        errors.Add(name, "field.too_long", field.MaxLength ?? DefaultTextLength);
                     }
                     else
                     {
@@ -169,11 +191,11 @@ public static partial class TemplateSchema
                 case FieldKind.Number:
                     if (!TryNumber(raw, out var number))
                     {
-                        errors.Add(name, "must be a number.");
+                        errors.Add(name, "custom_field.number");
                     }
                     else if (number < field.Min || number > field.Max)
                     {
-                        errors.Add(name, $"must be between {field.Min?.ToString(CultureInfo.InvariantCulture) ?? "-∞"} and {field.Max?.ToString(CultureInfo.InvariantCulture) ?? "∞"}.");
+                        errors.Add(name, "custom_field.between", field.Min?.ToString(CultureInfo.InvariantCulture) ?? "-∞", field.Max?.ToString(CultureInfo.InvariantCulture) ?? "∞");
                     }
                     else
                     {
@@ -185,7 +207,7 @@ public static partial class TemplateSchema
                     if (raw.ValueKind != JsonValueKind.String
                         || !DateOnly.TryParseExact(raw.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
                     {
-                        errors.Add(name, "must be a date written yyyy-MM-dd.");
+                        errors.Add(name, "field.date");
                     }
                     else
                     {
@@ -196,7 +218,7 @@ public static partial class TemplateSchema
                 case FieldKind.Choice:
                     if (raw.ValueKind != JsonValueKind.String || !(field.Options ?? []).Contains(raw.GetString()!, StringComparer.Ordinal))
                     {
-                        errors.Add(name, $"must be one of: {string.Join(", ", field.Options ?? [])}.");
+                        errors.Add(name, "field.one_of", string.Join(", ", field.Options ?? []));
                     }
                     else
                     {
@@ -207,7 +229,7 @@ public static partial class TemplateSchema
                 case FieldKind.Asset:
                     if (raw.ValueKind != JsonValueKind.Number || !raw.TryGetInt64(out var assetId) || assetId <= 0)
                     {
-                        errors.Add(name, "must be the id of an asset.");
+                        errors.Add(name, "custom_field.asset");
                     }
                     else
                     {
@@ -222,6 +244,42 @@ public static partial class TemplateSchema
         }
 
         return (values, assets);
+    }
+
+    /// <summary>The labels of a field with one translation, as seed data and tests write them.</summary>
+    public static IReadOnlyDictionary<string, string> Label(string culture, string text) => new Dictionary<string, string>(StringComparer.Ordinal) { [culture] = text };
+
+    private static void ValidateLabels(IReadOnlyDictionary<string, string>? labels, string at, FieldErrors errors)
+    {
+        if (labels is { Count: > MaxLabels })
+        {
+            errors.Add($"{at}.labels", "template.too_many_labels", MaxLabels);
+        }
+
+        foreach (var (culture, text) in labels ?? new Dictionary<string, string>())
+        {
+            if (!IsCultureName(culture))
+            {
+                errors.Add($"{at}.labels", "template.labels_culture", culture);
+            }
+            else if (string.IsNullOrWhiteSpace(text) || text.Length > MaxLabelLength)
+            {
+                errors.Add($"{at}.labels.{culture}", "field.required_short", MaxLabelLength);
+            }
+        }
+    }
+
+    // Only cultures the platform knows, written as it writes them (zh-TW, not zh-tw or a made-up tag).
+    private static bool IsCultureName(string name)
+    {
+        try
+        {
+            return name.Length is > 0 and <= 20 && CultureInfo.GetCultureInfo(name, predefinedOnly: true).Name == name;
+        }
+        catch (CultureNotFoundException)
+        {
+            return false;
+        }
     }
 
     private static bool IsEmpty(JsonElement value) =>

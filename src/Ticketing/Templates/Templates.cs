@@ -92,34 +92,34 @@ public sealed class Templates(NpgsqlDataSource dataSource)
     {
         if (actor.Role != Role.Admin)
         {
-            return Failure.Forbidden("Only administrators manage templates.");
+            return Failure.Forbidden("template.admin_only");
         }
 
         var errors = new FieldErrors();
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 100)
         {
-            errors.Add("name", "is required, at most 100 characters.");
+            errors.Add("name", "field.required_short", 100);
         }
 
         if (request.WorkType is null)
         {
-            errors.Add("workType", "is required: corrective, preventive, inspection, service_request or approval.");
+            errors.Add("workType", "template.work_type_required");
         }
 
         if (request.DefaultPriority is not (>= 1 and <= 4))
         {
-            errors.Add("defaultPriority", "must be 1 (P1, most urgent) to 4 (P4).");
+            errors.Add("defaultPriority", "field.priority");
         }
 
         if (request.DepartmentId is null)
         {
-            errors.Add("departmentId", "is required.");
+            errors.Add("departmentId", "field.required");
         }
 
         if (id is not null && request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required to change a template.");
+            errors.Add("rowVersion", "row_version.required");
         }
 
         TemplateSchema.ValidateDefinition(request.Fields, errors);
@@ -128,7 +128,7 @@ public sealed class Templates(NpgsqlDataSource dataSource)
         if (request.DepartmentId is { } departmentId
             && !await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM departments WHERE id = @departmentId)", new { departmentId }, cancellationToken: cancellationToken)))
         {
-            errors.Add("departmentId", $"department {departmentId} does not exist.");
+            errors.Add("departmentId", "department.missing", departmentId);
         }
 
         if (errors.Any)
@@ -160,7 +160,7 @@ public sealed class Templates(NpgsqlDataSource dataSource)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Failure.Invalid("name", $"a template named '{name}' already exists.");
+            return Failure.Invalid("name", "template.name_taken", name);
         }
 
         if (written is null)
@@ -168,8 +168,8 @@ public sealed class Templates(NpgsqlDataSource dataSource)
             var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT EXISTS (SELECT 1 FROM templates WHERE id = @id)", new { id }, transaction, cancellationToken: cancellationToken));
             return exists
-                ? new Failure(FailureKind.Conflict, "The template was changed by someone else; reload it and try again.")
-                : Failure.NotFound($"Template {id}");
+                ? Failure.Conflict("template.stale")
+                : Failure.NotFound("template.not_found", id);
         }
 
         var template = await FindAsync(connection, transaction, written.Value, cancellationToken);

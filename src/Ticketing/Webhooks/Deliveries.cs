@@ -64,14 +64,14 @@ public sealed class WebhookDeliveries(NpgsqlDataSource dataSource, TimeProvider 
 
         if (status is not (null or Pending or Delivered or Failed))
         {
-            return Failure.Invalid("status", $"'{status}' is not a delivery status; use pending, delivered or failed.");
+            return Failure.Invalid("status", "delivery.status", status);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = @subscriptionId)", new { subscriptionId }, cancellationToken: cancellationToken)))
         {
-            return Failure.NotFound($"Webhook {subscriptionId}");
+            return Failure.NotFound("webhook.not_found", subscriptionId);
         }
 
         var deliveries = (await connection.QueryAsync<WebhookDelivery>(new CommandDefinition(
@@ -95,7 +95,7 @@ public sealed class WebhookDeliveries(NpgsqlDataSource dataSource, TimeProvider 
             Again, new { subscriptionId, deliveryId, now = clock.GetUtcNow().UtcDateTime }, cancellationToken: cancellationToken));
         if (changed == 0)
         {
-            return Failure.NotFound($"Delivery {deliveryId} of webhook {subscriptionId}");
+            return Failure.NotFound("delivery.not_found", deliveryId, subscriptionId);
         }
 
         await connection.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{WebhookDispatcher.Channel}', '')", cancellationToken: cancellationToken));

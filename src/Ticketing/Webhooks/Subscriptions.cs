@@ -54,41 +54,41 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
         var url = request.Url?.Trim();
         if (string.IsNullOrEmpty(url))
         {
-            errors.Add("url", "is required: an absolute http:// or https:// address.");
+            errors.Add("url", "webhook.url_required");
         }
         else if (url.Length > 2000)
         {
-            errors.Add("url", "is longer than 2000 characters.");
+            errors.Add("url", "field.longer_than", 2000);
         }
         else if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)
                  || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
                  || string.IsNullOrEmpty(uri.Host))
         {
-            errors.Add("url", "is not an absolute http:// or https:// address.");
+            errors.Add("url", "webhook.url_not_absolute");
         }
         else if (!string.IsNullOrEmpty(uri.UserInfo))
         {
-            errors.Add("url", "must not carry a user name or password; the signature authenticates deliveries.");
+            errors.Add("url", "webhook.url_credentials");
         }
 
         var kind = request.EventKind?.Trim();
         if (string.IsNullOrEmpty(kind))
         {
-            errors.Add("eventKind", "is required: a history event kind such as 'created', 'assigned' or 'resolved', or '*' for every kind.");
+            errors.Add("eventKind", "webhook.event_kind_required");
         }
         else if (kind != AnyKind && !EventKindPattern().IsMatch(kind))
         {
-            errors.Add("eventKind", "is not an event kind: use lower-case letters and '_' (at most 50), or '*' for every kind.");
+            errors.Add("eventKind", "webhook.event_kind_form");
         }
 
         if (creating && request.Secret is { } secret && (secret.Length < 16 || secret.Length > 200 || secret.Any(char.IsWhiteSpace)))
         {
-            errors.Add("secret", "must be 16 to 200 characters without spaces; leave it out to have one generated.");
+            errors.Add("secret", "webhook.secret");
         }
 
         if (request.Description is { Length: > 200 })
         {
-            errors.Add("description", "is longer than 200 characters.");
+            errors.Add("description", "field.longer_than", 200);
         }
 
         return errors;
@@ -114,7 +114,7 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await FindAsync(connection, id, cancellationToken) is { } found ? found : Failure.NotFound($"Webhook {id}");
+        return await FindAsync(connection, id, cancellationToken) is { } found ? found : Failure.NotFound("webhook.not_found", id);
     }
 
     public async Task<Outcome<CreatedWebhook>> CreateAsync(WebhookRequest request, Actor actor, CancellationToken cancellationToken)
@@ -166,7 +166,7 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
             Update,
             new { id, url = request.Url!.Trim(), eventKind = request.EventKind!.Trim(), description = Blank(request.Description), active = request.Active },
             cancellationToken: cancellationToken));
-        return changed == 0 ? Failure.NotFound($"Webhook {id}") : (await FindAsync(connection, id, cancellationToken))!;
+        return changed == 0 ? Failure.NotFound("webhook.not_found", id) : (await FindAsync(connection, id, cancellationToken))!;
     }
 
     /// <summary>Removes a subscription with its deliveries and their attempt log; to keep the log, deactivate it instead.</summary>
@@ -179,11 +179,11 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var deleted = await connection.ExecuteAsync(new CommandDefinition(Delete, new { id }, cancellationToken: cancellationToken));
-        return deleted == 0 ? Failure.NotFound($"Webhook {id}") : id;
+        return deleted == 0 ? Failure.NotFound("webhook.not_found", id) : id;
     }
 
     internal static Failure? Refuse(Actor actor) =>
-        actor.Role == Role.Admin ? null : Failure.Forbidden("Only administrators manage webhooks.");
+        actor.Role == Role.Admin ? null : Failure.Forbidden("webhook.admin_only");
 
     private static async Task<WebhookSubscription?> FindAsync(NpgsqlConnection connection, long id, CancellationToken cancellationToken) =>
         await connection.QuerySingleOrDefaultAsync<WebhookSubscription>(new CommandDefinition(Select, new { id = (long?)id }, cancellationToken: cancellationToken));

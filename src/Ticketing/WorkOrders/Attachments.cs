@@ -37,13 +37,13 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
         var name = Path.GetFileName(fileName?.Trim() ?? "");
         if (string.IsNullOrEmpty(name) || name.Length > 255)
         {
-            return Failure.Invalid("file", "needs a file name of at most 255 characters.");
+            return Failure.Invalid("file", "attachment.name");
         }
 
         var type = contentType?.Split(';')[0].Trim() ?? "";
         if (!AllowedTypes.TryGetValue(type, out var signatures))
         {
-            return Failure.Invalid("file", $"type '{type}' is not accepted; use one of: {string.Join(", ", AllowedTypes.Keys)}.");
+            return Failure.Invalid("file", "attachment.type", type, string.Join(", ", AllowedTypes.Keys));
         }
 
         // Read at most one byte past the limit, so an oversized upload is refused without holding all of it.
@@ -55,19 +55,19 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
             buffer.Write(chunk, 0, read);
             if (buffer.Length > limit)
             {
-                return Failure.Invalid("file", $"is larger than the limit of {limit / (1024 * 1024)} MiB.");
+                return Failure.Invalid("file", "attachment.too_large", limit / (1024 * 1024));
             }
         }
 
         var bytes = buffer.ToArray();
         if (bytes.Length == 0)
         {
-            return Failure.Invalid("file", "is empty.");
+            return Failure.Invalid("file", "attachment.empty");
         }
 
         if (signatures.Length > 0 && !signatures.Any(s => bytes.AsSpan().StartsWith(s)))
         {
-            return Failure.Invalid("file", $"content is not a {type} file.");
+            return Failure.Invalid("file", "attachment.content", type);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -102,6 +102,6 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
             "SELECT file_name AS FileName, content_type AS ContentType, content AS Content FROM attachments WHERE id = @attachmentId AND work_order_id = @workOrderId",
             new { attachmentId, workOrderId },
             cancellationToken: cancellationToken));
-        return found is null ? Failure.NotFound($"Attachment {attachmentId}") : found;
+        return found is null ? Failure.NotFound("attachment.not_found", attachmentId) : found;
     }
 }

@@ -90,7 +90,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
 
         if (!MayManage(actor, row.Value!.DepartmentId, row.Value.AssigneeId))
         {
-            return Failure.Forbidden($"Only the assignee of {row.Value.Number} or a manager of its department can add collaborators.");
+            return Failure.Forbidden("collaborator.add_not_allowed", row.Value.Number);
         }
 
         var trimmed = text?.Trim() ?? "";
@@ -104,7 +104,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
     {
         if (request.UserId is not { } userId)
         {
-            return Failure.Invalid("userId", "is required.");
+            return Failure.Invalid("userId", "field.required");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -118,20 +118,20 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
         var row = loaded.Value!;
         if (!MayManage(actor, row.DepartmentId, row.AssigneeId))
         {
-            return Failure.Forbidden($"Only the assignee of {row.Number} or a manager of its department can add collaborators.");
+            return Failure.Forbidden("collaborator.add_not_allowed", row.Number);
         }
 
         if (WireNames.Parse<WorkOrderStatus>(row.Status) is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled)
         {
-            return new Failure(FailureKind.IllegalTransition, $"{row.Number} is {row.Status}: nobody can be asked to help on it any more.");
+            return Failure.Illegal("collaborator.work_order_finished", row.Number, row.Status);
         }
 
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(LoadUser, new { id = userId }, transaction, cancellationToken: cancellationToken));
         var problem = user switch
         {
-            null => $"user {userId} does not exist.",
-            { Active: false } => $"user '{user.DisplayName}' is inactive.",
-            _ when userId == row.AssigneeId => $"'{user.DisplayName}' is the assignee of {row.Number} already.",
+            null => new Refusal("user.missing", userId),
+            { Active: false } => new Refusal("user.inactive", user.DisplayName),
+            _ when userId == row.AssigneeId => new Refusal("collaborator.is_assignee", user.DisplayName, row.Number),
             _ => null,
         };
         if (problem is not null)
@@ -144,7 +144,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
             Insert, new { id = workOrderId, userId, addedBy = actor.UserId, now }, transaction, cancellationToken: cancellationToken));
         if (added == 0)
         {
-            return Failure.Invalid("userId", $"'{user!.DisplayName}' already collaborates on {row.Number}.");
+            return Failure.Invalid("userId", "collaborator.already", user!.DisplayName, row.Number);
         }
 
         await History.AppendAsync(
@@ -172,14 +172,14 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
         var row = loaded.Value!;
         if (!MayManage(actor, row.DepartmentId, row.AssigneeId) && userId != actor.UserId)
         {
-            return Failure.Forbidden($"Only the assignee of {row.Number} or a manager of its department can remove collaborators; a collaborator may leave.");
+            return Failure.Forbidden("collaborator.remove_not_allowed", row.Number);
         }
 
         var name = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
             Delete, new { id = workOrderId, userId }, transaction, cancellationToken: cancellationToken));
         if (name is null)
         {
-            return Failure.NotFound($"Collaborator {userId} on {row.Number}");
+            return Failure.NotFound("collaborator.not_found", userId, row.Number);
         }
 
         await History.AppendAsync(

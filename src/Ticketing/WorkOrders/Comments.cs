@@ -21,7 +21,7 @@ public sealed class AddComment(NpgsqlDataSource dataSource, TimeProvider clock)
         var body = request.Body?.Trim();
         if (string.IsNullOrEmpty(body) || body.Length > MaxBodyLength)
         {
-            return Failure.Invalid("body", $"is required, at most {MaxBodyLength} characters.");
+            return Failure.Invalid("body", "field.required_short", MaxBodyLength);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -69,7 +69,7 @@ internal static class WorkOrderAccess
             sql, new { id, me = actor.UserId }, transaction, cancellationToken: cancellationToken));
         if (row is null)
         {
-            return Failure.NotFound($"Work order {id}");
+            return Failure.NotFound("work_order.not_found", id);
         }
 
         return refuse(row) is { } refusal ? refusal : row;
@@ -85,11 +85,11 @@ internal static class WorkOrderAccess
     public static Failure? Unseen(IVisibleWorkOrder row, Actor actor) =>
         Visibility.CanSee(actor, row.RequesterId, row.AssigneeId, row.DepartmentId, row.IsCollaborator)
             ? null
-            : Failure.Forbidden($"You may not see work order {row.Number}.");
+            : Failure.Forbidden("work_order.not_visible", row.Number);
 
     /// <summary>The refusal of a change sent from a page that read another row version; null when it is current.</summary>
     public static Failure? Stale(LifecycleRow row, int? sent) =>
-        row.RowVersion == sent ? null : Failure.Stale($"Work order {row.Number}", row.RowVersion, sent);
+        row.RowVersion == sent ? null : Failure.Conflict("work_order.stale", row.Number, row.RowVersion, sent);
 
     /// <summary>The facts the lifecycle needs of a user proposed as assignee; null when there is no such user.</summary>
     public static async Task<Candidate?> CandidateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long userId, CancellationToken cancellationToken)

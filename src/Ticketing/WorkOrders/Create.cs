@@ -66,7 +66,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     {
         if (idempotencyKey is { Length: 0 or > MaxIdempotencyKeyLength })
         {
-            return Failure.Invalid("Idempotency-Key", $"must be 1 to {MaxIdempotencyKeyLength} characters.");
+            return Failure.Invalid("Idempotency-Key", "idempotency_key.length", MaxIdempotencyKeyLength);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -83,12 +83,12 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
                     FindByKey, new { userId = actor.UserId, key = idempotencyKey }, transaction, cancellationToken: cancellationToken));
                 if (earlier is not { } found)
                 {
-                    return new Failure(FailureKind.Conflict, "A request with this Idempotency-Key is still being processed; retry shortly.");
+                    return Failure.Conflict("idempotency_key.in_progress");
                 }
 
                 return found.RequestHash.AsSpan().SequenceEqual(hash)
                     ? new CreatedWorkOrder(found.Id, found.Number, Replayed: true)
-                    : Failure.Invalid("Idempotency-Key", "was already used for a different request.");
+                    : Failure.Invalid("Idempotency-Key", "idempotency_key.reused");
             }
         }
 
@@ -173,55 +173,55 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     {
         if (request.TemplateId is null)
         {
-            errors.Add("templateId", "is required.");
+            errors.Add("templateId", "field.required");
         }
         else if (template is null || !template.Active)
         {
-            errors.Add("templateId", $"template {request.TemplateId} does not exist or is no longer in use.");
+            errors.Add("templateId", "template.unusable", request.TemplateId);
         }
 
         var title = request.Title?.Trim();
         if (string.IsNullOrEmpty(title))
         {
-            errors.Add("title", "is required.");
+            errors.Add("title", "field.required");
         }
         else if (title.Length > MaxTitleLength)
         {
-            errors.Add("title", $"must be at most {MaxTitleLength} characters (it has {title.Length}).");
+            errors.Add("title", "field.too_long_has", MaxTitleLength, title.Length);
         }
 
         var description = request.Description?.Trim();
         if (string.IsNullOrEmpty(description))
         {
-            errors.Add("description", "is required.");
+            errors.Add("description", "field.required");
         }
         else if (description.Length > MaxDescriptionLength)
         {
-            errors.Add("description", $"must be at most {MaxDescriptionLength} characters (it has {description.Length}).");
+            errors.Add("description", "field.too_long_has", MaxDescriptionLength, description.Length);
         }
 
         if (request.Priority is { } priority && priority is < 1 or > 4)
         {
-            errors.Add("priority", "must be 1 (P1, most urgent) to 4 (P4).");
+            errors.Add("priority", "field.priority");
         }
 
         if (request.Contact is { Length: > MaxContactLength })
         {
-            errors.Add("contact", $"must be at most {MaxContactLength} characters.");
+            errors.Add("contact", "field.too_long", MaxContactLength);
         }
         else if (template is { ContactRequired: true } && string.IsNullOrWhiteSpace(request.Contact))
         {
-            errors.Add("contact", "is required by this template.");
+            errors.Add("contact", "field.required_by_template");
         }
 
         if (request.Reference is { Length: > MaxReferenceLength })
         {
-            errors.Add("reference", $"must be at most {MaxReferenceLength} characters.");
+            errors.Add("reference", "field.too_long", MaxReferenceLength);
         }
 
         if (template is { AssetRequired: true } && request.AssetId is null)
         {
-            errors.Add("assetId", "is required by this template.");
+            errors.Add("assetId", "field.required_by_template");
         }
 
         return template is null
@@ -252,7 +252,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             "SELECT id FROM assets WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken))).ToHashSet();
         foreach (var (field, id) in references.Where(r => !known.Contains(r.AssetId)))
         {
-            errors.Add(field, $"asset {id} does not exist.");
+            errors.Add(field, "asset.missing", id);
         }
     }
 

@@ -94,32 +94,35 @@ public static class Lifecycle
         var action = WireNames.Of(command.Action);
         if (!from.Contains(state.Status))
         {
-            return new Failure(
-                FailureKind.IllegalTransition,
-                $"A work order that is {WireNames.Of(state.Status)} cannot take the action '{action}'.");
+            return Failure.Illegal("transition.not_from_status", WireNames.Of(state.Status), action);
         }
 
         if (Permission(state, command.Action, actor, command.Assignee?.UserId) is { } refusal)
         {
-            return Failure.Forbidden(refusal);
+            return new Failure(FailureKind.Forbidden, refusal);
         }
 
         var note = command.Note?.Trim();
         if (note is { Length: > MaxNoteLength })
         {
-            return Failure.Invalid("note", $"must be at most {MaxNoteLength} characters.");
+            return Failure.Invalid("note", "field.too_long", MaxNoteLength);
         }
 
         if (string.IsNullOrEmpty(note) && command.Action is WorkOrderAction.Hold or WorkOrderAction.Reject or WorkOrderAction.Cancel)
         {
-            return Failure.Invalid("note", $"a reason is required to {action}.");
+            return Failure.Invalid("note", command.Action switch
+            {
+                WorkOrderAction.Hold => "transition.reason_required_hold",
+                WorkOrderAction.Reject => "transition.reason_required_reject",
+                _ => "transition.reason_required_cancel",
+            });
         }
 
         if (command.Rating is { } rating && (command.Action != WorkOrderAction.Approve || rating is < 1 or > 5))
         {
             return Failure.Invalid("rating", command.Action == WorkOrderAction.Approve
-                ? "must be a whole number from 1 to 5."
-                : "is only given when approving.");
+                ? "transition.rating_range"
+                : "transition.rating_only_on_approve");
         }
 
         var assigneeId = state.AssigneeId;
@@ -151,7 +154,7 @@ public static class Lifecycle
             .Where(a => Rule(a).From.Contains(state.Status) && Permission(state, a, actor, actor.UserId) is null)
             .ToList();
 
-    private static string? Permission(WorkOrderState state, WorkOrderAction action, Actor actor, long? assigneeId)
+    private static Refusal? Permission(WorkOrderState state, WorkOrderAction action, Actor actor, long? assigneeId)
     {
         var manages = actor.ManagesDepartment(state.DepartmentId);
         var isAssignee = state.AssigneeId == actor.UserId;
@@ -163,27 +166,27 @@ public static class Lifecycle
                 && actor.DepartmentId == state.DepartmentId
                 && state.Status is WorkOrderStatus.New
                 && assigneeId == actor.UserId => null,
-            WorkOrderAction.Assign => "Only a manager of the work order's department can assign it; a technician of the department may claim a new one.",
+            WorkOrderAction.Assign => new Refusal("transition.assign_not_allowed"),
             WorkOrderAction.Start or WorkOrderAction.Hold or WorkOrderAction.AwaitFeedback or WorkOrderAction.RequestCollaboration
                 or WorkOrderAction.Resume or WorkOrderAction.Resolve when isAssignee || manages => null,
             WorkOrderAction.Start or WorkOrderAction.Hold or WorkOrderAction.AwaitFeedback or WorkOrderAction.RequestCollaboration
-                or WorkOrderAction.Resume or WorkOrderAction.Resolve => "Only the assignee or a manager of the department can do this.",
+                or WorkOrderAction.Resume or WorkOrderAction.Resolve => new Refusal("transition.work_not_allowed"),
             WorkOrderAction.Approve or WorkOrderAction.Reject when (isRequester && !isAssignee) || manages => null,
-            WorkOrderAction.Approve or WorkOrderAction.Reject => "Only the requester or a manager of the department can review the result.",
+            WorkOrderAction.Approve or WorkOrderAction.Reject => new Refusal("transition.review_not_allowed"),
             WorkOrderAction.Cancel when manages => null,
             WorkOrderAction.Cancel when isRequester && state.Status is WorkOrderStatus.New or WorkOrderStatus.Assigned => null,
-            WorkOrderAction.Cancel => "Only a manager of the department can cancel; the requester can cancel before work starts.",
+            WorkOrderAction.Cancel => new Refusal("transition.cancel_not_allowed"),
             _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
         };
     }
 
-    private static string? AssigneeProblem(WorkOrderState state, Candidate? candidate) => candidate switch
+    private static Refusal? AssigneeProblem(WorkOrderState state, Candidate? candidate) => candidate switch
     {
-        null => "is required to assign.",
-        { Active: false } => $"user '{candidate.UserName}' is inactive.",
-        { Role: not (Role.Technician or Role.Manager) } => $"user '{candidate.UserName}' is not a technician or manager.",
-        _ when candidate.DepartmentId != state.DepartmentId => $"user '{candidate.UserName}' is not in the work order's department.",
-        _ when candidate.UserId == state.AssigneeId && state.Status == WorkOrderStatus.Assigned => $"the work order is already assigned to '{candidate.UserName}'.",
+        null => new("transition.assignee_required"),
+        { Active: false } => new("user.inactive", candidate.UserName),
+        { Role: not (Role.Technician or Role.Manager) } => new("user.not_technician_or_manager", candidate.UserName),
+        _ when candidate.DepartmentId != state.DepartmentId => new("transition.assignee_other_department", candidate.UserName),
+        _ when candidate.UserId == state.AssigneeId && state.Status == WorkOrderStatus.Assigned => new("transition.already_assigned", candidate.UserName),
         _ => null,
     };
 }

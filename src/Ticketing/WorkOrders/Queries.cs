@@ -96,23 +96,23 @@ public sealed class WorkOrderQueries(NpgsqlDataSource dataSource)
         var errors = new FieldErrors();
         if (query.Skip < 0)
         {
-            errors.Add("skip", "must not be negative.");
+            errors.Add("skip", "field.not_negative");
         }
 
         if (query.Take is < 1 or > MaxTake)
         {
-            errors.Add("take", $"must be from 1 to {MaxTake}.");
+            errors.Add("take", "field.from_to", 1, MaxTake);
         }
 
         string? sortColumn = null;
         if (query.OrderBy is not null && !SortColumns.TryGetValue(query.OrderBy, out sortColumn))
         {
-            errors.Add("orderBy", $"must be one of: {string.Join(", ", SortColumns.Keys)}.");
+            errors.Add("orderBy", "field.one_of", string.Join(", ", SortColumns.Keys));
         }
 
         if (query.Text is { Length: > 200 })
         {
-            errors.Add("text", "must be at most 200 characters.");
+            errors.Add("text", "field.too_long", 200);
         }
 
         if (errors.Any)

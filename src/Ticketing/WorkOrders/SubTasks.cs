@@ -63,18 +63,16 @@ public static class SubTaskRules
     {
         if (!MayAdd(parent, actor))
         {
-            return Failure.Forbidden($"Only the assignee of {parent.Number} or a manager of its department can split it into sub-tasks.");
+            return Failure.Forbidden("subtask.add_not_allowed", parent.Number);
         }
 
         if (parent.Status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled)
         {
-            return new Failure(FailureKind.Conflict, $"{parent.Number} is {WireNames.Of(parent.Status)}: a sub-task cannot be added to it.");
+            return Failure.Conflict("subtask.parent_finished", parent.Number, WireNames.Of(parent.Status));
         }
 
         return parent.ParentId is not null
-            ? new Failure(
-                FailureKind.IllegalTransition,
-                $"{parent.Number} is itself a sub-task of {parent.ParentNumber}; sub-tasks are one level deep, so add this one to {parent.ParentNumber}.")
+            ? Failure.Illegal("subtask.one_level", parent.Number, parent.ParentNumber)
             : null;
     }
 
@@ -96,18 +94,16 @@ public static class SubTaskRules
         var names = string.Join(", ", openSubTasks);
         if (!overrideOpen)
         {
-            return new Failure(
-                FailureKind.IllegalTransition,
-                $"Sub-tasks are still open: {names}. Finish or cancel them first; a manager of the department may resolve anyway with a reason.");
+            return Failure.Illegal("subtask.still_open", names);
         }
 
         if (!actor.ManagesDepartment(state.DepartmentId))
         {
-            return Failure.Forbidden($"Only a manager of the department can resolve while sub-tasks are open ({names}).");
+            return Failure.Forbidden("subtask.override_not_allowed", names);
         }
 
         return string.IsNullOrWhiteSpace(reason)
-            ? Failure.Invalid("note", $"a reason is required to resolve while sub-tasks are open ({names}).")
+            ? Failure.Invalid("note", "subtask.override_reason_required", names)
             : openSubTasks.ToArray();
     }
 }
@@ -181,10 +177,10 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
             var found = await WorkOrderAccess.CandidateAsync(connection, transaction, assigneeId, cancellationToken);
             var problem = found switch
             {
-                null => $"user {assigneeId} does not exist.",
-                { Active: false } => $"user '{found.UserName}' is inactive.",
-                _ when found.Role is not (Role.Technician or Role.Manager) => $"user '{found.UserName}' is not a technician or manager.",
-                _ when found.DepartmentId != parent.DepartmentId => $"user '{found.UserName}' is not in the department of {parent.Number}.",
+                null => new Refusal("user.missing", assigneeId),
+                { Active: false } => new Refusal("user.inactive", found.UserName),
+                _ when found.Role is not (Role.Technician or Role.Manager) => new Refusal("user.not_technician_or_manager", found.UserName),
+                _ when found.DepartmentId != parent.DepartmentId => new Refusal("subtask.assignee_other_department", found.UserName, parent.Number),
                 _ => null,
             };
             if (problem is not null)

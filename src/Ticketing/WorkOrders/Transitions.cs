@@ -40,12 +40,12 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         var errors = new FieldErrors();
         if (!WireNames.TryParse<WorkOrderAction>(request.Action, out var action))
         {
-            errors.Add("action", $"must be one of: {string.Join(", ", Enum.GetValues<WorkOrderAction>().Select(WireNames.Of))}.");
+            errors.Add("action", "field.one_of", string.Join(", ", Enum.GetValues<WorkOrderAction>().Select(WireNames.Of)));
         }
 
         if (request.RowVersion is null)
         {
-            errors.Add("rowVersion", "is required (in the body or as an If-Match header) so that a stale page cannot overwrite newer changes.");
+            errors.Add("rowVersion", "row_version.required_or_if_match");
         }
 
         if (errors.Any)
@@ -70,7 +70,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
             candidate = await WorkOrderAccess.CandidateAsync(connection, transaction, assigneeId, cancellationToken);
             if (candidate is null)
             {
-                return Failure.Invalid("assigneeId", $"user {assigneeId} does not exist.");
+                return Failure.Invalid("assigneeId", "user.missing", assigneeId);
             }
         }
 

@@ -35,7 +35,7 @@ public static class WorkOrderApi
                 {
                     if (!WireNames.TryParse<WorkOrderStatus>(name, out var status))
                     {
-                        return Failure.Invalid("status", $"'{name}' is not a status; use: {string.Join(", ", Enum.GetValues<WorkOrderStatus>().Select(WireNames.Of))}.").ToResult();
+                        return Failure.Invalid("status", "work_order.status_unknown", name, string.Join(", ", Enum.GetValues<WorkOrderStatus>().Select(WireNames.Of))).ToResult();
                     }
 
                     statuses.Add(status);
@@ -63,7 +63,7 @@ public static class WorkOrderApi
                 {
                     if (!TryParseETag(http.Headers.IfMatch.ToString(), out var fromHeader))
                     {
-                        return Failure.Invalid("If-Match", "must be the ETag of the work order, such as \"3\".").ToResult();
+                        return Failure.Invalid("If-Match", "work_order.if_match").ToResult();
                     }
 
                     version = fromHeader;
@@ -89,13 +89,13 @@ public static class WorkOrderApi
             {
                 if (!http.HasFormContentType)
                 {
-                    return Failure.Invalid("file", "send the file as multipart/form-data in a part named 'file'.").ToResult();
+                    return Failure.Invalid("file", "attachment.not_multipart").ToResult();
                 }
 
                 var form = await http.ReadFormAsync(ct);
                 if (form.Files.GetFile("file") is not { } file)
                 {
-                    return Failure.Invalid("file", "is required: a multipart part named 'file'.").ToResult();
+                    return Failure.Invalid("file", "attachment.part_required").ToResult();
                 }
 
                 await using var content = file.OpenReadStream();

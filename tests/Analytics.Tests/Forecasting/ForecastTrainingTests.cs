@@ -16,10 +16,9 @@ public sealed class ForecastTrainingTests
         Assert.False(result.Trained);
         Assert.Equal("history", result.Refusal!.Field);
         // Failures: WO-1, 2, 3, 9, 10, 11; 1 Jan to 10 May is 4.2 months.
-        Assert.Equal(
-            "Training needs at least 100 failures (corrective work orders with a failure code) over at least 12 months of history; " +
-            "the warehouse has 6 failures over 4.2 months.",
-            result.Refusal.Message);
+        Assert.Equal("forecast.history_short", result.Refusal.Code);
+        Assert.Equal(new object[] { 100, 12, 6L }, result.Refusal.Args[..3]);
+        Assert.Equal(4.2, (double)result.Refusal.Args[3], precision: 1);
         Assert.Empty(new ForecastStore(warehouse.Connection).Models());
         Assert.Null(new ForecastStore(warehouse.Connection).NewestGood());
     }
@@ -60,7 +59,7 @@ public sealed class ForecastTrainingTests
 
         var trained = ForecastTraining.Train(warehouse.Connection, new TrainingRequest(), new Inline(progress.Add), CancellationToken.None);
 
-        Assert.True(trained.Trained, trained.Refusal?.Message);
+        Assert.True(trained.Trained, trained.Refusal?.Code);
         var model = trained.Model!;
         Assert.Equal(1, model.Version);
         Assert.True(model.Good, $"AUC {model.Auc}, log-loss {model.LogLoss} against {model.BaseLogLoss}");
@@ -78,7 +77,7 @@ public sealed class ForecastTrainingTests
         Assert.Equal([3L, 2L, 1L], store.Models().Select(m => m.Version));
 
         var scored = RiskScoring.Score(warehouse.Connection, 0);
-        Assert.True(scored.Succeeded, scored.Refusal?.Message);
+        Assert.True(scored.Succeeded, scored.Refusal?.Code);
         Assert.Equal(2, scored.Model!.Version);
         Assert.Equal(60, scored.Scored);
         Assert.Equal(60, scored.Proposals.Count);

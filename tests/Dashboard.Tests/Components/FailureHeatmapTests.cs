@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Radzen;
 using WorkOrders.Analytics.Reliability;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
 
 namespace WorkOrders.Dashboard.Tests.Components;
 
@@ -28,7 +27,7 @@ public sealed class FailureHeatmapTests : BunitContext
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Globalization;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Localization;
 using Radzen;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Dashboard.Components.Shared;
@@ -19,7 +20,7 @@ public sealed class KpiTileTests : BunitContext
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
     }
 
     [Fact]
@@ -115,7 +116,7 @@ public sealed class KpiTileTests : BunitContext
     public void in_traditional_chinese_the_tile_and_its_definition_are_translated()
     {
         using var chinese = new CultureScope("zh-TW");
-        var definition = KpiQueries.Definitions["mttr"];
+        var definition = Services.GetRequiredService<IStringLocalizer<UiText>>().KpiDefinition("mttr");
 
         var tile = Tile(new KpiFigure("mttr", "MTTR", FigureUnit.Hours, null, null, 0, "mttr"), definition);
 
@@ -125,8 +126,13 @@ public sealed class KpiTileTests : BunitContext
     }
 
     [Fact]
-    public void every_kpi_definition_the_analytics_library_states_has_a_traditional_chinese_translation() =>
-        Assert.Empty(Localization.Text.Missing(KpiQueries.Definitions.Values));
+    public void every_kpi_definition_the_analytics_library_states_is_a_resource_with_the_same_english()
+    {
+        foreach (var (kpi, english) in KpiQueries.Definitions)
+        {
+            Assert.Equal(english, UiText.Resources.GetString($"Kpi.Definition.{kpi}", CultureInfo.InvariantCulture));
+        }
+    }
 
     protected override void Dispose(bool disposing)
     {

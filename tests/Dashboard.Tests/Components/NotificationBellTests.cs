@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Radzen;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Database;
@@ -25,7 +24,7 @@ public sealed class NotificationBellTests : BunitContext, IClassFixture<TestData
         _database = database;
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
         Services.AddSingleton(new Ticketing.Notifications.Notifications(database.DataSource, TimeProvider.System));
         _listener = new ChannelListener(database.DataSource, [new ListenChannel(Ticketing.Notifications.Notifications.Channel)], NullLogger<ChannelListener>.Instance);
         Services.AddSingleton(new NotificationListener(_listener));

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Radzen;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
+using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assignment;
 
@@ -14,8 +14,8 @@ public sealed class ReassignFormTests : BunitContext
     private static readonly AssigneeOption[] Options =
     [
         new(1, "Chen", Role.Technician, 2, 5, null),
-        new(2, "Lin", Role.Technician, 0, 0, "has 'electrical' at level 2, below the required 3"),
-        new(3, "Wang", Role.Technician, 5, 9, "is the current assignee"),
+        new(2, "Lin", Role.Technician, 0, 0, new Refusal("skill.too_low", "electrical", 2, 3)),
+        new(3, "Wang", Role.Technician, 5, 9, new Refusal("reassign.current_assignee")),
         new(4, "Mandy", Role.Manager, 1, 2, null),
     ];
 
@@ -25,7 +25,7 @@ public sealed class ReassignFormTests : BunitContext
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
     }
 
     private IRenderedComponent<ReassignForm> Render(IReadOnlyDictionary<string, string[]>? errors = null) =>

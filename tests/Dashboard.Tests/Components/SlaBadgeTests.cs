@@ -1,7 +1,6 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing.Sla;
 
 namespace WorkOrders.Dashboard.Tests.Components;
@@ -11,7 +10,7 @@ public sealed class SlaBadgeTests : BunitContext
     private static readonly DateTime Due = new(2026, 5, 6, 8, 0, 0, DateTimeKind.Utc);
     private readonly CultureScope _culture = new("en-US");
 
-    public SlaBadgeTests() => Services.AddSingleton<Text>();
+    public SlaBadgeTests() => Services.AddUiText();
 
     private IRenderedComponent<SlaBadge> Badge(SlaView? view) => Render<SlaBadge>(p => p.Add(x => x.Sla, view));
 

@@ -2,7 +2,6 @@ using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Radzen;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Dashboard.Tests.Components;
@@ -17,7 +16,7 @@ public sealed class SubTaskListTests : BunitContext
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
     }
 
     private static SubTaskBoard Board(bool mayAdd, params SubTask[] items) => new(7, null, null, items, mayAdd);

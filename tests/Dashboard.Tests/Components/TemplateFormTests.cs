@@ -5,7 +5,6 @@ using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Radzen;
 using WorkOrders.Dashboard.Components.Shared;
-using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
@@ -20,7 +19,7 @@ public sealed class TemplateFormTests : BunitContext
     private static readonly Template Repair = new(
         7, "Repair", WorkType.Corrective, 3, 1, "Maintenance", AssetRequired: true, ContactRequired: false,
         [
-            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "leak"], LabelZh: "故障類型"),
+            new("fault_code", "Fault", FieldKind.Choice, Required: true, Options: ["bearing", "leak"], Labels: TemplateSchema.Label("zh-TW", "故障類型")),
             new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 10),
             new("observed_on", "Observed on", FieldKind.Date),
             new("notes", "Notes", FieldKind.Text, MaxLength: 5),
@@ -35,7 +34,7 @@ public sealed class TemplateFormTests : BunitContext
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddRadzenComponents();
-        Services.AddSingleton<Text>();
+        Services.AddUiText();
     }
 
     [Fact]

@@ -48,14 +48,14 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
             var clock = Stopwatch.StartNew();
             var result = ForecastTraining.Train(warehouse, new TrainingRequest(DegradingAssets: degrading), null, CancellationToken.None);
             var trainSeconds = clock.Elapsed.TotalSeconds;
-            Assert.True(result.Trained, result.Refusal?.Message);
+            Assert.True(result.Trained, result.Refusal?.Code);
             var model = result.Model!;
             Assert.True(model.Good, $"AUC {model.Auc:F3}");
 
             clock.Restart();
             var scored = RiskScoring.Score(warehouse, 0.5);
             var scoreSeconds = clock.Elapsed.TotalSeconds;
-            Assert.True(scored.Succeeded, scored.Refusal?.Message);
+            Assert.True(scored.Succeeded, scored.Refusal?.Code);
 
             var rows = result.Backtest.ToDictionary(b => b.Method);
             Report(model, result.Backtest, trainSeconds, scoreSeconds, scored);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Webhooks;
@@ -22,7 +23,7 @@ public sealed class DeliveryRulesTests
         var failure = WebhookSubscriptions.Validate(new WebhookRequest(url, "*"), creating: true).ToFailure();
 
         Assert.Equal(["url"], failure.Errors!.Keys);
-        Assert.Contains("http", failure.Errors["url"][0], StringComparison.Ordinal);
+        Assert.Contains("http", failure.Texts(CultureInfo.InvariantCulture)["url"][0], StringComparison.Ordinal);
     }
 
     [Theory]
@@ -34,7 +35,7 @@ public sealed class DeliveryRulesTests
     [Fact]
     public void an_event_kind_must_be_a_history_kind_or_a_star_and_a_supplied_secret_long_enough()
     {
-        var errors = WebhookSubscriptions.Validate(new WebhookRequest("https://x.example/h", "Created!", "short"), creating: true).ToFailure().Errors!;
+        var errors = WebhookSubscriptions.Validate(new WebhookRequest("https://x.example/h", "Created!", "short"), creating: true).ToFailure().Texts(CultureInfo.InvariantCulture);
 
         Assert.Equal(["eventKind", "secret"], errors.Keys.Order());
         Assert.Contains("'*'", errors["eventKind"][0], StringComparison.Ordinal);
@@ -44,7 +45,7 @@ public sealed class DeliveryRulesTests
     [Fact]
     public void a_url_with_a_password_in_it_is_refused()
     {
-        var errors = WebhookSubscriptions.Validate(new WebhookRequest("https://user:pw@x.example/h", "*"), creating: true).ToFailure().Errors!;
+        var errors = WebhookSubscriptions.Validate(new WebhookRequest("https://user:pw@x.example/h", "*"), creating: true).ToFailure().Texts(CultureInfo.InvariantCulture);
         Assert.Equal(["url"], errors.Keys);
     }
 

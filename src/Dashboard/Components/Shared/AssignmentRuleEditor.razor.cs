@@ -142,7 +142,7 @@ public sealed partial class AssignmentRuleEditor
         var (request, badLines) = BuildRequest();
         if (badLines.Count > 0)
         {
-            _errors = new Dictionary<string, string[]> { ["customFields"] = [T.Format("Write each line as key = value: {0}", string.Join("; ", badLines))] };
+            _errors = new Dictionary<string, string[]> { ["customFields"] = [T["Rules.WriteEachLineAsKey", string.Join("; ", badLines)]] };
             return;
         }
 
@@ -159,14 +159,14 @@ public sealed partial class AssignmentRuleEditor
                 _errors = NoErrors;
                 await OnSaved.InvokeAsync(outcome.Value!);
                 break;
-            case { Kind: FailureKind.Validation, Errors: { } errors }:
-                _errors = errors;
+            case { Kind: FailureKind.Validation } invalid:
+                _errors = invalid.FieldTexts();
                 break;
             case { Kind: FailureKind.Conflict }:
-                _problem = T["Someone else changed this rule meanwhile. Go back to the list to see it as it is now."];
+                _problem = T["Rules.SomeoneElseChangedThisRule"];
                 break;
             case { } failure:
-                _problem = failure.Message;
+                _problem = failure.Text();
                 break;
         }
     }

@@ -18,14 +18,18 @@ public abstract class CircuitComponent : ComponentBase, IDisposable
 
     protected CancellationToken Aborted => _aborted.Token;
 
-    protected async Task<Actor> ActorAsync()
+    protected async Task<Actor> ActorAsync() =>
+        await SignedInAsync() ?? throw new InvalidOperationException("This component needs a signed-in user.");
+
+    /// <summary>The signed-in user, or null on a page anyone may open.</summary>
+    protected async Task<Actor?> SignedInAsync()
     {
         if (_actor is null && AuthenticationState is not null)
         {
             _actor = Actor.From((await AuthenticationState).User);
         }
 
-        return _actor ?? throw new InvalidOperationException("This component needs a signed-in user.");
+        return _actor;
     }
 
     public void Dispose()

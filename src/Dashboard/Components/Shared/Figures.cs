@@ -1,6 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Localization;
 using WorkOrders.Analytics.Kpis;
-using WorkOrders.Dashboard.Localization;
 
 namespace WorkOrders.Dashboard.Components.Shared;
 
@@ -46,19 +46,19 @@ public sealed record KpiFigure(
 /// <summary>How the analytics pages write their figures, in the UI language.</summary>
 public static class Figures
 {
-    public static string Format(Text T, FigureUnit unit, double? value) => value is not { } v || double.IsNaN(v) || double.IsInfinity(v)
-        ? T["No data"]
+    public static string Format(IStringLocalizer T, FigureUnit unit, double? value) => value is not { } v || double.IsNaN(v) || double.IsInfinity(v)
+        ? T["Figures.NoData"]
         : unit switch
         {
             FigureUnit.Count => v.ToString("N0", CultureInfo.CurrentCulture),
-            FigureUnit.Hours => T.Format("{0} h", v.ToString("N1", CultureInfo.CurrentCulture)),
+            FigureUnit.Hours => T["Common.Hours", v.ToString("N1", CultureInfo.CurrentCulture)],
             FigureUnit.Share => (v * 100).ToString("N1", CultureInfo.CurrentCulture) + "%",
-            FigureUnit.Rating => T.Format("{0} / 5", v.ToString("N2", CultureInfo.CurrentCulture)),
+            FigureUnit.Rating => T["Figures.Rating", v.ToString("N2", CultureInfo.CurrentCulture)],
             _ => v.ToString(CultureInfo.CurrentCulture),
         };
 
     /// <summary>The change from the previous period, signed, in the figure's unit (percentage points for shares).</summary>
-    public static string? Change(Text T, FigureUnit unit, double? value, double? previous)
+    public static string? Change(IStringLocalizer T, FigureUnit unit, double? value, double? previous)
     {
         if (value is not { } now || previous is not { } before)
         {
@@ -72,8 +72,8 @@ public static class Figures
         {
             FigureUnit.Count => sign + size.ToString("N0", CultureInfo.CurrentCulture)
                                 + (before > 0 ? " (" + sign + (size / before * 100).ToString("N0", CultureInfo.CurrentCulture) + "%)" : ""),
-            FigureUnit.Hours => sign + T.Format("{0} h", size.ToString("N1", CultureInfo.CurrentCulture)),
-            FigureUnit.Share => sign + T.Format("{0} pp", (size * 100).ToString("N1", CultureInfo.CurrentCulture)),
+            FigureUnit.Hours => sign + T["Common.Hours", size.ToString("N1", CultureInfo.CurrentCulture)],
+            FigureUnit.Share => sign + T["Figures.PercentagePoints", (size * 100).ToString("N1", CultureInfo.CurrentCulture)],
             FigureUnit.Rating => sign + size.ToString("N2", CultureInfo.CurrentCulture),
             _ => sign + size.ToString(CultureInfo.CurrentCulture),
         };
@@ -97,9 +97,9 @@ public static class Figures
         return $"{(direction > 0 ? "up" : direction < 0 ? "down" : "flat")} {verdict}";
     }
 
-    public static string Hours(Text T, double? hours) => Format(T, FigureUnit.Hours, hours);
+    public static string Hours(IStringLocalizer T, double? hours) => Format(T, FigureUnit.Hours, hours);
 
-    public static string Share(Text T, double? share) => Format(T, FigureUnit.Share, share);
+    public static string Share(IStringLocalizer T, double? share) => Format(T, FigureUnit.Share, share);
 
     /// <summary>yyyy-MM-dd, the form the analytics endpoints and the address bar take.</summary>
     public static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Components;
+using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Templates;
@@ -25,6 +26,9 @@ public sealed partial class TemplateEditor
 
     [Inject]
     private Templates Templates { get; set; } = default!;
+
+    [Inject]
+    private OfferedCultures Cultures { get; set; } = default!;
 
     /// <summary>The template to change, or null to create one.</summary>
     [Parameter]
@@ -75,7 +79,7 @@ public sealed partial class TemplateEditor
             ? await Templates.UpdateAsync(existing.Id, BuildRequest(), actor, Aborted)
             : await Templates.CreateAsync(BuildRequest(), actor, Aborted);
         _busy = false;
-        _errors = saved.Failure?.Errors ?? NoErrors;
+        _errors = saved.Failure?.FieldTexts() ?? NoErrors;
         _conflict = saved.Failure?.Kind == FailureKind.Conflict;
         if (saved.Value is { } template)
         {
@@ -85,9 +89,9 @@ public sealed partial class TemplateEditor
         {
             _problem = failure.Kind switch
             {
-                FailureKind.Validation => T["The template was not saved; correct the fields marked below."],
-                FailureKind.Conflict => T["Someone else changed this template meanwhile. Reload it to see their change, then make yours again."],
-                _ => failure.Message,
+                FailureKind.Validation => T["Templates.TemplateWasNotSavedCorrect"],
+                FailureKind.Conflict => T["Templates.SomeoneElseChangedThisTemplate"],
+                _ => failure.Text(),
             };
         }
     }
@@ -120,7 +124,8 @@ public sealed partial class TemplateEditor
 
         public string? Label { get; set; }
 
-        public string? LabelZh { get; set; }
+        /// <summary>The label per culture name; kept for cultures this app does not offer, so a save does not drop them.</summary>
+        public Dictionary<string, string?> Labels { get; } = new(StringComparer.Ordinal);
 
         public FieldKind Kind { get; set; } = FieldKind.Text;
 
@@ -135,18 +140,26 @@ public sealed partial class TemplateEditor
 
         public int? MaxLength { get; set; }
 
-        public static FieldDraft From(TemplateField f) => new()
+        public static FieldDraft From(TemplateField f)
         {
-            Key = f.Key,
-            Label = f.Label,
-            LabelZh = f.LabelZh,
-            Kind = f.Kind,
-            Required = f.Required,
-            Options = f.Options is { } options ? string.Join('\n', options) : null,
-            Min = f.Min,
-            Max = f.Max,
-            MaxLength = f.MaxLength,
-        };
+            var draft = new FieldDraft
+            {
+                Key = f.Key,
+                Label = f.Label,
+                Kind = f.Kind,
+                Required = f.Required,
+                Options = f.Options is { } options ? string.Join('\n', options) : null,
+                Min = f.Min,
+                Max = f.Max,
+                MaxLength = f.MaxLength,
+            };
+            foreach (var (culture, label) in f.Labels ?? new Dictionary<string, string>())
+            {
+                draft.Labels[culture] = label;
+            }
+
+            return draft;
+        }
 
         public TemplateField ToField() => new(
             Key?.Trim() ?? "",
@@ -157,6 +170,6 @@ public sealed partial class TemplateEditor
             Kind == FieldKind.Text ? MaxLength : null,
             Kind == FieldKind.Number ? Min : null,
             Kind == FieldKind.Number ? Max : null,
-            string.IsNullOrWhiteSpace(LabelZh) ? null : LabelZh.Trim());
+            Labels.Where(l => !string.IsNullOrWhiteSpace(l.Value)).ToDictionary(l => l.Key, l => l.Value!.Trim(), StringComparer.Ordinal) is { Count: > 0 } labels ? labels : null);
     }
 }

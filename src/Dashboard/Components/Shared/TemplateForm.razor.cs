@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Components;
+using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
@@ -107,7 +108,7 @@ public sealed partial class TemplateForm
     {
         var errors = new FieldErrors();
         CreateWorkOrder.Validate(request, Template, errors);
-        _clientErrors = errors.Any ? errors.ToFailure().Errors! : NoErrors;
+        _clientErrors = errors.Any ? errors.ToFailure().FieldTexts() : NoErrors;
         return !errors.Any;
     }
 
@@ -131,12 +132,11 @@ public sealed partial class TemplateForm
 
     private string? Hint(TemplateField field) => field.Kind switch
     {
-        FieldKind.Number when field.Min is not null || field.Max is not null => T.Format(
-            "From {0} to {1}.",
+        FieldKind.Number when field.Min is not null || field.Max is not null => T["Form.FromTo",
             field.Min?.ToString(CultureInfo.CurrentCulture) ?? "-∞",
-            field.Max?.ToString(CultureInfo.CurrentCulture) ?? "∞"),
-        FieldKind.Text => T.Format("At most {0} characters.", field.MaxLength ?? TemplateSchema.DefaultTextLength),
-        FieldKind.Date => T["Written yyyy-MM-dd."],
+            field.Max?.ToString(CultureInfo.CurrentCulture) ?? "∞"].Value,
+        FieldKind.Text => T["Form.AtMostCharacters", field.MaxLength ?? TemplateSchema.DefaultTextLength].Value,
+        FieldKind.Date => T["Form.WrittenYyyyMMDd"].Value,
         _ => null,
     };
 

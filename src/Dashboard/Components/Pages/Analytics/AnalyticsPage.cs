@@ -4,6 +4,7 @@ using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Dashboard.Api;
 using WorkOrders.Dashboard.Components.Shared;
+using WorkOrders.Dashboard.Localization;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
@@ -93,7 +94,7 @@ public abstract class AnalyticsPage : CircuitComponent
 
         var parsed = Query.ToFilter(Me);
         Filter = parsed.Value;
-        FilterErrors = parsed.Failure?.Errors;
+        FilterErrors = parsed.Failure?.FieldTexts();
         Refused = parsed.Failure?.Kind == FailureKind.Forbidden;
 
         // The prerendered page shows the filters only; the live circuit reads the figures, once per filter.
