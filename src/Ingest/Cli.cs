@@ -56,7 +56,8 @@ public static class Cli
             var command = parsed.CommandResult.Command == root ? root.Name : $"{root.Name} {parsed.CommandResult.Command.Name}";
             // A verb missing is reported first; when something else was written, that says more.
             var first = parsed.Errors.Count > 1 && parsed.CommandResult.Command == root ? parsed.Errors[1] : parsed.Errors[0];
-            configuration.Error.WriteLine($"error: {first.Message} ('{command} --help' lists what it takes)");
+            var message = string.Join(' ', first.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            configuration.Error.WriteLine($"error: {message} ('{command} --help' lists what it takes)");
             return Task.FromResult(UsageError);
         }
 

@@ -24,7 +24,7 @@ public sealed class AddUserCommandTests
 
     [Theory]
     [InlineData("wizard", "add-user", "alice", "wizard")]
-    [InlineData("role", "add-user", "alice")]
+    [InlineData("Required argument missing", "add-user", "alice")]
     [InlineData("seven", "add-user", "alice", "technician", "seven")]
     public async Task a_usage_error_exits_2_with_one_line(string named, params string[] args)
     {
