@@ -2,17 +2,17 @@ using WorkOrders.Dashboard;
 using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 
+if (args is [UserCommand.Name, ..])
+{
+    return await UserCommand.RunAsync(args);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddTicketing();
 builder.AddIngest();
 builder.AddDashboard();
 
 var app = builder.Build();
-if (args is ["add-user", ..])
-{
-    return await UserCommand.RunAsync(app.Services, args[1..]);
-}
-
 app.UseDashboard();
 await app.RunAsync();
 return 0;

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using WorkOrders.Ingest;
+using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Dashboard;
@@ -8,25 +11,43 @@ namespace WorkOrders.Dashboard;
 /// </summary>
 internal static class UserCommand
 {
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    public const string Name = "add-user";
+
+    public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null) =>
+        Cli.InvokeAsync(new RootCommand("WorkOrders dashboard: serves the app, or adds a user") { Verb() }, args, output, error);
+
+    public static Command Verb()
     {
-        if (args.Length is < 2 or > 3)
+        var userName = new Argument<string>("name") { Description = "the user name to sign in with" };
+        var role = new Argument<string>("role") { Description = "the role: " + string.Join(", ", Roles.All.Select(Roles.ToName)) }
+            .AcceptOnlyFromAmong([.. Roles.All.Select(Roles.ToName)]);
+        var department = new Argument<long?>("department-id") { Description = "the department of a manager, technician, planner or reliability engineer", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command(Name, "create a user; the password is read from WORKORDERS_PASSWORD or standard input") { userName, role, department };
+        command.SetRun((parsed, cancellationToken) =>
+            AddAsync(parsed.GetRequiredValue(userName), parsed.GetRequiredValue(role), parsed.GetValue(department), parsed.InvocationConfiguration.Output, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> AddAsync(string userName, string role, long? department, TextWriter output, CancellationToken cancellationToken)
+    {
+        // Only the work-order core is composed: adding a user needs neither the pages nor the warehouse.
+        var builder = WebApplication.CreateBuilder();
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(TicketingExtensions.ConnectionName)))
         {
-            await Console.Error.WriteLineAsync($"usage: add-user NAME ROLE [DEPARTMENT_ID]   (roles: {string.Join(", ", Roles.All.Select(Roles.ToName))})");
-            return 2;
+            throw new CliException($"ConnectionStrings__{TicketingExtensions.ConnectionName} is not set; set it to the PostgreSQL connection string of the installation", Cli.Failed);
         }
 
-        var password = Environment.GetEnvironmentVariable("WORKORDERS_PASSWORD") ?? await Console.In.ReadLineAsync();
-        long? department = args.Length == 3 && long.TryParse(args[2], out var d) ? d : null;
-        await services.GetRequiredService<Ticketing.Database.Migrator>().ApplyAsync(CancellationToken.None);
-        var created = await services.GetRequiredService<Users>().CreateAsync(new CreateUserRequest(args[0], args[0], password, args[1], department), null, CancellationToken.None);
+        builder.AddTicketing();
+        await using var app = builder.Build();
+        var password = Environment.GetEnvironmentVariable("WORKORDERS_PASSWORD") ?? await Console.In.ReadLineAsync(cancellationToken);
+        await app.Services.GetRequiredService<Ticketing.Database.Migrator>().ApplyAsync(cancellationToken);
+        var created = await app.Services.GetRequiredService<Users>().CreateAsync(new CreateUserRequest(userName, userName, password, role, department), null, cancellationToken);
         if (created.Failure is { } failure)
         {
-            await Console.Error.WriteLineAsync(failure.Message);
-            return 1;
+            throw new CliException(failure.Message, Cli.Failed);
         }
 
-        Console.WriteLine($"created user '{created.Value!.UserName}' ({args[1]})");
+        await output.WriteLineAsync($"created user '{created.Value!.UserName}' ({role})");
         return 0;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using ClosedXML.Excel;
 using Microsoft.Playwright;
@@ -238,45 +237,5 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
         await Expect(page.GetByTestId("error-to")).ToHaveTextAsync("must be after from: the period ends before it starts.");
         await Expect(page.GetByTestId("filter-problem")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("kpi-tiles")).ToHaveCountAsync(0);
-    }
-
-    [Fact]
-    public async Task the_time_until_each_analytics_page_is_interactive_is_measured()
-    {
-        var org = await TestOrg.CreateAsync(Database.DataSource);
-        var data = new AnalyticsData(Host.BaseAddress, org);
-        for (var i = 0; i < 6; i++)
-        {
-            var id = await data.CreateAsync($"Fault {i} {org.Suffix}", i % 2 == 0 ? "leak" : "bearing");
-            if (i < 3)
-            {
-                await data.CloseAsync(id, rating: 3 + (i % 3));
-            }
-        }
-
-        await data.IngestAsync();
-        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
-        (string Path, string Ready)[] pages =
-        [
-            ($"/analytics?{AnalyticsData.Period}", "[data-testid=kpi-tiles]"),
-            ($"/analytics/reliability?{AnalyticsData.Period}", "[data-testid=heatmap]"),
-            ($"/analytics/staff?{AnalyticsData.Period}", "[data-testid=technician-grid]"),
-            ("/admin/warehouse", "[data-testid=ingest-status]"),
-        ];
-        var admin = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
-        output.WriteLine("page | round | interactive (circuit) ms | figures shown ms");
-        foreach (var round in new[] { 1, 2 })
-        {
-            foreach (var (path, ready) in pages)
-            {
-                var browser = path.StartsWith("/admin", StringComparison.Ordinal) ? admin : page;
-                var clock = Stopwatch.StartNew();
-                await browser.GotoAsync(path);
-                await Browser.WaitForCircuitAsync(browser);
-                var interactive = clock.ElapsedMilliseconds;
-                await browser.Locator(ready).WaitForAsync();
-                output.WriteLine($"{path.Split('?')[0]} | {round} | {interactive} | {clock.ElapsedMilliseconds}");
-            }
-        }
     }
 }

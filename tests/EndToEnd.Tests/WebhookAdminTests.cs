@@ -38,12 +38,18 @@ public sealed class WebhookAdminTests : BrowserTest
             org[Role.Requester], Ticketing.WorkOrders.WorkOrderSource.Web, null, CancellationToken.None);
         Assert.True(created.Succeeded, created.Failure?.Message);
 
+        // The list is read when the button is pressed; the dispatcher's first attempt comes in the background.
         var attempt = admin.GetByTestId("delivery-attempt");
-        for (var i = 0; i < 40 && await attempt.CountAsync() == 0; i++)
-        {
-            await admin.GetByTestId("webhook-show-deliveries").ClickAsync();
-            await Task.Delay(250);
-        }
+        await Eventually.Until(
+            async () =>
+            {
+                await admin.GetByTestId("webhook-show-deliveries").ClickAsync();
+                return await attempt.CountAsync();
+            },
+            attempts => attempts > 0,
+            "the webhook delivery's first attempt to be listed on the page",
+            TimeSpan.FromSeconds(10),
+            pause: TimeSpan.FromMilliseconds(250));
 
         await Expect(admin.GetByTestId("delivery-row")).ToContainTextAsync(created.Value!.Number);
         await Expect(attempt.First).ToContainTextAsync("refused", new() { IgnoreCase = true });

@@ -35,9 +35,16 @@ public class NotificationTests(TestDatabase database) : IClassFixture<TestDataba
             await transaction.CommitAsync();
         }
 
-        while (announced.Count < 2 && await listener.WaitAsync(TimeSpan.FromSeconds(5)))
-        {
-        }
+        // Notifications are read from the connection while it waits.
+        await Eventually.Until(
+            async () =>
+            {
+                await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
+                return announced.Count;
+            },
+            count => count >= 2,
+            "both users' notifications to be announced",
+            TimeSpan.FromSeconds(15));
 
         Assert.Equal(new[] { manager.UserId.ToString(), technician.UserId.ToString() }.Order(), announced.Order());
         Assert.Equal(1, await service.UnreadCountAsync(technician.UserId, CancellationToken.None));

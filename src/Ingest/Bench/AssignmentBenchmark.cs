@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -19,7 +20,6 @@ namespace WorkOrders.Ingest.Bench;
 /// </summary>
 internal static class AssignmentBenchmark
 {
-    public const string Help = "measure create->assigned latency p50/p95 and creates/s with assignment on, beside pgbench's raw INSERT rate (--technicians 200 --open 50000 --creates 2000 --clients 8 --seconds 10, --keep leaves the throwaway database)";
 
     private const string Setup = """
         INSERT INTO departments (name) VALUES ('Bench crew');
@@ -54,19 +54,32 @@ internal static class AssignmentBenchmark
         INSERT INTO assignment_rule_cursors (rule_id) SELECT id FROM assignment_rules;
         """;
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public static Command Verb()
     {
-        var technicians = (int)args.Number("technicians", 200);
-        var open = (int)args.Number("open", 50_000);
-        var creates = (int)args.Number("creates", 2_000);
-        var clients = (int)args.Number("clients", 8);
-        var seconds = (int)args.Number("seconds", 10);
-        if (technicians < 1 || open < 0 || creates < 1 || clients < 1 || seconds < 1)
+        var technicians = Cli.Whole("--technicians", "technicians in the department", 200, 1, 100_000);
+        var open = Cli.Whole("--open", "open work orders at the start", 50_000, 0, 10_000_000);
+        var creates = Cli.Whole("--creates", "creates timed one after another for the latency", 2_000, 1, 1_000_000);
+        var clients = Cli.Whole("--clients", "clients creating at once for the throughput, and pgbench's clients", 8, 1, 256);
+        var seconds = Cli.Whole("--seconds", "how long the clients create, and pgbench runs", 10, 1, 3_600);
+        var keep = new Option<bool>("--keep") { Description = "leave the throwaway database for a look afterwards" };
+        var command = new Command(
+            "bench-assign",
+            "measure create->assigned latency p50/p95 and creates/s with assignment on, beside pgbench's raw INSERT rate, in a throwaway database")
         {
-            throw new CliException("--technicians, --creates, --clients and --seconds must be at least 1, --open at least 0");
-        }
+            technicians, open, creates, clients, seconds, keep,
+        };
+        command.SetRun((parsed, cancellationToken) => RunAsync(
+            new Settings(parsed.GetValue(technicians), parsed.GetValue(open), parsed.GetValue(creates), parsed.GetValue(clients), parsed.GetValue(seconds), parsed.GetValue(keep)),
+            cancellationToken));
+        return command;
+    }
 
-        var server = new NpgsqlConnectionStringBuilder(CliArgs.ConnectionString());
+    private sealed record Settings(int Technicians, int Open, int Creates, int Clients, int Seconds, bool Keep);
+
+    private static async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
+    {
+        var (technicians, open, creates, clients, seconds, keep) = settings;
+        var server = new NpgsqlConnectionStringBuilder(Cli.ConnectionString());
         var name = $"bench_assign_{Environment.ProcessId}";
         await using (var admin = NpgsqlDataSource.Create(server.ConnectionString))
         {
@@ -153,7 +166,7 @@ internal static class AssignmentBenchmark
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            if (args.Has("keep"))
+            if (keep)
             {
                 AnsiConsole.MarkupLine($"kept the database [blue]{name}[/]");
             }

@@ -1,5 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
-using DuckDB.NET.Data;
 using Npgsql;
 using Spectre.Console;
 using WorkOrders.Analytics.Forecasting;
@@ -10,27 +11,63 @@ using WorkOrders.Ticketing;
 
 namespace WorkOrders.Ingest.Forecast;
 
-/// <summary>The forecast commands of the CLI: train a failure-risk model version, and print the backtest of the newest one.</summary>
+/// <summary>The forecast verbs of the command line: train a failure-risk model version, print the backtest of the newest one, and score.</summary>
 internal static class ForecastCommands
 {
-    public const string TrainHelp =
-        "train a failure-risk model on the warehouse (--warehouse FILE) and store it with its backtest: --horizon-days N (30) " +
-        "--step-days N (14) --held-back-months N (6) --seed N (1); with ConnectionStrings__WorkOrders set, the generator's degrading assets are scored too";
+    public static Command TrainVerb()
+    {
+        var warehouse = Cli.WarehouseOption("the DuckDB warehouse file to learn from and store the model in");
+        var horizon = Cli.Whole("--horizon-days", "predict failures within this many days of a cut-off", 30, 1, 365);
+        var step = Cli.Whole("--step-days", "days between the rolling cut-off dates", 14, 1, 90);
+        var heldBack = Cli.Whole("--held-back-months", "the latest months kept out of training for the backtest", 6, 1, 24);
+        var seed = Cli.Whole("--seed", "the trainer's random seed", 1, 0, int.MaxValue);
+        var command = new Command(
+            "train",
+            "train a failure-risk model on the warehouse and store it with its backtest; with ConnectionStrings__WorkOrders set, the generator's degrading assets are scored too")
+        {
+            warehouse, horizon, step, heldBack, seed,
+        };
+        command.SetRun((parsed, cancellationToken) => TrainAsync(
+            parsed.GetRequiredValue(warehouse), parsed.GetValue(horizon), parsed.GetValue(step), parsed.GetValue(heldBack), parsed.GetValue(seed), cancellationToken));
+        return command;
+    }
 
-    public const string BacktestHelp = "print the stored backtest of the newest model version (--warehouse FILE)";
+    public static Command BacktestVerb()
+    {
+        var warehouse = Cli.WarehouseOption("the DuckDB warehouse file holding the models");
+        var command = new Command("backtest", "print the stored backtest of the newest model version") { warehouse };
+        command.SetRun((parsed, cancellationToken) => BacktestAsync(parsed.GetRequiredValue(warehouse), cancellationToken));
+        return command;
+    }
 
-    public const string ScoreHelp =
-        "score every in-service asset and fault mode with the newest good model and print the proposals at or above --threshold P (0.5), --top N (20)";
+    public static Command ScoreVerb()
+    {
+        var warehouse = Cli.WarehouseOption("the DuckDB warehouse file holding the models");
+        var threshold = new Option<double>("--threshold")
+        {
+            Description = "the lowest failure probability proposed, from 0 to 1",
+            HelpName = "P",
+            DefaultValueFactory = _ => 0.5,
+            CustomParser = Probability,
+        };
+        var top = Cli.Whole("--top", "how many proposals to print", 20, 1, 10_000);
+        var command = new Command("score", "score every in-service asset and fault mode with the newest good model and print the proposals at or above the threshold")
+        {
+            warehouse, threshold, top,
+        };
+        command.SetRun((parsed, cancellationToken) => ScoreAsync(parsed.GetRequiredValue(warehouse), parsed.GetValue(threshold), parsed.GetValue(top), cancellationToken));
+        return command;
+    }
 
-    public static async Task<int> TrainAsync(CliArgs args, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(string path, int horizonDays, int stepDays, int heldBackMonths, int seed, CancellationToken cancellationToken)
     {
         var request = new TrainingRequest(
-            HorizonDays: Whole(args, "horizon-days", 30, 1, 365),
-            CutoffStepDays: Whole(args, "step-days", 14, 1, 90),
-            HeldBackMonths: Whole(args, "held-back-months", 6, 1, 24),
-            Seed: Whole(args, "seed", 1, 0, int.MaxValue),
+            HorizonDays: horizonDays,
+            CutoffStepDays: stepDays,
+            HeldBackMonths: heldBackMonths,
+            Seed: seed,
             DegradingAssets: await DegradingAssetsAsync(cancellationToken));
-        using var warehouse = Open(WarehouseCommands.WarehousePath(args));
+        using var warehouse = WarehouseFile.Open(path);
         TrainingResult? result = null;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -65,7 +102,9 @@ internal static class ForecastCommands
         if (result!.Refusal is { } refusal)
         {
             var reason = new Refusal(refusal.Code, refusal.Args);
-            throw new CliException(refusal.Field == "history" ? reason.ToString() : $"--{Option(refusal.Field)} {reason}");
+            throw refusal.Field == "history"
+                ? new CliException(reason.ToString(), Cli.Failed)
+                : new CliException($"--{Option(refusal.Field)} {reason}");
         }
 
         PrintModel(result.Model!);
@@ -73,33 +112,29 @@ internal static class ForecastCommands
         return 0;
     }
 
-    public static Task<int> BacktestAsync(CliArgs args, CancellationToken cancellationToken)
+    private static Task<int> BacktestAsync(string path, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var warehouse = Open(WarehouseCommands.WarehousePath(args));
+        using var warehouse = WarehouseFile.Open(path);
         var store = new ForecastStore(warehouse);
-        var newest = store.Models().FirstOrDefault() ?? throw new CliException("no model has been trained on this warehouse yet; run the train command first");
+        var newest = store.Models().FirstOrDefault()
+            ?? throw new CliException("no model has been trained on this warehouse yet; run the train command first", Cli.Failed);
         PrintModel(newest);
         PrintBacktest(store.Backtest(newest.Version));
         return Task.FromResult(0);
     }
 
-    public static Task<int> ScoreAsync(CliArgs args, CancellationToken cancellationToken)
+    private static Task<int> ScoreAsync(string path, double threshold, int top, CancellationToken cancellationToken)
     {
-        var text = args.Text("threshold") ?? "0.5";
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold))
-        {
-            throw new CliException($"--threshold must be a probability from 0 to 1, not '{text}'");
-        }
-
-        var top = Whole(args, "top", 20, 1, 10_000);
-        using var warehouse = Open(WarehouseCommands.WarehousePath(args));
+        using var warehouse = WarehouseFile.Open(path);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = RiskScoring.Score(warehouse, threshold, cancellationToken);
         if (result.Refusal is { } refusal)
         {
             var reason = new Refusal(refusal.Code, refusal.Args);
-            throw new CliException(refusal.Field == "threshold" ? $"--threshold {reason}" : reason.ToString());
+            throw refusal.Field == "threshold"
+                ? new CliException($"--threshold {reason}")
+                : new CliException(reason.ToString(), Cli.Failed);
         }
 
         var table = new Table().AddColumns("asset", "type", "crit.", "mode", "risk", "window", "reasons", "template", "hours", "covered by");
@@ -165,21 +200,14 @@ internal static class ForecastCommands
         _ => string.Concat(field.Select(c => char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : c.ToString())),
     };
 
-    private static DuckDBConnection Open(string path)
+    private static double Probability(ArgumentResult result)
     {
-        try
+        if (result.Tokens is [var token] && double.TryParse(token.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1)
         {
-            return WarehouseFile.Open(path);
+            return value;
         }
-        catch (WarehouseLockedException e)
-        {
-            throw new CliException(e.Message);
-        }
-    }
 
-    private static int Whole(CliArgs args, string name, int fallback, int min, int max)
-    {
-        var value = args.Number(name, fallback);
-        return value < min || value > max ? throw new CliException($"--{name} must be from {min} to {max} (it was {value})") : (int)value;
+        result.AddError($"--threshold must be a probability from 0 to 1, not '{string.Join(' ', result.Tokens.Select(t => t.Value))}'");
+        return 0;
     }
 }

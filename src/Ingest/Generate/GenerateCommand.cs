@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
@@ -5,27 +8,46 @@ using WorkOrders.Ticketing.Database;
 
 namespace WorkOrders.Ingest.Generate;
 
-/// <summary>The <c>generate</c> command: a realistic maintenance history written straight into PostgreSQL.</summary>
+/// <summary>The <c>generate</c> verb: a realistic maintenance history written straight into PostgreSQL.</summary>
 public static class GenerateCommand
 {
-    public const string Help =
-        "write a generated maintenance history into PostgreSQL: --work-orders N (100000) --months M (36) --seed S (1) " +
-        "--end yyyy-MM-dd (today; history stops at 00:00 UTC that day) [--machines N] [--migrate]. Each run adds its own " +
-        "organisation tagged G<seed>R<run> (names, codes, users <tag>.op0001 with password 'demo'), so runs never clash; " +
-        "the same options into an empty database give the same rows";
+    public static Command Verb() => Verb(DateOnly.FromDateTime(DateTime.UtcNow), RunAsync);
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    /// <summary>The verb with its run given: tests read what the options bind to without a database.</summary>
+    internal static Command Verb(DateOnly today, Func<GenerateOptions, bool, CancellationToken, Task<int>> run)
     {
-        var options = GenerateOptions.Parse(args, DateOnly.FromDateTime(DateTime.UtcNow));
-        await using var data = NpgsqlDataSource.Create(CliArgs.ConnectionString());
+        var workOrders = Cli.Whole("--work-orders", "work orders to write", 100_000, 1, GenerateOptions.MaxWorkOrders);
+        var months = Cli.Whole("--months", "calendar months of history", 36, 1, GenerateOptions.MaxMonths);
+        var seed = Cli.Whole("--seed", "the random seed: the same options into an empty database give the same rows", 1, 0, int.MaxValue);
+        var end = new Option<DateOnly?>("--end") { Description = "the history stops at 00:00 UTC of this day (default: today)", HelpName = "yyyy-MM-dd", CustomParser = Day };
+        var machines = Cli.OptionalWhole(
+            "--machines", "the number of machines; without it the plant is sized so that machine work is about 85 % of the work orders", 1, GenerateOptions.MaxMachines);
+        var migrate = new Option<bool>("--migrate") { Description = "apply pending migrations to the database first" };
+        var command = new Command(
+            "generate",
+            "write a generated maintenance history into PostgreSQL. Each run adds its own organisation tagged G<seed>R<run> (names, codes, " +
+            "users <tag>.op0001 with password 'demo'), so runs never clash")
+        {
+            workOrders, months, seed, end, machines, migrate,
+        };
+        command.SetRun((parsed, cancellationToken) => run(
+            new GenerateOptions(parsed.GetValue(workOrders), parsed.GetValue(months), parsed.GetValue(seed), parsed.GetValue(end) ?? today, parsed.GetValue(machines)),
+            parsed.GetValue(migrate),
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(GenerateOptions options, bool migrate, CancellationToken cancellationToken)
+    {
+        await using var data = NpgsqlDataSource.Create(Cli.ConnectionString());
         var migrator = new Migrator(data, NullLogger<Migrator>.Instance);
-        if (args.Has("migrate"))
+        if (migrate)
         {
             await migrator.ApplyAsync(cancellationToken);
         }
         else if (await migrator.PendingAsync(cancellationToken) is { Count: > 0 } pending)
         {
-            throw new CliException($"the database schema is behind ({pending.Count} migration(s) pending); add --migrate or start the app once (./run.sh)");
+            throw new CliException($"the database schema is behind ({pending.Count} migration(s) pending); add --migrate or start the app once (./run.sh)", Cli.Failed);
         }
 
         GenerationResult? result = null;
@@ -58,6 +80,18 @@ public static class GenerateCommand
         table.AddRow("rows/s (work orders + events)", $"{(result.WorkOrders + result.Events) / seconds:N0}");
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    private static DateOnly? Day(ArgumentResult result)
+    {
+        if (result.Tokens is [var token]
+            && DateOnly.TryParseExact(token.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            return day;
+        }
+
+        result.AddError($"--end must be a date written yyyy-MM-dd, not '{string.Join(' ', result.Tokens.Select(t => t.Value))}'");
+        return null;
     }
 
     private sealed class SpectreProgress(ProgressTask planning, ProgressTask writing) : IGenerationProgress

@@ -1,35 +1,46 @@
+using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
-using WorkOrders.Ticketing.Database;
 
 namespace WorkOrders.Ingest.Import;
 
-/// <summary>The import command of the CLI.</summary>
+/// <summary>The import verb of the command line.</summary>
 internal static class ImportCommand
 {
-    public const string Help = "import another system's ticket history as work orders: --file F.csv|.csv.gz|.parquet --mapping M.json [--rejects R.csv]";
-
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public static Command Verb()
     {
-        var file = Path.GetFullPath(args.Required("file"));
+        var file = new Option<string>("--file") { Description = "the ticket export: CSV, CSV.gz or Parquet, one row per ticket", HelpName = "FILE", Required = true };
+        var mapping = new Option<string>("--mapping")
+        {
+            Description = "the mapping of its columns and values (samples/nyc311-elevator-mapping.json explains every option)",
+            HelpName = "FILE",
+            Required = true,
+        };
+        var rejects = new Option<string?>("--rejects") { Description = "where rows that fail go, with the field and reason (default: FILE.rejects.csv)", HelpName = "FILE" };
+        var command = new Command("import", "import another system's ticket history as work orders") { file, mapping, rejects };
+        command.SetRun((parsed, cancellationToken) =>
+            RunAsync(parsed.GetRequiredValue(file), parsed.GetRequiredValue(mapping), parsed.GetValue(rejects), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string fileName, string mappingName, string? rejectsName, CancellationToken cancellationToken)
+    {
+        var file = Path.GetFullPath(fileName);
         if (!File.Exists(file))
         {
-            throw new CliException($"--file {file} does not exist");
+            throw new CliException($"--file {file} does not exist", Cli.Failed);
         }
 
-        var mappingPath = Path.GetFullPath(args.Required("mapping"));
+        var mappingPath = Path.GetFullPath(mappingName);
         if (!File.Exists(mappingPath))
         {
-            throw new CliException($"--mapping {mappingPath} does not exist (samples/nyc311-elevator-mapping.json is an example)");
+            throw new CliException($"--mapping {mappingPath} does not exist (samples/nyc311-elevator-mapping.json is an example)", Cli.Failed);
         }
 
-        var rejects = args.Text("rejects") ?? $"{Path.GetFileName(file)}.rejects.csv";
-        await using var data = NpgsqlDataSource.Create(CliArgs.ConnectionString());
-        if (await new Migrator(data, NullLogger<Migrator>.Instance).PendingAsync(cancellationToken) is { Count: > 0 } pending)
-        {
-            throw new CliException($"the database schema is behind ({pending.Count} migration(s) pending); start the app once (./run.sh) to migrate it");
-        }
+        var rejects = rejectsName ?? $"{Path.GetFileName(file)}.rejects.csv";
+        await using var data = NpgsqlDataSource.Create(Cli.ConnectionString());
+        await Cli.RequireMigratedAsync(data, cancellationToken);
 
         ImportResult? result = null;
         try
@@ -54,7 +65,7 @@ internal static class ImportCommand
         }
         catch (MappingException e)
         {
-            throw new CliException(e.Message);
+            throw new CliException(e.Message, Cli.Failed);
         }
 
         var r = result!;

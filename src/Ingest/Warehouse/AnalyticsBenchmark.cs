@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using DuckDB.NET.Data;
@@ -19,7 +20,6 @@ namespace WorkOrders.Ingest.Warehouse;
 /// </summary>
 internal static class AnalyticsBenchmark
 {
-    public const string Help = "time every dashboard query in DuckDB beside the same question asked of PostgreSQL, and a 100k-row export (--warehouse FILE --runs N)";
 
     private const int ExportRows = 100_000;
 
@@ -66,16 +66,26 @@ internal static class AnalyticsBenchmark
                     FROM work_order_events GROUP BY work_order_id)
         """;
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public static Command Verb()
     {
-        var path = WarehouseCommands.WarehousePath(args);
-        var runs = (int)Math.Clamp(args.Number("runs", 5), 1, 50);
+        var warehouse = Cli.WarehouseOption("the ingested DuckDB warehouse to ask");
+        var runs = Cli.Whole("--runs", "timed runs of each question after one warm-up", 5, 1, 50);
+        var command = new Command("bench-analytics", "time every dashboard query in DuckDB beside the same question asked of PostgreSQL, and a 100k-row export")
+        {
+            warehouse, runs,
+        };
+        command.SetRun((parsed, cancellationToken) => RunAsync(parsed.GetRequiredValue(warehouse), parsed.GetValue(runs), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string path, int runs, CancellationToken cancellationToken)
+    {
         if (!File.Exists(path))
         {
-            throw new CliException($"no warehouse at {path}; run the ingest first (--warehouse names another file)");
+            throw new CliException($"no warehouse at {path}; run the ingest first (--warehouse names another file)", Cli.Failed);
         }
 
-        var builder = new NpgsqlConnectionStringBuilder(CliArgs.ConnectionString()) { Timezone = "UTC", CommandTimeout = 600 };
+        var builder = new NpgsqlConnectionStringBuilder(Cli.ConnectionString()) { Timezone = "UTC", CommandTimeout = 600 };
         await using var data = NpgsqlDataSource.Create(builder.ConnectionString);
         using var warehouse = WarehouseFile.Open(path);
         var snapshot = Scalar<DateTime>(warehouse, "SELECT max(snapshot_at) FROM open_work_order");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -12,17 +13,22 @@ namespace WorkOrders.Ingest.Warehouse;
 /// </summary>
 internal static class IngestBenchmark
 {
-    public const string Help = "measure ingest rows/s against the raw COPY OUT rate, peak memory, and a no-op re-run (--warehouse FILE, replaced)";
-
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public static Command Verb()
     {
-        var path = WarehouseCommands.WarehousePath(args);
+        var warehouse = Cli.WarehouseOption("the DuckDB file to ingest into; it is deleted and made anew");
+        var command = new Command("bench-ingest", "measure ingest rows/s against the raw COPY OUT rate, peak memory, and a no-op re-run") { warehouse };
+        command.SetRun((parsed, cancellationToken) => RunAsync(parsed.GetRequiredValue(warehouse), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string path, CancellationToken cancellationToken)
+    {
         foreach (var file in new[] { path, path + ".wal" }.Where(File.Exists))
         {
             File.Delete(file);
         }
 
-        await using var data = NpgsqlDataSource.Create(CliArgs.ConnectionString());
+        await using var data = NpgsqlDataSource.Create(Cli.ConnectionString());
         var (rawRows, rawSeconds) = await RawCopyAsync(data, cancellationToken);
 
         var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, WarehouseCommands.BusinessHours());

@@ -1,40 +1,48 @@
-using DuckDB.NET.Data;
+using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
 using WorkOrders.Analytics.Warehouse;
-using WorkOrders.Ticketing.Database;
 
 namespace WorkOrders.Ingest.Warehouse;
 
-/// <summary>The warehouse commands of the CLI: ingest, and export-parquet.</summary>
+/// <summary>The warehouse verbs of the command line: ingest, and export-parquet.</summary>
 internal static class WarehouseCommands
 {
-    public const string IngestHelp = "copy archived work orders, their history and the dimensions into the DuckDB warehouse (--warehouse FILE)";
-    public const string ExportHelp = "write the warehouse as Hive-partitioned Parquet (year=/month=) into --to DIR";
+    public static Command IngestVerb()
+    {
+        var warehouse = Cli.WarehouseOption("the DuckDB warehouse file to bring up to date");
+        var command = new Command("ingest", "copy archived work orders, their history and the dimensions into the DuckDB warehouse") { warehouse };
+        command.SetRun((parsed, cancellationToken) => IngestAsync(parsed.GetRequiredValue(warehouse), cancellationToken));
+        return command;
+    }
+
+    public static Command ExportParquetVerb()
+    {
+        var to = new Option<string>("--to") { Description = "the folder to write into", HelpName = "DIR", Required = true };
+        var warehouse = Cli.WarehouseOption("the DuckDB warehouse file to export");
+        var command = new Command("export-parquet", "write the warehouse as Hive-partitioned Parquet (year=/month=)") { to, warehouse };
+        command.SetRun((parsed, cancellationToken) => ExportParquetAsync(parsed.GetRequiredValue(to), parsed.GetRequiredValue(warehouse), cancellationToken));
+        return command;
+    }
 
     /// <summary>The business hours from the same Warehouse__* settings the dashboard reads.</summary>
     public static BusinessHours BusinessHours()
     {
         var options = new WarehouseOptions();
         new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(WarehouseOptions.Section).Bind(options);
-        return options.BusinessHours().Problems() is [_, ..] problems ? throw new CliException(string.Join(" ", problems)) : options.BusinessHours();
+        return options.BusinessHours().Problems() is [_, ..] problems
+            ? throw new CliException(string.Join(" ", problems), Cli.Failed)
+            : options.BusinessHours();
     }
 
-    public static string WarehousePath(CliArgs args) =>
-        args.Text("warehouse") ?? Environment.GetEnvironmentVariable("WORKORDERS_WAREHOUSE") ?? Path.Combine(".data", "warehouse.duckdb");
-
-    public static async Task<int> IngestAsync(CliArgs args, CancellationToken cancellationToken)
+    private static async Task<int> IngestAsync(string path, CancellationToken cancellationToken)
     {
-        await using var data = NpgsqlDataSource.Create(CliArgs.ConnectionString());
-        if (await new Migrator(data, NullLogger<Migrator>.Instance).PendingAsync(cancellationToken) is { Count: > 0 } pending)
-        {
-            throw new CliException($"the database schema is behind ({pending.Count} migration(s) pending); start the app once (./run.sh) to migrate it");
-        }
+        await using var data = NpgsqlDataSource.Create(Cli.ConnectionString());
+        await Cli.RequireMigratedAsync(data, cancellationToken);
 
-        var path = WarehousePath(args);
-        using var warehouse = OpenOrExplain(path);
+        using var warehouse = WarehouseFile.Open(path);
         var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, BusinessHours());
         IngestResult? result = null;
         await AnsiConsole.Progress()
@@ -70,10 +78,10 @@ internal static class WarehouseCommands
         return 0;
     }
 
-    public static Task<int> ExportParquetAsync(CliArgs args, CancellationToken cancellationToken)
+    private static Task<int> ExportParquetAsync(string to, string path, CancellationToken cancellationToken)
     {
-        var target = Path.GetFullPath(args.Required("to"));
-        using var warehouse = OpenOrExplain(WarehousePath(args));
+        var target = Path.GetFullPath(to);
+        using var warehouse = WarehouseFile.Open(path);
         var written = ParquetExport.Write(warehouse, target, cancellationToken);
         foreach (var (table, rows) in written)
         {
@@ -82,18 +90,6 @@ internal static class WarehouseCommands
 
         AnsiConsole.MarkupLine($"written to [blue]{Markup.Escape(target)}[/]");
         return Task.FromResult(0);
-    }
-
-    private static DuckDBConnection OpenOrExplain(string path)
-    {
-        try
-        {
-            return WarehouseFile.Open(path);
-        }
-        catch (WarehouseLockedException e)
-        {
-            throw new CliException(e.Message);
-        }
     }
 }
 

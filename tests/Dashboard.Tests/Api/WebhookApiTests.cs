@@ -117,17 +117,11 @@ public class WebhookApiTests(ApiHost host) : IClassFixture<ApiHost>
 
     private static async Task<JsonElement> WaitForAttemptsAsync(HttpClient admin, long subscriptionId, int attempts)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var deliveries = await JsonOf(await admin.GetAsync($"/api/v1/webhooks/{subscriptionId}/deliveries"));
-            if (deliveries.GetArrayLength() == 1 && deliveries[0].GetProperty("attemptLog").GetArrayLength() >= attempts)
-            {
-                return deliveries[0];
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"no delivery with {attempts} attempt(s) within 20 s: {deliveries}");
-            await Task.Delay(50);
-        }
+        var deliveries = await Eventually.Until(
+            async () => await JsonOf(await admin.GetAsync($"/api/v1/webhooks/{subscriptionId}/deliveries")),
+            listed => listed.GetArrayLength() == 1 && listed[0].GetProperty("attemptLog").GetArrayLength() >= attempts,
+            $"one delivery with {attempts} attempt(s) in the list",
+            TimeSpan.FromSeconds(20));
+        return deliveries[0];
     }
 }

@@ -40,13 +40,7 @@ public sealed class NotificationBellTests : BunitContext, IClassFixture<TestData
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.UserId.ToString(CultureInfo.InvariantCulture)));
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
         await _listener.StartAsync(CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!_listener.Listening && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(_listener.Listening);
+        await Eventually.Until(() => _listener.Listening, "the notification listener to be listening", TimeSpan.FromSeconds(15));
         return user;
     }
 

@@ -109,16 +109,24 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
         var path = Path.Combine(Path.GetTempPath(), $"forecast-cli-{Guid.NewGuid():N}.duckdb");
         try
         {
-            Assert.Equal(2, await Cli.RunAsync(["train", "--warehouse", path, "--horizon-days", "0"]));
-            Assert.Equal(2, await Cli.RunAsync(["train", "--warehouse", path, "--step-days", "x"]));
-            Assert.Equal(2, await Cli.RunAsync(["backtest", "--warehouse", path]));
-            Assert.Equal(2, await Cli.RunAsync(["score", "--warehouse", path, "--threshold", "1.5"]));
-            Assert.Equal(2, await Cli.RunAsync(["score", "--warehouse", path]));
+            // A bad option is a usage error naming the option; no model to use is a failure that says what to do.
+            await RefusedAsync(Cli.UsageError, "--horizon-days", "train", "--warehouse", path, "--horizon-days", "0");
+            await RefusedAsync(Cli.UsageError, "--step-days", "train", "--warehouse", path, "--step-days", "x");
+            await RefusedAsync(Cli.UsageError, "--threshold", "score", "--warehouse", path, "--threshold", "1.5");
+            await RefusedAsync(Cli.Failed, "run the train command first", "backtest", "--warehouse", path);
+            await RefusedAsync(Cli.Failed, "run the training first", "score", "--warehouse", path);
         }
         finally
         {
             File.Delete(path);
         }
+    }
+
+    private static async Task RefusedAsync(int exitCode, string saying, params string[] args)
+    {
+        var error = new StringWriter();
+        Assert.Equal(exitCode, await Cli.RunAsync(args, TextWriter.Null, error));
+        Assert.Contains(saying, error.ToString(), StringComparison.Ordinal);
     }
 
     private void Report(ForecastModelInfo model, IReadOnlyList<BacktestRow> backtest, double trainSeconds, double scoreSeconds, ScoringResult scored)

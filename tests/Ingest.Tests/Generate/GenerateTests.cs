@@ -149,19 +149,28 @@ public class GenerateTests
     [InlineData("--end", "2025-13-01")]
     public void bad_options_are_refused_with_a_message_naming_the_option(string option, string value)
     {
-        var error = Assert.Throws<CliException>(() => GenerateOptions.Parse(CliArgs.Parse([option, value]), End));
+        var error = Assert.Single(GenerateCommand.Verb(End, NotRun).Parse([option, value]).Errors);
 
         Assert.StartsWith(option + " ", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void options_not_given_take_their_documented_defaults()
+    public async Task options_not_given_take_their_documented_defaults()
     {
-        var options = GenerateOptions.Parse(CliArgs.Parse([]), End);
+        GenerateOptions? options = null;
+        var exitCode = await GenerateCommand.Verb(End, (given, _, _) =>
+        {
+            options = given;
+            return Task.FromResult(0);
+        }).Parse([]).InvokeAsync();
 
+        Assert.Equal(0, exitCode);
         Assert.Equal(new GenerateOptions(100_000, 36, 1, End), options);
-        Assert.Equal(new DateTime(2022, 6, 15, 0, 0, 0, DateTimeKind.Utc), options.WindowStart);
+        Assert.Equal(new DateTime(2022, 6, 15, 0, 0, 0, DateTimeKind.Utc), options!.WindowStart);
     }
+
+    private static Task<int> NotRun(GenerateOptions options, bool migrate, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("a refused command line must not run");
 
     private static async Task WithGeneratedAsync(GenerateOptions options, Func<NpgsqlDataSource, GenerationResult, Task> check)
     {

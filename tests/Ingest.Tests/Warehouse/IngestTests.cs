@@ -207,9 +207,10 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
         await process.WaitForExitAsync();
 
         var said = System.Text.RegularExpressions.Regex.Replace(await output + await errors, @"\s+", " ");
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(Cli.Failed, process.ExitCode);
         Assert.Contains("in use by another process", said, StringComparison.Ordinal);
         Assert.Contains("Ingest now", said, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at WorkOrders.", said, StringComparison.Ordinal);
     }
 
     private Process StartIngest(string warehouse)

@@ -10,6 +10,8 @@ namespace WorkOrders.Ticketing.Tests.Delivery;
 
 public sealed class ChannelListenerTests(TestDatabase database) : IClassFixture<TestDatabase>
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
     private NpgsqlDataSource Data => database.DataSource;
 
     private async Task NotifyAsync(long userId)
@@ -31,10 +33,11 @@ public sealed class ChannelListenerTests(TestDatabase database) : IClassFixture<
         await listener.StartAsync(CancellationToken.None);
         try
         {
-            await WebhookTests.WaitUntilAsync(() => listener.Listening && Volatile.Read(ref heard) == 1); // the call after connecting
+            await Eventually.Until(() => listener.Listening, "the listener to be listening", Patience);
+            await Eventually.Until(() => Volatile.Read(ref heard), n => n == 1, "the call that follows connecting", Patience);
             await NotifyAsync(someoneElse);
             await NotifyAsync(me);
-            await WebhookTests.WaitUntilAsync(() => Volatile.Read(ref heard) == 2);
+            await Eventually.Until(() => Volatile.Read(ref heard), n => n == 2, "the call for my notification only", Patience);
 
             // The server ends the listening session; the listener reconnects and tells subscribers to read again.
             await using (var connection = await Data.OpenConnectionAsync())
@@ -43,10 +46,10 @@ public sealed class ChannelListenerTests(TestDatabase database) : IClassFixture<
                     "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE datname = current_database() AND (query LIKE 'LISTEN %' OR query = 'SELECT 1')"));
             }
 
-            await WebhookTests.WaitUntilAsync(() => Volatile.Read(ref heard) == 3);
-            await WebhookTests.WaitUntilAsync(() => listener.Listening);
+            await Eventually.Until(() => Volatile.Read(ref heard), n => n == 3, "the call that follows reconnecting", Patience);
+            await Eventually.Until(() => listener.Listening, "the listener to be listening again", Patience);
             await NotifyAsync(me);
-            await WebhookTests.WaitUntilAsync(() => Volatile.Read(ref heard) == 4);
+            await Eventually.Until(() => Volatile.Read(ref heard), n => n == 4, "the call for my notification after the reconnect", Patience);
         }
         finally
         {

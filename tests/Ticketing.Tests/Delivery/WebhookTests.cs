@@ -233,9 +233,9 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
         await dispatcher.StartAsync(stop.Token);
         try
         {
-            await WaitUntilAsync(() => listener.Listening);
+            await Eventually.Until(() => listener.Listening, "the listener to be listening", TimeSpan.FromSeconds(15));
             var created = await NewWorkOrderAsync(org);
-            await WaitUntilAsync(() => !receiver.Received.IsEmpty);
+            await Eventually.Until(() => !receiver.Received.IsEmpty, "the receiver to be sent the delivery", TimeSpan.FromSeconds(15));
             Assert.Equal(created.Id, JsonSerializer.Deserialize<WebhookEvent>(Assert.Single(receiver.Received).Body, Json)!.WorkOrderId);
         }
         finally
@@ -280,15 +280,5 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
 
         Assert.Equal(FailureKind.Forbidden, (await Subscriptions.ListAsync(org[Role.Manager], CancellationToken.None)).Failure?.Kind);
         Assert.Equal(FailureKind.Forbidden, (await Deliveries.ListAsync(1, null, 10, org[Role.Technician], CancellationToken.None)).Failure?.Kind);
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true within 15 s");
-            await Task.Delay(20);
-        }
     }
 }

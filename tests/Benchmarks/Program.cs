@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.Reflection;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using WorkOrders.Ingest;
+
+namespace WorkOrders.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project tests/Benchmarks -- --filter '*'</c> runs the BenchmarkDotNet classes of the
+/// in-process hot paths (<c>--list flat</c> names them, <c>--job dry</c> runs each once, <c>--help</c> tells the rest);
+/// <c>-- page-timings</c> times the pages of a running dashboard. The classes that need PostgreSQL run when
+/// WORKORDERS_BENCH_PG names a server.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is [PageTimings.Name, ..])
+        {
+            return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: the pages of a running dashboard") { PageTimings.Verb() }, args);
+        }
+
+        var benchmarks = typeof(Program).Assembly.GetTypes()
+            .Where(t => t.IsPublic && t.GetMethods().Any(m => m.GetCustomAttribute<BenchmarkDotNet.Attributes.BenchmarkAttribute>() is not null))
+            .ToList();
+        if (BenchmarkDatabase.Server is null)
+        {
+            var left = benchmarks.Where(t => t.GetCustomAttribute<NeedsPostgreSqlAttribute>() is not null).ToList();
+            Console.WriteLine(
+                $"Not run: {string.Join(", ", left.Select(t => t.Name))}. They need a PostgreSQL server: set {BenchmarkDatabase.Variable} to a connection " +
+                "string of a role that may create databases, e.g. \"Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres\".");
+            benchmarks = [.. benchmarks.Except(left)];
+        }
+
+        // In this process: BenchmarkDotNet's default builds a generated project per run (minutes on a small machine), and
+        // a mutator keeps whatever job the command line picks (--job dry, short, ...).
+        var config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).AsMutator());
+        var summaries = BenchmarkSwitcher.FromTypes([.. benchmarks]).Run(args, config);
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+}
