@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using WorkOrders.Ticketing.Jobs;
+using WorkOrders.Tests;
 
 namespace WorkOrders.Ticketing.Tests;
 
@@ -65,15 +66,7 @@ public sealed class JobRunnerTests : IAsyncDisposable
 
     private void Start(JobSchedule schedule) => _running = _runner.RunAsync(schedule, RunAsync, _stop.Token);
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"waited 10 s for {what}");
-            await Task.Delay(10);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.Until(condition, holds => holds, what, TimeSpan.FromSeconds(10));
 
     // The runner waits for its timer once it has said when the next run is and is not running.
     private Task IdleAsync(string what) => WaitUntilAsync(() => _runner.Status is { Running: false, NextRunAt: not null }, what);
