@@ -26,7 +26,7 @@ public static class OrganisationWriter
     private const string CopyUserSkills = "COPY user_skills (user_id, skill, level) FROM STDIN (FORMAT BINARY)";
 
     private const string CopyAssets = """
-        COPY assets (id, code, name, kind, parent_id, asset_type, location, criticality, installed_on, lifecycle)
+        COPY assets (id, code, name, kind, parent_id, asset_type, location, criticality, installed_on, lifecycle, commissioned_on, updated_at)
         FROM STDIN (FORMAT BINARY)
         """;
 
@@ -140,6 +140,9 @@ public static class OrganisationWriter
                 copy.Write((short)asset.Criticality, NpgsqlDbType.Smallint);
                 copy.Write(asset.InstalledOn, NpgsqlDbType.Date);
                 copy.Write("in_service", NpgsqlDbType.Text);
+                // Commissioned the day it was installed and untouched since: the same seed gives the same rows.
+                copy.Write(asset.InstalledOn, NpgsqlDbType.Date);
+                copy.Write(asset.InstalledOn.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
             }
 
             await copy.CompleteAsync(cancellationToken);
