@@ -64,6 +64,8 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Requester, "/work-orders/new?templateId=" + seeded.Org.TemplateId),
             (Role.Requester, $"/work-orders/{seeded.Open}"),
             (Role.Requester, $"/assets?id={seeded.Org.MachineId}"),
+            (Role.Admin, $"/assets?id={seeded.Org.MachineId}"),
+            (Role.Planner, $"/assets/{seeded.Org.MachineId}"),
             (Role.Requester, "/notifications"),
             (Role.Requester, "/denied"),
             (Role.Technician, "/"),

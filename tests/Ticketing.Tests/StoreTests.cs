@@ -353,8 +353,8 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
     {
         var org = await TestOrg.CreateAsync(Data);
         var assets = new AssetRegister(Data);
-        var misplaced = await assets.CreateAsync(new CreateAssetRequest($"X-{org.Suffix}", "Gearbox", AssetKind.Machine, org.SiteId), org[Role.Admin], CancellationToken.None);
-        Assert.Contains("belongs under a line", misplaced.Failure!.Texts(CultureInfo.InvariantCulture)["parentId"][0], StringComparison.Ordinal);
+        var misplaced = await assets.CreateAsync(new CreateAssetRequest($"X-{org.Suffix}", "Gearbox", AssetKind.Line, org.MachineId), org[Role.Admin], CancellationToken.None);
+        Assert.Contains("belongs under a site / area", misplaced.Failure!.Texts(CultureInfo.InvariantCulture)["parentId"][0], StringComparison.Ordinal);
 
         var component = (await assets.CreateAsync(new CreateAssetRequest($"C-{org.Suffix}", "Seal", AssetKind.Component, org.MachineId, Criticality: 5), org[Role.Admin], CancellationToken.None)).Value!;
         var detail = (await assets.GetAsync(component.Id, CancellationToken.None)).Value!;

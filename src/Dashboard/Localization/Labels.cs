@@ -25,6 +25,11 @@ public static partial class Labels
 
     public static string Of(this IStringLocalizer T, AssetKind kind) => T[$"AssetKind.{kind}"];
 
+    /// <summary>An asset's lifecycle state; its key is the wire name (AssetLifecycle.in_service), as the register stores it.</summary>
+    public static string Of(this IStringLocalizer T, AssetState state) => T[$"AssetLifecycle.{WireNames.Of(state)}"];
+
+    public static string Of(this IStringLocalizer T, AssetAction action) => T[$"AssetAction.{WireNames.Of(action)}"];
+
     public static string Of(this IStringLocalizer T, WorkOrderSource source) => T[$"Source.{source}"];
 
     public static string Of(this IStringLocalizer T, Role role) => T[$"Role.{role}"];

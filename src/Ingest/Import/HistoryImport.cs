@@ -20,7 +20,8 @@ public sealed record ImportResult(
     int SitesCreated,
     int UsersCreated,
     string? RejectsPath,
-    TimeSpan Duration);
+    TimeSpan Duration,
+    int AssetsCreated = 0);
 
 /// <summary>
 /// Imports another system's ticket history: reads the file, checks each row by the mapping and the live rules, sends bad rows
@@ -106,7 +107,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             Report();
             var summary = new ImportResult(
                 read, loaded, rejected, skipped, events, references.TemplateCreated, references.DepartmentsCreated, references.SitesCreated,
-                references.UsersCreated, rejects.Written ? rejects.Path : null, stopwatch.Elapsed);
+                references.UsersCreated, rejects.Written ? rejects.Path : null, stopwatch.Elapsed, references.AssetsCreated);
             LogImported(file, read, loaded, rejected, skipped, stopwatch.Elapsed.TotalSeconds);
             return summary;
         }

@@ -72,10 +72,10 @@ internal static class ImportCommand
         AnsiConsole.MarkupLine(
             $"[green]{r.Loaded:N0}[/] loaded, [red]{r.Rejected:N0}[/] rejected, {r.Skipped:N0} skipped as already imported, of {r.Read:N0} rows; " +
             $"{r.Events:N0} history events, in {r.Duration.TotalSeconds:F1} s ({r.Read / Math.Max(r.Duration.TotalSeconds, 0.001):N0} rows/s)");
-        if (r.TemplateCreated || r.DepartmentsCreated + r.SitesCreated + r.UsersCreated > 0)
+        if (r.TemplateCreated || r.DepartmentsCreated + r.SitesCreated + r.AssetsCreated + r.UsersCreated > 0)
         {
             AnsiConsole.MarkupLine(
-                $"created: {(r.TemplateCreated ? "the template, " : "")}{r.DepartmentsCreated} department(s), {r.SitesCreated} site(s), {r.UsersCreated} assignee(s)");
+                $"created: {(r.TemplateCreated ? "the template, " : "")}{r.DepartmentsCreated} department(s), {r.SitesCreated} site(s), {r.AssetsCreated} asset(s), {r.UsersCreated} assignee(s)");
         }
 
         if (r.RejectsPath is { } path)

@@ -80,6 +80,27 @@ public sealed record SiteSpec : ValueSpec
     public string CodePrefix { get; init; } = "";
 }
 
+/// <summary>
+/// The asset the work is on: code = prefix + the value in capitals, created when missing as <see cref="Kind"/> with its
+/// type and installation date, under <see cref="ParentCode"/> or else under the row's site. Once created, an asset is
+/// the register's: a later row does not change it.
+/// </summary>
+public sealed record AssetSpec : ValueSpec
+{
+    public string CodePrefix { get; init; } = "";
+
+    public Ticketing.Assets.AssetKind Kind { get; init; } = Ticketing.Assets.AssetKind.Machine;
+
+    /// <summary>The asset type of an asset the import creates (pump, elevator...).</summary>
+    public ValueSpec? Type { get; init; }
+
+    /// <summary>The column with the installation date (yyyy-MM-dd) of an asset the import creates.</summary>
+    public string? InstalledOn { get; init; }
+
+    /// <summary>An existing asset every created asset goes under; without it, the row's site.</summary>
+    public string? ParentCode { get; init; }
+}
+
 /// <summary>The external id: stored as prefix + value in work_orders.reference, one work order per id.</summary>
 public sealed record ExternalIdSpec
 {
@@ -177,6 +198,8 @@ public sealed partial record ImportMapping
 
     public SiteSpec? Site { get; init; }
 
+    public AssetSpec? Asset { get; init; }
+
     public CategorySpec? Category { get; init; }
 
     public IReadOnlyList<CustomFieldSpec> CustomFields { get; init; } = [];
@@ -202,8 +225,8 @@ public sealed partial record ImportMapping
     /// <summary>Every source column the mapping reads.</summary>
     public IEnumerable<string> Columns()
     {
-        IEnumerable<string?> named = [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed];
-        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, .. CustomFields];
+        IEnumerable<string?> named = [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Asset?.InstalledOn];
+        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, .. CustomFields];
         return named.Concat(specs.SelectMany(s => s is null ? [] : ColumnsOf(s)))
             .OfType<string>()
             .Distinct(StringComparer.OrdinalIgnoreCase);
@@ -260,6 +283,15 @@ public sealed partial record ImportMapping
             }
         }
 
+        if (Asset is { } asset)
+        {
+            var parents = Ticketing.Assets.AssetPlacement.ParentKinds(asset.Kind);
+            Require(
+                parents.Count == 0 || asset.ParentCode is not null || (Site is not null && parents.Contains(Ticketing.Assets.AssetKind.Site)),
+                $"asset.kind {Ticketing.WireNames.Of(asset.Kind)} needs asset.parentCode, or a site mapping when it may stand in a site");
+            Require(parents.Count > 0 || asset.ParentCode is null, "asset.parentCode is not allowed for a site");
+        }
+
         var keysSeen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var field in CustomFields.Select(f => f.Field).Concat(Category is null ? [] : [Category.Field]))
         {
@@ -275,7 +307,7 @@ public sealed partial record ImportMapping
         (string, ValueSpec?)[] all =
         [
             ("title", Title), ("description", Description), ("priority", Priority), ("status", Status), ("department", Department),
-            ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category),
+            ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category), ("asset", Asset), ("asset.type", Asset?.Type),
             .. CustomFields.Select(f => ($"customFields.{f.Field}", (ValueSpec?)f)),
         ];
         return all.Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!));

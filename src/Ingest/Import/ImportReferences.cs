@@ -47,6 +47,20 @@ public sealed class ImportReferences
         LIMIT 1
         """;
 
+    // An asset the register did not have, with its 'imported' history event; one it had is left as it is.
+    private const string EnsureAsset = """
+        WITH made AS (
+            INSERT INTO assets (code, name, kind, parent_id, asset_type, installed_on) VALUES (@code, @name, @kind, @parentId, @type, @installedOn)
+            ON CONFLICT (code) DO NOTHING
+            RETURNING id),
+        logged AS (
+            INSERT INTO asset_events (asset_id, occurred_at, actor_id, kind, to_state, payload)
+            SELECT id, now(), @actorId, 'imported', 'in_service', @payload::jsonb FROM made)
+        SELECT id, true AS created FROM made
+        UNION ALL SELECT id, false FROM assets WHERE code = @code
+        LIMIT 1
+        """;
+
     private const string EnsureTemplate = """
         WITH made AS (
             INSERT INTO templates (name, work_type, default_priority, department_id, fields)
@@ -60,6 +74,7 @@ public sealed class ImportReferences
 
     private readonly Dictionary<string, long> _departments = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _sites = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _assets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _users = new(StringComparer.Ordinal);
 
     private ImportReferences(long importUserId, Template template, bool templateCreated)
@@ -79,6 +94,8 @@ public sealed class ImportReferences
     public int DepartmentsCreated { get; private set; }
 
     public int SitesCreated { get; private set; }
+
+    public int AssetsCreated { get; private set; }
 
     public int UsersCreated { get; private set; }
 
@@ -158,6 +175,41 @@ public sealed class ImportReferences
             _sites[site.Code] = id;
         }
 
+        return id;
+    }
+
+    /// <summary>The row's asset by code, created under its parent (the row's site, or the mapping's parent code) when missing.</summary>
+    public async Task<long> AssetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AssetRef asset, long? siteId, string? siteCode, CancellationToken cancellationToken)
+    {
+        if (_assets.TryGetValue(asset.Code, out var id))
+        {
+            return id;
+        }
+
+        long? parentId = asset.ParentCode is null ? null
+            : asset.ParentCode == siteCode ? siteId
+            : _assets.TryGetValue(asset.ParentCode, out var known) ? known
+            : await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT id FROM assets WHERE code = @code", new { code = asset.ParentCode }, transaction, cancellationToken: cancellationToken))
+              ?? throw new MappingException($"asset.parentCode '{asset.ParentCode}' is not in the asset register");
+        var kind = WireNames.Of(asset.Kind);
+        (id, var created) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+            EnsureAsset,
+            new
+            {
+                code = asset.Code,
+                name = asset.Name,
+                kind,
+                parentId,
+                type = asset.Type,
+                installedOn = asset.InstalledOn?.ToDateTime(TimeOnly.MinValue),
+                actorId = ImportUserId,
+                payload = JsonSerializer.Serialize(new { code = asset.Code, name = asset.Name, kind, parentId, assetType = asset.Type, installedOn = asset.InstalledOn }),
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        AssetsCreated += created ? 1 : 0;
+        _assets[asset.Code] = id;
         return id;
     }
 

@@ -73,7 +73,10 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         {
             var ticket = fresh[i];
             var department = await references.DepartmentAsync(connection, transaction, ticket.DepartmentName, cancellationToken);
-            long? asset = ticket.Site is { } site ? await references.SiteAsync(connection, transaction, site, cancellationToken) : null;
+            long? siteId = ticket.Site is { } site ? await references.SiteAsync(connection, transaction, site, cancellationToken) : null;
+            long? asset = ticket.Asset is { } onAsset
+                ? await references.AssetAsync(connection, transaction, onAsset, siteId, ticket.Site?.Code, cancellationToken)
+                : siteId;
             long? assignee = ticket.AssigneeUserName is { } userName
                 ? await references.AssigneeAsync(connection, transaction, userName, ticket.AssigneeDisplayName ?? userName, department, cancellationToken)
                 : null;

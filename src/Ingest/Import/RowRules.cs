@@ -13,6 +13,9 @@ public sealed record RowProblem(string Field, string Reason);
 /// <summary>A site asset by code, created with this name when missing.</summary>
 public sealed record SiteRef(string Code, string Name);
 
+/// <summary>The asset a work order is on, by code, created with these attributes (under the parent code) when missing.</summary>
+public sealed record AssetRef(string Code, string Name, Ticketing.Assets.AssetKind Kind, string? Type, DateOnly? InstalledOn, string? ParentCode);
+
 /// <summary>A row that passed every rule: what its work order and history will be, with names still to resolve to ids.</summary>
 public sealed record ImportedTicket(
     long SourceRow,
@@ -26,7 +29,8 @@ public sealed record ImportedTicket(
     string? AssigneeUserName,
     string? AssigneeDisplayName,
     string CustomFieldsJson,
-    HistoryPlan History);
+    HistoryPlan History,
+    AssetRef? Asset = null);
 
 /// <summary>The decision on one row: a ticket, or the problems that send it to the reject file.</summary>
 public sealed record RowVerdict(long SourceRow, string? ExternalId, ImportedTicket? Ticket, IReadOnlyList<RowProblem> Problems);
@@ -55,6 +59,9 @@ public sealed partial class RowRules
     private readonly MappedValue? _assignee;
     private readonly MappedValue? _contact;
     private readonly MappedValue? _site;
+    private readonly MappedValue? _asset;
+    private readonly MappedValue? _assetType;
+    private readonly int? _installedOn;
     private readonly (string Key, MappedValue Value)[] _customFields;
 
     public RowRules(ImportMapping mapping, IReadOnlyList<string> columns, Template template)
@@ -75,6 +82,9 @@ public sealed partial class RowRules
         _assignee = mapping.Assignee is { } a ? Compile("assignee", a) : null;
         _contact = mapping.Contact is { } c ? Compile("contact", c) : null;
         _site = mapping.Site is { } site ? Compile("site", site) : null;
+        _asset = mapping.Asset is { } asset ? Compile("asset", asset) : null;
+        _assetType = mapping.Asset?.Type is { } assetType ? Compile("asset.type", assetType) : null;
+        _installedOn = mapping.Asset?.InstalledOn is { } installed ? IndexOf(installed) : null;
         _customFields = [.. (mapping.Category is { } category ? [(category.Field, Compile("category", category))] : Array.Empty<(string, MappedValue)>())
             .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];
     }
@@ -147,6 +157,7 @@ public sealed partial class RowRules
             }
         }
 
+        var asset = Asset(values, site, problems);
         var contact = _contact?.Get(values, problems);
         var custom = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var (key, value) in _customFields)
@@ -163,7 +174,7 @@ public sealed partial class RowRules
         // missing title is reported above already.
         var errors = new FieldErrors();
         var request = new CreateWorkOrderRequest(
-            _template.Id, title ?? "-", description, priority, contact, site is null ? null : long.MaxValue, reference, null, custom);
+            _template.Id, title ?? "-", description, priority, contact, site is null && asset is null ? null : long.MaxValue, reference, null, custom);
         var (normalised, _) = CreateWorkOrder.Validate(request, _template, errors);
         if (errors.Any)
         {
@@ -191,8 +202,51 @@ public sealed partial class RowRules
             assignee,
             assigneeName,
             JsonSerializer.Serialize(normalised, TemplateSchema.Json),
-            history);
+            history,
+            asset);
         return new RowVerdict(row.Number, externalId, ticket, problems);
+    }
+
+    /// <summary>The row's asset, checked by the register's own attribute rules; null when the mapping names none or the row leaves it empty.</summary>
+    private AssetRef? Asset(string?[] values, SiteRef? site, List<RowProblem> problems)
+    {
+        if (_asset?.Get(values, problems) is not { } assetName)
+        {
+            return null;
+        }
+
+        var spec = _mapping.Asset!;
+        var code = spec.CodePrefix + Code(assetName);
+        var type = _assetType?.Get(values, problems);
+        DateOnly? installedOn = null;
+        if (_installedOn is { } column && Blank(values[column]) is { } installedText)
+        {
+            if (DateOnly.TryParseExact(installedText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            {
+                installedOn = day;
+            }
+            else
+            {
+                problems.Add(new("asset", $"'{installedText}' from {spec.InstalledOn} is not a date written yyyy-MM-dd."));
+            }
+        }
+
+        var errors = new FieldErrors();
+        Ticketing.Assets.AssetAttributes.Check(code, assetName, type, null, null, null, installedOn, null, 3, null, null, null, errors);
+        if (errors.Any)
+        {
+            problems.AddRange(errors.ToFailure().Errors!.SelectMany(e => e.Value.Select(r => new RowProblem($"asset.{e.Key}", r.ToString()))));
+            return null;
+        }
+
+        var parentCode = Ticketing.Assets.AssetPlacement.ParentKinds(spec.Kind).Count == 0 ? null : spec.ParentCode ?? site?.Code;
+        if (parentCode is null && Ticketing.Assets.AssetPlacement.ParentKinds(spec.Kind).Count > 0)
+        {
+            problems.Add(new("asset", $"'{assetName}' has no site on this row to stand in."));
+            return null;
+        }
+
+        return new AssetRef(code, assetName.Trim(), spec.Kind, type, installedOn, parentCode);
     }
 
     /// <summary>The times in UTC, checked for presence, format and order; null when any is wrong.</summary>

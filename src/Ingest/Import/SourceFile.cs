@@ -24,6 +24,7 @@ public sealed class SourceFile : IDisposable
     private readonly string[] _columns;
     private readonly string?[] _timeColumns;
     private readonly IReadOnlyList<string> _formats;
+    private string? _temporary;
 
     private SourceFile(DuckDBConnection duck, string path, string scan, string[] columns, string?[] timeColumns, IReadOnlyList<string> formats)
     {
@@ -40,14 +41,7 @@ public sealed class SourceFile : IDisposable
 
     public static SourceFile Open(string path, ImportMapping mapping)
     {
-        var scan = path.ToUpperInvariant() switch
-        {
-            var p when p.EndsWith(".PARQUET", StringComparison.Ordinal) => "read_parquet($path)",
-            var p when p.EndsWith(".CSV", StringComparison.Ordinal) || p.EndsWith(".CSV.GZ", StringComparison.Ordinal)
-                || p.EndsWith(".TSV", StringComparison.Ordinal) || p.EndsWith(".TSV.GZ", StringComparison.Ordinal) =>
-                "read_csv($path, all_varchar = true, header = true)",
-            _ => throw new MappingException($"{path}: only .csv, .csv.gz, .tsv, .tsv.gz and .parquet files can be imported"),
-        };
+        var scan = ScanOf(path) ?? throw new MappingException($"{path}: only .csv, .csv.gz, .tsv, .tsv.gz and .parquet files can be imported");
         var duck = new DuckDBConnection("DataSource=:memory:");
         try
         {
@@ -68,6 +62,47 @@ public sealed class SourceFile : IDisposable
         catch
         {
             duck.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A plain table with no lifecycle times (the asset register's import): every column of the file as text, rows in
+    /// file order. Besides CSV and Parquet it reads the first sheet of an .xlsx workbook, which is first written out
+    /// as a CSV beside the system's temporary files (and removed with this).
+    /// </summary>
+    public static SourceFile OpenTable(string path)
+    {
+        string? temporary = null;
+        var scan = ScanOf(path);
+        if (scan is null && path.EndsWith(".xlsx", StringComparison.OrdinalIgnoreCase))
+        {
+            temporary = Path.Combine(Path.GetTempPath(), $"workorders-import-{Guid.NewGuid():N}.csv");
+            WorkbookAsCsv(path, temporary);
+            scan = ScanOf(temporary);
+        }
+
+        if (scan is null)
+        {
+            throw new MappingException($"{path}: only .csv, .csv.gz, .tsv, .tsv.gz, .parquet and .xlsx files can be imported");
+        }
+
+        var read = temporary ?? path;
+        var duck = new DuckDBConnection("DataSource=:memory:");
+        try
+        {
+            duck.Open();
+            var columns = ColumnsOf(duck, read, scan);
+            return new SourceFile(duck, read, scan, [.. columns], new string?[5], []) { _temporary = temporary };
+        }
+        catch
+        {
+            duck.Dispose();
+            if (temporary is not null)
+            {
+                File.Delete(temporary);
+            }
+
             throw;
         }
     }
@@ -111,7 +146,55 @@ public sealed class SourceFile : IDisposable
         }
     }
 
-    public void Dispose() => _duck.Dispose();
+    public void Dispose()
+    {
+        _duck.Dispose();
+        if (_temporary is not null)
+        {
+            File.Delete(_temporary);
+        }
+    }
+
+    private static string? ScanOf(string path) => path.ToUpperInvariant() switch
+    {
+        var p when p.EndsWith(".PARQUET", StringComparison.Ordinal) => "read_parquet($path)",
+        var p when p.EndsWith(".CSV", StringComparison.Ordinal) || p.EndsWith(".CSV.GZ", StringComparison.Ordinal)
+            || p.EndsWith(".TSV", StringComparison.Ordinal) || p.EndsWith(".TSV.GZ", StringComparison.Ordinal) =>
+            "read_csv($path, all_varchar = true, header = true)",
+        _ => null,
+    };
+
+    // The first sheet's used range as CSV, each cell as the text it shows (dates as yyyy-MM-dd).
+    private static void WorkbookAsCsv(string workbookPath, string csvPath)
+    {
+        try
+        {
+            using var workbook = new ClosedXML.Excel.XLWorkbook(workbookPath);
+            var sheet = workbook.Worksheets.First();
+            using var writer = new StreamWriter(csvPath, append: false, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            var range = sheet.RangeUsed();
+            if (range is null)
+            {
+                return;
+            }
+
+            foreach (var row in range.Rows())
+            {
+                writer.WriteLine(string.Join(',', Enumerable.Range(1, range.ColumnCount()).Select(row.Cell).Select(cell => CsvField(cell.DataType == ClosedXML.Excel.XLDataType.DateTime
+                    ? cell.GetDateTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+                    : cell.DataType == ClosedXML.Excel.XLDataType.Number
+                        ? cell.GetDouble().ToString(CultureInfo.InvariantCulture)
+                        : cell.GetString()))));
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new MappingException($"{workbookPath} cannot be read as a workbook: {e.Message}");
+        }
+    }
+
+    private static string CsvField(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private string ParseTime(string column)
     {

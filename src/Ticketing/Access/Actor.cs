@@ -23,6 +23,9 @@ public sealed record Actor(long UserId, string UserName, Role Role, long? Depart
     /// <summary>Roles that read every work order (they do not act on them unless another rule says so).</summary>
     public bool SeesEverything => Role is Role.Admin or Role.Executive or Role.ReliabilityEngineer or Role.Planner;
 
+    /// <summary>Who writes the asset register (create, edit, move, lifecycle, import): administrators and maintenance planners; everyone else reads it.</summary>
+    public bool WritesAssets => Role is Role.Admin or Role.Planner;
+
     public bool ManagesDepartment(long departmentId) =>
         Role == Role.Admin || (Role == Role.Manager && DepartmentId == departmentId);
 

@@ -1,12 +1,12 @@
 using Dapper;
 using Npgsql;
-using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Ticketing.Assets;
 
 public enum AssetKind
 {
     Site,
+    Area,
     Line,
     Machine,
     Component,
@@ -25,7 +25,8 @@ public sealed record Asset(
     string Lifecycle,
     int ChildCount);
 
-public sealed record AssetDetail(Asset Asset, IReadOnlyList<Asset> Path, IReadOnlyList<Asset> Children);
+/// <summary>An asset with its path from the root and its children; <see cref="Record"/> holds every attribute where the caller asked for it.</summary>
+public sealed record AssetDetail(Asset Asset, IReadOnlyList<Asset> Path, IReadOnlyList<Asset> Children, AssetRecord? Record = null);
 
 public sealed record CreateAssetRequest(
     string? Code,
@@ -35,11 +36,26 @@ public sealed record CreateAssetRequest(
     string? AssetType = null,
     string? Location = null,
     int Criticality = 3,
-    DateOnly? InstalledOn = null);
+    DateOnly? InstalledOn = null,
+    string? Manufacturer = null,
+    string? Model = null,
+    string? SerialNumber = null,
+    DateOnly? CommissionedOn = null,
+    decimal? Cost = null,
+    DateOnly? WarrantyEndsOn = null,
+    AssetState? Lifecycle = null);
 
-/// <summary>The asset register: site > line > machine > component.</summary>
-public sealed class AssetRegister(NpgsqlDataSource dataSource)
+/// <summary>
+/// The asset register: site > area > line > machine > component. Reads here; the changes (create, edit, move,
+/// lifecycle), each with its history event in the same transaction, in AssetRegister.Changes.cs.
+/// </summary>
+public sealed partial class AssetRegister(NpgsqlDataSource dataSource, TimeProvider clock)
 {
+    public AssetRegister(NpgsqlDataSource dataSource)
+        : this(dataSource, TimeProvider.System)
+    {
+    }
+
     private const string Select = """
         SELECT a.id, a.code, a.name, a.kind, a.parent_id, a.asset_type, a.location, a.criticality, a.installed_on, a.lifecycle,
                (SELECT count(*) FROM assets c WHERE c.parent_id = a.id)::int AS child_count
@@ -89,82 +105,6 @@ public sealed class AssetRegister(NpgsqlDataSource dataSource)
         }
 
         return new AssetDetail(path[^1], path[..^1], await ChildrenAsync(connection, id, cancellationToken));
-    }
-
-    public async Task<Outcome<Asset>> CreateAsync(CreateAssetRequest request, Actor actor, CancellationToken cancellationToken)
-    {
-        if (actor.Role != Role.Admin)
-        {
-            return Failure.Forbidden("asset.admin_only");
-        }
-
-        var errors = new FieldErrors();
-        if (string.IsNullOrWhiteSpace(request.Code) || request.Code.Trim().Length > 50)
-        {
-            errors.Add("code", "field.required_short", 50);
-        }
-
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Trim().Length > 200)
-        {
-            errors.Add("name", "field.required_short", 200);
-        }
-
-        if (request.Kind is null)
-        {
-            errors.Add("kind", "asset.kind_required");
-        }
-
-        if (request.Criticality is < 1 or > 5)
-        {
-            errors.Add("criticality", "asset.criticality");
-        }
-
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var parentKind = request.ParentId is { } parentId
-            ? await connection.ExecuteScalarAsync<string?>(new CommandDefinition("SELECT kind FROM assets WHERE id = @parentId", new { parentId }, cancellationToken: cancellationToken))
-            : null;
-        if (request.Kind is { } kind)
-        {
-            var expectedParent = kind switch
-            {
-                AssetKind.Site => (AssetKind?)null,
-                AssetKind.Line => AssetKind.Site,
-                AssetKind.Machine => AssetKind.Line,
-                _ => AssetKind.Machine,
-            };
-            if (expectedParent is null && request.ParentId is not null)
-            {
-                errors.Add("parentId", "asset.site_without_parent");
-            }
-            else if (expectedParent is { } expected && parentKind != WireNames.Of(expected)
-                     && !(kind == AssetKind.Component && parentKind == WireNames.Of(AssetKind.Component)))
-            {
-                errors.Add("parentId", request.ParentId is null || parentKind is null
-                    ? new Refusal("asset.parent_missing", WireNames.Of(kind), WireNames.Of(expected))
-                    : new Refusal("asset.parent_kind", WireNames.Of(kind), WireNames.Of(expected), parentKind));
-            }
-        }
-
-        if (errors.Any)
-        {
-            return errors.ToFailure();
-        }
-
-        try
-        {
-            var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                """
-                INSERT INTO assets (code, name, kind, parent_id, asset_type, location, criticality, installed_on)
-                VALUES (@code, @name, @kind, @ParentId, @AssetType, @Location, @Criticality, @InstalledOn) RETURNING id
-                """,
-                new { code = request.Code!.Trim(), name = request.Name!.Trim(), kind = WireNames.Of(request.Kind!.Value), request.ParentId, request.AssetType, request.Location, request.Criticality, InstalledOn = request.InstalledOn?.ToDateTime(TimeOnly.MinValue) },
-                cancellationToken: cancellationToken));
-            return (await GetAsync(id, cancellationToken)).Value!.Asset;
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            return Failure.Invalid("code", "asset.code_taken", request.Code);
-        }
     }
 
     private static async Task<IReadOnlyList<Asset>> ChildrenAsync(NpgsqlConnection connection, long? parentId, CancellationToken cancellationToken)

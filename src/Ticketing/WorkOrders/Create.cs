@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
@@ -19,7 +20,8 @@ public sealed record CreateWorkOrderRequest(
     long? AssetId = null,
     string? Reference = null,
     DateTime? DueAt = null,
-    Dictionary<string, JsonElement>? CustomFields = null);
+    Dictionary<string, JsonElement>? CustomFields = null,
+    string? DecommissionedReason = null);
 
 public sealed record CreatedWorkOrder(long Id, string Number, bool Replayed);
 
@@ -31,6 +33,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     public const int MaxContactLength = 200;
     public const int MaxReferenceLength = 100;
     public const int MaxIdempotencyKeyLength = 200;
+    public const int MaxDecommissionedReasonLength = 2000;
 
     private const string NextNumber = """
         INSERT INTO work_order_counters (year, last_value) VALUES (@year, 1)
@@ -149,9 +152,14 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             },
             transaction,
             cancellationToken: cancellationToken));
+        // Work on a decommissioned asset keeps its reason in the history: the note of the event and its payload.
+        var decommissionedReason = NullIfBlank(request.DecommissionedReason);
+        object payload = decommissionedReason is null
+            ? new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) }
+            : new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source), decommissionedReason };
         await History.AppendAsync(
-            connection, transaction, id, now, actor.UserId, "created", null, WorkOrderStatus.New, null,
-            new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) },
+            connection, transaction, id, now, actor.UserId, "created", null, WorkOrderStatus.New, decommissionedReason,
+            payload,
             cancellationToken);
         await SlaClocks.StartAsync(connection, transaction, id, template.Id, request.Priority ?? template.DefaultPriority, request.AssetId, now, cancellationToken);
         await AutoAssign.OnCreateAsync(connection, transaction, id, now, cancellationToken);
@@ -248,11 +256,31 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         }
 
         var ids = references.Select(r => r.AssetId).Distinct().ToArray();
-        var known = (await connection.QueryAsync<long>(new CommandDefinition(
-            "SELECT id FROM assets WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken))).ToHashSet();
-        foreach (var (field, id) in references.Where(r => !known.Contains(r.AssetId)))
+        var known = (await connection.QueryAsync<(long Id, string Code, string Lifecycle)>(new CommandDefinition(
+            "SELECT id, code, lifecycle FROM assets WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken)))
+            .ToDictionary(a => a.Id);
+        foreach (var (field, id) in references.Where(r => !known.ContainsKey(r.AssetId)))
         {
             errors.Add(field, "asset.missing", id);
+        }
+
+        // The asset the work is on: a disposed one takes none, a decommissioned one only with a reason.
+        if (request.AssetId is { } workedOn && known.TryGetValue(workedOn, out var asset))
+        {
+            var state = WireNames.Parse<AssetState>(asset.Lifecycle);
+            if (!AssetLifecycle.TakesWork(state))
+            {
+                errors.Add("assetId", "asset.disposed_no_work", asset.Code);
+            }
+            else if (AssetLifecycle.WorkNeedsReason(state) && string.IsNullOrWhiteSpace(request.DecommissionedReason))
+            {
+                errors.Add("decommissionedReason", "asset.decommissioned_reason", asset.Code);
+            }
+        }
+
+        if (request.DecommissionedReason is { Length: > MaxDecommissionedReasonLength })
+        {
+            errors.Add("decommissionedReason", "field.too_long", MaxDecommissionedReasonLength);
         }
     }
 

@@ -229,7 +229,7 @@ public class ApiTests(ApiHost host) : IClassFixture<ApiHost>
             "users" => (await client.PostAsJsonAsync("/api/v1/users", new { userName = $"new-{suffix}", password = "secret", role = "requester" }),
                 role == Role.Admin),
             "assets" => (await client.PostAsJsonAsync("/api/v1/assets", new { code = $"A-{suffix}", name = "Site", kind = "site" }),
-                role == Role.Admin),
+                role is Role.Admin or Role.Planner),
             "list-users" => (await client.GetAsync("/api/v1/users"), role is Role.Admin or Role.Manager),
             // A work order raised by another technician of the department: the requester role sees only its own.
             _ => (await client.GetAsync($"/api/v1/work-orders/{id}"), role != Role.Requester),
