@@ -52,20 +52,26 @@ internal static class PmBenchmark
         var assets = Cli.Whole("--assets", "machines, spread over the plans' types", 100_000, 1, 10_000_000);
         var idle = Cli.Whole("--idle-passes", "passes timed while nothing is due", 300, 1, 100_000);
         var due = Cli.Whole("--due", "schedules made due for each generation run (one generator, then two)", 5_000, 1, 10_000_000);
+        var batch = Cli.Whole("--batch", "schedules per generator transaction (Pm:BatchSize)", 20, 1, 10_000);
+        var creates = Cli.Whole("--creates", "work orders created one by one through the core, the peer of the generation rate", 500, 1, 1_000_000);
         var keep = new Option<bool>("--keep") { Description = "leave the throwaway database for a look afterwards" };
         var command = new Command(
             "bench-pm",
             "measure the PM generator: an idle pass (median, p95) and occurrences generated per second, over many plans and assets in a throwaway database")
         {
-            plans, assets, idle, due, keep,
+            plans, assets, idle, due, batch, creates, keep,
         };
         command.SetRun((parsed, cancellationToken) => RunAsync(
-            parsed.GetValue(plans), parsed.GetValue(assets), parsed.GetValue(idle), parsed.GetValue(due), parsed.GetValue(keep), cancellationToken));
+            new Settings(parsed.GetValue(plans), parsed.GetValue(assets), parsed.GetValue(idle), parsed.GetValue(due), parsed.GetValue(batch), parsed.GetValue(creates), parsed.GetValue(keep)),
+            cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int plans, int assets, int idlePasses, int due, bool keep, CancellationToken cancellationToken)
+    private sealed record Settings(int Plans, int Assets, int IdlePasses, int Due, int Batch, int Creates, bool Keep);
+
+    private static async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
     {
+        var (plans, assets, idlePasses, due, batch, creates, keep) = settings;
         var server = new NpgsqlConnectionStringBuilder(Cli.ConnectionString());
         var name = $"bench_pm_{Environment.ProcessId}";
         await using (var admin = NpgsqlDataSource.Create(server.ConnectionString))
@@ -92,7 +98,7 @@ internal static class PmBenchmark
             setup.Stop();
             var clock = new FixedClock(Now);
             PmGenerator Generator() => new(
-                data, new CreateWorkOrder(data, clock), clock, Options.Create(new PmOptions { BatchSize = 200 }), NullLogger<PmGenerator>.Instance);
+                data, new CreateWorkOrder(data, clock), clock, Options.Create(new PmOptions { BatchSize = batch }), NullLogger<PmGenerator>.Instance);
 
             // Idle: nothing due anywhere. Warm-up first (JIT, pool, plan cache).
             using var idleGenerator = Generator();
@@ -119,6 +125,7 @@ internal static class PmBenchmark
             var one = await GenerateAsync(data, [idleGenerator], due, cancellationToken);
             var two = await GenerateAsync(data, [idleGenerator, second], due, cancellationToken);
             var (workOrders, occurrences) = await CountsAsync(data, cancellationToken);
+            var core = await CreatesAsync(data, clock, creates, cancellationToken);
 
             var table = new Table().AddColumns("measure", "value");
             table.AddRow("plans / assets / schedules", $"{plans:N0} / {assets:N0} / {schedules:N0} (set up in {setup.Elapsed.TotalSeconds:F1} s)");
@@ -126,6 +133,7 @@ internal static class PmBenchmark
             table.AddRow("occurrences generated/s, one generator", $"{one.Generated / one.Elapsed.TotalSeconds:N0} ({one.Generated:N0} in {one.Elapsed.TotalSeconds:F1} s)");
             table.AddRow("occurrences generated/s, two generators at once", $"{two.Generated / two.Elapsed.TotalSeconds:N0} ({two.Generated:N0} in {two.Elapsed.TotalSeconds:F1} s)");
             table.AddRow("PM work orders / generated occurrences", $"{workOrders:N0} / {occurrences:N0}");
+            table.AddRow("peer: work-order creates/s through the core, one client", $"{creates / core.TotalSeconds:N0} ({creates:N0} in {core.TotalSeconds:F1} s)");
             AnsiConsole.Write(table);
             return 0;
         }
@@ -164,6 +172,36 @@ internal static class PmBenchmark
         var results = await Task.WhenAll(generators.Select(g => Task.Run(() => g.RunPassAsync(cancellationToken), cancellationToken)));
         watch.Stop();
         return (results.Sum(r => (long)r.Generated), watch.Elapsed);
+    }
+
+    /// <summary>The same create the generator makes, one transaction each, from one client: what a generator pass is built on.</summary>
+    private static async Task<TimeSpan> CreatesAsync(NpgsqlDataSource data, TimeProvider clock, int creates, CancellationToken cancellationToken)
+    {
+        (long Template, long Asset, long Planner) ids;
+        await using (var connection = await data.OpenConnectionAsync(cancellationToken))
+        {
+            ids = await connection.QuerySingleAsync<(long, long, long)>(new CommandDefinition(
+                """
+                SELECT (SELECT id FROM templates WHERE name = 'Bench PM'), (SELECT id FROM assets WHERE code = 'PM-M1'),
+                       (SELECT id FROM users WHERE user_name = 'bench-planner')
+                """,
+                cancellationToken: cancellationToken));
+        }
+
+        var create = new CreateWorkOrder(data, clock);
+        var planner = new Ticketing.Access.Actor(ids.Planner, "bench-planner", Ticketing.Access.Role.Planner, null);
+        var request = new CreateWorkOrderRequest(ids.Template, "PM: bench", "Made by the benchmark.", AssetId: ids.Asset, DueAt: Now);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < creates; i++)
+        {
+            var outcome = await create.HandleAsync(request, planner, WorkOrderSource.Pm, null, cancellationToken);
+            if (outcome.Failure is { } failure)
+            {
+                throw new InvalidOperationException($"A benchmark create was refused: {failure.Message}");
+            }
+        }
+
+        return watch.Elapsed;
     }
 
     private static async Task<(long WorkOrders, long Occurrences)> CountsAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
