@@ -24,6 +24,7 @@ public static class IngestExtensions
         builder.Services.AddSingleton<IngestService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestService>());
         builder.Services.AddSingleton<GeneratorTruth>();
+        builder.Services.AddSingleton<Import.AssetUploads>();
         builder.Services.AddOptions<ForecastJobOptions>().BindConfiguration(ForecastJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ForecastJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ForecastJob>());

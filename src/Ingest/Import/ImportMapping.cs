@@ -307,7 +307,7 @@ public sealed partial record ImportMapping
         (string, ValueSpec?)[] all =
         [
             ("title", Title), ("description", Description), ("priority", Priority), ("status", Status), ("department", Department),
-            ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category), ("asset", Asset), ("asset.type", Asset?.Type),
+            ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category), ("asset", Asset), ("asset type", Asset?.Type),
             .. CustomFields.Select(f => ($"customFields.{f.Field}", (ValueSpec?)f)),
         ];
         return all.Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!));

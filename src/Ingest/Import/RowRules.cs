@@ -83,7 +83,7 @@ public sealed partial class RowRules
         _contact = mapping.Contact is { } c ? Compile("contact", c) : null;
         _site = mapping.Site is { } site ? Compile("site", site) : null;
         _asset = mapping.Asset is { } asset ? Compile("asset", asset) : null;
-        _assetType = mapping.Asset?.Type is { } assetType ? Compile("asset.type", assetType) : null;
+        _assetType = mapping.Asset?.Type is { } assetType ? Compile("asset type", assetType) : null;
         _installedOn = mapping.Asset?.InstalledOn is { } installed ? IndexOf(installed) : null;
         _customFields = [.. (mapping.Category is { } category ? [(category.Field, Compile("category", category))] : Array.Empty<(string, MappedValue)>())
             .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];

@@ -131,4 +131,31 @@ public class AssetApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Equal(HttpStatusCode.Created, with.StatusCode);
         Assert.Equal(["asset.disposed_no_work"], (await CodesOf(disposed))["assetId"]);
     }
+
+    [Fact]
+    public async Task an_upload_registers_the_good_rows_and_offers_the_rejects_to_writers_only()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var planner = await host.SignedInAsync(org[Role.Planner]);
+        var csv = $"""
+            code,name,kind,parent_code,installed_on,commissioned_on
+            UP-{org.Suffix},Uploaded pump,machine,L-{org.Suffix},2024-01-01,2024-02-01
+            UB-{org.Suffix},Bad dates,machine,L-{org.Suffix},2024-03-01,2024-02-01
+            """;
+        using var form = new MultipartFormDataContent { { new StringContent(csv), "file", "assets.csv" } };
+
+        var uploaded = await planner.PostAsync("/api/v1/assets/imports", form);
+        var result = await JsonOf(uploaded);
+        var token = result.GetProperty("rejectsToken").GetString();
+        var rejects = await planner.GetStringAsync($"/api/v1/assets/imports/{token}/rejects");
+        var technician = await host.SignedInAsync(org[Role.Technician]);
+
+        Assert.Equal((2, 1, 1), (result.GetProperty("read").GetInt32(), result.GetProperty("loaded").GetInt32(), result.GetProperty("rejected").GetInt32()));
+        Assert.Contains($"2,UB-{org.Suffix},commissioned_on,", rejects, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await technician.GetAsync($"/api/v1/assets/imports/{token}/rejects")).StatusCode);
+        using var again = new MultipartFormDataContent { { new StringContent(csv), "file", "assets.csv" } };
+        Assert.Equal(HttpStatusCode.Forbidden, (await technician.PostAsync("/api/v1/assets/imports", again)).StatusCode);
+        using var wrong = new MultipartFormDataContent { { new StringContent(csv), "file", "assets.txt" } };
+        Assert.Equal(["asset.import_format"], (await CodesOf(await planner.PostAsync("/api/v1/assets/imports", wrong)))["file"]);
+    }
 }

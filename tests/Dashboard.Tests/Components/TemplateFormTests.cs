@@ -200,6 +200,22 @@ public sealed class TemplateFormTests : BunitContext
     }
 
     [Fact]
+    public void a_decommissioned_asset_refused_by_the_server_asks_for_the_reason_and_sends_it()
+    {
+        var quiet = RenderForm();
+        Assert.Empty(quiet.FindAll("[data-testid='field-decommissionedReason']"));
+
+        var form = RenderForm(new Dictionary<string, string[]> { ["decommissionedReason"] = ["asset M-1 is decommissioned: say why new work on it is needed."] });
+        FillStandardFields(form);
+        Pick(form, "custom-fault_code", "leak");
+        Assert.Contains("decommissioned", Error(form, "decommissionedReason"), StringComparison.Ordinal);
+        Row(form, "decommissionedReason").QuerySelector("textarea")!.Change("drain it before sale");
+        form.Find("form").Submit();
+
+        Assert.Equal("drain it before sale", Assert.Single(_submitted).DecommissionedReason);
+    }
+
+    [Fact]
     public void markup_in_a_field_label_is_shown_as_text()
     {
         var template = Repair with { Fields = [new("x", "<b>bold</b><script>alert(1)</script>", FieldKind.Text)] };

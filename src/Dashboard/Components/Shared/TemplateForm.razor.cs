@@ -15,7 +15,7 @@ namespace WorkOrders.Dashboard.Components.Shared;
 public sealed partial class TemplateForm
 {
     private static readonly IReadOnlyDictionary<string, string[]> NoErrors = new Dictionary<string, string[]>();
-    private static readonly string[] StandardFields = ["title", "description", "priority", "contact", "assetId", "reference"];
+    private static readonly string[] StandardFields = ["title", "description", "priority", "contact", "assetId", "reference", "decommissionedReason"];
 
     private readonly Dictionary<string, CustomInput> _custom = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, string[]> _clientErrors = NoErrors;
@@ -28,6 +28,7 @@ public sealed partial class TemplateForm
     private string? _contact;
     private long? _assetId;
     private string? _reference;
+    private string? _decommissionedReason;
 
     [Parameter, EditorRequired]
     public Template Template { get; set; } = default!;
@@ -81,7 +82,8 @@ public sealed partial class TemplateForm
             string.IsNullOrWhiteSpace(_contact) ? null : _contact,
             _assetId,
             string.IsNullOrWhiteSpace(_reference) ? null : _reference,
-            CustomFields: values);
+            CustomFields: values,
+            DecommissionedReason: string.IsNullOrWhiteSpace(_decommissionedReason) ? null : _decommissionedReason);
     }
 
     private static JsonElement? ToJson(TemplateField field, CustomInput input) => field.Kind switch
@@ -120,6 +122,9 @@ public sealed partial class TemplateForm
             Check(BuildRequest());
         }
     }
+
+    // Asked for only when the server says the asset is decommissioned (or once something is written in it).
+    private bool AsksDecommissionedReason => MessagesFor("decommissionedReason").Any() || !string.IsNullOrEmpty(_decommissionedReason);
 
     private IEnumerable<string> MessagesFor(string name) =>
         (_clientErrors.GetValueOrDefault(name) ?? []).Concat(_serverErrors.GetValueOrDefault(name) ?? []).Distinct(StringComparer.Ordinal);
