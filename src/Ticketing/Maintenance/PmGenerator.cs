@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Jobs;
 using WorkOrders.Ticketing.WorkOrders;
 
@@ -110,8 +111,8 @@ public sealed partial class PmGenerator(
         WHERE plan_id = @planId AND asset_id = @assetId
         """;
 
-    /// <summary>Whether an asset in this lifecycle state takes new PM occurrences.</summary>
-    public static bool TakesWork(string lifecycle) => lifecycle is not ("decommissioned" or "disposed");
+    /// <summary>Whether an asset in this lifecycle state (its wire name) takes new PM occurrences: the register's rule.</summary>
+    public static bool TakesWork(string lifecycle) => AssetLifecycle.TakesPreventiveWork(WireNames.Parse<AssetState>(lifecycle));
 
     public JobRunner Runner => _runner;
 
