@@ -51,6 +51,7 @@ public static class TicketingExtensions
         services.AddSingleton<Users>();
         services.AddSingleton<Templates.Templates>();
         services.AddSingleton<AssetRegister>();
+        services.AddSingleton<Meters.MeterRegister>();
         services.AddSingleton<CreateWorkOrder>();
         services.AddSingleton<WorkOrderQueries>();
         services.AddSingleton<ApplyTransition>();

@@ -7,6 +7,7 @@ using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Forecasts;
+using WorkOrders.Ticketing.Meters;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
@@ -39,6 +40,7 @@ public static class TicketingApi
         api.MapTemplateApi();
         api.MapWorkOrderApi();
         api.MapAssetApi();
+        api.MapMeterApi();
         api.MapUserApi();
         api.MapNotificationApi();
         app.MapProposalApi();
