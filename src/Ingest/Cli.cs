@@ -32,6 +32,7 @@ public static class Cli
         Warehouse.WarehouseCommands.IngestVerb(),
         Warehouse.WarehouseCommands.ExportParquetVerb(),
         Import.ImportCommand.Verb(),
+        Import.ReadingImport.Verb(),
         Warehouse.IngestBenchmark.Verb(),
         Warehouse.AnalyticsBenchmark.Verb(),
         Bench.AssignmentBenchmark.Verb(),

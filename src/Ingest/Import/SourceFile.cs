@@ -40,14 +40,7 @@ public sealed class SourceFile : IDisposable
 
     public static SourceFile Open(string path, ImportMapping mapping)
     {
-        var scan = path.ToUpperInvariant() switch
-        {
-            var p when p.EndsWith(".PARQUET", StringComparison.Ordinal) => "read_parquet($path)",
-            var p when p.EndsWith(".CSV", StringComparison.Ordinal) || p.EndsWith(".CSV.GZ", StringComparison.Ordinal)
-                || p.EndsWith(".TSV", StringComparison.Ordinal) || p.EndsWith(".TSV.GZ", StringComparison.Ordinal) =>
-                "read_csv($path, all_varchar = true, header = true)",
-            _ => throw new MappingException($"{path}: only .csv, .csv.gz, .tsv, .tsv.gz and .parquet files can be imported"),
-        };
+        var scan = ScanOf(path);
         var duck = new DuckDBConnection("DataSource=:memory:");
         try
         {
@@ -64,6 +57,32 @@ public sealed class SourceFile : IDisposable
             string?[] times = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed];
             var timeColumns = times.Select(t => t is null ? null : columns.First(c => string.Equals(c, t, StringComparison.OrdinalIgnoreCase))).ToArray();
             return new SourceFile(duck, path, scan, [.. columns], timeColumns, mapping.DateFormats);
+        }
+        catch
+        {
+            duck.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A file read for plain columns, with no lifetime times, in file order: the required columns (an error names a
+    /// missing one) and those of the optional ones the file has, in <see cref="Columns"/>.
+    /// </summary>
+    public static SourceFile Open(string path, IReadOnlyList<string> required, IReadOnlyList<string> optional)
+    {
+        var scan = ScanOf(path);
+        var duck = new DuckDBConnection("DataSource=:memory:");
+        try
+        {
+            duck.Open();
+            var available = ColumnsOf(duck, path, scan);
+            string? Find(string wanted) => available.FirstOrDefault(a => string.Equals(a, wanted, StringComparison.OrdinalIgnoreCase));
+            var columns = required.Select(wanted => Find(wanted)
+                    ?? throw new MappingException($"{Path.GetFileName(path)} has no column '{wanted}' (it has: {string.Join(", ", available)})"))
+                .Concat(optional.Select(Find).OfType<string>())
+                .ToArray();
+            return new SourceFile(duck, path, scan, columns, new string?[5], []);
         }
         catch
         {
@@ -120,6 +139,15 @@ public sealed class SourceFile : IDisposable
             ? $"TRY_CAST({text} AS TIMESTAMP)"
             : $"try_strptime({text}, [{string.Join(", ", _formats.Select(Literal))}])";
     }
+
+    private static string ScanOf(string path) => path.ToUpperInvariant() switch
+    {
+        var p when p.EndsWith(".PARQUET", StringComparison.Ordinal) => "read_parquet($path)",
+        var p when p.EndsWith(".CSV", StringComparison.Ordinal) || p.EndsWith(".CSV.GZ", StringComparison.Ordinal)
+            || p.EndsWith(".TSV", StringComparison.Ordinal) || p.EndsWith(".TSV.GZ", StringComparison.Ordinal) =>
+            "read_csv($path, all_varchar = true, header = true)",
+        _ => throw new MappingException($"{path}: only .csv, .csv.gz, .tsv, .tsv.gz and .parquet files can be imported"),
+    };
 
     private static List<string> ColumnsOf(DuckDBConnection duck, string path, string scan)
     {
