@@ -49,7 +49,7 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
         """;
 
     private const string ReadingSelect = """
-        SELECT id, meter_id, read_at, value, lifetime, is_reset, reset_reason, source, recorded_at FROM meter_readings
+        SELECT r.id, r.meter_id, r.read_at, r.value, r.lifetime, r.is_reset, r.reset_reason, r.source, r.recorded_at FROM meter_readings r
         """;
 
     public static bool MayManage(Actor actor) => actor.Role is Role.Admin or Role.Planner or Role.Manager;
@@ -153,7 +153,7 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
         }
 
         var items = await connection.QueryAsync<Reading>(new CommandDefinition(
-            ReadingSelect + " WHERE meter_id = @meterId ORDER BY read_at DESC, id DESC OFFSET @skip LIMIT @take",
+            ReadingSelect + " WHERE r.meter_id = @meterId ORDER BY r.read_at DESC, r.id DESC OFFSET @skip LIMIT @take",
             new { meterId, skip = Math.Max(skip, 0), take = Math.Clamp(take, 1, 500) }, cancellationToken: cancellationToken));
         var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT count(*) FROM meter_readings WHERE meter_id = @meterId", new { meterId }, cancellationToken: cancellationToken));
@@ -224,19 +224,38 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
         var results = new RecordedReading?[entries.Count];
         var changed = new HashSet<long>();
+        // Under the locks nothing else writes these meters: their latest readings and the entries stored already are read
+        // once, and then kept up to date here as the batch goes.
+        var latest = (await connection.QueryAsync<StoredReadingRow>(new CommandDefinition(
+            """
+            SELECT m.id AS meter_id, r.read_at, r.value, r.lifetime, r.is_reset FROM unnest(@meterIds) AS m (id)
+            CROSS JOIN LATERAL (SELECT read_at, value, lifetime, is_reset FROM meter_readings
+                                WHERE meter_id = m.id ORDER BY read_at DESC, id DESC LIMIT 1) r
+            """,
+            new { meterIds }, transaction, cancellationToken: cancellationToken))).ToDictionary(r => r.MeterId, r => r.ToStored());
+        var stored = (await connection.QueryAsync<Reading>(new CommandDefinition(
+            """
+            SELECT r.id, r.meter_id, r.read_at, r.value, r.lifetime, r.is_reset, r.reset_reason, r.source, r.recorded_at
+            FROM unnest(@ids, @times, @values) AS k (meter_id, read_at, value)
+            CROSS JOIN LATERAL (SELECT * FROM meter_readings
+                                WHERE meter_id = k.meter_id AND read_at = k.read_at AND value = k.value) r
+            """,
+            new
+            {
+                ids = entries.Select(e => e.MeterId!.Value).ToArray(),
+                times = entries.Select(e => Utc(e.ReadAt!.Value)).ToArray(),
+                values = entries.Select(e => e.Value!.Value).ToArray(),
+            },
+            transaction,
+            cancellationToken: cancellationToken))).DistinctBy(r => r.Id).ToDictionary(r => (r.MeterId, r.ReadAt, r.Value));
         var order = entries.Select((e, i) => (Entry: e, Index: i)).OrderBy(x => x.Entry.MeterId).ThenBy(x => Utc(x.Entry.ReadAt!.Value)).ThenBy(x => x.Index);
         foreach (var (entry, index) in order)
         {
             var meterId = entry.MeterId!.Value;
             var readAt = Utc(entry.ReadAt!.Value);
             var value = entry.Value!.Value;
-            var latest = await connection.QuerySingleOrDefaultAsync<StoredReadingRow>(new CommandDefinition(
-                "SELECT read_at, value, lifetime, is_reset FROM meter_readings WHERE meter_id = @meterId ORDER BY read_at DESC, id DESC LIMIT 1",
-                new { meterId }, transaction, cancellationToken: cancellationToken));
-            var same = await connection.QuerySingleOrDefaultAsync<Reading>(new CommandDefinition(
-                ReadingSelect + " WHERE meter_id = @meterId AND read_at = @readAt AND value = @value",
-                new { meterId, readAt, value }, transaction, cancellationToken: cancellationToken));
-            var decision = ReadingRules.Decide(latest?.ToStored(), same is not null, readAt, value, entry.IsReset, Prefix(index));
+            var same = stored.GetValueOrDefault((meterId, readAt, value));
+            var decision = ReadingRules.Decide(latest.GetValueOrDefault(meterId), same is not null, readAt, value, entry.IsReset, Prefix(index));
             if (decision.Failure is { } failure)
             {
                 return failure;
@@ -244,11 +263,10 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
             if (decision.Value is ReadingDecision.Store store)
             {
-                var stored = await connection.QuerySingleOrDefaultAsync<Reading>(new CommandDefinition(
+                var reading = await connection.QuerySingleAsync<Reading>(new CommandDefinition(
                     """
                     INSERT INTO meter_readings (meter_id, read_at, value, lifetime, is_reset, reset_reason, source, entered_by, recorded_at)
                     VALUES (@meterId, @readAt, @value, @lifetime, @isReset, @reason, @source, @enteredBy, @now)
-                    ON CONFLICT (meter_id, read_at, value) DO NOTHING
                     RETURNING id, meter_id, read_at, value, lifetime, is_reset, reset_reason, source, recorded_at
                     """,
                     new
@@ -258,7 +276,9 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
                     },
                     transaction,
                     cancellationToken: cancellationToken));
-                results[index] = new RecordedReading(stored!, true);
+                results[index] = new RecordedReading(reading, true);
+                stored[(meterId, readAt, value)] = reading;
+                latest[meterId] = new StoredReading(readAt, value, store.Lifetime, entry.IsReset);
                 changed.Add(meterId);
             }
             else
@@ -285,12 +305,17 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
     private static Outcome<IReadOnlyList<Meter>> Outcome(List<Meter> meters) => meters;
 
-    private static DateTime Utc(DateTime time) => time.Kind switch
+    /// <summary>In UTC and to the microsecond, as PostgreSQL keeps it, so a retry's time equals the stored one.</summary>
+    private static DateTime Utc(DateTime time)
     {
-        DateTimeKind.Utc => time,
-        DateTimeKind.Local => time.ToUniversalTime(),
-        _ => DateTime.SpecifyKind(time, DateTimeKind.Utc),
-    };
+        var utc = time.Kind switch
+        {
+            DateTimeKind.Utc => time,
+            DateTimeKind.Local => time.ToUniversalTime(),
+            _ => DateTime.SpecifyKind(time, DateTimeKind.Utc),
+        };
+        return new DateTime(utc.Ticks - (utc.Ticks % 10), DateTimeKind.Utc);
+    }
 
     private static Failure? Check(MeterRequest request)
     {
@@ -318,6 +343,7 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
     private sealed class StoredReadingRow
     {
+        public long MeterId { get; init; }
         public DateTime ReadAt { get; init; }
         public decimal Value { get; init; }
         public decimal Lifetime { get; init; }

@@ -92,6 +92,20 @@ public class MeterRegisterTests(TestDatabase database) : IClassFixture<TestDatab
     }
 
     [Fact]
+    public async Task a_retry_whose_time_is_finer_than_a_microsecond_finds_the_stored_reading()
+    {
+        var (org, meter) = await MeterAsync();
+        var entry = new ReadingEntry(meter.Id, Start.AddTicks(1_234_567), 100.5m);
+
+        var first = await Register.RecordAsync(entry, org[Role.Technician], ReadingSource.Api, CancellationToken.None);
+        var retry = await Register.RecordAsync(entry with { Value = 100.500m }, org[Role.Technician], ReadingSource.Api, CancellationToken.None);
+
+        Assert.True(retry.Succeeded, retry.Failure?.Message);
+        Assert.False(retry.Value!.Created);
+        Assert.Equal(first.Value!.Reading.Id, retry.Value.Reading.Id);
+    }
+
+    [Fact]
     public async Task two_clients_sending_the_same_readings_at_once_store_each_once()
     {
         var (org, meter) = await MeterAsync();
