@@ -26,6 +26,7 @@ public static class DashboardExtensions
         services.AddCascadingAuthenticationState();
         services.AddRadzenComponents();
         services.AddUiText();
+        services.AddOptions<QrLabels.LabelOptions>().BindConfiguration(QrLabels.LabelOptions.Section);
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "WorkOrders API";

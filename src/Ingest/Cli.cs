@@ -33,6 +33,7 @@ public static class Cli
         Warehouse.WarehouseCommands.ExportParquetVerb(),
         Import.ImportCommand.Verb(),
         Import.AssetImportCommand.Verb(),
+        Import.ReadingImport.Verb(),
         Warehouse.IngestBenchmark.Verb(),
         Warehouse.AnalyticsBenchmark.Verb(),
         Bench.AssignmentBenchmark.Verb(),

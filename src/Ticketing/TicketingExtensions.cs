@@ -52,6 +52,8 @@ public static class TicketingExtensions
         services.AddSingleton<Users>();
         services.AddSingleton<Templates.Templates>();
         services.AddSingleton<AssetRegister>();
+        services.AddSingleton<Meters.MeterRegister>();
+        services.AddSingleton<Labels.AssetLabels>();
         services.AddSingleton<CreateWorkOrder>();
         services.AddSingleton<WorkOrderQueries>();
         services.AddSingleton<ApplyTransition>();

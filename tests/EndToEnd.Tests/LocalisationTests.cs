@@ -84,6 +84,9 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Admin, "/admin/webhooks"),
             (Role.Admin, "/admin/sla-policies"),
             (Role.Admin, "/admin/calendars"),
+            (Role.Planner, $"/assets/{seeded.Org.MachineId}/meters"),
+            (Role.Planner, $"/assets/{seeded.Org.MachineId}/labels"),
+            (Role.Technician, $"/a/X-{s}"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");
@@ -234,6 +237,12 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
                 """,
                 new { asset = org.MachineId, code = $"seal-{s}", reasons = JsonSerializer.Serialize(new[] { $"reason-{s}" }), template = org.TemplateId, s });
         }
+
+        var meters = new Ticketing.Meters.MeterRegister(Database.DataSource, TimeProvider.System);
+        var meter = (await meters.AddAsync(org.MachineId, new($"hours-{s}", "h"), org[Role.Planner], CancellationToken.None)).Value!;
+        await meters.RecordAsync(
+            [new(meter.Id, DateTime.UtcNow.AddDays(-2), 100m), new(meter.Id, DateTime.UtcNow.AddDays(-1), 5m, true, $"replaced-{s}")],
+            org[Role.Technician], Ticketing.Meters.ReadingSource.Api, CancellationToken.None);
 
         // What the pages show as data: the org's names and what the database holds from its migrations.
         string[] names =

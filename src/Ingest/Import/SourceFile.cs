@@ -67,11 +67,13 @@ public sealed class SourceFile : IDisposable
     }
 
     /// <summary>
-    /// A plain table with no lifecycle times (the asset register's import): every column of the file as text, rows in
-    /// file order. Besides CSV and Parquet it reads the first sheet of an .xlsx workbook, which is first written out
-    /// as a CSV beside the system's temporary files (and removed with this).
+    /// A plain table with no lifecycle times (the asset register's and the meter readings' imports), rows in file order.
+    /// With no <paramref name="required"/> columns every column is read; otherwise the required ones (an error names a
+    /// missing one) and those of the <paramref name="optional"/> ones the file has, in <see cref="Columns"/>. Besides CSV
+    /// and Parquet it reads the first sheet of an .xlsx workbook, first written out as a CSV beside the system's
+    /// temporary files (and removed with this).
     /// </summary>
-    public static SourceFile OpenTable(string path)
+    public static SourceFile OpenTable(string path, IReadOnlyList<string>? required = null, IReadOnlyList<string>? optional = null)
     {
         string? temporary = null;
         var scan = ScanOf(path);
@@ -92,8 +94,15 @@ public sealed class SourceFile : IDisposable
         try
         {
             duck.Open();
-            var columns = ColumnsOf(duck, read, scan);
-            return new SourceFile(duck, read, scan, [.. columns], new string?[5], []) { _temporary = temporary };
+            var available = ColumnsOf(duck, read, scan);
+            string? Find(string wanted) => available.FirstOrDefault(a => string.Equals(a, wanted, StringComparison.OrdinalIgnoreCase));
+            var columns = required is null
+                ? [.. available]
+                : required.Select(wanted => Find(wanted)
+                        ?? throw new MappingException($"{Path.GetFileName(path)} has no column '{wanted}' (it has: {string.Join(", ", available)})"))
+                    .Concat((optional ?? []).Select(Find).OfType<string>())
+                    .ToArray();
+            return new SourceFile(duck, read, scan, columns, new string?[5], []) { _temporary = temporary };
         }
         catch
         {
@@ -164,7 +173,7 @@ public sealed class SourceFile : IDisposable
         _ => null,
     };
 
-    // The first sheet's used range as CSV, each cell as the text it shows (dates as yyyy-MM-dd).
+    // The first sheet's used range as CSV, each cell as the text it shows (dates as yyyy-MM-dd, with the time when it has one).
     private static void WorkbookAsCsv(string workbookPath, string csvPath)
     {
         try
@@ -180,11 +189,15 @@ public sealed class SourceFile : IDisposable
 
             foreach (var row in range.Rows())
             {
-                writer.WriteLine(string.Join(',', Enumerable.Range(1, range.ColumnCount()).Select(row.Cell).Select(cell => CsvField(cell.DataType == ClosedXML.Excel.XLDataType.DateTime
-                    ? cell.GetDateTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
-                    : cell.DataType == ClosedXML.Excel.XLDataType.Number
-                        ? cell.GetDouble().ToString(CultureInfo.InvariantCulture)
-                        : cell.GetString()))));
+                writer.WriteLine(string.Join(',', Enumerable.Range(1, range.ColumnCount()).Select(row.Cell).Select(cell => CsvField(cell.DataType switch
+                {
+                    ClosedXML.Excel.XLDataType.DateTime => cell.GetDateTime() is var time && time.TimeOfDay == TimeSpan.Zero
+                        ? time.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+                        : time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    ClosedXML.Excel.XLDataType.Number => cell.GetDouble().ToString("R", CultureInfo.InvariantCulture),
+                    ClosedXML.Excel.XLDataType.Boolean => cell.GetBoolean() ? "true" : "false",
+                    _ => cell.GetString(),
+                }))));
             }
         }
         catch (Exception e) when (e is IOException or InvalidDataException or FormatException or ArgumentException or InvalidOperationException)

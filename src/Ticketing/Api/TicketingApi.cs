@@ -8,6 +8,7 @@ using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Forecasts;
 using WorkOrders.Ticketing.Maintenance;
+using WorkOrders.Ticketing.Meters;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
@@ -40,6 +41,7 @@ public static class TicketingApi
         api.MapTemplateApi();
         api.MapWorkOrderApi();
         api.MapAssetApi();
+        api.MapMeterApi();
         api.MapUserApi();
         api.MapNotificationApi();
         app.MapProposalApi();

@@ -24,6 +24,8 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
         {
             if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE user_name = 'admin')", cancellationToken: cancellationToken)))
             {
+                // A database seeded before meters and plans existed gets them on its next start.
+                await SeedMaintenanceAsync(cancellationToken);
                 return;
             }
 
@@ -153,6 +155,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
         await AssignmentDemo.SeedAsync(
             dataSource, clock, new Dictionary<string, Actor> { ["admin"] = admin, ["requester"] = requester, ["technician"] = technician, ["lin"] = lin, ["wang"] = wang, ["huang"] = huang },
             templates, assets, cancellationToken);
+        await SeedMaintenanceAsync(cancellationToken);
         LogSeeded(count + 4);
     }
 

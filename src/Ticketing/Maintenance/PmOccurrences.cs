@@ -272,18 +272,18 @@ public sealed class PmOccurrences(NpgsqlDataSource dataSource, TimeProvider cloc
             cancellationToken: cancellationToken));
 
     /// <summary>
-    /// For the meters: readings arrived for an asset, so its plans with a meter trigger are looked at at the next pass.
-    /// Call it in the transaction that stores the readings.
+    /// New readings on these meters: the schedules of plans with a meter trigger on a meter of that name on the same
+    /// asset are due for a look now, so the generator sees the readings on its next pass. In the readings' transaction.
     /// </summary>
-    public static Task NudgeForReadingsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long assetId, DateTime now, CancellationToken cancellationToken) =>
+    public static Task NudgeForMetersAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long[] meterIds, DateTime now, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE pm_schedules s SET next_check_at = @now
-            WHERE s.asset_id = @assetId AND s.next_check_at > @now
-              AND EXISTS (SELECT 1 FROM pm_triggers t WHERE t.plan_id = s.plan_id AND t.kind = 'meter')
-              AND EXISTS (SELECT 1 FROM pm_plans p WHERE p.id = s.plan_id AND p.active)
+            UPDATE pm_schedules s SET next_check_at = least(s.next_check_at, @now)
+            FROM meters m
+            WHERE m.id = ANY(@meterIds) AND s.asset_id = m.asset_id
+              AND EXISTS (SELECT 1 FROM pm_triggers t WHERE t.plan_id = s.plan_id AND t.kind = 'meter' AND t.meter_name = m.name)
             """,
-            new { assetId, now },
+            new { meterIds, now },
             transaction,
             cancellationToken: cancellationToken));
 

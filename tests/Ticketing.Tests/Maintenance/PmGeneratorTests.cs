@@ -228,7 +228,7 @@ public sealed class PmGeneratorTests
                     new { meter, now = world.Now, value = (decimal)value, lifetime = (decimal)lifetime, reset });
             }
 
-            await PmOccurrences.NudgeForReadingsAsync(connection, null, world.Org.MachineId, world.Now, CancellationToken.None);
+            await PmOccurrences.NudgeForMetersAsync(connection, null, [meter], world.Now, CancellationToken.None);
             await generator.RunPassAsync(CancellationToken.None);
         }
 

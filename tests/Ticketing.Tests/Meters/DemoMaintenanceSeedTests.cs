@@ -1,0 +1,51 @@
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Demo;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Ticketing.Tests.Meters;
+
+public class DemoMaintenanceSeedTests(TestDatabase database) : IClassFixture<TestDatabase>
+{
+    [Fact]
+    public async Task the_demo_has_meters_with_readings_and_plans_of_each_kind_and_a_second_start_adds_nothing()
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
+        var users = new Users(database.DataSource, new PasswordHasher<Users>());
+        var seed = new DemoSeed(database.DataSource, users, clock, NullLogger<DemoSeed>.Instance);
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        const string counts = """
+            SELECT (SELECT count(*) FROM meters) || '/' || (SELECT count(*) FROM meter_readings) || '/' || (SELECT count(*) FROM pm_plans)
+                || '/' || (SELECT count(*) FROM pm_triggers) || '/' || (SELECT count(*) FROM pm_plan_skills) || '/' || (SELECT count(*) FROM pm_schedules)
+            """;
+
+        await seed.SeedAsync(CancellationToken.None);
+        var first = await connection.ExecuteScalarAsync<string>(counts);
+        clock.Advance(TimeSpan.FromDays(1));
+        await seed.SeedAsync(CancellationToken.None);
+
+        Assert.Equal("6/366/7/8/7/8", first);
+        Assert.Equal(first, await connection.ExecuteScalarAsync<string>(counts));
+        var kinds = (await connection.QueryAsync<string>(
+            """
+            SELECT DISTINCT CASE WHEN kind = 'meter' THEN 'meter ' || CASE WHEN threshold IS NULL THEN 'every' ELSE 'threshold' END
+                                 ELSE schedule || CASE WHEN active_months IS NULL THEN '' ELSE ' seasonal' END END
+            FROM pm_triggers ORDER BY 1
+            """)).ToList();
+        Assert.Equal(["fixed", "fixed seasonal", "floating", "meter every", "meter threshold"], kinds);
+        // The type plan covers both CNC lathes of the site.
+        Assert.Equal(2, await connection.ExecuteScalarAsync<int>(
+            "SELECT count(*) FROM pm_schedules s JOIN pm_plans p ON p.id = s.plan_id WHERE p.asset_type = 'cnc_lathe'"));
+        var press = await connection.QuerySingleAsync<(decimal Value, decimal Lifetime, int Resets)>(
+            """
+            SELECT (array_agg(r.value ORDER BY r.read_at DESC))[1], max(r.lifetime), count(*) FILTER (WHERE r.is_reset)::int
+            FROM meter_readings r JOIN meters m ON m.id = r.meter_id JOIN assets a ON a.id = m.asset_id WHERE a.code = 'TY-A-PR1'
+            """);
+        Assert.Equal(1, press.Resets);
+        Assert.True(press.Lifetime > press.Value, $"lifetime {press.Lifetime} should carry over the reset beyond the counter's {press.Value}");
+    }
+}
