@@ -97,7 +97,8 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
         Record(component, "20", resetReason: "更換計數器");
         component.WaitForAssertion(() => Assert.Equal("已記錄讀數。", component.Find("[data-testid=reading-done]").TextContent));
         Assert.Empty(component.FindAll("[data-testid=error-value]"));
-        Assert.Equal("20 次", component.Find("[data-testid=meter-latest]").TextContent);
+        // The meters reload after the confirmation shows: wait for the new figures rather than read them at once.
+        component.WaitForAssertion(() => Assert.Equal("20 次", component.Find("[data-testid=meter-latest]").TextContent));
         Assert.Equal("20 次", component.Find("[data-testid=meter-lifetime]").TextContent);
         component.WaitForAssertion(() => Assert.Equal("歸零：更換計數器", component.Find("[data-testid=reading-reset-mark]").TextContent));
     }
