@@ -173,7 +173,8 @@ public static class WarehouseSchema
             Required("department_id", BigInt, "coalesce(w.department_id, t.department_id)"), Optional("trigger_kind", Varchar, "r.kind"),
             Required("due_key", Varchar, "o.due_key"), Required("due_at", Timestamp, "o.due_at"), Optional("moved_to", Timestamp, "o.moved_to"),
             Optional("move_reason", Varchar, "o.move_reason"), Required("status", Varchar, "o.status"), Optional("work_order_id", BigInt, "o.work_order_id"),
-            Optional("work_order_status", Varchar, "w.status"), Optional("created_at", Timestamp, "w.created_at"), Optional("resolved_at", Timestamp, "w.resolved_at"),
+            Optional("work_order_status", Varchar, "w.status"), Optional("priority", SmallInt, "w.priority"),
+            Optional("created_at", Timestamp, "w.created_at"), Optional("resolved_at", Timestamp, "w.resolved_at"),
             Required("estimated_hours", ColumnType.Double, "p.estimated_hours::float8"), Required("recorded_at", Timestamp, "o.recorded_at"),
         ],
         """
