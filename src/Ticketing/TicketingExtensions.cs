@@ -16,6 +16,7 @@ using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.WorkOrders;
@@ -64,6 +65,7 @@ public static class TicketingExtensions
         services.AddHostedService<DatabaseStartup>();
         services.AddNotificationDelivery();
         services.AddSla();
+        services.AddPreventiveMaintenance();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

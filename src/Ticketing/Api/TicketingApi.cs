@@ -7,6 +7,7 @@ using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Forecasts;
+using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
@@ -46,6 +47,7 @@ public static class TicketingApi
         api.MapSlaApi();
         api.MapAssignmentApi();
         api.MapCollaborationApi();
+        api.MapPmApi();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Sla;
 
 namespace WorkOrders.Ticketing.WorkOrders;
@@ -124,6 +125,11 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
         }
 
         await SlaClocks.FollowAsync(connection, transaction, id, change.From, change.To, actor.UserId, now, cancellationToken);
+        if (change.To is WorkOrderStatus.Resolved or WorkOrderStatus.Closed)
+        {
+            await PmOccurrences.RecordCompletionAsync(connection, transaction, id, now, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return new TransitionResult(id, change.To, change.AssigneeId, version);
     }
