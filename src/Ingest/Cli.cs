@@ -35,6 +35,7 @@ public static class Cli
         Warehouse.IngestBenchmark.Verb(),
         Warehouse.AnalyticsBenchmark.Verb(),
         Bench.AssignmentBenchmark.Verb(),
+        Bench.PmBenchmark.Verb(),
         Generate.GenerateCommand.Verb(),
         Forecast.ForecastCommands.TrainVerb(),
         Forecast.ForecastCommands.BacktestVerb(),

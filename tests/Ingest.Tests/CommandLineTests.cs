@@ -98,6 +98,7 @@ public sealed class CommandLineTests
     [InlineData("bench-ingest --warehouse /tmp/bench.duckdb")]
     [InlineData("bench-analytics --warehouse PATH --runs 5")]
     [InlineData("bench-assign --technicians 200 --open 50000 --creates 2000 --clients 8 --seconds 10 --keep")]
+    [InlineData("bench-pm --plans 10000 --assets 100000 --idle-passes 300 --due 5000 --batch 20 --creates 500")]
     public void the_command_lines_of_the_readme_and_run_sh_still_parse(string line)
     {
         Assert.Empty(Cli.Root().Parse(line).Errors);

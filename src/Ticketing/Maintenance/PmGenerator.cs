@@ -21,9 +21,12 @@ public sealed class PmOptions : JobOptions
     /// <summary>Run the generator in this process; several processes may run it, each occurrence is still made once.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>How many schedules one transaction of a pass claims.</summary>
+    /// <summary>
+    /// How many schedules one transaction of a pass claims. Kept small: a work-order create takes the year's number
+    /// counter, and every other create (a user's too) waits for it until the batch commits.
+    /// </summary>
     [Range(1, 10_000)]
-    public int BatchSize { get; set; } = 200;
+    public int BatchSize { get; set; } = 20;
 
     /// <summary>
     /// An occurrence found this long after its due date was missed (the generator was down): the plan's catch-up policy

@@ -536,9 +536,9 @@ public static class PmPlanRules
             errors.Add("assetId", "pm.target_one_kind");
         }
 
-        if (request.EstimatedHours is not ({ } hours and > 0 and <= 1000))
+        if (request.EstimatedHours is not (>= 0.01m and <= 1000m))
         {
-            errors.Add("estimatedHours", "field.from_to", 0.25, 1000);
+            errors.Add("estimatedHours", "field.from_to", 0.01, 1000);
         }
 
         if (request.LeadDays is < 0 or > 365)

@@ -1,8 +1,7 @@
 -- What the PM generator keeps per plan and asset beyond 0014, and how assets join plans for their type.
 
 -- starts_at: due dates before it are not owed (the plan began, or the asset joined it, then). NULL until the generator
--- first looks at the row, which then stamps its own clock (rows made by the trigger below use the database clock's
--- absence rather than now(), so a generator on a moved clock counts from its own time).
+-- first looks at the row and stamps its own clock, so rows the trigger below makes count from the generator's time.
 -- meter_reading_id: the last meter reading the generator looked at; readings after it are the next batch.
 ALTER TABLE pm_schedules
     ADD COLUMN starts_at        timestamptz,

@@ -320,6 +320,30 @@ public sealed class PmGeneratorTests
     }
 
     [Fact]
+    public async Task an_inactive_plan_makes_nothing_and_owes_nothing_for_that_time_when_it_is_active_again()
+    {
+        await using var world = await PmWorld.CreateAsync(Utc(2027, 1, 1));
+        var plan = await world.PlanAsync("Daily", PmWorld.Calendar(1, RecurrenceUnit.Day, new DateOnly(2027, 1, 1)), overlap: OverlapPolicy.Allow);
+        await world.RunUntilAsync(Utc(2027, 1, 2), TimeSpan.FromHours(1));
+
+        var stopped = await world.Plans.DeactivateAsync(plan.Id, plan.RowVersion, world.Planner, CancellationToken.None);
+        Assert.False(stopped.Value!.Active);
+        await world.RunUntilAsync(Utc(2027, 1, 5), TimeSpan.FromHours(1));
+        Assert.Single(await world.OccurrencesAsync(plan.Id));
+
+        var request = new PmPlanRequest(
+            plan.Name, plan.TemplateId, plan.AssetId, EstimatedHours: 2, Overlap: OverlapPolicy.Allow,
+            Triggers: [PmWorld.Calendar(1, RecurrenceUnit.Day, new DateOnly(2027, 1, 1), 10)], Active: true, RowVersion: stopped.Value.RowVersion);
+        var stale = await world.Plans.UpdateAsync(plan.Id, request with { RowVersion = plan.RowVersion }, world.Planner, CancellationToken.None);
+        Assert.Equal(FailureKind.Conflict, stale.Failure?.Kind);
+        var again = await world.Plans.UpdateAsync(plan.Id, request, world.Planner, CancellationToken.None);
+        Assert.True(again.Succeeded, again.Failure?.Message);
+        await world.RunUntilAsync(Utc(2027, 1, 6), TimeSpan.FromHours(1));
+
+        Assert.Equal(["2027-01-01T08:00", "2027-01-05T10:00"], (await world.OccurrencesAsync(plan.Id)).Select(o => o.DueKey));
+    }
+
+    [Fact]
     public async Task a_template_with_required_fields_the_generator_cannot_fill_is_refused_naming_the_field()
     {
         await using var world = await PmWorld.CreateAsync(Utc(2027, 1, 1));
