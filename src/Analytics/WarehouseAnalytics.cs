@@ -1,6 +1,7 @@
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Caching.Memory;
 using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Maintenance;
 using WorkOrders.Analytics.Reliability;
 using WorkOrders.Analytics.Staff;
 using WorkOrders.Analytics.Warehouse;
@@ -63,6 +64,20 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
 
     public Task<IReadOnlyList<StaffPerformance>> StaffByDepartmentAsync(KpiFilter filter, CancellationToken cancellationToken) =>
         CachedAsync(nameof(StaffByDepartmentAsync), filter, (w, c) => new StaffQueries(w, c).ByDepartment(filter), cancellationToken);
+
+    /// <summary>PM compliance against occurrence due dates, the skipped, missed and moved occurrences, and the share of planned work.</summary>
+    public Task<PmProgrammeSummary> PmSummaryAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(PmSummaryAsync), filter, (w, c) => new PmProgrammeQueries(w, c).Summary(filter), cancellationToken);
+
+    public Task<IReadOnlyList<PmComplianceRow>> PmByPlanAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(PmByPlanAsync), filter, (w, c) => new PmProgrammeQueries(w, c).ByPlan(filter), cancellationToken);
+
+    public Task<IReadOnlyList<PmComplianceRow>> PmByDepartmentAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(PmByDepartmentAsync), filter, (w, c) => new PmProgrammeQueries(w, c).ByDepartment(filter), cancellationToken);
+
+    /// <summary>The skipped, missed and moved occurrences due in the period, latest first.</summary>
+    public Task<IReadOnlyList<PmOccurrenceLine>> PmExceptionsAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(PmExceptionsAsync), filter, (w, c) => new PmProgrammeQueries(w, c).Exceptions(filter), cancellationToken);
 
     /// <summary>The days that hold work, for period pickers.</summary>
     public Task<(DateOnly First, DateOnly Last)?> DataRangeAsync(CancellationToken cancellationToken) => RunAsync(

@@ -68,6 +68,7 @@ public static class TicketingExtensions
         services.AddNotificationDelivery();
         services.AddSla();
         services.AddPreventiveMaintenance();
+        services.AddSingleton<PmPlanning.PmPlannerCalendar>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -85,4 +85,44 @@ internal static class HandBuiltWarehouse
         command.CommandText = WarehouseSchema.DeriveHistory(1);
         command.ExecuteNonQuery();
     }
+
+    /// <summary>
+    /// Adds the PM programme of March 2026 to <see cref="Fill"/>: plan 1 (monthly, on asset 3, department 1) behind
+    /// work orders 4 and 7, and plan 2 (weekly, on presses under site 10, department 2) whose work orders are not in
+    /// the facts. Due in March and counted: occurrences 1, 2, 4, 5 and 6; met by the due date: 4 and 6; with the
+    /// variant's 10% of the interval also 1. Occurrence 3 was skipped, 5 missed, 6 moved from 18 to 20 March.
+    /// </summary>
+    public static void FillPm(DuckDBConnection warehouse)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = """
+            -- id, name, template, department, asset, type, location, hours, lead, overlap, catch-up, active, proposal, created, triggers, interval days
+            INSERT INTO dim_pm_plan VALUES
+                (1, 'Pump lubrication', 2, 1, 3, NULL, NULL, 2.0, 5, 'skip', 'latest', true, NULL, '2026-01-01', 'every 1 month fixed', 30.4375),
+                (2, 'Press weekly check', 2, 2, NULL, 'press', 10, 1.5, 0, 'skip', 'mark_missed', true, NULL, '2026-01-01', 'every 1 week fixed', 7);
+
+            -- id, plan, asset, department, trigger kind, due key, due, moved to, reason, status, work order, its status, priority,
+            -- created, resolved, hours, recorded
+            INSERT INTO fact_pm_occurrence VALUES
+                (1, 1, 3, 1, 'calendar', '2026-03-11T00:00', '2026-03-11 00:00', NULL, NULL, 'generated', 4, 'closed', 3,
+                 '2026-03-01 00:00', '2026-03-11 12:00', 2.0, '2026-03-01 00:00'),
+                (2, 1, 3, 1, 'calendar', '2026-03-25T00:00', '2026-03-25 00:00', NULL, NULL, 'generated', 7, 'in_progress', 3,
+                 '2026-03-28 00:00', NULL, 2.0, '2026-03-28 00:00'),
+                (3, 1, 3, 1, 'calendar', '2026-03-18T00:00', '2026-03-18 00:00', NULL, NULL, 'skipped', NULL, NULL, NULL,
+                 NULL, NULL, 2.0, '2026-03-13 00:00'),
+                (4, 2, 4, 2, 'calendar', '2026-03-04T08:00', '2026-03-04 08:00', NULL, NULL, 'generated', 104, 'closed', 3,
+                 '2026-03-04 00:00', '2026-03-03 15:00', 1.5, '2026-03-04 00:00'),
+                (5, 2, 4, 2, 'calendar', '2026-03-11T08:00', '2026-03-11 08:00', NULL, NULL, 'missed', NULL, NULL, NULL,
+                 NULL, NULL, 1.5, '2026-03-12 00:00'),
+                (6, 2, 4, 2, 'calendar', '2026-03-18T08:00', '2026-03-18 08:00', '2026-03-20 08:00', 'press in use', 'generated', 106, 'closed', 3,
+                 '2026-03-18 00:00', '2026-03-19 10:00', 1.5, '2026-03-18 00:00'),
+                (7, 2, 4, 2, 'calendar', '2026-04-01T08:00', '2026-04-01 08:00', NULL, NULL, 'planned', NULL, NULL, NULL,
+                 NULL, NULL, 1.5, '2026-03-25 00:00'),
+                (8, 1, 3, 1, 'calendar', '2026-02-11T00:00', '2026-02-11 00:00', NULL, NULL, 'generated', 108, 'closed', 3,
+                 '2026-02-06 00:00', '2026-02-10 00:00', 2.0, '2026-02-06 00:00');
+
+            INSERT INTO fact_meter_reading VALUES (1, 1, 3, 'run hours', 'h', '2026-03-01 00:00', 120.5, 120.5, false, 'api');
+            """;
+        command.ExecuteNonQuery();
+    }
 }

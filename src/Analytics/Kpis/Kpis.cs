@@ -61,7 +61,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         ["mttr"] = "Mean time to restore: (resolved − created) over closed corrective work orders resolved in the period; median and p90 beside it. Wall-clock hours.",
         ["mtbf"] = "Per asset: hours in the period (assumed operating throughout) / corrective work orders with a failure code created in the period.",
         ["sla"] = "Met / due: work orders whose response or resolution deadline fell in the period. Resolution deadlines move by the time spent on hold or awaiting feedback; cancelled work is left out; open work past its deadline counts as missed.",
-        ["pm"] = "Preventive work orders due in the period completed (resolved) by their due date / all due; the variant allows 10% of the time between creation and due date.",
+        ["pm"] = "PM occurrences (generated or missed) and hand-made preventive work orders due in the period, by the due date as a planner moved it, completed (resolved) by it / all due; the variant allows 10% of the plan's interval (of the time between creation and due date without one).",
         ["backlog"] = "Open work orders at the last ingest, by age since creation.",
         ["ftf"] = "Closed work orders resolved in the period with no rejection (reopen) and no reassignment / all of them.",
         ["planned"] = "Hours in progress on preventive or forecast-proposed work / hours in progress on all corrective and preventive work, by when the time started.",
@@ -228,14 +228,21 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         GROUP BY period
         """);
 
+    // Generated and missed PM occurrences count against their due date as a planner moved it; preventive work orders
+    // made by hand (no occurrence behind them) against their own due date.
     private Dictionary<DateOnly, Compliance> PmComplianceBy(KpiFilter filter, bool grace, Periods periods) => Ratios(filter, $"""
         SELECT {Period("w.due_at", periods)} AS period,
                count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND epoch(w.resolved_at) <= epoch(w.due_at)
-                                    + {(grace ? "0.1 * (epoch(w.due_at) - epoch(w.created_at))" : "0")}), count(*)
-        FROM (SELECT department_id, asset_id, work_type, priority, created_at, due_at, resolved_at FROM fact_work_order
-              WHERE status <> 'cancelled' AND work_type = 'preventive'
+                                    + {(grace ? "0.1 * coalesce(w.interval_seconds, epoch(w.due_at) - epoch(w.created_at))" : "0")}), count(*)
+        FROM (SELECT department_id, asset_id, work_type, priority, created_at, due_at, resolved_at, NULL::DOUBLE AS interval_seconds FROM fact_work_order f
+              WHERE status <> 'cancelled' AND work_type = 'preventive' AND NOT EXISTS (SELECT 1 FROM fact_pm_occurrence o WHERE o.work_order_id = f.work_order_id)
               UNION ALL
-              SELECT department_id, asset_id, work_type, priority, created_at, due_at, NULL FROM open_work_order WHERE work_type = 'preventive') w
+              SELECT department_id, asset_id, work_type, priority, created_at, due_at, NULL, NULL FROM open_work_order f
+              WHERE work_type = 'preventive' AND NOT EXISTS (SELECT 1 FROM fact_pm_occurrence o WHERE o.work_order_id = f.work_order_id)
+              UNION ALL
+              SELECT o.department_id, o.asset_id, 'preventive', o.priority, o.created_at, coalesce(o.moved_to, o.due_at), o.resolved_at, p.interval_days * 86400
+              FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id)
+              WHERE o.status IN ('generated', 'missed') AND coalesce(o.work_order_status, '') <> 'cancelled') w
         WHERE w.due_at >= $from AND w.due_at < $to AND {filter.Where("w")}
         GROUP BY period
         """);

@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -140,12 +140,67 @@ public static class WarehouseSchema
         ],
         key: "run_id");
 
+    // The PM programme and the meters are copied whole in each run: occurrences change after they are made (a work
+    // order completes, a planner moves one), and the readings of a year of a plant are a few hundred thousand rows.
+    // Numeric columns of PostgreSQL arrive as DOUBLE; estimated hours and meter values need no exact decimals here.
+    public static readonly WarehouseTable PmPlans = new(
+        "dim_pm_plan",
+        "Preventive maintenance plans with the department of their template and a description of their triggers, replaced whole each run.",
+        [
+            Required("plan_id", BigInt, "p.id"), Required("name", Varchar, "p.name"), Required("template_id", BigInt, "p.template_id"),
+            Required("department_id", BigInt, "t.department_id"), Optional("asset_id", BigInt, "p.asset_id"), Optional("asset_type", Varchar, "p.asset_type"),
+            Optional("location_asset_id", BigInt, "p.location_asset_id"), Required("estimated_hours", ColumnType.Double, "p.estimated_hours::float8"),
+            Required("lead_days", SmallInt, "p.lead_days"), Required("overlap_policy", Varchar, "p.overlap_policy"),
+            Required("catch_up_policy", Varchar, "p.catch_up_policy"), Required("active", ColumnType.Boolean, "p.active"),
+            Optional("proposal_id", BigInt, "p.proposal_id"), Required("created_at", Timestamp, "p.created_at"),
+            Required("triggers", Varchar, "coalesce(g.triggers, '')"), Optional("interval_days", ColumnType.Double, "g.interval_days"),
+        ],
+        """
+        SELECT {columns} FROM pm_plans p JOIN templates t ON t.id = p.template_id
+        LEFT JOIN LATERAL (
+            SELECT string_agg(CASE WHEN r.kind = 'calendar' THEN 'every ' || r.every_n || ' ' || r.unit || ' ' || r.schedule
+                                   WHEN r.every_units IS NOT NULL THEN r.meter_name || ' every ' || r.every_units
+                                   ELSE r.meter_name || ' at ' || r.threshold END, '; ' ORDER BY r.id) AS triggers,
+                   min(r.every_n * CASE r.unit WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 30.4375 WHEN 'year' THEN 365.25 END)::float8 AS interval_days
+            FROM pm_triggers r WHERE r.plan_id = p.id) g ON true
+        """);
+
+    public static readonly WarehouseTable PmOccurrences = new(
+        "fact_pm_occurrence",
+        "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress, replaced whole each run.",
+        [
+            Required("occurrence_id", BigInt, "o.id"), Required("plan_id", BigInt, "o.plan_id"), Required("asset_id", BigInt, "o.asset_id"),
+            Required("department_id", BigInt, "coalesce(w.department_id, t.department_id)"), Optional("trigger_kind", Varchar, "r.kind"),
+            Required("due_key", Varchar, "o.due_key"), Required("due_at", Timestamp, "o.due_at"), Optional("moved_to", Timestamp, "o.moved_to"),
+            Optional("move_reason", Varchar, "o.move_reason"), Required("status", Varchar, "o.status"), Optional("work_order_id", BigInt, "o.work_order_id"),
+            Optional("work_order_status", Varchar, "w.status"), Optional("priority", SmallInt, "w.priority"),
+            Optional("created_at", Timestamp, "w.created_at"), Optional("resolved_at", Timestamp, "w.resolved_at"),
+            Required("estimated_hours", ColumnType.Double, "p.estimated_hours::float8"), Required("recorded_at", Timestamp, "o.recorded_at"),
+        ],
+        """
+        SELECT {columns} FROM pm_occurrences o JOIN pm_plans p ON p.id = o.plan_id JOIN templates t ON t.id = p.template_id
+        LEFT JOIN pm_triggers r ON r.id = o.trigger_id LEFT JOIN work_orders w ON w.id = o.work_order_id
+        """);
+
+    public static readonly WarehouseTable MeterReadings = new(
+        "fact_meter_reading", "Every meter reading with its meter and asset, replaced whole each run.",
+        [
+            Required("reading_id", BigInt, "r.id"), Required("meter_id", BigInt, "r.meter_id"), Required("asset_id", BigInt, "m.asset_id"),
+            Required("meter_name", Varchar, "m.name"), Required("unit", Varchar, "m.unit"), Required("read_at", Timestamp, "r.read_at"),
+            Required("value", ColumnType.Double, "r.value::float8"), Required("lifetime", ColumnType.Double, "r.lifetime::float8"),
+            Required("is_reset", ColumnType.Boolean, "r.is_reset"), Required("source", Varchar, "r.source"),
+        ],
+        "SELECT {columns} FROM meter_readings r JOIN meters m ON m.id = r.meter_id");
+
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
-        [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs];
+        [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates];
+
+    /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL in each run.</summary>
+    public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings];
 
     /// <summary>Creates what is missing: every table, and the business clock.</summary>
     public static string Create { get; } = string.Concat(Tables.Select(t => t.CreateSql)) + """

@@ -166,6 +166,11 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
                 $"The written history ({writer.WorkOrders} work orders, {writer.Events} events) differs from the counted one ({options.WorkOrders}, {census.Events}).");
         }
 
+        progress?.Planning("writing the PM plans behind the preventive work");
+        var (pmPlans, pmOccurrences) = await PmHistoryWriter.WriteAsync(
+            connection, transaction, tag, ids.WorkOrders, writer.WorkOrders, options.WindowStart, options.WindowEnd, cancellationToken);
+        Done("writing the PM plans");
+
         var result = new GenerationResult(
             runId, tag, options.WindowStart, options.WindowEnd, plant.Machines.Count, plant.Assets.Count, plant.Users.Count,
             writer.WorkOrders, writer.Events, writer.Failures, TimeSpan.Zero, stages);
@@ -183,6 +188,8 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
                     result.Assets,
                     result.Users,
                     FacilityRequests = facilityRequests,
+                    PmPlans = pmPlans,
+                    PmOccurrences = pmOccurrences,
                     Degrading = plant.Assets.Count(a => a.Degradation.Degrades),
                 }),
             },

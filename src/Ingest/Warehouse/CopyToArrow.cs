@@ -76,6 +76,8 @@ public static class CopyToArrow
         public static ColumnBuilder For(WarehouseColumn column) => column.Type switch
         {
             ColumnType.BigInt => new Of<long, Int64Array, Int64Array.Builder>(NpgsqlDbType.Bigint, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.Integer => new Of<int, Int32Array, Int32Array.Builder>(NpgsqlDbType.Integer, (b, v) => b.Append(v), b => b.AppendNull()),
+            ColumnType.Double => new Of<double, DoubleArray, DoubleArray.Builder>(NpgsqlDbType.Double, (b, v) => b.Append(v), b => b.AppendNull()),
             ColumnType.SmallInt => new Of<short, Int16Array, Int16Array.Builder>(NpgsqlDbType.Smallint, (b, v) => b.Append(v), b => b.AppendNull()),
             ColumnType.Boolean => new Of<bool, BooleanArray, BooleanArray.Builder>(NpgsqlDbType.Boolean, (b, v) => b.Append(v), b => b.AppendNull()),
             ColumnType.Varchar => new Of<string, StringArray, StringArray.Builder>(NpgsqlDbType.Text, (b, v) => b.Append(v), b => b.AppendNull()),

@@ -31,6 +31,28 @@ public class GenerateTests
     }
 
     [Fact]
+    public async Task every_generated_preventive_work_order_is_the_occurrence_of_a_plan_on_its_machine_at_its_due_date() => await WithGeneratedAsync(Small(), async (data, _) =>
+    {
+        await using var connection = await data.OpenConnectionAsync();
+        var preventive = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM work_orders WHERE work_type = 'preventive'");
+        Assert.True(preventive > 0);
+        Assert.Equal(preventive, await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT count(*) FROM pm_occurrences o JOIN work_orders w ON w.id = o.work_order_id JOIN pm_plans p ON p.id = o.plan_id
+            WHERE o.status = 'generated' AND o.due_at = w.due_at AND o.asset_id = w.asset_id AND p.asset_id = w.asset_id AND p.template_id = w.template_id
+            """));
+        // The calendar trigger reproduces the history: every due date is the anchor plus whole intervals.
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT count(*) FROM pm_occurrences o JOIN pm_triggers t ON t.id = o.trigger_id
+            WHERE (substr(o.due_key, 1, 10)::date - t.anchor) % t.every_n <> 0 OR substr(o.due_key, 12, 5)::time <> t.at_time
+            """));
+        Assert.Equal(
+            await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pm_plans"),
+            await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pm_schedules"));
+    });
+
+    [Fact]
     public async Task every_history_agrees_with_its_work_order_row() => await WithGeneratedAsync(Small(), async (data, result) =>
     {
         await using var connection = await data.OpenConnectionAsync();
@@ -200,7 +222,11 @@ public class GenerateTests
                 (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM work_order_events e),
                 (SELECT md5(string_agg(to_jsonb(a)::text, E'\n' ORDER BY id)) FROM assets a),
                 (SELECT md5(string_agg((to_jsonb(u) - 'password_hash')::text, E'\n' ORDER BY id)) FROM users u),
-                (SELECT md5(string_agg(to_jsonb(f)::text, E'\n' ORDER BY work_order_id)) FROM generator.failures f))
+                (SELECT md5(string_agg(to_jsonb(f)::text, E'\n' ORDER BY work_order_id)) FROM generator.failures f),
+                (SELECT md5(string_agg(to_jsonb(p)::text, E'\n' ORDER BY id)) FROM pm_plans p),
+                (SELECT md5(string_agg(to_jsonb(t)::text, E'\n' ORDER BY id)) FROM pm_triggers t),
+                (SELECT md5(string_agg(to_jsonb(s)::text, E'\n' ORDER BY plan_id, asset_id)) FROM pm_schedules s),
+                (SELECT md5(string_agg(to_jsonb(o)::text, E'\n' ORDER BY id)) FROM pm_occurrences o))
             """) ?? "";
     }
 

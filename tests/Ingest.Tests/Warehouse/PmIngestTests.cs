@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Dapper;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.WorkOrders;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Ingest.Tests.Warehouse;
+
+public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("workorders-pm-warehouse-").FullName;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 4, 1, 8, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task plans_occurrences_and_meter_readings_reach_the_warehouse_with_their_work_order_and_department()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var workOrder = (await new CreateWorkOrder(database.DataSource, _clock).HandleAsync(
+            new CreateWorkOrderRequest(org.TemplateId, "Lubricate", "Monthly", 3, null, org.MachineId,
+                CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("other") }),
+            org[Role.Requester], WorkOrderSource.Web, null, CancellationToken.None)).Value!.Id;
+        long plan;
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            plan = await connection.ExecuteScalarAsync<long>(
+                """
+                INSERT INTO pm_plans (name, template_id, asset_id, estimated_hours, lead_days, created_at, updated_at)
+                VALUES (@name, @TemplateId, @MachineId, 2.5, 3, '2026-01-01Z', '2026-01-01Z') RETURNING id
+                """,
+                new { name = $"Lubricate {org.Suffix}", org.TemplateId, org.MachineId });
+            var trigger = await connection.ExecuteScalarAsync<long>(
+                """
+                INSERT INTO pm_triggers (plan_id, kind, every_n, unit, anchor, at_time, schedule)
+                VALUES (@plan, 'calendar', 1, 'month', '2026-01-15', '08:00', 'fixed') RETURNING id
+                """,
+                new { plan });
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO pm_triggers (plan_id, kind, meter_name, every_units) VALUES (@plan, 'meter', 'run hours', 500);
+                INSERT INTO pm_occurrences (plan_id, asset_id, trigger_id, due_key, due_at, status, work_order_id, recorded_at)
+                VALUES (@plan, @MachineId, @trigger, '2026-03-15T08:00', '2026-03-15 08:00Z', 'generated', @workOrder, '2026-03-12Z'),
+                       (@plan, @MachineId, @trigger, '2026-02-15T08:00', '2026-02-15 08:00Z', 'skipped', NULL, '2026-02-12Z');
+                INSERT INTO pm_occurrences (plan_id, asset_id, trigger_id, due_key, due_at, status, moved_to, move_reason, recorded_at)
+                VALUES (@plan, @MachineId, @trigger, '2026-04-15T08:00', '2026-04-15 08:00Z', 'planned', '2026-04-20 08:00Z', 'shutdown week', '2026-04-01Z');
+                INSERT INTO meters (asset_id, name, unit, created_at) VALUES (@MachineId, 'run hours', 'h', '2026-01-01Z');
+                INSERT INTO meter_readings (meter_id, read_at, value, lifetime, source, recorded_at)
+                SELECT currval(pg_get_serial_sequence('meters', 'id')), '2026-03-01Z', 120.5, 120.5, 'api', '2026-03-01Z';
+                """,
+                new { plan, org.MachineId, trigger, workOrder });
+        }
+
+        var path = Path.Combine(_folder, "w.duckdb");
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        Assert.Equal(
+            [$"Lubricate {org.Suffix}|{org.DepartmentId}|2.5|every 1 month fixed; run hours every 500.000|30.4375"],
+            WarehouseFixture.Rows(warehouse, $"SELECT name, department_id, estimated_hours, triggers, interval_days FROM dim_pm_plan WHERE plan_id = {plan}"));
+        Assert.Equal(
+            [
+                $"2026-02-15 08:00:00.000000|skipped|∅|∅|∅|{org.DepartmentId}|calendar",
+                $"2026-03-15 08:00:00.000000|generated|{workOrder}|new|∅|{org.DepartmentId}|calendar",
+                $"2026-04-15 08:00:00.000000|planned|∅|∅|2026-04-20 08:00:00.000000|{org.DepartmentId}|calendar",
+            ],
+            WarehouseFixture.Rows(warehouse, $"""
+                SELECT due_at, status, work_order_id, work_order_status, moved_to, department_id, trigger_kind
+                FROM fact_pm_occurrence WHERE plan_id = {plan} ORDER BY due_at
+                """));
+        Assert.Equal(
+            ["run hours|h|120.5|120.5|False|api"],
+            WarehouseFixture.Rows(warehouse, $"SELECT meter_name, unit, value, lifetime, is_reset, source FROM fact_meter_reading WHERE asset_id = {org.MachineId}"));
+        Assert.Equal("TIMESTAMP", warehouse.ExecuteScalar<string>(
+            "SELECT data_type FROM duckdb_columns() WHERE table_name = 'fact_pm_occurrence' AND column_name = 'due_at'"));
+    }
+}
