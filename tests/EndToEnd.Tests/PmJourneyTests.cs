@@ -24,8 +24,8 @@ public sealed class PmJourneyTests : BrowserTest
 
     public static TheoryData<string, string> Languages() => new()
     {
-        { "en", "Floating" },
-        { "zh-TW", "浮動" },
+        { "en", "Floating: from the last completion" },
+        { "zh-TW", "浮動：依上次完成時間" },
     };
 
     [Theory]
@@ -122,6 +122,8 @@ public sealed class PmJourneyTests : BrowserTest
         Assert.Equal(new DateTime(2027, 1, 15), made[0].DueAt.Date);
         var workOrder = $"/work-orders/{made[0].Id}";
 
+        // Sessions last 8 hours of the app's time: everyone signs in again after the clock moved.
+        admin = await SignInAsync(Role.Admin);
         await Browser.OpenAsync(admin, $"/assets/{assetId}");
         await Expect(admin.GetByTestId("asset-pm-plan-name")).ToHaveTextAsync(planName);
         await Expect(admin.Locator($"a[href='{workOrder}']").First).ToBeVisibleAsync();
@@ -151,6 +153,8 @@ public sealed class PmJourneyTests : BrowserTest
         await ShotAsync(technician, "6-completed");
 
         // Floating: the next one is a month after the completion (Jan 10), not after the first due date (Jan 15).
+        admin = await SignInAsync(Role.Admin);
+        planner = await SignInAsync(Role.Planner);
         await Browser.OpenAsync(admin, $"/assets/{assetId}");
         await Expect(admin.GetByTestId("asset-pm-next-due")).ToContainTextAsync("2027-02-10");
         await ShotAsync(admin, "7-asset-next-due");
