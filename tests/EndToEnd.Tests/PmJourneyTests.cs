@@ -46,6 +46,10 @@ public sealed class PmJourneyTests : BrowserTest
         async Task ShotAsync(IPage page, string screen) =>
             await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), $"journey-{screen}-{culture}.png"), FullPage = true });
 
+        // The app scrolls inside its own frame, so a section lower on a page is shot by itself.
+        async Task ShotOfAsync(ILocator section, string screen) =>
+            await section.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), $"journey-{screen}-{culture}.png") });
+
         async Task<IPage> SignInAsync(Role role)
         {
             var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[role].UserName, TestOrg.Password);
@@ -92,6 +96,7 @@ public sealed class PmJourneyTests : BrowserTest
         await anchor.PressAsync("Tab");
         await Browser.PickAsync(admin, admin.GetByTestId("pm-schedule"), floating);
         await ShotAsync(admin, "3-editor");
+        await ShotOfAsync(admin.GetByTestId("pm-editor"), "3b-editor-whole");
         await admin.GetByTestId("pm-save").ClickAsync();
         await admin.WaitForURLAsync(new Regex(@"/pm/plans/\d+\?saved=1$"));
         await Browser.WaitForCircuitAsync(admin);
@@ -128,6 +133,7 @@ public sealed class PmJourneyTests : BrowserTest
         await Expect(admin.GetByTestId("asset-pm-plan-name")).ToHaveTextAsync(planName);
         await Expect(admin.Locator($"a[href='{workOrder}']").First).ToBeVisibleAsync();
         await ShotAsync(admin, "5-asset-work-order");
+        await ShotOfAsync(admin.GetByTestId("asset-pm-plans"), "5b-asset-pm-plans");
 
         // The manager gives it to the technician, who does it two days later.
         var manager = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Manager].UserName, TestOrg.Password);
@@ -157,7 +163,7 @@ public sealed class PmJourneyTests : BrowserTest
         planner = await SignInAsync(Role.Planner);
         await Browser.OpenAsync(admin, $"/assets/{assetId}");
         await Expect(admin.GetByTestId("asset-pm-next-due")).ToContainTextAsync("2027-02-10");
-        await ShotAsync(admin, "7-asset-next-due");
+        await ShotOfAsync(admin.GetByTestId("asset-pm-plans"), "7-asset-next-due");
         await Browser.OpenAsync(planner, "/pm/plans");
         var row = planner.GetByTestId("pm-plan-list").Locator("tr", new() { Has = planner.GetByText(planName) });
         await Expect(row.GetByTestId("pm-plan-next-due")).ToContainTextAsync("2027-02-10");
