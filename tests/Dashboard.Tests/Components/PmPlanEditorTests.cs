@@ -57,13 +57,13 @@ public sealed class PmPlanEditorTests : BunitContext, IClassFixture<TestDatabase
         using var culture = new CultureScope(name);
         await SignedInAsync(Role.Planner);
         var editor = Render<PmPlanEditor>();
-        editor.WaitForAssertion(() => editor.Find("[data-testid=pm-save]"));
+        editor.WaitForAssertion(() => editor.Find("[data-testid=pm-save]"), TimeSpan.FromSeconds(15));
 
         editor.Find("input[name=pm-name]").Change("");
         editor.Find("input[name=pm-every-0]").Change("");
         editor.Find("[data-testid=pm-save]").Click();
 
-        editor.WaitForAssertion(() => Assert.Contains(nameRequired, editor.Find("[data-testid=error-name]").TextContent, StringComparison.Ordinal));
+        editor.WaitForAssertion(() => Assert.Contains(nameRequired, editor.Find("[data-testid=error-name]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(15));
         Assert.Contains(required, editor.Find("[data-testid=error-templateId]").TextContent, StringComparison.Ordinal);
         Assert.Contains(every, editor.Find("[data-testid='error-triggers[0].every']").TextContent, StringComparison.Ordinal);
         Assert.Empty(editor.FindAll("[data-testid=pm-editor-problem]"));
@@ -77,7 +77,7 @@ public sealed class PmPlanEditorTests : BunitContext, IClassFixture<TestDatabase
         using var culture = new CultureScope("en-US");
         await SignedInAsync(Role.Technician);
         var editor = Render<PmPlanEditor>();
-        editor.WaitForAssertion(() => editor.Find("[data-testid=pm-editor-read-only]"));
+        editor.WaitForAssertion(() => editor.Find("[data-testid=pm-editor-read-only]"), TimeSpan.FromSeconds(15));
         Assert.Empty(editor.FindAll("[data-testid=pm-save]"));
         Assert.True(editor.Find("input[name=pm-name]").HasAttribute("disabled"));
     }
