@@ -85,6 +85,10 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Admin, "/admin/sla-policies"),
             (Role.Admin, "/admin/calendars"),
             (Role.Planner, $"/assets/{seeded.Org.MachineId}/meters"),
+            (Role.Planner, $"/pm/plans/new?assetId={seeded.Org.MachineId}"),
+            (Role.Planner, "/pm/plans"),
+            (Role.Planner, "/pm/calendar"),
+            (Role.Admin, $"/analytics/pm?{period}&departmentId={seeded.Org.DepartmentId}"),
             (Role.Planner, $"/assets/{seeded.Org.MachineId}/labels"),
             (Role.Technician, $"/a/X-{s}"),
         ];
