@@ -17,12 +17,15 @@ public abstract class BrowserTest : IAsyncLifetime
 
     protected DashboardHost Host => _host ?? throw new InvalidOperationException("The host starts in InitializeAsync.");
 
+    /// <summary>The clock the app runs on: the system's unless a test gives its own.</summary>
+    protected virtual TimeProvider? Clock => null;
+
     protected IBrowser Chromium => _chromium ?? throw new InvalidOperationException("The browser starts in InitializeAsync.");
 
     public async Task InitializeAsync()
     {
         await Database.InitializeAsync();
-        _host = new DashboardHost(Database.ConnectionString);
+        _host = new DashboardHost(Database.ConnectionString, Clock);
         _playwright = await Playwright.CreateAsync();
         _chromium = await Browser.LaunchAsync(_playwright);
     }

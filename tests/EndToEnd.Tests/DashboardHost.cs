@@ -2,22 +2,27 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace WorkOrders.EndToEnd.Tests;
 
 /// <summary>
 /// The real Dashboard, served by Kestrel on a free loopback port, against a test database, with its warehouse in a
-/// folder of its own and no warehouse ingest (this host is about the pages).
+/// folder of its own and no warehouse ingest (this host is about the pages). Given a clock, the app runs on it, so a
+/// test can move the app's time (a PM plan's lead time, an SLA deadline).
 /// </summary>
 public sealed class DashboardHost : WebApplicationFactory<Program>
 {
     private readonly string _connectionString;
+    private readonly TimeProvider? _clock;
     private readonly string _folder = Directory.CreateTempSubdirectory("workorders-e2e-").FullName;
 
-    public DashboardHost(string connectionString)
+    public DashboardHost(string connectionString, TimeProvider? clock = null)
     {
         _connectionString = connectionString;
+        _clock = clock;
         UseKestrel(0);
         StartServer();
     }
@@ -37,6 +42,14 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
         builder.UseSetting("ForecastJob:RunOnStart", "false");
         builder.UseSetting("Localization:PseudoLocale", "true");
         builder.UseEnvironment("Development");
+        if (_clock is { } clock)
+        {
+            builder.ConfigureTestServices(services =>
+            {
+                services.RemoveAll<TimeProvider>();
+                services.AddSingleton(clock);
+            });
+        }
     }
 
     public override async ValueTask DisposeAsync()

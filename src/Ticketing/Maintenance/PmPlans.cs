@@ -41,7 +41,8 @@ public sealed record PmPlanRequest(
     IReadOnlyList<PmTriggerRequest>? Triggers = null,
     IReadOnlyList<PmPlanSkill>? Skills = null,
     bool Active = true,
-    int? RowVersion = null);
+    int? RowVersion = null,
+    long? ProposalId = null);
 
 public sealed record PmPlan(
     long Id,
@@ -110,8 +111,8 @@ public sealed class PmPlans(NpgsqlDataSource dataSource, TimeProvider clock)
 
     private const string InsertPlan = """
         INSERT INTO pm_plans (name, template_id, asset_id, asset_type, location_asset_id, estimated_hours, lead_days, overlap_policy, catch_up_policy,
-            active, created_by, created_at, updated_at)
-        VALUES (@Name, @TemplateId, @AssetId, @AssetType, @LocationAssetId, @EstimatedHours, @LeadDays, @Overlap, @CatchUp, @Active, @me, @now, @now)
+            active, proposal_id, created_by, created_at, updated_at)
+        VALUES (@Name, @TemplateId, @AssetId, @AssetType, @LocationAssetId, @EstimatedHours, @LeadDays, @Overlap, @CatchUp, @Active, @ProposalId, @me, @now, @now)
         RETURNING id
         """;
 
@@ -119,7 +120,7 @@ public sealed class PmPlans(NpgsqlDataSource dataSource, TimeProvider clock)
         UPDATE pm_plans
         SET name = @Name, template_id = @TemplateId, asset_id = @AssetId, asset_type = @AssetType, location_asset_id = @LocationAssetId,
             estimated_hours = @EstimatedHours, lead_days = @LeadDays, overlap_policy = @Overlap, catch_up_policy = @CatchUp, active = @Active,
-            row_version = row_version + 1, updated_at = @now
+            proposal_id = coalesce(@ProposalId, proposal_id), row_version = row_version + 1, updated_at = @now
         WHERE id = @id AND row_version = @RowVersion
         """;
 
@@ -333,6 +334,7 @@ public sealed class PmPlans(NpgsqlDataSource dataSource, TimeProvider clock)
         CatchUp = WireNames.Of(request.CatchUp),
         request.Active,
         request.RowVersion,
+        request.ProposalId,
         me = actor.UserId,
         now,
     };
@@ -419,6 +421,13 @@ public sealed class PmPlans(NpgsqlDataSource dataSource, TimeProvider clock)
                      "SELECT EXISTS (SELECT 1 FROM assets WHERE id = @locationId)", new { locationId }, transaction, cancellationToken: cancellationToken)))
         {
             errors.Add("locationAssetId", "asset.missing", locationId);
+        }
+
+        if (request.ProposalId is { } proposalId
+            && !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT EXISTS (SELECT 1 FROM forecast_proposals WHERE id = @proposalId)", new { proposalId }, transaction, cancellationToken: cancellationToken)))
+        {
+            errors.Add("proposalId", "proposal.not_found", proposalId);
         }
 
         var skills = (request.Skills ?? []).Where(s => !string.IsNullOrWhiteSpace(s?.Skill)).Select(s => s.Skill.Trim()).Distinct().ToArray();
