@@ -113,6 +113,29 @@ public sealed class AssignmentAndPlanningTests : BrowserTest
         Assert.Equal(HttpStatusCode.Conflict, (await api.PostAsync($"/api/v1/forecasts/proposals/{proposal.Id}/accept", null)).StatusCode);
         Assert.Equal("forecast", await check.ExecuteScalarAsync<string>("SELECT source FROM work_orders WHERE id = @id", new { id = proposal.WorkOrderId }));
         Assert.Equal(1, await check.ExecuteScalarAsync<int>("SELECT count(*) FROM work_orders WHERE reference = @r", new { r = $"forecast-proposal-{proposal.Id}" }));
+
+        // The accepted proposal feeds the PM programme: a plan for its fault mode, opened prefilled, records where it came from.
+        await Browser.OpenAsync(planner, "/planning");
+        await Browser.PickAsync(planner, planner.GetByTestId("proposal-status"), "Accepted");
+        await row.GetByTestId("proposal-add-plan").ClickAsync();
+        await planner.WaitForURLAsync(new System.Text.RegularExpressions.Regex($@"/pm/plans/new\?proposal={proposal.Id}$"));
+        await Browser.WaitForCircuitAsync(planner);
+        await Expect(planner.GetByTestId("pm-editor-proposal")).ToContainTextAsync($"M-{org.Suffix}");
+        await Expect(planner.GetByTestId("pm-asset")).ToContainTextAsync($"M-{org.Suffix}");
+        var anchor = planner.GetByTestId("pm-anchor").Locator("input");
+        await anchor.FillAsync("2027-01-15");
+        await anchor.PressAsync("Tab");
+        await planner.GetByTestId("pm-save").ClickAsync();
+        await planner.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/pm/plans/\d+\?saved=1$"));
+        var plan = await check.QuerySingleAsync<(string Name, long TemplateId, long? AssetId)>(
+            "SELECT name, template_id, asset_id FROM pm_plans WHERE proposal_id = @id", new { id = proposal.Id });
+        Assert.Equal((preventive, org.MachineId), (plan.TemplateId, plan.AssetId));
+        Assert.Contains("bearing", plan.Name, StringComparison.Ordinal);
+
+        // Now a plan covers the asset: the proposal also offers to shorten that plan's interval.
+        await Browser.OpenAsync(planner, "/planning");
+        await Browser.PickAsync(planner, planner.GetByTestId("proposal-status"), "Accepted");
+        await Expect(row.GetByTestId("proposal-shorten-plan")).ToHaveCountAsync(1);
     }
 
     private async Task<HttpClient> SignedInClientAsync(Actor user)
