@@ -77,7 +77,7 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
 
         component.WaitForAssertion(() => Assert.Equal("1,200 h", component.Find("[data-testid='meter-Run hours'] [data-testid=meter-latest]").TextContent));
         Assert.Equal("0 h", component.Find("[data-testid='meter-Run hours'] [data-testid=meter-lifetime]").TextContent);
-        Assert.Equal("Reading recorded.", component.Find("[data-testid=reading-done]").TextContent);
+        component.WaitForAssertion(() => Assert.Equal("Reading recorded.", component.Find("[data-testid=reading-done]").TextContent));
     }
 
     [Fact]
