@@ -3,11 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
 using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ingest.Bench;
@@ -79,110 +77,78 @@ internal static class AssignmentBenchmark
     private static async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
     {
         var (technicians, open, creates, clients, seconds, keep) = settings;
-        var server = new NpgsqlConnectionStringBuilder(Cli.ConnectionString());
-        var name = $"bench_assign_{Environment.ProcessId}";
-        await using (var admin = NpgsqlDataSource.Create(server.ConnectionString))
+        await using var database = await BenchDatabase.CreateAsync("bench_assign", Math.Max(20, clients * 2), keep, cancellationToken);
+        var data = database.Data;
+        var setup = Stopwatch.StartNew();
+        await using (var connection = await data.OpenConnectionAsync(cancellationToken))
         {
-            await admin.CreateCommand($"CREATE DATABASE {name}").ExecuteNonQueryAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(Setup, new { technicians, open }, commandTimeout: 600, cancellationToken: cancellationToken));
+            // As autovacuum would leave a settled table: statistics, and a visibility map for index-only scans. A VACUUM
+            // right after the load may not yet see it as visible to every transaction (an autovacuum ANALYZE can hold the
+            // horizon back), so it is repeated until the table's pages are marked all-visible.
+            await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 600, cancellationToken: cancellationToken));
+            for (var attempt = 0; attempt < 30; attempt++)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("VACUUM work_orders", commandTimeout: 600, cancellationToken: cancellationToken));
+                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                        "SELECT relallvisible >= 0.9 * relpages FROM pg_class WHERE relname = 'work_orders'", cancellationToken: cancellationToken)))
+                {
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
         }
 
-        var bench = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name, MaxPoolSize = Math.Max(20, clients * 2) };
-        try
+        setup.Stop();
+        var (template, asset, requester) = await FixturesAsync(data, cancellationToken);
+        var create = new CreateWorkOrder(data, TimeProvider.System);
+        var request = new CreateWorkOrderRequest(template, "Pump leaks", "Made by the benchmark.", 2, null, asset,
+            CustomFields: new Dictionary<string, JsonElement>());
+
+        // Warm-up: JIT, connection pool, plan caches.
+        for (var i = 0; i < 20; i++)
         {
-            DefaultTypeMap.MatchNamesWithUnderscores = true;
-            await using var data = NpgsqlDataSource.Create(bench.ConnectionString);
-            await new Migrator(data, NullLogger<Migrator>.Instance).ApplyAsync(cancellationToken);
-            var setup = Stopwatch.StartNew();
-            await using (var connection = await data.OpenConnectionAsync(cancellationToken))
-            {
-                await connection.ExecuteAsync(new CommandDefinition(Setup, new { technicians, open }, commandTimeout: 600, cancellationToken: cancellationToken));
-                // As autovacuum would leave a settled table: statistics, and a visibility map for index-only scans. A VACUUM
-                // right after the load may not yet see it as visible to every transaction (an autovacuum ANALYZE can hold the
-                // horizon back), so it is repeated until the table's pages are marked all-visible.
-                await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 600, cancellationToken: cancellationToken));
-                for (var attempt = 0; attempt < 30; attempt++)
-                {
-                    await connection.ExecuteAsync(new CommandDefinition("VACUUM work_orders", commandTimeout: 600, cancellationToken: cancellationToken));
-                    if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                            "SELECT relallvisible >= 0.9 * relpages FROM pg_class WHERE relname = 'work_orders'", cancellationToken: cancellationToken)))
-                    {
-                        break;
-                    }
+            await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
+        }
 
-                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-                }
-            }
+        var latencies = new double[creates];
+        var sequential = Stopwatch.StartNew();
+        for (var i = 0; i < creates; i++)
+        {
+            var one = Stopwatch.GetTimestamp();
+            await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
+            latencies[i] = Stopwatch.GetElapsedTime(one).TotalMilliseconds;
+        }
 
-            setup.Stop();
-            var (template, asset, requester) = await FixturesAsync(data, cancellationToken);
-            var create = new CreateWorkOrder(data, TimeProvider.System);
-            var request = new CreateWorkOrderRequest(template, "Pump leaks", "Made by the benchmark.", 2, null, asset,
-                CustomFields: new Dictionary<string, JsonElement>());
+        sequential.Stop();
+        Array.Sort(latencies);
 
-            // Warm-up: JIT, connection pool, plan caches.
-            for (var i = 0; i < 20; i++)
+        var concurrent = 0L;
+        var window = Stopwatch.StartNew();
+        var deadline = TimeSpan.FromSeconds(seconds);
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        {
+            while (window.Elapsed < deadline)
             {
                 await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
+                Interlocked.Increment(ref concurrent);
             }
+        }));
+        window.Stop();
 
-            var latencies = new double[creates];
-            var sequential = Stopwatch.StartNew();
-            for (var i = 0; i < creates; i++)
-            {
-                var one = Stopwatch.GetTimestamp();
-                await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
-                latencies[i] = Stopwatch.GetElapsedTime(one).TotalMilliseconds;
-            }
+        var (assigned, queued) = await OutcomesAsync(data, cancellationToken);
+        var pgbench = await PgbenchAsync(database.Connection, clients, seconds, cancellationToken);
 
-            sequential.Stop();
-            Array.Sort(latencies);
-
-            var concurrent = 0L;
-            var window = Stopwatch.StartNew();
-            var deadline = TimeSpan.FromSeconds(seconds);
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
-            {
-                while (window.Elapsed < deadline)
-                {
-                    await Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
-                    Interlocked.Increment(ref concurrent);
-                }
-            }));
-            window.Stop();
-
-            var (assigned, queued) = await OutcomesAsync(data, cancellationToken);
-            var pgbench = await PgbenchAsync(bench, clients, seconds, cancellationToken);
-
-            var table = new Table().AddColumns("measure", "value");
-            table.AddRow("technicians / open work orders at start", $"{technicians:N0} / {open:N0} (set up in {setup.Elapsed.TotalSeconds:F1} s)");
-            table.AddRow("create -> assigned latency, one client", $"p50 {Percentile(latencies, 0.50):F2} ms, p95 {Percentile(latencies, 0.95):F2} ms, max {latencies[^1]:F2} ms ({creates:N0} creates)");
-            table.AddRow("creates/s with assignment, one client", $"{creates / sequential.Elapsed.TotalSeconds:N0}");
-            table.AddRow($"creates/s with assignment, {clients} clients", $"{concurrent / window.Elapsed.TotalSeconds:N0} ({concurrent:N0} in {window.Elapsed.TotalSeconds:F1} s)");
-            table.AddRow("benchmark work orders assigned / queued", $"{assigned:N0} / {queued:N0}");
-            table.AddRow($"pgbench raw INSERT, {clients} clients", pgbench);
-            AnsiConsole.Write(table);
-            return 0;
-        }
-        finally
-        {
-            NpgsqlConnection.ClearAllPools();
-            if (keep)
-            {
-                AnsiConsole.MarkupLine($"kept the database [blue]{name}[/]");
-            }
-            else
-            {
-                await DropAsync(server, name);
-            }
-        }
-    }
-
-    private static async Task DropAsync(NpgsqlConnectionStringBuilder server, string name)
-    {
-        {
-            await using var admin = NpgsqlDataSource.Create(server.ConnectionString);
-            await admin.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)").ExecuteNonQueryAsync(CancellationToken.None);
-        }
+        var table = new Table().AddColumns("measure", "value");
+        table.AddRow("technicians / open work orders at start", $"{technicians:N0} / {open:N0} (set up in {setup.Elapsed.TotalSeconds:F1} s)");
+        table.AddRow("create -> assigned latency, one client", $"p50 {Percentile(latencies, 0.50):F2} ms, p95 {Percentile(latencies, 0.95):F2} ms, max {latencies[^1]:F2} ms ({creates:N0} creates)");
+        table.AddRow("creates/s with assignment, one client", $"{creates / sequential.Elapsed.TotalSeconds:N0}");
+        table.AddRow($"creates/s with assignment, {clients} clients", $"{concurrent / window.Elapsed.TotalSeconds:N0} ({concurrent:N0} in {window.Elapsed.TotalSeconds:F1} s)");
+        table.AddRow("benchmark work orders assigned / queued", $"{assigned:N0} / {queued:N0}");
+        table.AddRow($"pgbench raw INSERT, {clients} clients", pgbench);
+        AnsiConsole.Write(table);
+        return 0;
     }
 
     private static async Task<(long Template, long Asset, Actor Requester)> FixturesAsync(NpgsqlDataSource data, CancellationToken cancellationToken)

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Spectre.Console;
-using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.WorkOrders;
 
@@ -72,84 +71,59 @@ internal static class PmBenchmark
     private static async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
     {
         var (plans, assets, idlePasses, due, batch, creates, keep) = settings;
-        var server = new NpgsqlConnectionStringBuilder(Cli.ConnectionString());
-        var name = $"bench_pm_{Environment.ProcessId}";
-        await using (var admin = NpgsqlDataSource.Create(server.ConnectionString))
+        await using var database = await BenchDatabase.CreateAsync("bench_pm", 20, keep, cancellationToken);
+        var data = database.Data;
+        var setup = Stopwatch.StartNew();
+        long schedules;
+        await using (var connection = await data.OpenConnectionAsync(cancellationToken))
         {
-            await admin.CreateCommand($"CREATE DATABASE {name}").ExecuteNonQueryAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(
+                Setup, new { plans, assets, start = Start, tomorrow = Now.AddDays(1) }, commandTimeout: 1200, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 1200, cancellationToken: cancellationToken));
+            schedules = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM pm_schedules", cancellationToken: cancellationToken));
         }
 
-        var bench = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name, MaxPoolSize = 20 };
-        try
+        setup.Stop();
+        var clock = new FixedClock(Now);
+        PmGenerator Generator() => new(
+            data, new CreateWorkOrder(data, clock), clock, Options.Create(new PmOptions { BatchSize = batch }), NullLogger<PmGenerator>.Instance);
+
+        // Idle: nothing due anywhere. Warm-up first (JIT, pool, plan cache).
+        using var idleGenerator = Generator();
+        using var second = Generator();
+        for (var i = 0; i < 20; i++)
         {
-            DefaultTypeMap.MatchNamesWithUnderscores = true;
-            await using var data = NpgsqlDataSource.Create(bench.ConnectionString);
-            await new Migrator(data, NullLogger<Migrator>.Instance).ApplyAsync(cancellationToken);
-            var setup = Stopwatch.StartNew();
-            long schedules;
-            await using (var connection = await data.OpenConnectionAsync(cancellationToken))
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    Setup, new { plans, assets, start = Start, tomorrow = Now.AddDays(1) }, commandTimeout: 1200, cancellationToken: cancellationToken));
-                await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 1200, cancellationToken: cancellationToken));
-                schedules = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM pm_schedules", cancellationToken: cancellationToken));
-            }
-
-            setup.Stop();
-            var clock = new FixedClock(Now);
-            PmGenerator Generator() => new(
-                data, new CreateWorkOrder(data, clock), clock, Options.Create(new PmOptions { BatchSize = batch }), NullLogger<PmGenerator>.Instance);
-
-            // Idle: nothing due anywhere. Warm-up first (JIT, pool, plan cache).
-            using var idleGenerator = Generator();
-            using var second = Generator();
-            for (var i = 0; i < 20; i++)
-            {
-                await idleGenerator.RunPassAsync(cancellationToken);
-            }
-
-            var idleTimes = new double[idlePasses];
-            for (var i = 0; i < idlePasses; i++)
-            {
-                var started = Stopwatch.GetTimestamp();
-                var result = await idleGenerator.RunPassAsync(cancellationToken);
-                idleTimes[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                if (result.Schedules != 0)
-                {
-                    throw new InvalidOperationException("The idle pass found due schedules.");
-                }
-            }
-
-            Array.Sort(idleTimes);
-
-            var one = await GenerateAsync(data, [idleGenerator], due, cancellationToken);
-            var two = await GenerateAsync(data, [idleGenerator, second], due, cancellationToken);
-            var (workOrders, occurrences) = await CountsAsync(data, cancellationToken);
-            var core = await CreatesAsync(data, clock, creates, cancellationToken);
-
-            var table = new Table().AddColumns("measure", "value");
-            table.AddRow("plans / assets / schedules", $"{plans:N0} / {assets:N0} / {schedules:N0} (set up in {setup.Elapsed.TotalSeconds:F1} s)");
-            table.AddRow("idle pass (nothing due)", $"median {Percentile(idleTimes, 0.50):F2} ms, p95 {Percentile(idleTimes, 0.95):F2} ms, max {idleTimes[^1]:F2} ms ({idlePasses:N0} passes)");
-            table.AddRow("occurrences generated/s, one generator", $"{one.Generated / one.Elapsed.TotalSeconds:N0} ({one.Generated:N0} in {one.Elapsed.TotalSeconds:F1} s)");
-            table.AddRow("occurrences generated/s, two generators at once", $"{two.Generated / two.Elapsed.TotalSeconds:N0} ({two.Generated:N0} in {two.Elapsed.TotalSeconds:F1} s)");
-            table.AddRow("PM work orders / generated occurrences", $"{workOrders:N0} / {occurrences:N0}");
-            table.AddRow("peer: work-order creates/s through the core, one client", $"{creates / core.TotalSeconds:N0} ({creates:N0} in {core.TotalSeconds:F1} s)");
-            AnsiConsole.Write(table);
-            return 0;
+            await idleGenerator.RunPassAsync(cancellationToken);
         }
-        finally
+
+        var idleTimes = new double[idlePasses];
+        for (var i = 0; i < idlePasses; i++)
         {
-            NpgsqlConnection.ClearAllPools();
-            if (keep)
+            var started = Stopwatch.GetTimestamp();
+            var result = await idleGenerator.RunPassAsync(cancellationToken);
+            idleTimes[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (result.Schedules != 0)
             {
-                AnsiConsole.MarkupLine($"kept the database [blue]{name}[/]");
-            }
-            else
-            {
-                await using var admin = NpgsqlDataSource.Create(server.ConnectionString);
-                await admin.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)").ExecuteNonQueryAsync(CancellationToken.None);
+                throw new InvalidOperationException("The idle pass found due schedules.");
             }
         }
+
+        Array.Sort(idleTimes);
+
+        var one = await GenerateAsync(data, [idleGenerator], due, cancellationToken);
+        var two = await GenerateAsync(data, [idleGenerator, second], due, cancellationToken);
+        var (workOrders, occurrences) = await CountsAsync(data, cancellationToken);
+        var core = await CreatesAsync(data, clock, creates, cancellationToken);
+
+        var table = new Table().AddColumns("measure", "value");
+        table.AddRow("plans / assets / schedules", $"{plans:N0} / {assets:N0} / {schedules:N0} (set up in {setup.Elapsed.TotalSeconds:F1} s)");
+        table.AddRow("idle pass (nothing due)", $"median {Percentile(idleTimes, 0.50):F2} ms, p95 {Percentile(idleTimes, 0.95):F2} ms, max {idleTimes[^1]:F2} ms ({idlePasses:N0} passes)");
+        table.AddRow("occurrences generated/s, one generator", $"{one.Generated / one.Elapsed.TotalSeconds:N0} ({one.Generated:N0} in {one.Elapsed.TotalSeconds:F1} s)");
+        table.AddRow("occurrences generated/s, two generators at once", $"{two.Generated / two.Elapsed.TotalSeconds:N0} ({two.Generated:N0} in {two.Elapsed.TotalSeconds:F1} s)");
+        table.AddRow("PM work orders / generated occurrences", $"{workOrders:N0} / {occurrences:N0}");
+        table.AddRow("peer: work-order creates/s through the core, one client", $"{creates / core.TotalSeconds:N0} ({creates:N0} in {core.TotalSeconds:F1} s)");
+        AnsiConsole.Write(table);
+        return 0;
     }
 
     /// <summary>Makes <paramref name="due"/> untouched schedules due (their 08:00 occurrence) and runs the generators until none is left.</summary>
