@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Claims;
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,11 +32,7 @@ public sealed class NotificationBellTests : BunitContext, IClassFixture<TestData
     {
         var org = await TestOrg.CreateAsync(_database.DataSource);
         var user = org[role];
-        var auth = AddAuthorization();
-        auth.SetAuthorized(user.UserName);
-        auth.SetRoles(Roles.ToName(user.Role));
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.UserId.ToString(CultureInfo.InvariantCulture)));
-        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+        this.SignIn(user);
         await _listener.StartAsync(CancellationToken.None);
         await Eventually.Until(() => _listener.Listening, "the notification listener to be listening", TimeSpan.FromSeconds(15));
         return user;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Claims;
 using Bunit;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,11 +39,7 @@ public sealed class PmPlanEditorTests : BunitContext, IClassFixture<TestDatabase
     {
         var org = await TestOrg.CreateAsync(_database.DataSource);
         var user = org[role];
-        var auth = AddAuthorization();
-        auth.SetAuthorized(user.UserName);
-        auth.SetRoles(Roles.ToName(user.Role));
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.UserId.ToString(CultureInfo.InvariantCulture)));
-        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+        this.SignIn(user);
         return org;
     }
 
