@@ -77,7 +77,7 @@ internal static class Findings
                 + (string.IsNullOrWhiteSpace(facts.Note) ? "" : $"\nNote: {facts.Note.Trim()}");
             var request = new CreateWorkOrderRequest(
                 facts.Item.FindingTemplateId,
-                Truncate($"Inspection: {facts.Item.Label} - {facts.AssetCode} {facts.AssetName}", CreateWorkOrder.MaxTitleLength),
+                Truncate($"{facts.Item.Label} · {facts.AssetCode} {facts.AssetName}", CreateWorkOrder.MaxTitleLength),
                 description,
                 Priority: InspectionRules.PriorityOf(facts.Item.Severity),
                 AssetId: facts.AssetId,

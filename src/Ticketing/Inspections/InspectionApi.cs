@@ -51,14 +51,14 @@ public static class InspectionApi
         inspections.MapGet("/rounds/mine", async (Actor actor, Rounds rounds, CancellationToken ct, bool includeDone = false) =>
             TypedResults.Ok(await rounds.MineAsync(actor, includeDone, ct)));
 
-        inspections.MapGet("/rounds", async (DateTime from, DateTime until, Rounds rounds, CancellationToken ct, long? routeId = null) =>
-            TypedResults.Ok(await rounds.ListAsync(routeId, from, until, ct)));
+        inspections.MapGet("/rounds", async (DateTime from, DateTime until, Actor actor, Rounds rounds, CancellationToken ct, long? routeId = null) =>
+            Rounds.MaySee(actor) ? Results.Ok(await rounds.ListAsync(routeId, from, until, ct)) : Failure.Forbidden("inspection.round_not_yours").ToResult());
 
         inspections.MapGet("/compliance", async (DateTime from, DateTime until, Rounds rounds, CancellationToken ct) =>
             TypedResults.Ok(await rounds.ComplianceAsync(from, until, ct)));
 
-        inspections.MapGet("/rounds/{id:long}", async (long id, Rounds rounds, CancellationToken ct) =>
-                (await rounds.GetAsync(id, ct)).Map(Results.Ok))
+        inspections.MapGet("/rounds/{id:long}", async (long id, Actor actor, Rounds rounds, CancellationToken ct) =>
+                Rounds.MaySee(actor) ? (await rounds.GetAsync(id, ct)).Map(Results.Ok) : Failure.Forbidden("inspection.round_not_yours").ToResult())
             .Produces<RoundView>();
 
         inspections.MapPost("/rounds/{id:long}/start", async (long id, StartRoundCommand command, Actor actor, Rounds rounds, CancellationToken ct) =>
