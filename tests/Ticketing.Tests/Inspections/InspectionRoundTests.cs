@@ -135,6 +135,32 @@ public sealed class InspectionRoundTests
     }
 
     [Fact]
+    public async Task after_an_outage_the_slots_whose_grace_passed_are_recorded_missed_once_and_the_current_one_is_open()
+    {
+        await using var world = await InspectionWorld.CreateAsync(Start);
+        var route = await world.RouteAsync("Outage", items: [world.Guard()], schedules: [InspectionWorld.TwiceDaily(new DateOnly(2027, 3, 1))]);
+
+        // Nothing ran for a day and a half: 08:00 and 20:00 of 1 March and 08:00 of 2 March are past their grace; 20:00
+        // of 2 March (12:00 UTC) is in its window.
+        world.Clock.Advance(TimeSpan.FromHours(36.5));
+        var passes = await Task.WhenAll(world.Generator().GenerateAsync(CancellationToken.None), world.Generator().GenerateAsync(CancellationToken.None));
+
+        Assert.Equal(4, passes.Sum(p => p.Created));
+        Assert.Equal(3, passes.Sum(p => p.CreatedMissed));
+        await using var connection = await world.Data.OpenConnectionAsync();
+        var rounds = (await connection.QueryAsync<(string SlotKey, string Status, int MissedStops)>(
+            """
+            SELECT r.slot_key, r.status, (SELECT count(*)::int FROM inspection_round_stops x WHERE x.round_id = r.id AND x.status = 'missed')
+            FROM inspection_rounds r WHERE r.route_id = @id ORDER BY r.slot_at
+            """,
+            new { id = route.Id })).ToList();
+        Assert.Equal(
+            [("2027-03-01T08:00", "missed", 1), ("2027-03-01T20:00", "missed", 1), ("2027-03-02T08:00", "missed", 1), ("2027-03-02T20:00", "open", 0)],
+            rounds);
+        Assert.Equal(0, (await world.Generator().RunPassAsync(CancellationToken.None)).Missed);
+    }
+
+    [Fact]
     public async Task a_round_not_done_by_the_end_of_its_grace_is_missed_once_under_two_closers_and_lists_its_missed_stops()
     {
         await using var world = await InspectionWorld.CreateAsync(Start);
