@@ -56,6 +56,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
         var seeded = await SeedAsync();
         var s = seeded.Org.Suffix;
         var period = AnalyticsData.Period;
+        var inspection = await InspectionPagesAsync(seeded.Org);
         (Role? Role, string Path)[] visits =
         [
             (null, "/login"),
@@ -91,6 +92,12 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Admin, $"/analytics/pm?{period}&departmentId={seeded.Org.DepartmentId}"),
             (Role.Planner, $"/assets/{seeded.Org.MachineId}/labels"),
             (Role.Technician, $"/a/X-{s}"),
+            (Role.Planner, "/inspections/routes"),
+            (Role.Planner, "/inspections/routes/new"),
+            (Role.Planner, $"/inspections/routes/{inspection.RouteId}"),
+            (Role.Technician, "/inspections/rounds"),
+            (Role.Technician, $"/inspections/rounds/{inspection.RoundId}"),
+            (Role.Manager, "/inspections/compliance"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");
@@ -301,6 +308,55 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
         Regex.IsMatch(path.Split('?')[0], "^" + Regex.Replace(route, @"\{[^}]+\}", "[^/]+") + "$");
 
     private sealed record Seeded(TestOrg Org, long Closed, long Open, IReadOnlyList<string> Data);
+
+    /// <summary>A route with a schedule and a round of it with one stop confirmed and a failed reading, for the inspection pages.</summary>
+    private async Task<(long RouteId, long RoundId)> InspectionPagesAsync(TestOrg org)
+    {
+        var s = org.Suffix;
+        var data = Database.DataSource;
+        long inspectionTemplate, findingTemplate;
+        await using (var connection = await data.OpenConnectionAsync())
+        {
+            inspectionTemplate = await connection.ExecuteScalarAsync<long>(
+                "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @department) RETURNING id",
+                new { name = $"rounds-{s}", department = org.DepartmentId });
+            findingTemplate = await connection.ExecuteScalarAsync<long>(
+                "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'corrective', 3, @department) RETURNING id",
+                new { name = $"finding-{s}", department = org.DepartmentId });
+        }
+
+        var routes = new Ticketing.Inspections.InspectionRoutes(data, TimeProvider.System);
+        var route = (await routes.CreateAsync(
+            new Ticketing.Inspections.RouteRequest(
+                $"route-{s}", inspectionTemplate, $"walk-{s}",
+                [new(org.MachineId, $"look-{s}",
+                [
+                    new(null, $"temp-{s}", Ticketing.Inspections.CheckKind.Number, WarningHigh: 70, AlarmHigh: 80, FindingTemplateId: findingTemplate),
+                    new(null, $"guard-{s}", Ticketing.Inspections.CheckKind.PassFail, FindingTemplateId: findingTemplate),
+                ])],
+                [new(1, Ticketing.Scheduling.RecurrenceUnit.Day, new DateOnly(2026, 1, 1), [new TimeOnly(8, 0)], 120, 60, 30)]),
+            org[Role.Planner],
+            CancellationToken.None)).Value!;
+        long roundId;
+        await using (var connection = await data.OpenConnectionAsync())
+        {
+            roundId = await connection.ExecuteScalarAsync<long>(
+                """
+                INSERT INTO inspection_rounds (route_id, route_version, slot_key, slot_at, window_ends_at, grace_ends_at, status, department_id, assignee_id, created_at)
+                VALUES (@routeId, 1, @key, now(), now() + interval '2 hours', now() + interval '3 hours', 'open', @department, @assignee, now()) RETURNING id
+                """,
+                new { routeId = route.Id, key = $"page-{s}", department = org.DepartmentId, assignee = org[Role.Technician].UserId });
+        }
+
+        var rounds = new Ticketing.Inspections.Rounds(
+            data, TimeProvider.System, new Ticketing.WorkOrders.CreateWorkOrder(data, TimeProvider.System), new Ticketing.Meters.MeterRegister(data, TimeProvider.System),
+            Microsoft.Extensions.Options.Options.Create(new Ticketing.TicketingOptions()));
+        var code = route.Stops[0].AssetCode;
+        await rounds.ConfirmStopAsync(roundId, new(Guid.NewGuid(), route.Stops[0].Id, code), org[Role.Technician], CancellationToken.None);
+        var recorded = await rounds.RecordAsync(roundId, new(Guid.NewGuid(), route.Stops[0].Items[0].Id, Number: 85), org[Role.Technician], CancellationToken.None);
+        Assert.True(recorded.Succeeded, recorded.Failure?.Message);
+        return (route.Id, roundId);
+    }
 
     [GeneratedRegex(@"\[[^\[\]]*\]")]
     private static partial Regex Marked();

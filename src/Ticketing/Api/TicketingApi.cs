@@ -50,6 +50,7 @@ public static class TicketingApi
         api.MapAssignmentApi();
         api.MapCollaborationApi();
         api.MapPmApi();
+        Inspections.InspectionApi.MapInspectionApi(api);
         return app;
     }
 }

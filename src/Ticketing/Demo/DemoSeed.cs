@@ -26,6 +26,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
             {
                 // A database seeded before meters and plans existed gets them on its next start.
                 await SeedMaintenanceAsync(cancellationToken);
+                await SeedInspectionsAsync(cancellationToken);
                 return;
             }
 
@@ -156,6 +157,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
             dataSource, clock, new Dictionary<string, Actor> { ["admin"] = admin, ["requester"] = requester, ["technician"] = technician, ["lin"] = lin, ["wang"] = wang, ["huang"] = huang },
             templates, assets, cancellationToken);
         await SeedMaintenanceAsync(cancellationToken);
+        await SeedInspectionsAsync(cancellationToken);
         LogSeeded(count + 4);
     }
 
