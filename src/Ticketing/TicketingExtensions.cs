@@ -69,6 +69,7 @@ public static class TicketingExtensions
         services.AddSla();
         services.AddPreventiveMaintenance();
         services.AddSingleton<PmPlanning.PmPlannerCalendar>();
+        services.AddSingleton<Stocktaking.Stocktakes>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
