@@ -11,6 +11,7 @@ using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Meters;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
+using WorkOrders.Ticketing.Stocktaking;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.Webhooks;
 using WorkOrders.Ticketing.WorkOrders;
@@ -50,6 +51,7 @@ public static class TicketingApi
         api.MapAssignmentApi();
         api.MapCollaborationApi();
         api.MapPmApi();
+        api.MapStocktakeApi();
         return app;
     }
 }
