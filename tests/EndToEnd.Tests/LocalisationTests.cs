@@ -56,6 +56,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
         var seeded = await SeedAsync();
         var s = seeded.Org.Suffix;
         var period = AnalyticsData.Period;
+        var stocktake = await StocktakeAsync(seeded.Org);
         (Role? Role, string Path)[] visits =
         [
             (null, "/login"),
@@ -91,6 +92,9 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Admin, $"/analytics/pm?{period}&departmentId={seeded.Org.DepartmentId}"),
             (Role.Planner, $"/assets/{seeded.Org.MachineId}/labels"),
             (Role.Technician, $"/a/X-{s}"),
+            (Role.Planner, "/stocktakes"),
+            (Role.Technician, $"/stocktakes/{stocktake}"),
+            (Role.Manager, $"/stocktakes/{stocktake}/report"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");
