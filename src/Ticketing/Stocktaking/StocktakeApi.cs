@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
+using WorkOrders.Ticketing.Assets;
 
 namespace WorkOrders.Ticketing.Stocktaking;
 
@@ -14,6 +15,16 @@ public static class StocktakeApi
 {
     public static void MapStocktakeApi(this RouteGroupBuilder api)
     {
+        // The owner department is where a missing critical asset's work goes; it applies down the tree.
+        api.MapGet("/assets/{id:long}/owner", async (long id, AssetRegister assets, CancellationToken ct) =>
+            (await assets.OwnerAsync(id, ct)).Map(Results.Ok))
+            .Produces<AssetOwner>()
+            .WithTags("Assets");
+        api.MapPut("/assets/{id:long}/owner", async (long id, AssetOwnerRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
+            (await assets.SetOwnerAsync(id, request, actor, ct)).Map(Results.Ok))
+            .Produces<AssetOwner>()
+            .ProducesValidationProblem()
+            .WithTags("Assets");
         var group = api.MapGroup("/stocktakes").WithTags("Stocktaking");
         group.MapGet("", async (Stocktakes stocktakes, CancellationToken ct, string? status = null, int skip = 0, int take = 50) =>
             {

@@ -188,6 +188,38 @@ public class StocktakeTests(TestDatabase database) : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task the_work_goes_to_the_nearest_owner_in_the_tree_which_a_planner_sets_with_a_history_event()
+    {
+        var world = await WorldAsync();
+        long other;
+        await using (var connection = await Data.OpenConnectionAsync())
+        {
+            other = await connection.ExecuteScalarAsync<long>("SELECT id FROM departments WHERE name = @n", new { n = $"Other {world.Org.Suffix}" });
+            await connection.ExecuteAsync(
+                "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@n, 'corrective', 3, @other)", new { n = $"Other search {world.Org.Suffix}", other });
+        }
+
+        var register = new AssetRegister(Data, _clock);
+        var byTechnician = await register.SetOwnerAsync(world.L2, new AssetOwnerRequest(other), world.Org[Role.Technician], None);
+        var unknown = await register.SetOwnerAsync(world.L2, new AssetOwnerRequest(long.MaxValue), world.Org[Role.Planner], None);
+        var owned = await register.SetOwnerAsync(world.L2, new AssetOwnerRequest(other), world.Org[Role.Planner], None);
+        var detail = await StartAsync(world);
+        await Service.CloseAsync(detail.Summary.Id, new CloseStocktakeRequest(Guid.NewGuid()), world.Org[Role.Technician], None);
+
+        Assert.Equal(FailureKind.Forbidden, byTechnician.Failure!.Kind);
+        Assert.Equal("department.missing", unknown.Failure!.Errors!["departmentId"][0].Code);
+        Assert.Equal((other, other), (owned.Value!.DepartmentId, owned.Value.OwnerDepartmentId));
+        Assert.Equal(other, (await register.OwnerAsync(world.M3, None)).Value!.OwnerDepartmentId);
+        Assert.Equal(world.Org.DepartmentId, (await register.OwnerAsync(world.M5, None)).Value!.OwnerDepartmentId);
+        var edited = Assert.Single((await register.HistoryAsync(world.L2, None)).Value!, e => e.Kind == "edited");
+        Assert.Equal(other, edited.Payload.GetProperty("after").GetProperty("ownerDepartmentId").GetInt64());
+        await using var check = await Data.OpenConnectionAsync();
+        var departments = (await check.QueryAsync<(long AssetId, long DepartmentId)>(
+            "SELECT asset_id, department_id FROM work_orders WHERE reference LIKE @r ORDER BY asset_id", new { r = $"stocktake-{detail.Summary.Id}-%" })).ToList();
+        Assert.Equal([(world.M3, other), (world.M5, world.Org.DepartmentId)], departments);
+    }
+
+    [Fact]
     public async Task the_expected_list_is_a_snapshot_that_later_register_changes_do_not_alter()
     {
         var world = await WorldAsync();
