@@ -220,6 +220,20 @@ public class StocktakeTests(TestDatabase database) : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task the_same_command_sent_eight_times_at_once_applies_once_and_moves_the_asset_once()
+    {
+        var world = await WorldAsync();
+        var detail = await StartAsync(world);
+        var move = new MarkItemRequest(Guid.NewGuid(), Item(detail, world.M1).Id, ItemOutcome.Elsewhere, AssetCondition.Good, world.L2);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Service.MarkAsync(detail.Summary.Id, move, world.Org[Role.Technician], None))));
+
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Failure?.Message));
+        Assert.Single(results, r => !r.Value!.Replayed);
+        Assert.Single((await new AssetRegister(Data, _clock).HistoryAsync(world.M1, None)).Value!, e => e.Kind == "moved");
+    }
+
+    [Fact]
     public async Task the_expected_list_is_a_snapshot_that_later_register_changes_do_not_alter()
     {
         var world = await WorldAsync();
