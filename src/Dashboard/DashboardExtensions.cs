@@ -77,6 +77,7 @@ public static class DashboardExtensions
         app.MapTicketingApi();
         app.MapIngestApi();
         app.MapDashboardApi();
+        app.MapStocktakeExportApi();
         app.MapOpenApi();
         app.MapHealthChecks("/healthz");
         MapAccount(app);

@@ -70,6 +70,7 @@ public static class TicketingExtensions
         services.AddPreventiveMaintenance();
         services.AddSingleton<PmPlanning.PmPlannerCalendar>();
         Inspections.InspectionApi.AddInspections(services);
+        services.AddSingleton<Stocktaking.Stocktakes>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -57,6 +57,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
         var s = seeded.Org.Suffix;
         var period = AnalyticsData.Period;
         var inspection = await InspectionPagesAsync(seeded.Org);
+        var stocktake = await StocktakeAsync(seeded.Org);
         (Role? Role, string Path)[] visits =
         [
             (null, "/login"),
@@ -98,6 +99,9 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Technician, "/inspections/rounds"),
             (Role.Technician, $"/inspections/rounds/{inspection.RoundId}"),
             (Role.Manager, "/inspections/compliance"),
+            (Role.Planner, "/stocktakes"),
+            (Role.Technician, $"/stocktakes/{stocktake}"),
+            (Role.Manager, $"/stocktakes/{stocktake}/report"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");

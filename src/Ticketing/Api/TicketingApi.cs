@@ -11,6 +11,7 @@ using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Meters;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
+using WorkOrders.Ticketing.Stocktaking;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.Webhooks;
 using WorkOrders.Ticketing.WorkOrders;
@@ -51,6 +52,7 @@ public static class TicketingApi
         api.MapCollaborationApi();
         api.MapPmApi();
         Inspections.InspectionApi.MapInspectionApi(api);
+        api.MapStocktakeApi();
         return app;
     }
 }

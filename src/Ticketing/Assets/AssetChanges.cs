@@ -382,6 +382,23 @@ public sealed partial class AssetRegister
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var moved = await MoveAsync(connection, transaction, id, request, actor.UserId, null, cancellationToken);
+        if (moved.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (await GetRecordAsync(id, cancellationToken)).Value!;
+    }
+
+    /// <summary>
+    /// The move inside the caller's transaction, for features whose own change moves an asset (a stocktake that finds it
+    /// elsewhere): the same checks and the same 'moved' event, with the caller's note. The caller commits.
+    /// </summary>
+    internal async Task<Outcome<long?>> MoveAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, MoveAssetRequest request, long? actorId, string? note, CancellationToken cancellationToken)
+    {
         await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@MoveLock)", new { MoveLock }, transaction, cancellationToken: cancellationToken));
         var current = await LockedAsync(connection, transaction, id, request.RowVersion, cancellationToken);
         if (current.Failure is { } refused)
@@ -422,11 +439,10 @@ public sealed partial class AssetRegister
             transaction,
             cancellationToken: cancellationToken));
         await AppendAsync(
-            connection, transaction, id, now, actor.UserId, "moved", null, null, null,
+            connection, transaction, id, now, actorId, "moved", null, null, note,
             new { fromParentId = asset.ParentId, fromParentCode = asset.ParentCode, toParentId = request.ParentId, toParentCode = newParentCode },
             cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return (await GetRecordAsync(id, cancellationToken)).Value!;
+        return asset.ParentId;
     }
 
     /// <summary>Takes a lifecycle action with its reason, as <see cref="AssetLifecycle"/> decides.</summary>

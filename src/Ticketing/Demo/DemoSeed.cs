@@ -27,6 +27,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
                 // A database seeded before meters and plans existed gets them on its next start.
                 await SeedMaintenanceAsync(cancellationToken);
                 await SeedInspectionsAsync(cancellationToken);
+                await SeedStocktakingAsync(cancellationToken);
                 return;
             }
 
@@ -152,6 +153,7 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
             count++;
         }
 
+        await SeedStocktakingAsync(cancellationToken);
         count += await SeedFreshWorkAsync(templates["Equipment repair"], requester, manager, technician, machines, cancellationToken);
         await AssignmentDemo.SeedAsync(
             dataSource, clock, new Dictionary<string, Actor> { ["admin"] = admin, ["requester"] = requester, ["technician"] = technician, ["lin"] = lin, ["wang"] = wang, ["huang"] = huang },
