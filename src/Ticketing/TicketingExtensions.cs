@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Alarms;
 using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
@@ -69,6 +70,7 @@ public static class TicketingExtensions
         services.AddSla();
         services.AddPreventiveMaintenance();
         services.AddSingleton<PmPlanning.PmPlannerCalendar>();
+        services.AddAlarms();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
