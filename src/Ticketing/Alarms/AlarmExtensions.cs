@@ -15,6 +15,9 @@ public static class AlarmExtensions
         services.AddSingleton<AlarmIngestion>();
         services.AddSingleton<AlarmTimers>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmTimers>());
+        services.AddOptions<MqttBridgeOptions>().BindConfiguration(MqttBridgeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<MqttBridge>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttBridge>());
         return services;
     }
 }
