@@ -118,6 +118,9 @@ internal static class AlarmBenchmark
         var api = await TimeAsync(() => SendApiAsync(http, apiEvents, settings, sentAt, statuses, cancellationToken));
         var replay = await TimeAsync(() => SendApiAsync(http, apiEvents, settings, new ConcurrentDictionary<string, DateTime>(), statuses, cancellationToken));
 
+        // A second wave of new events on the same assets: every one is an occurrence of the open work order (an alarm storm).
+        var apiStorm = await TimeAsync(() => SendApiAsync(http, Make("api2", 0), settings, new ConcurrentDictionary<string, DateTime>(), statuses, cancellationToken));
+
         TimeSpan? mqtt = null;
         if (brokerUp)
         {
@@ -125,6 +128,20 @@ internal static class AlarmBenchmark
             mqtt = await TimeAsync(async () =>
             {
                 await PublishAsync(mqttHost, mqttPort, builder.Configuration["Alarms:Mqtt:TopicRoot"]!, mqttEvents, settings, sentAt, cancellationToken);
+                while (bridge.Accepted - before < settings.Events && bridge.Accepted + bridge.Dropped - before < settings.Events)
+                {
+                    await Task.Delay(10, cancellationToken);
+                }
+            });
+        }
+
+        TimeSpan? mqttStorm = null;
+        if (brokerUp)
+        {
+            var before = bridge.Accepted;
+            mqttStorm = await TimeAsync(async () =>
+            {
+                await PublishAsync(mqttHost, mqttPort, builder.Configuration["Alarms:Mqtt:TopicRoot"]!, Make("mqtt2", settings.Assets), settings, new ConcurrentDictionary<string, DateTime>(), cancellationToken);
                 while (bridge.Accepted - before < settings.Events && bridge.Accepted + bridge.Dropped - before < settings.Events)
                 {
                     await Task.Delay(10, cancellationToken);
@@ -157,6 +174,8 @@ internal static class AlarmBenchmark
         table.AddRow("API: new events accepted/s", $"{settings.Events / api.TotalSeconds:N0} ({settings.Events:N0} in {api.TotalSeconds:F1} s)");
         table.AddRow("API: replayed events (all duplicates)/s", $"{settings.Events / replay.TotalSeconds:N0} ({settings.Events:N0} in {replay.TotalSeconds:F1} s)");
         table.AddRow("MQTT: new events accepted/s", mqtt is { } m ? $"{settings.Events / m.TotalSeconds:N0} ({settings.Events:N0} in {m.TotalSeconds:F1} s, from first publish to last accepted)" : $"no broker at {settings.Mqtt}");
+        table.AddRow("API: new events on assets with open work orders (storm)/s", $"{settings.Events / apiStorm.TotalSeconds:N0} ({settings.Events:N0} in {apiStorm.TotalSeconds:F1} s)");
+        table.AddRow("MQTT: new events on assets with open work orders (storm)/s", mqttStorm is { } ms ? $"{settings.Events / ms.TotalSeconds:N0} ({settings.Events:N0} in {ms.TotalSeconds:F1} s)" : "-");
         table.AddRow("event to work order, API (p50 / p95 / max)", Describe(apiLatency));
         table.AddRow("event to work order, MQTT (p50 / p95 / max)", mqtt is null ? "-" : Describe(mqttLatency));
         table.AddRow("HTTP statuses", string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value:N0}")));

@@ -38,6 +38,13 @@ public sealed class MqttBridgeOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Batches ingested at once. A message goes to the worker its topic (source and asset) hashes to, so the events of
+    /// one asset keep their order; different assets are judged in parallel.
+    /// </summary>
+    [Range(1, 64)]
+    public int Workers { get; set; } = 4;
+
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -148,7 +155,7 @@ public sealed partial class MqttBridge(
             return;
         }
 
-        await _inbox.Writer.WriteAsync(new Received(source, events, e));
+        await _inbox.Writer.WriteAsync(new Received(source, e.ApplicationMessage.Topic, events, e));
     }
 
     /// <summary>
@@ -204,7 +211,7 @@ public sealed partial class MqttBridge(
     {
         var settings = options.Value;
         var batch = new List<Received>();
-        var known = new Dictionary<string, AlarmSourceKey?>(StringComparer.Ordinal);
+        var known = new System.Collections.Concurrent.ConcurrentDictionary<string, AlarmSourceKey?>(StringComparer.Ordinal);
         try
         {
             while (await _inbox.Reader.WaitToReadAsync(stoppingToken))
@@ -241,7 +248,10 @@ public sealed partial class MqttBridge(
                     }
                 }
 
-                await IngestAsync(batch, known, stoppingToken);
+                var workers = settings.Workers;
+                await Task.WhenAll(batch
+                    .GroupBy(m => (int)((uint)StringComparer.Ordinal.GetHashCode(m.Topic) % (uint)workers))
+                    .Select(part => IngestAsync([.. part], known, stoppingToken)));
                 batch.Clear();
             }
         }
@@ -250,7 +260,7 @@ public sealed partial class MqttBridge(
         }
     }
 
-    private async Task IngestAsync(List<Received> batch, Dictionary<string, AlarmSourceKey?> known, CancellationToken stoppingToken)
+    private async Task IngestAsync(List<Received> batch, System.Collections.Concurrent.ConcurrentDictionary<string, AlarmSourceKey?> known, CancellationToken stoppingToken)
     {
         foreach (var group in batch.GroupBy(m => m.Source, StringComparer.Ordinal))
         {
@@ -262,7 +272,7 @@ public sealed partial class MqttBridge(
 
             if (source is null || source.Revoked)
             {
-                known.Remove(group.Key);
+                known.TryRemove(group.Key, out _);
                 Interlocked.Add(ref _dropped, group.Sum(m => m.Events.Count));
                 LogUnknownSource(group.Key);
             }
@@ -297,7 +307,7 @@ public sealed partial class MqttBridge(
         }
     }
 
-    private sealed record Received(string Source, List<AlarmEventInput> Events, MqttApplicationMessageReceivedEventArgs Delivery);
+    private sealed record Received(string Source, string Topic, List<AlarmEventInput> Events, MqttApplicationMessageReceivedEventArgs Delivery);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT alarm bridge is off: no broker is configured (Alarms:Mqtt:Host)")]
     private partial void LogOff();
