@@ -6,18 +6,22 @@ source scripts/lib.sh
 
 PG_DIR="$PWD/.data/pg"
 PG_PORT="${WORKORDERS_PG_PORT:-55432}"
+MQTT_DIR="$PWD/.data/mqtt"
+MQTT_PORT="${WORKORDERS_MQTT_PORT:-18830}"
 URL="${WORKORDERS_URL:-http://127.0.0.1:5080}"
 
 if [ "${1:-}" = "stop" ]; then
   pg_down "$PG_DIR"
+  mosquitto_down "$MQTT_DIR"
   log "PostgreSQL stopped"
   exit 0
 fi
 
 ensure_dotnet
-ensure_packages postgresql libgdiplus
+ensure_packages postgresql libgdiplus mosquitto
 
 pg_up "$PG_DIR" "$PG_PORT"
+mosquitto_up "$MQTT_DIR" "$MQTT_PORT"
 if [ "$(psql_admin "$PG_PORT" "SELECT count(*) FROM pg_roles WHERE rolname = 'workorders'")" = 0 ]; then
   psql_admin "$PG_PORT" "CREATE ROLE workorders LOGIN PASSWORD 'workorders'"
   psql_admin "$PG_PORT" "CREATE DATABASE workorders OWNER workorders"
@@ -38,6 +42,9 @@ if [ "$generated" = 0 ]; then
   dotnet run --project src/Ingest -c Release --no-build -- generate --work-orders "${WORKORDERS_DEMO_WORK_ORDERS:-30000}" --months 36 --seed 7 --migrate
 fi
 export Ticketing__SeedDemo=true
+# The alarm bridge listens to the local broker: publish to workorders/alarms/<source>/asset/<code>.
+export Alarms__Mqtt__Host=127.0.0.1
+export Alarms__Mqtt__Port="$MQTT_PORT"
 export Warehouse__Path="$PWD/.data/warehouse.duckdb"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 

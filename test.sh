@@ -5,18 +5,22 @@ cd "$(dirname "$0")"
 source scripts/lib.sh
 
 ensure_dotnet
-ensure_packages postgresql libgdiplus chromium
+ensure_packages postgresql libgdiplus chromium mosquitto
 
 PG_DIR=$(mktemp -d /tmp/workorders-test-pg.XXXXXX)
 PG_PORT="${WORKORDERS_TEST_PG_PORT:-55433}"
 RESULTS=$(mktemp -d /tmp/workorders-test-results.XXXXXX)
 chmod 755 "$RESULTS"
-cleanup() { pg_down "$PG_DIR"; rm -rf "$PG_DIR" "$RESULTS"; }
+MQTT_DIR=$(mktemp -d /tmp/workorders-test-mqtt.XXXXXX)
+MQTT_PORT="${WORKORDERS_TEST_MQTT_PORT:-18833}"
+cleanup() { pg_down "$PG_DIR"; mosquitto_down "$MQTT_DIR"; rm -rf "$PG_DIR" "$RESULTS" "$MQTT_DIR"; }
 trap cleanup EXIT
 
 pg_up "$PG_DIR" "$PG_PORT" fsync=off synchronous_commit=off full_page_writes=off max_connections=300
 export WORKORDERS_TEST_PG="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
 export WORKORDERS_CHROMIUM="${WORKORDERS_CHROMIUM:-/usr/bin/chromium}"
+mosquitto_up "$MQTT_DIR" "$MQTT_PORT"
+export WORKORDERS_TEST_MQTT="127.0.0.1:$MQTT_PORT"
 
 log "building"
 dotnet build WorkOrders.sln -c Debug -v quiet -nologo -clp:ErrorsOnly

@@ -69,3 +69,41 @@ pg_down() {
 psql_admin() {
   as_pg psql -h 127.0.0.1 -p "$1" -U postgres -d "${3:-postgres}" -v ON_ERROR_STOP=1 -qtAc "$2"
 }
+
+# mosquitto_up DIR PORT: starts Debian's mosquitto broker on 127.0.0.1:PORT with its config, data and log in DIR
+# (for the alarm bridge). Anonymous clients are allowed: it listens on the loopback only.
+mosquitto_up() {
+  local dir=$1 port=$2
+  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || die "mosquitto is missing: install the Debian package mosquitto"
+  mkdir -p "$dir"
+  if [ -f "$dir/mosquitto.pid" ] && kill -0 "$(cat "$dir/mosquitto.pid")" 2>/dev/null; then
+    log "mosquitto already running in $dir"
+    return 0
+  fi
+  cat >"$dir/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $dir/
+max_queued_messages 1000000
+max_inflight_messages 0
+pid_file $dir/mosquitto.pid
+log_dest file $dir/mosquitto.log
+CONF
+  [ "$(id -u)" = 0 ] && printf 'user root\n' >>"$dir/mosquitto.conf"
+  log "starting mosquitto on 127.0.0.1:$port"
+  "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$dir/mosquitto.conf" -d
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$dir/mosquitto.log" >&2
+  die "mosquitto did not start (log above; is port $port in use?)"
+}
+
+mosquitto_down() {
+  local dir=$1
+  [ -f "$dir/mosquitto.pid" ] || return 0
+  kill "$(cat "$dir/mosquitto.pid")" 2>/dev/null || true
+  rm -f "$dir/mosquitto.pid"
+}

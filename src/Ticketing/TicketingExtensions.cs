@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Alarms;
 using WorkOrders.Ticketing.Api;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
@@ -71,6 +72,7 @@ public static class TicketingExtensions
         services.AddSingleton<PmPlanning.PmPlannerCalendar>();
         Inspections.InspectionApi.AddInspections(services);
         services.AddSingleton<Stocktaking.Stocktakes>();
+        services.AddAlarms();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -102,6 +102,10 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Planner, "/stocktakes"),
             (Role.Technician, $"/stocktakes/{stocktake}"),
             (Role.Manager, $"/stocktakes/{stocktake}/report"),
+            (Role.Manager, "/alarms"),
+            (Role.ReliabilityEngineer, "/alarms/episodes/0"),
+            (Role.Admin, "/admin/alarm-rules"),
+            (Role.Admin, "/admin/alarm-sources"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");

@@ -31,6 +31,7 @@ public class DemoSeedTests(TestDatabase database) : IClassFixture<TestDatabase>
             SELECT w.title, u.user_name, e.kind
             FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
             JOIN LATERAL (SELECT kind FROM work_order_events WHERE work_order_id = w.id ORDER BY id DESC LIMIT 1) e ON true
+            WHERE w.source <> 'alarm'
             ORDER BY w.id DESC LIMIT 4
             """)).Reverse().ToList();
 
@@ -43,5 +44,12 @@ public class DemoSeedTests(TestDatabase database) : IClassFixture<TestDatabase>
             ],
             fresh);
         Assert.Equal(3, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM assignment_rules WHERE active"));
+
+        // The alarm history: the overheating spindle's open work order, the compressor's cleared dip, the pump's spike.
+        var alarms = (await connection.QueryAsync<(string Asset, string Outcome, bool Cleared)>(
+            "SELECT a.code, e.outcome, e.cleared_at IS NOT NULL FROM alarm_episodes e JOIN assets a ON a.id = e.asset_id ORDER BY a.code")).ToList();
+        Assert.Contains(("TY-A-CNC1-SP", "work_order", false), alarms);
+        Assert.Contains(("TY-B-CMP", "work_order", true), alarms);
+        Assert.Contains(("TY-A-PR1-HP", "work_order", false), alarms);
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Alarms;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Forecasts;
@@ -53,6 +54,7 @@ public static class TicketingApi
         api.MapPmApi();
         Inspections.InspectionApi.MapInspectionApi(api);
         api.MapStocktakeApi();
+        api.MapAlarmApi();
         return app;
     }
 }

@@ -59,6 +59,7 @@ public sealed partial class DemoSeed
         }
 
         await SeedPlansAsync(now, cancellationToken);
+        await SeedAlarmsAsync(cancellationToken);
     }
 
     private async Task SeedPlansAsync(DateTime now, CancellationToken cancellationToken)

@@ -56,6 +56,22 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var applied = await ApplyAsync(connection, transaction, id, action, request, actor, cancellationToken);
+        if (applied.Succeeded)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return applied;
+    }
+
+    /// <summary>
+    /// Applies a transition inside the caller's transaction, for features that move a work order as part of a larger
+    /// change (an alarm sending a resolved work order back). The caller commits.
+    /// </summary>
+    internal async Task<Outcome<TransitionResult>> ApplyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, WorkOrderAction action, TransitionRequest request, Actor actor, CancellationToken cancellationToken)
+    {
         var opened = await WorkOrderAccess.LoadAsync<LockedRow>(
             connection, transaction, Lock, id, actor, r => WorkOrderAccess.Unseen(r, actor) ?? WorkOrderAccess.Stale(r, request.RowVersion), cancellationToken);
         if (opened.Failure is { } refused)
@@ -130,7 +146,6 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
             await PmOccurrences.RecordCompletionAsync(connection, transaction, id, now, cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return new TransitionResult(id, change.To, change.AssigneeId, version);
     }
 
