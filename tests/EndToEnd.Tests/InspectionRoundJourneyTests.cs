@@ -65,9 +65,13 @@ public sealed class InspectionRoundJourneyTests : BrowserTest
         var inspector = await SignInAsync(Role.Technician);
         await Browser.OpenAsync(inspector, $"/inspections/rounds/{round}");
         await inspector.GetByTestId("round-start").ClickAsync();
-        await inspector.GetByTestId("round-stop-code").FillAsync(machineCode!);
+        await Expect(inspector.GetByTestId("round-start")).ToHaveCountAsync(0);
+        var code = inspector.GetByTestId("round-stop-code");
+        await code.FillAsync(machineCode!);
+        await code.PressAsync("Tab");
         await inspector.GetByTestId("round-stop-confirm").ClickAsync();
         var number = inspector.Locator($"input[name='number-{item}']");
+        await Expect(number).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await number.FillAsync("95");
         await number.PressAsync("Tab");
         await inspector.GetByTestId("round-item-photo-input").SetInputFilesAsync(new FilePayload { Name = "pump-bearing.png", MimeType = "image/png", Buffer = Png });
@@ -78,8 +82,16 @@ public sealed class InspectionRoundJourneyTests : BrowserTest
         await Expect(link).ToBeVisibleAsync();
         var workOrder = await link.GetAttributeAsync("href");
 
+        // The manager finds it in the work-order list by the machine's code, and opens it.
         var manager = await SignInAsync(Role.Manager);
-        await Browser.OpenAsync(manager, workOrder!);
+        await Browser.OpenAsync(manager, "/work-orders");
+        var search = manager.Locator("input[name='filter-text']");
+        await search.FillAsync(machineCode!);
+        await search.PressAsync("Tab");
+        var found = manager.GetByTestId("work-order-title");
+        await Expect(found).ToHaveTextAsync([$"Bearing temperature 軸承溫度 · {machineCode} Pump"]);
+        await manager.GetByTestId("work-order-link").ClickAsync();
+        await manager.WaitForURLAsync(new Uri(Host.BaseAddress, workOrder!).ToString());
         await Expect(manager.GetByTestId("wo-description")).ToContainTextAsync("Bearing temperature 軸承溫度' read 95");
         await Expect(manager.GetByTestId("wo-description")).ToContainTextAsync("Photo SHA-256:");
         await Expect(manager.GetByTestId("attachment-download")).ToHaveTextAsync("pump-bearing.png");
