@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Caching.Memory;
+using WorkOrders.Analytics.Inspections;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Maintenance;
 using WorkOrders.Analytics.Reliability;
@@ -78,6 +79,14 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
     /// <summary>The skipped, missed and moved occurrences due in the period, latest first.</summary>
     public Task<IReadOnlyList<PmOccurrenceLine>> PmExceptionsAsync(KpiFilter filter, CancellationToken cancellationToken) =>
         CachedAsync(nameof(PmExceptionsAsync), filter, (w, c) => new PmProgrammeQueries(w, c).Exceptions(filter), cancellationToken);
+
+    /// <summary>Inspection round compliance per route over the rounds whose slot fell in the period.</summary>
+    public Task<IReadOnlyList<RouteCompliance>> InspectionComplianceAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(InspectionComplianceAsync), filter, (w, c) => new InspectionQueries(w, c).ComplianceByRoute(filter), cancellationToken);
+
+    /// <summary>Inspection findings per asset and week raised in the period, for the assets with the most.</summary>
+    public Task<IReadOnlyList<FindingCell>> FindingsHeatmapAsync(KpiFilter filter, int maxRows, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(FindingsHeatmapAsync), (filter, maxRows), (w, c) => new InspectionQueries(w, c).FindingsHeatmap(filter, maxRows), cancellationToken);
 
     /// <summary>The days that hold work, for period pickers.</summary>
     public Task<(DateOnly First, DateOnly Last)?> DataRangeAsync(CancellationToken cancellationToken) => RunAsync(

@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 6;
+    public const int Version = 7;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -192,15 +192,50 @@ public static class WarehouseSchema
         ],
         "SELECT {columns} FROM meter_readings r JOIN meters m ON m.id = r.meter_id");
 
+    // Inspection rounds and their findings are copied whole in each run, as the PM occurrences are: a round changes
+    // after it is made (started, completed, missed), and a plant's rounds of a year are some thousands of rows.
+    public static readonly WarehouseTable InspectionRounds = new(
+        "fact_inspection_round",
+        "One row per inspection round (one per route and slot) with its timeliness: on_time (completed by the end of its window), late (completed after it), missed, or null while open; replaced whole each run.",
+        [
+            Required("round_id", BigInt, "r.id"), Required("route_id", BigInt, "r.route_id"), Required("route_name", Varchar, "ro.name"),
+            Required("route_version", Integer, "r.route_version"), Required("slot_key", Varchar, "r.slot_key"), Required("slot_at", Timestamp, "r.slot_at"),
+            Required("window_ends_at", Timestamp, "r.window_ends_at"), Required("grace_ends_at", Timestamp, "r.grace_ends_at"),
+            Required("status", Varchar, "r.status"),
+            Optional("timeliness", Varchar, "CASE WHEN r.status = 'missed' THEN 'missed' WHEN r.completed_at IS NULL THEN NULL WHEN r.completed_at <= r.window_ends_at THEN 'on_time' ELSE 'late' END"),
+            Required("department_id", BigInt, "r.department_id"), Optional("assignee_id", BigInt, "r.assignee_id"),
+            Required("created_at", Timestamp, "r.created_at"), Optional("completed_at", Timestamp, "r.completed_at"), Optional("missed_at", Timestamp, "r.missed_at"),
+        ],
+        "SELECT {columns} FROM inspection_rounds r JOIN inspection_routes ro ON ro.id = r.route_id");
+
+    public static readonly WarehouseTable InspectionFindings = new(
+        "fact_inspection_finding",
+        "One row per finding of a round: the failed result's asset, check (its label and fault code as the round's route version states them), verdict, and the work order it raised or joined; replaced whole each run.",
+        [
+            Required("finding_id", BigInt, "f.id"), Required("round_id", BigInt, "f.round_id"), Required("route_id", BigInt, "r.route_id"),
+            Required("asset_id", BigInt, "f.asset_id"), Required("check_id", BigInt, "f.check_id"), Required("check_label", Varchar, "i.label"),
+            Optional("fault_code", Varchar, "i.fault_code"), Required("severity", Varchar, "i.severity"), Required("verdict", Varchar, "x.verdict"),
+            Optional("work_order_id", BigInt, "f.work_order_id"), Required("created_work_order", ColumnType.Boolean, "f.created_work_order"),
+            Required("occurrence", Integer, "f.occurrence"), Required("raised_at", Timestamp, "f.raised_at"),
+        ],
+        """
+        SELECT {columns} FROM inspection_findings f JOIN inspection_rounds r ON r.id = f.round_id
+        JOIN inspection_results x ON x.id = f.result_id JOIN inspection_items i ON i.id = x.item_id
+        """);
+
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
-        [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings];
+        [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
+        InspectionRounds, InspectionFindings];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates];
 
     /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings];
+
+    /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL in each run.</summary>
+    public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];
 
     /// <summary>Creates what is missing: every table, and the business clock.</summary>
     public static string Create { get; } = string.Concat(Tables.Select(t => t.CreateSql)) + """

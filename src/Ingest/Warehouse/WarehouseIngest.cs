@@ -75,7 +75,7 @@ public sealed partial class WarehouseIngest(
                 AtStage?.Invoke($"derived {table.Name}");
             }
 
-            foreach (var dimension in WarehouseSchema.Dimensions.Concat(WarehouseSchema.Programme))
+            foreach (var dimension in WarehouseSchema.Dimensions.Concat(WarehouseSchema.Programme).Concat(WarehouseSchema.Inspections))
             {
                 Execute(warehouse, $"DELETE FROM {dimension.Name}");
                 await Copy(dimension);
