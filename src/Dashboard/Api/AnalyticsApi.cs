@@ -43,10 +43,20 @@ public static class AnalyticsApi
                 async filter =>
                 {
                     using var lines = await figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct);
-                    var file = new MemoryStream();
-                    WorkOrderExport.WriteWorkbook(file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), lines.Rows, clock.GetUtcNow().UtcDateTime);
-                    file.Position = 0;
-                    return file;
+
+                    // Written to a file that goes when the response is sent: rows stream from the warehouse into it.
+                    var file = ExportFiles.Temporary();
+                    try
+                    {
+                        await Task.Run(() => WorkOrderExport.WriteWorkbook(file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), lines.Rows, clock.GetUtcNow().UtcDateTime), ct);
+                        file.Position = 0;
+                        return file;
+                    }
+                    catch
+                    {
+                        await file.DisposeAsync();
+                        throw;
+                    }
                 },
                 file => Results.File(file, StaffExport.ContentType, $"work-orders-{kpi}-{p.From ?? "recent"}.xlsx")));
 
