@@ -16,6 +16,7 @@ using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.Exports;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
@@ -69,6 +70,7 @@ public static class TicketingExtensions
         services.AddSla();
         services.AddPreventiveMaintenance();
         services.AddSingleton<PmPlanning.PmPlannerCalendar>();
+        services.AddExportJobs();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
+using WorkOrders.Ticketing.Exports;
 using WorkOrders.Ticketing.Forecasts;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Meters;
@@ -50,6 +51,7 @@ public static class TicketingApi
         api.MapAssignmentApi();
         api.MapCollaborationApi();
         api.MapPmApi();
+        api.MapExportApi();
         return app;
     }
 }
