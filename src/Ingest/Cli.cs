@@ -38,6 +38,7 @@ public static class Cli
         Warehouse.AnalyticsBenchmark.Verb(),
         Bench.AssignmentBenchmark.Verb(),
         Bench.PmBenchmark.Verb(),
+        Bench.ExportBenchmark.Verb(),
         Generate.GenerateCommand.Verb(),
         Forecast.ForecastCommands.TrainVerb(),
         Forecast.ForecastCommands.BacktestVerb(),
