@@ -91,6 +91,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Admin, $"/analytics/pm?{period}&departmentId={seeded.Org.DepartmentId}"),
             (Role.Planner, $"/assets/{seeded.Org.MachineId}/labels"),
             (Role.Technician, $"/a/X-{s}"),
+            (Role.Manager, "/exports"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");
