@@ -143,6 +143,21 @@ public sealed class ExportJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task a_job_released_by_a_stopping_worker_waits_at_its_place_for_another()
+    {
+        var jobs = Instance();
+        var job = await jobs.StartAsync(_org[Role.Manager], Request(), default);
+        await jobs.ClaimAsync("stopping", default);
+
+        await jobs.ReleaseAsync(job.Id, "stopping", default);
+
+        Assert.Equal(1, (await jobs.GetAsync(_org[Role.Manager], job.Id, default)).Value!.QueuePosition);
+        Assert.Equal(job.Id, (await Instance().ClaimAsync("other", default))!.Id);
+        await jobs.ReleaseAsync(job.Id, "stopping", default);
+        Assert.Equal(ExportState.Running, (await jobs.GetAsync(_org[Role.Manager], job.Id, default)).Value!.State);
+    }
+
+    [Fact]
     public async Task a_ready_file_tells_its_owner_and_only_the_owner_and_administrators_may_take_it()
     {
         var jobs = Instance();

@@ -118,8 +118,13 @@ public sealed partial class ExportWorker(
         }
         catch (OperationCanceledException) when (lost.IsCancellationRequested)
         {
-            // Stopping (the lease brings the job back to the queue) or the job is no longer this worker's.
+            // Stopping, or the job is no longer this worker's. When stopping, the job goes back to the queue at once
+            // (if that fails too, its lease brings it back later).
             Delete(partial);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                await ReleaseAsync(job);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -187,6 +192,19 @@ public sealed partial class ExportWorker(
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
             // A missed report is made up by the next one; the lease is long enough for several.
+            LogReportFailed(job.Id, e.Message);
+        }
+    }
+
+    private async Task ReleaseAsync(ClaimedExport job)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await jobs.ReleaseAsync(job.Id, Name, timeout.Token);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
+        {
             LogReportFailed(job.Id, e.Message);
         }
     }

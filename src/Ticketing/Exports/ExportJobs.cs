@@ -180,6 +180,11 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
         RETURNING owner_id
         """;
 
+    private const string Release = """
+        UPDATE export_jobs SET state = 'queued', rows_written = 0, slot = NULL, worker = NULL, lease_until = NULL
+        WHERE id = @id AND state = 'running' AND worker = @worker
+        """;
+
     private const string Expiring = """
         SELECT id, file_path FROM export_jobs
         WHERE state IN ('ready', 'failed') AND expires_at <= @now
@@ -327,6 +332,13 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Puts a job this worker will not finish (its app is stopping) back at its place in the queue for another worker.</summary>
+    public async Task ReleaseAsync(long id, string worker, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(Release, new { id, worker }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Deletes the files of jobs past their keeping time and marks the jobs expired; returns how many.</summary>
