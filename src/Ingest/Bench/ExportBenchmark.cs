@@ -26,19 +26,21 @@ internal static class ExportBenchmark
         var workOrders = Cli.Whole("--work-orders", "work orders to generate", 1_000_000, 1, GenerateOptions.MaxWorkOrders);
         var rows = Cli.Whole("--rows", "rows to export (at most the work orders there are, and the export's maximum)", WorkOrderExport.MaxRows, 1, WorkOrderExport.MaxRows);
         var months = Cli.Whole("--months", "calendar months of generated history", 36, 1, GenerateOptions.MaxMonths);
+        var copies = Cli.Whole(
+            "--copies", "copies of the generated archive in the warehouse (new ids and numbers, same dates): reaches a million rows when generating them is too slow", 1, 1, 100);
         var keep = new Option<bool>("--keep") { Description = "leave the throwaway database, the warehouse and the files for a look afterwards" };
         var command = new Command(
             "bench-export",
             "measure a streamed .xlsx export of up to 1,000,000 rows (time, allocated bytes, peak working set above idle) beside CSV and Parquet, over a generated history in a throwaway database")
         {
-            workOrders, rows, months, keep,
+            workOrders, rows, months, copies, keep,
         };
         command.SetRun((parsed, cancellationToken) => RunAsync(
-            parsed.GetValue(workOrders), parsed.GetValue(rows), parsed.GetValue(months), parsed.GetValue(keep), cancellationToken));
+            parsed.GetValue(workOrders), parsed.GetValue(rows), parsed.GetValue(months), parsed.GetValue(copies), parsed.GetValue(keep), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int workOrders, int rows, int months, bool keep, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int workOrders, int rows, int months, int copies, bool keep, CancellationToken cancellationToken)
     {
         var folder = Directory.CreateTempSubdirectory("workorders-bench-export-").FullName;
         var warehousePath = Path.Combine(folder, "warehouse.duckdb");
@@ -53,6 +55,16 @@ internal static class ExportBenchmark
             var ingest = await new WarehouseIngest(database.Data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, WarehouseCommands.BusinessHours())
                 .RunAsync(warehouse, null, cancellationToken);
             setup.AddRow("ingested", $"{ingest.WorkOrders:N0} archived work orders in {ingest.Duration.TotalSeconds:F0} s");
+            if (copies > 1)
+            {
+                using var copy = warehouse.CreateCommand();
+                copy.CommandText = $"""
+                    INSERT INTO fact_work_order
+                    SELECT * REPLACE (work_order_id + k * m.top AS work_order_id, number || '-' || k AS number)
+                    FROM fact_work_order, range(1, {copies}) c(k), (SELECT max(work_order_id) AS top FROM fact_work_order) m
+                    """;
+                setup.AddRow("copied", $"{copy.ExecuteNonQuery():N0} more archived work orders ({copies} copies of the generated archive)");
+            }
             filter = new KpiFilter(end.AddMonths(-months).AddDays(-1), end.AddDays(1));
         }
 
