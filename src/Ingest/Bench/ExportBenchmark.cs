@@ -60,8 +60,8 @@ internal static class ExportBenchmark
                 using var copy = warehouse.CreateCommand();
                 copy.CommandText = $"""
                     INSERT INTO fact_work_order
-                    SELECT * REPLACE (work_order_id + k * m.top AS work_order_id, number || '-' || k AS number)
-                    FROM fact_work_order, range(1, {copies}) c(k), (SELECT max(work_order_id) AS top FROM fact_work_order) m
+                    SELECT f.* REPLACE (f.work_order_id + c.k * m.top AS work_order_id, f.number || '-' || c.k AS number)
+                    FROM fact_work_order f, range(1, {copies}) c(k), (SELECT max(work_order_id) AS top FROM fact_work_order) m
                     """;
                 setup.AddRow("copied", $"{copy.ExecuteNonQuery():N0} more archived work orders ({copies} copies of the generated archive)");
             }
