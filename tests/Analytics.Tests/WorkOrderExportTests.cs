@@ -110,25 +110,6 @@ public sealed class WorkOrderExportTests : IDisposable
         Assert.Equal([5_000, 10_000, 12_345], heard);
     }
 
-    [Theory]
-    [InlineData("volume")]
-    [InlineData("repeat")]
-    [InlineData("backlog")]
-    public void a_list_read_in_small_pages_is_the_list_read_at_once(string kpi)
-    {
-        using var warehouse = WarehouseFile.Open(Path.Combine(_folder, "warehouse.duckdb"));
-        HandBuiltWarehouse.Fill(warehouse);
-        var drill = new DrillDown(warehouse);
-
-        var whole = drill.Lines(HandBuiltWarehouse.March, kpi, 100, KpiQueries.DefaultRepeatDays, pageRows: 100).ToList();
-        var paged = drill.Lines(HandBuiltWarehouse.March, kpi, 100, KpiQueries.DefaultRepeatDays, pageRows: 1).ToList();
-        var cut = drill.Lines(HandBuiltWarehouse.March, kpi, 1, KpiQueries.DefaultRepeatDays, pageRows: 1).ToList();
-
-        Assert.NotEmpty(whole);
-        Assert.Equal(whole, paged);
-        Assert.Equal(whole.Take(1), cut);
-    }
-
     [Fact]
     public void parquet_read_back_by_duckdb_has_the_columns_and_rows_of_the_other_formats()
     {

@@ -90,49 +90,25 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
     /// Every work order behind the figure, newest first, at most <paramref name="limit"/>, read as the caller
     /// enumerates (the whole set never sits in memory here).
     /// </summary>
-    public IEnumerable<WorkOrderLine> Lines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays) =>
-        Lines(filter, kpi, limit, repeatDays, PageRows);
-
-    internal IEnumerable<WorkOrderLine> Lines(KpiFilter filter, string kpi, int limit, int repeatDays, int pageRows)
+    public IEnumerable<WorkOrderLine> Lines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays)
     {
-        // Read in pages that continue after the last row read (newest first), not as one sorted result: DuckDB then keeps
-        // the top of one page while it scans, instead of sorting the whole list in memory before the first row comes.
-        var remaining = Math.Max(limit, 0);
-        (DateTime At, long Id)? after = null;
-        while (remaining > 0)
+        using var command = warehouse.Command(LinesQuery(filter, kpi, limit, repeatDays, null), cancellationToken);
+        filter.Bind(command);
+
+        // Streamed, so that the rows are read as the file is written rather than held whole by DuckDB first.
+        command.UseStreamingMode = true;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            var take = Math.Min(remaining, pageRows);
-            using var command = warehouse.Command(LinesQuery(filter, kpi, take, repeatDays, null, after is not null), cancellationToken);
-            filter.Bind(command);
-            if (after is { } last)
-            {
-                command.Parameters.Add(new DuckDBParameter("afterAt", last.At));
-                command.Parameters.Add(new DuckDBParameter("afterId", last.Id));
-            }
-
-            command.UseStreamingMode = true;
-            using var reader = command.ExecuteReader();
-            var read = 0;
-            while (reader.Read())
-            {
-                read++;
-                after = (reader.GetDateTime(8), reader.GetInt64(12));
-                yield return new WorkOrderLine(
-                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt16(4), reader.GetString(5),
-                    reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetDateTime(8),
-                    reader.IsDBNull(9) ? null : reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10),
-                    reader.IsDBNull(11) ? null : reader.GetDouble(11));
-            }
-
-            remaining -= read;
-            if (read < take)
-            {
-                yield break;
-            }
+            yield return new WorkOrderLine(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt16(4), reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetDateTime(8),
+                reader.IsDBNull(9) ? null : reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10),
+                reader.IsDBNull(11) ? null : reader.GetDouble(11));
         }
     }
 
-    /// <summary>How many lines <see cref="Lines(KpiFilter, string, int, int)"/> would give: the work orders behind the figure, at most <paramref name="limit"/>.</summary>
+    /// <summary>How many lines <see cref="Lines"/> would give: the work orders behind the figure, at most <paramref name="limit"/>.</summary>
     public long CountLines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays)
     {
         using var command = warehouse.Command(
@@ -143,13 +119,13 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
     }
 
     /// <summary>
-    /// Writes the lines of <see cref="Lines(KpiFilter, string, int, int)"/> to a Parquet file at <paramref name="path"/>, the columns named as the
+    /// Writes the lines of <see cref="Lines"/> to a Parquet file at <paramref name="path"/>, the columns named as the
     /// headers of the other formats, by DuckDB itself (nothing passes through .NET). Returns the rows written.
     /// </summary>
     public long CopyLinesToParquet(KpiFilter filter, string kpi, int limit, IReadOnlyList<string> headers, string path, int repeatDays = KpiQueries.DefaultRepeatDays)
     {
         // COPY takes no prepared parameters, so the period is written in: two dates, no text from outside.
-        var sql = LinesQuery(filter, kpi, limit, repeatDays, headers, false)
+        var sql = LinesQuery(filter, kpi, limit, repeatDays, headers)
             .Replace("$from", Timestamp(filter.Start), StringComparison.Ordinal)
             .Replace("$to", Timestamp(filter.End), StringComparison.Ordinal);
         using var command = warehouse.Command(
@@ -159,33 +135,24 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
 
     private static string Timestamp(DateTime time) => $"TIMESTAMP '{time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}'";
 
-    /// <summary>
-    /// The lines newest first; for a file of named columns (<paramref name="names"/>) or, without names, for reading with the
-    /// work order's id last, after the row ($afterAt, $afterId) when <paramref name="afterKey"/>.
-    /// </summary>
-    private static string LinesQuery(KpiFilter filter, string kpi, int limit, int repeatDays, IReadOnlyList<string>? names, bool afterKey)
+    private static string LinesQuery(KpiFilter filter, string kpi, int limit, int repeatDays, IReadOnlyList<string>? names)
     {
         string[] columns =
         [
             "w.number", "w.title", "w.status", "w.work_type", "w.priority", "coalesce(d.name, w.department_id::VARCHAR)", "a.code || ' ' || a.name",
             "w.failure_code", "w.created_at", "w.acknowledged_at", "w.resolved_at", "date_diff('second', w.created_at, w.resolved_at) / 3600.0",
         ];
-        var select = names is null
-            ? string.Join(", ", columns) + ", w.work_order_id"
-            : string.Join(", ", columns.Select((c, i) => $"{c} AS \"{names[i].Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
+        var select = string.Join(", ", columns.Select((c, i) => names is null ? c : $"{c} AS \"{names[i].Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
         return $"""
             SELECT {select}
             FROM {Both} w
             LEFT JOIN dim_department d ON d.department_id = w.department_id
             LEFT JOIN dim_asset a ON a.asset_id = w.asset_id
-            WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}{(afterKey ? " AND (w.created_at, w.work_order_id) < ($afterAt, $afterId)" : "")}
+            WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}
             ORDER BY w.created_at DESC, w.work_order_id DESC
             LIMIT {Math.Max(limit, 0).ToString(CultureInfo.InvariantCulture)}
             """;
     }
-
-    /// <summary>Rows per page of <see cref="Lines(KpiFilter, string, int, int)"/>: what DuckDB holds at most while it reads a long list.</summary>
-    internal const int PageRows = 50_000;
 
     /// <summary>
     /// Counts the work orders of <paramref name="from"/> (a FROM ... WHERE clause whose work-order columns are under
