@@ -45,6 +45,14 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
     public Task<WarehouseRows<WorkOrderLine>> WorkOrderLinesAsync(KpiFilter filter, string kpi, int limit, CancellationToken cancellationToken) =>
         Task.Run(() => new WarehouseRows<WorkOrderLine>(reader.Open(), (w, c) => new DrillDown(w, c).Lines(filter, kpi, limit), cancellationToken), cancellationToken);
 
+    /// <summary>How many lines <see cref="WorkOrderLinesAsync"/> would give, to decide whether a file is made now or by a job.</summary>
+    public Task<long> CountWorkOrderLinesAsync(KpiFilter filter, string kpi, int limit, CancellationToken cancellationToken) =>
+        RunAsync((w, c) => new DrillDown(w, c).CountLines(filter, kpi, limit), cancellationToken);
+
+    /// <summary>The lines of <see cref="WorkOrderLinesAsync"/> written by DuckDB as Parquet at <paramref name="path"/>, the columns named as in the other formats; returns the rows written.</summary>
+    public Task<long> WriteWorkOrderParquetAsync(KpiFilter filter, string kpi, int limit, string path, CancellationToken cancellationToken) =>
+        RunAsync((w, c) => new DrillDown(w, c).CopyLinesToParquet(filter, kpi, limit, Exports.WorkOrderExport.Headers, path), cancellationToken);
+
     public Task<IReadOnlyList<HeatmapCell>> HeatmapAsync(
         KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows, CancellationToken cancellationToken) =>
         CachedAsync(

@@ -42,6 +42,9 @@ public static class DashboardExtensions
             return Task.CompletedTask;
         }));
         services.AddHealthChecks();
+        services.AddSingleton<Exports.ExportWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<Exports.ExportWorker>());
+        services.AddSingleton<Exports.WorkOrderExportStarter>();
         return builder;
     }
 

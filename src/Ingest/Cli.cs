@@ -39,6 +39,7 @@ public static class Cli
         Bench.AssignmentBenchmark.Verb(),
         Bench.PmBenchmark.Verb(),
         Bench.AlarmBenchmark.Verb(),
+        Bench.ExportBenchmark.Verb(),
         Generate.GenerateCommand.Verb(),
         Forecast.ForecastCommands.TrainVerb(),
         Forecast.ForecastCommands.BacktestVerb(),

@@ -17,6 +17,7 @@ using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
+using WorkOrders.Ticketing.Exports;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
@@ -73,6 +74,7 @@ public static class TicketingExtensions
         Inspections.InspectionApi.AddInspections(services);
         services.AddSingleton<Stocktaking.Stocktakes>();
         services.AddAlarms();
+        services.AddExportJobs();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -20,12 +20,15 @@ public abstract class BrowserTest : IAsyncLifetime
     /// <summary>The clock the app runs on: the system's unless a test gives its own.</summary>
     protected virtual TimeProvider? Clock => null;
 
+    /// <summary>Settings this test's app starts with, beside the host's own.</summary>
+    protected virtual IReadOnlyList<(string Key, string Value)> Settings => [];
+
     protected IBrowser Chromium => _chromium ?? throw new InvalidOperationException("The browser starts in InitializeAsync.");
 
     public async Task InitializeAsync()
     {
         await Database.InitializeAsync();
-        _host = new DashboardHost(Database.ConnectionString, Clock);
+        _host = new DashboardHost(Database.ConnectionString, Clock, Settings);
         _playwright = await Playwright.CreateAsync();
         _chromium = await Browser.LaunchAsync(_playwright);
     }

@@ -17,12 +17,14 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
 {
     private readonly string _connectionString;
     private readonly TimeProvider? _clock;
+    private readonly IReadOnlyList<(string Key, string Value)> _settings;
     private readonly string _folder = Directory.CreateTempSubdirectory("workorders-e2e-").FullName;
 
-    public DashboardHost(string connectionString, TimeProvider? clock = null)
+    public DashboardHost(string connectionString, TimeProvider? clock = null, IReadOnlyList<(string Key, string Value)>? settings = null)
     {
         _connectionString = connectionString;
         _clock = clock;
+        _settings = settings ?? [];
         UseKestrel(0);
         StartServer();
     }
@@ -42,6 +44,11 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
         builder.UseSetting("ForecastJob:RunOnStart", "false");
         builder.UseSetting("Localization:PseudoLocale", "true");
         builder.UseEnvironment("Development");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         if (_clock is { } clock)
         {
             builder.ConfigureTestServices(services =>

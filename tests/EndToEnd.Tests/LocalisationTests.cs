@@ -106,6 +106,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.ReliabilityEngineer, "/alarms/episodes/0"),
             (Role.Admin, "/admin/alarm-rules"),
             (Role.Admin, "/admin/alarm-sources"),
+            (Role.Manager, "/exports"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");

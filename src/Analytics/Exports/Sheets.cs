@@ -55,7 +55,7 @@ internal static class Sheets
     {
         cell.SetValue(text);
         cell.DataType = XLDataType.Text;
-        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@')
+        if (LooksLikeFormula(text))
         {
             cell.Style.IncludeQuotePrefix = true;
         }
@@ -74,7 +74,21 @@ internal static class Sheets
     /// <summary>Quoted always; a leading = + - @ gets an apostrophe so that a spreadsheet opening the CSV shows text, not a formula.</summary>
     public static string Csv(string text)
     {
-        var safe = text.Length > 0 && text[0] is '=' or '+' or '-' or '@' ? "'" + text : text;
+        var safe = LooksLikeFormula(text) ? "'" + text : text;
         return "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>Text starting with = + - @, which a spreadsheet would take for a formula if it were not kept as text.</summary>
+    public static bool LooksLikeFormula(string text) => text.Length > 0 && text[0] is '=' or '+' or '-' or '@';
+
+    /// <summary>The text without the characters XML cannot hold (control characters), at most a cell's 32,767 characters.</summary>
+    public static string XmlSafe(string text)
+    {
+        if (text.AsSpan().IndexOfAnyInRange('\0', '\u001F') >= 0 || text.Contains('\uFFFE', StringComparison.Ordinal) || text.Contains('\uFFFF', StringComparison.Ordinal))
+        {
+            text = new string([.. text.Where(c => c is '\t' or '\n' or '\r' || (c >= ' ' && c is not ('\uFFFE' or '\uFFFF')))]);
+        }
+
+        return text.Length > 32_767 ? text[..32_767] : text;
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using ClosedXML.Excel;
 using WorkOrders.Analytics.Kpis;
 
 namespace WorkOrders.Analytics.Exports;
@@ -13,6 +12,12 @@ public static class WorkOrderExport
     /// <summary>Below Excel's 1,048,576 rows per sheet, leaving room for the title block.</summary>
     public const int MaxRows = 1_000_000;
 
+    /// <summary>How often a long export reports its progress, in rows.</summary>
+    public const int ProgressEvery = 5_000;
+
+    // Widths come from the header and the first rows only: measuring every row would mean holding them.
+    private const int MeasuredRows = 200;
+
     private static readonly (string Header, string? Format)[] Columns =
     [
         ("Number", null), ("Title", null), ("Status", null), ("Work type", null), ("Priority", "0"), ("Department", null), ("Asset", null),
@@ -20,41 +25,67 @@ public static class WorkOrderExport
         ("Hours to resolve", "0.0"),
     ];
 
-    /// <summary>Writes the workbook; returns how many work orders it holds.</summary>
-    public static int WriteWorkbook(Stream output, string title, string filterText, IEnumerable<WorkOrderLine> lines, DateTime generatedAt)
+    /// <summary>The headers of the list, the same in every format (CSV, .xlsx and Parquet).</summary>
+    public static IReadOnlyList<string> Headers { get; } = [.. Columns.Select(c => c.Header)];
+
+    /// <summary>
+    /// Writes the workbook as the lines are read, holding only the first rows (to size the columns): a summary sheet
+    /// and the list, with dates as dates, numbers as numbers, a frozen header with filters, and text that never becomes
+    /// a formula. <paramref name="output"/> is written forward only (a file, not a buffer in memory).
+    /// <paramref name="progress"/> hears the count of rows written every <see cref="ProgressEvery"/> rows and at the end.
+    /// Returns how many work orders it holds.
+    /// </summary>
+    public static int WriteWorkbook(
+        Stream output, string title, string filterText, IEnumerable<WorkOrderLine> lines, DateTime generatedAt, Action<long>? progress = null)
     {
-        using var workbook = new XLWorkbook();
-        var summary = workbook.AddWorksheet("Summary");
-        var sheet = workbook.AddWorksheet("Work orders");
-        Sheets.Title(sheet, title, filterText, generatedAt);
-        Sheets.Header(sheet, Columns);
-        var r = Sheets.HeaderRow;
-        foreach (var line in lines.Take(MaxRows))
+        using var workbook = new StreamedWorkbook(output);
+        var styles = Columns.Select(c => c.Format is { } f ? workbook.NumberStyle(f) : 0).ToArray();
+        using var rows = lines.Take(MaxRows).GetEnumerator();
+
+        // Widths come from the header and the first rows only: they are written before the rows.
+        var first = new List<WorkOrderLine>(MeasuredRows);
+        while (first.Count < MeasuredRows && rows.MoveNext())
         {
-            r++;
-            Sheets.Text(sheet.Cell(r, 1), line.Number);
-            Sheets.Text(sheet.Cell(r, 2), line.Title);
-            Sheets.Text(sheet.Cell(r, 3), line.Status);
-            Sheets.Text(sheet.Cell(r, 4), line.WorkType);
-            sheet.Cell(r, 5).SetValue(line.Priority);
-            Sheets.Text(sheet.Cell(r, 6), line.Department);
-            Sheets.Text(sheet.Cell(r, 7), line.Asset ?? "");
-            Sheets.Text(sheet.Cell(r, 8), line.FailureCode ?? "");
-            sheet.Cell(r, 9).SetValue(line.CreatedAt);
-            Time(sheet.Cell(r, 10), line.AcknowledgedAt);
-            Time(sheet.Cell(r, 11), line.ResolvedAt);
-            Sheets.Value(sheet.Cell(r, 12), line.HoursToResolve);
+            first.Add(rows.Current);
         }
 
-        Sheets.Finish(sheet, Sheets.HeaderRow, r, Columns);
-        var count = r - Sheets.HeaderRow;
+        var count = 0;
+        workbook.Sheet("Work orders", 2, new SheetLayout(Widths(first), Sheets.HeaderRow), sheet =>
+        {
+            TitleBlock(sheet, title, filterText, generatedAt);
+            sheet.StartRow();
+            foreach (var (header, _) in Columns)
+            {
+                sheet.Text(header, StreamedWorkbook.HeaderStyle);
+            }
 
-        Sheets.Title(summary, title, filterText, generatedAt);
-        summary.Cell(Sheets.HeaderRow, 1).SetValue("Work orders listed");
-        summary.Cell(Sheets.HeaderRow, 2).SetValue(count);
-        summary.Cell(Sheets.HeaderRow + 1, 1).SetValue(count == MaxRows ? $"The list stops at {MaxRows:N0} rows, the newest first." : "The list is complete.");
-        summary.Column(1).Width = 28;
-        workbook.SaveAs(output);
+            sheet.AutoFilterFrom(Sheets.HeaderRow, Columns.Length);
+            foreach (var line in first)
+            {
+                Row(sheet, line, styles);
+            }
+
+            count = first.Count;
+            while (rows.MoveNext())
+            {
+                Row(sheet, rows.Current, styles);
+                if (++count % ProgressEvery == 0)
+                {
+                    progress?.Invoke(count);
+                }
+            }
+        });
+
+        workbook.Sheet("Summary", 1, new SheetLayout([28, 14]), sheet =>
+        {
+            TitleBlock(sheet, title, filterText, generatedAt);
+            sheet.StartRow();
+            sheet.Text("Work orders listed");
+            sheet.Number(count, workbook.NumberStyle("#,##0"));
+            sheet.StartRow();
+            sheet.Text(count == MaxRows ? $"The list stops at {MaxRows:N0} rows, the newest first." : "The list is complete.");
+        });
+        progress?.Invoke(count);
         return count;
     }
 
@@ -73,12 +104,52 @@ public static class WorkOrderExport
         }
     }
 
-    private static void Time(IXLCell cell, DateTime? value)
+    private static void TitleBlock(SheetWriter sheet, string title, string filterText, DateTime generatedAt)
     {
-        if (value is { } time)
+        sheet.StartRow();
+        sheet.Text(title, StreamedWorkbook.TitleStyle);
+        sheet.StartRow();
+        sheet.Text(filterText);
+        sheet.StartRow();
+        sheet.Text(string.Create(CultureInfo.InvariantCulture, $"Generated {generatedAt:yyyy-MM-dd HH:mm} UTC from the warehouse"));
+    }
+
+    private static void Row(SheetWriter sheet, WorkOrderLine line, int[] styles)
+    {
+        sheet.StartRow();
+        sheet.Text(line.Number);
+        sheet.Text(line.Title);
+        sheet.Text(line.Status);
+        sheet.Text(line.WorkType);
+        sheet.Number(line.Priority, styles[4]);
+        sheet.Text(line.Department);
+        sheet.Text(line.Asset);
+        sheet.Text(line.FailureCode);
+        sheet.Date(line.CreatedAt, styles[8]);
+        sheet.Date(line.AcknowledgedAt, styles[9]);
+        sheet.Date(line.ResolvedAt, styles[10]);
+        sheet.Number(line.HoursToResolve, styles[11]);
+    }
+
+    /// <summary>Widths in characters from the header and the first rows, as a spreadsheet's "fit to contents" would give.</summary>
+    private static double[] Widths(IReadOnlyList<WorkOrderLine> first)
+    {
+        var widths = Columns.Select(c => (double)c.Header.Length + 2).ToArray();
+        foreach (var line in first)
         {
-            cell.SetValue(time);
+            string?[] texts = [line.Number, line.Title, line.Status, line.WorkType, null, line.Department, line.Asset, line.FailureCode];
+            for (var c = 0; c < texts.Length; c++)
+            {
+                widths[c] = Math.Max(widths[c], (texts[c]?.Length ?? 0) + 2);
+            }
         }
+
+        for (var c = 8; c <= 10; c++)
+        {
+            widths[c] = Math.Max(widths[c], 17);
+        }
+
+        return [.. widths.Select(w => Math.Min(w, 60))];
     }
 
     private static string Stamp(DateTime? value) => value?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "";

@@ -92,16 +92,7 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
     /// </summary>
     public IEnumerable<WorkOrderLine> Lines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays)
     {
-        using var command = warehouse.Command($"""
-            SELECT w.number, w.title, w.status, w.work_type, w.priority, coalesce(d.name, w.department_id::VARCHAR), a.code || ' ' || a.name,
-                   w.failure_code, w.created_at, w.acknowledged_at, w.resolved_at, date_diff('second', w.created_at, w.resolved_at) / 3600.0
-            FROM {Both} w
-            LEFT JOIN dim_department d ON d.department_id = w.department_id
-            LEFT JOIN dim_asset a ON a.asset_id = w.asset_id
-            WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}
-            ORDER BY w.created_at DESC, w.work_order_id DESC
-            LIMIT {Math.Max(limit, 0).ToString(CultureInfo.InvariantCulture)}
-            """, cancellationToken);
+        using var command = warehouse.Command(LinesQuery(filter, kpi, limit, repeatDays, null), cancellationToken);
         filter.Bind(command);
 
         // Streamed, so that the rows are read as the file is written rather than held whole by DuckDB first.
@@ -115,6 +106,52 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
                 reader.IsDBNull(9) ? null : reader.GetDateTime(9), reader.IsDBNull(10) ? null : reader.GetDateTime(10),
                 reader.IsDBNull(11) ? null : reader.GetDouble(11));
         }
+    }
+
+    /// <summary>How many lines <see cref="Lines"/> would give: the work orders behind the figure, at most <paramref name="limit"/>.</summary>
+    public long CountLines(KpiFilter filter, string kpi, int limit, int repeatDays = KpiQueries.DefaultRepeatDays)
+    {
+        using var command = warehouse.Command(
+            $"SELECT least(count(*), {Math.Max(limit, 0).ToString(CultureInfo.InvariantCulture)}) FROM {Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}",
+            cancellationToken);
+        filter.Bind(command);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Writes the lines of <see cref="Lines"/> to a Parquet file at <paramref name="path"/>, the columns named as the
+    /// headers of the other formats, by DuckDB itself (nothing passes through .NET). Returns the rows written.
+    /// </summary>
+    public long CopyLinesToParquet(KpiFilter filter, string kpi, int limit, IReadOnlyList<string> headers, string path, int repeatDays = KpiQueries.DefaultRepeatDays)
+    {
+        // COPY takes no prepared parameters, so the period is written in: two dates, no text from outside.
+        var sql = LinesQuery(filter, kpi, limit, repeatDays, headers)
+            .Replace("$from", Timestamp(filter.Start), StringComparison.Ordinal)
+            .Replace("$to", Timestamp(filter.End), StringComparison.Ordinal);
+        using var command = warehouse.Command(
+            $"COPY ({sql}) TO '{path.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet, COMPRESSION zstd)", cancellationToken);
+        return command.ExecuteNonQuery();
+    }
+
+    private static string Timestamp(DateTime time) => $"TIMESTAMP '{time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}'";
+
+    private static string LinesQuery(KpiFilter filter, string kpi, int limit, int repeatDays, IReadOnlyList<string>? names)
+    {
+        string[] columns =
+        [
+            "w.number", "w.title", "w.status", "w.work_type", "w.priority", "coalesce(d.name, w.department_id::VARCHAR)", "a.code || ' ' || a.name",
+            "w.failure_code", "w.created_at", "w.acknowledged_at", "w.resolved_at", "date_diff('second', w.created_at, w.resolved_at) / 3600.0",
+        ];
+        var select = string.Join(", ", columns.Select((c, i) => names is null ? c : $"{c} AS \"{names[i].Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
+        return $"""
+            SELECT {select}
+            FROM {Both} w
+            LEFT JOIN dim_department d ON d.department_id = w.department_id
+            LEFT JOIN dim_asset a ON a.asset_id = w.asset_id
+            WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}
+            ORDER BY w.created_at DESC, w.work_order_id DESC
+            LIMIT {Math.Max(limit, 0).ToString(CultureInfo.InvariantCulture)}
+            """;
     }
 
     /// <summary>

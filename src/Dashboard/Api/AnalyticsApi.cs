@@ -4,9 +4,11 @@ using WorkOrders.Analytics.Exports;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Reliability;
 using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Dashboard.Exports;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
+using WorkOrders.Ticketing.Exports;
 
 namespace WorkOrders.Dashboard.Api;
 
@@ -36,31 +38,80 @@ public static class AnalyticsApi
 
         // The list behind a figure as a file, up to a million rows, newest first.
         analytics.MapGet("/work-orders/export.xlsx", (
-                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, TimeProvider clock, string? kpi, CancellationToken ct) =>
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, WorkOrderExportStarter jobs, TimeProvider clock, string? kpi, CancellationToken ct) =>
             UnknownKpi(kpi) ?? Query(
                 p,
                 actor,
                 async filter =>
                 {
-                    using var lines = await figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct);
-                    var file = new MemoryStream();
-                    WorkOrderExport.WriteWorkbook(file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), lines.Rows, clock.GetUtcNow().UtcDateTime);
-                    file.Position = 0;
-                    return file;
-                },
-                file => Results.File(file, StaffExport.ContentType, $"work-orders-{kpi}-{p.From ?? "recent"}.xlsx")));
+                    if (await TooLargeAsync(jobs, filter, kpi!, ct) is { } tooLarge)
+                    {
+                        return new ExportOutcome(null, tooLarge);
+                    }
 
-        // Written to the response as the rows are read; the connection closes with the response.
-        analytics.MapGet("/work-orders/export.csv", (
-                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, HttpResponse response, string? kpi, CancellationToken ct) =>
+                    using var lines = await figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct);
+
+                    // Written to a file that goes when the response is sent: rows stream from the warehouse into it.
+                    var file = ExportFiles.Temporary();
+                    try
+                    {
+                        await Task.Run(() => WorkOrderExport.WriteWorkbook(file, $"Work orders behind the KPI '{kpi}'", filter.Describe(), lines.Rows, clock.GetUtcNow().UtcDateTime), ct);
+                        file.Position = 0;
+                        return new ExportOutcome(file, null);
+                    }
+                    catch
+                    {
+                        await file.DisposeAsync();
+                        throw;
+                    }
+                },
+                made => made.Refused ?? Results.File(made.File!, StaffExport.ContentType, $"work-orders-{kpi}-{p.From ?? "recent"}.xlsx")));
+
+        // DuckDB writes the file itself; it is sent from disk and deleted once sent.
+        analytics.MapGet("/work-orders/export.parquet", (
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, WorkOrderExportStarter jobs, string? kpi, CancellationToken ct) =>
             UnknownKpi(kpi) ?? Query(
                 p,
                 actor,
-                filter => figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct),
-                lines =>
+                async filter =>
                 {
-                    response.RegisterForDispose(lines);
-                    return Csv(writer => WorkOrderExport.WriteCsvAsync(writer, lines.Rows, ct), $"work-orders-{kpi}-{p.From ?? "recent"}.csv");
+                    if (await TooLargeAsync(jobs, filter, kpi!, ct) is { } tooLarge)
+                    {
+                        return new ExportOutcome(null, tooLarge);
+                    }
+
+                    var path = Path.Combine(Path.GetTempPath(), $"workorders-export-{Guid.NewGuid():N}.parquet");
+                    try
+                    {
+                        await figures.WriteWorkOrderParquetAsync(filter, kpi!, WorkOrderExport.MaxRows, path, ct);
+                        return new ExportOutcome(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Delete, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous), null);
+                    }
+                    catch
+                    {
+                        File.Delete(path);
+                        throw;
+                    }
+                },
+                made => made.Refused ?? Results.File(made.File!, ExportApi.ContentType("parquet"), $"work-orders-{kpi}-{p.From ?? "recent"}.parquet")));
+
+        // Written to the response as the rows are read; the connection closes with the response.
+        analytics.MapGet("/work-orders/export.csv", (
+                [AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, WorkOrderExportStarter jobs, HttpResponse response, string? kpi, CancellationToken ct) =>
+            UnknownKpi(kpi) ?? Query(
+                p,
+                actor,
+                async filter => await TooLargeAsync(jobs, filter, kpi!, ct) is { } tooLarge
+                    ? (Lines: null, Refused: tooLarge)
+                    : (Lines: await figures.WorkOrderLinesAsync(filter, kpi!, WorkOrderExport.MaxRows, ct), Refused: (IResult?)null),
+                made =>
+                {
+                    if (made.Refused is { } refused)
+                    {
+                        return refused;
+                    }
+
+                    response.RegisterForDispose(made.Lines!);
+                    return Csv(writer => WorkOrderExport.WriteCsvAsync(writer, made.Lines!.Rows, ct), $"work-orders-{kpi}-{p.From ?? "recent"}.csv");
                 }));
 
         analytics.MapGet("/mtbf", ([AsParameters] FilterParameters p, Actor actor, WarehouseAnalytics figures, CancellationToken ct) =>
@@ -148,6 +199,18 @@ public static class AnalyticsApi
             return Problems.WarehouseEmpty();
         }
     }
+
+    /// <summary>
+    /// A list longer than the export-job threshold is refused here (409 naming the job endpoint): a page cannot wait for
+    /// it, and the job's fair share keeps several at once from taking the server down.
+    /// </summary>
+    private static async Task<IResult?> TooLargeAsync(WorkOrderExportStarter jobs, KpiFilter filter, string kpi, CancellationToken ct)
+    {
+        var rows = await jobs.CountAsync(filter, kpi, ct);
+        return rows > jobs.Threshold ? Failure.Conflict("export.use_job", rows, jobs.Threshold).ToResult() : null;
+    }
+
+    private sealed record ExportOutcome(Stream? File, IResult? Refused);
 
     /// <summary>A CSV download with a byte order mark (so spreadsheets read it as UTF-8), written as the rows come.</summary>
     private static IResult Csv(Func<TextWriter, Task> write, string fileName) => Results.Stream(

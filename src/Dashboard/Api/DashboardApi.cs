@@ -6,5 +6,5 @@ namespace WorkOrders.Dashboard.Api;
 /// </summary>
 public static class DashboardApi
 {
-    public static IEndpointRouteBuilder MapDashboardApi(this IEndpointRouteBuilder app) => app.MapAnalyticsApi().MapPmCalendarApi();
+    public static IEndpointRouteBuilder MapDashboardApi(this IEndpointRouteBuilder app) => app.MapAnalyticsApi().MapPmCalendarApi().MapExportJobApi();
 }

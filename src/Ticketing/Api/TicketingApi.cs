@@ -7,6 +7,7 @@ using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Alarms;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
+using WorkOrders.Ticketing.Exports;
 using WorkOrders.Ticketing.Forecasts;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Meters;
@@ -55,6 +56,7 @@ public static class TicketingApi
         Inspections.InspectionApi.MapInspectionApi(api);
         api.MapStocktakeApi();
         api.MapAlarmApi();
+        api.MapExportApi();
         return app;
     }
 }

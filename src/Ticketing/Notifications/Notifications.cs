@@ -4,7 +4,8 @@ using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Ticketing.Notifications;
 
-public sealed record Notification(long Id, long? WorkOrderId, string? WorkOrderNumber, string Kind, string Text, DateTime CreatedAt, DateTime? ReadAt);
+/// <summary>A notification; <see cref="Link"/> is where it leads when it is not a work order (a ready export's file).</summary>
+public sealed record Notification(long Id, long? WorkOrderId, string? WorkOrderNumber, string Kind, string Text, DateTime CreatedAt, DateTime? ReadAt, string? Link);
 
 /// <summary>Which notifications to mark read; all unread ones when <see cref="Ids"/> is left out.</summary>
 public sealed record MarkReadRequest(long[]? Ids);
@@ -26,7 +27,7 @@ public sealed class Notifications(NpgsqlDataSource dataSource, TimeProvider cloc
         """;
 
     private const string Page = """
-        SELECT n.id, n.work_order_id, w.number AS work_order_number, n.kind, n.text, n.created_at, n.read_at
+        SELECT n.id, n.work_order_id, w.number AS work_order_number, n.kind, n.text, n.created_at, n.read_at, n.link
         FROM notifications n LEFT JOIN work_orders w ON w.id = n.work_order_id
         WHERE n.user_id = @me AND (NOT @unreadOnly OR n.read_at IS NULL)
         ORDER BY n.id DESC

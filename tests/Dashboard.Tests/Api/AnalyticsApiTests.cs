@@ -115,6 +115,10 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Equal(2, lines.Length);
         Assert.StartsWith($"\"{number}\",\"Leak\",\"closed\"", lines[1], StringComparison.Ordinal);
 
+        var parquet = await manager.GetAsync($"/api/v1/analytics/work-orders/export.parquet?kpi=volume&{period}");
+        Assert.Equal(HttpStatusCode.OK, parquet.StatusCode);
+        Assert.Equal("PAR1"u8.ToArray(), (await parquet.Content.ReadAsByteArrayAsync())[..4]);
+
         var unknown = await manager.GetAsync($"/api/v1/analytics/work-orders/export.csv?kpi=everything&{period}");
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         Assert.True((await JsonOf(unknown)).GetProperty("errors").TryGetProperty("kpi", out _));

@@ -13,7 +13,7 @@ using WorkOrders.Tests;
 namespace WorkOrders.Dashboard.Tests.Api;
 
 /// <summary>The real app in-process over a fresh PostgreSQL database, with a clock the tests move.</summary>
-public sealed class ApiHost : IAsyncLifetime
+public class ApiHost : IAsyncLifetime
 {
     private readonly TestDatabase _database = new();
     private readonly string _folder = Directory.CreateTempSubdirectory("workorders-api-").FullName;
@@ -38,6 +38,11 @@ public sealed class ApiHost : IAsyncLifetime
             builder.UseSetting("Warehouse:Path", Path.Combine(_folder, "warehouse.duckdb"));
             builder.UseSetting("Ingest:RunOnStart", "false");
             builder.UseSetting("ForecastJob:RunOnStart", "false");
+            foreach (var (key, value) in Settings(_folder))
+            {
+                builder.UseSetting(key, value);
+            }
+
             builder.ConfigureTestServices(services =>
             {
                 services.RemoveAll<TimeProvider>();
@@ -46,6 +51,9 @@ public sealed class ApiHost : IAsyncLifetime
         });
         _ = _factory.Server;
     }
+
+    /// <summary>Settings a host for one feature's tests adds to the ones above.</summary>
+    protected virtual IEnumerable<(string Key, string Value)> Settings(string folder) => [];
 
     public async Task DisposeAsync()
     {

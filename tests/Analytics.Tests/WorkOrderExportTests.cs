@@ -1,0 +1,145 @@
+using ClosedXML.Excel;
+using DocumentFormat.OpenXml.Packaging;
+using DocumentFormat.OpenXml.Validation;
+using DuckDB.NET.Data;
+using WorkOrders.Analytics.Exports;
+using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Warehouse;
+
+namespace WorkOrders.Analytics.Tests;
+
+/// <summary>The list behind a figure as a streamed workbook and as Parquet, read back the way a manager's or analyst's tool would.</summary>
+public sealed class WorkOrderExportTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("export-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static readonly DateTime Created = new(2026, 3, 2, 8, 15, 0);
+
+    private static IEnumerable<WorkOrderLine> Lines(int count)
+    {
+        yield return new WorkOrderLine("WO-1", "=HYPERLINK(\"x\")", "closed", "corrective", 2, "+Maintenance", "M3 Pump", "bearing", Created, Created.AddHours(1), Created.AddHours(4), 4);
+        yield return new WorkOrderLine("WO-2", " spaced \u0001title ", "new", "preventive", 3, "Facilities", null, null, Created.AddDays(1), null, null, null);
+        for (var i = 3; i <= count; i++)
+        {
+            yield return new WorkOrderLine($"WO-{i}", $"Work {i}", "closed", "corrective", 1, "Maintenance", "M3 Pump", "leak", Created.AddMinutes(-i), Created, Created.AddHours(2), 2.5);
+        }
+    }
+
+    private string Write(int count, Action<long>? progress = null)
+    {
+        var path = Path.Combine(_folder, $"list-{count}.xlsx");
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        var written = WorkOrderExport.WriteWorkbook(file, "Work orders behind the KPI 'volume'", "-Period 2026-03-01 to 2026-03-31 (UTC)", Lines(count), new DateTime(2026, 4, 1, 6, 0, 0), progress);
+        Assert.Equal(count, written);
+        return path;
+    }
+
+    [Fact]
+    public void a_streamed_workbook_reads_back_cell_by_cell_with_dates_as_dates_numbers_as_numbers_and_formula_text_as_text()
+    {
+        var path = Write(250);
+
+        using var workbook = new XLWorkbook(path);
+        Assert.Equal(["Summary", "Work orders"], workbook.Worksheets.Select(w => w.Name));
+        var list = workbook.Worksheet("Work orders");
+        Assert.Equal("Work orders behind the KPI 'volume'", list.Cell(1, 1).GetString());
+        Assert.True(list.Cell(1, 1).Style.Font.Bold);
+        Assert.Equal("-Period 2026-03-01 to 2026-03-31 (UTC)", list.Cell(2, 1).GetString());
+        Assert.True(list.Cell(2, 1).Style.IncludeQuotePrefix);
+        Assert.Equal(WorkOrderExport.Headers, Enumerable.Range(1, 12).Select(c => list.Cell(4, c).GetString()));
+        Assert.True(list.Cell(4, 12).Style.Font.Bold);
+        Assert.Equal(4, list.SheetView.SplitRow);
+        Assert.True(list.AutoFilter.IsEnabled);
+        Assert.Equal("A4:L254", list.AutoFilter.Range.RangeAddress.ToString());
+
+        Assert.Equal(XLDataType.Text, list.Cell(5, 1).DataType);
+        Assert.Equal("WO-1", list.Cell(5, 1).GetString());
+        Assert.Equal("=HYPERLINK(\"x\")", list.Cell(5, 2).GetString());
+        Assert.False(list.Cell(5, 2).HasFormula);
+        Assert.True(list.Cell(5, 2).Style.IncludeQuotePrefix);
+        Assert.Equal("+Maintenance", list.Cell(5, 6).GetString());
+        Assert.True(list.Cell(5, 6).Style.IncludeQuotePrefix);
+        Assert.False(list.Cell(5, 1).Style.IncludeQuotePrefix);
+
+        Assert.Equal(XLDataType.Number, list.Cell(5, 5).DataType);
+        Assert.Equal(2, list.Cell(5, 5).GetValue<int>());
+        Assert.Equal("0", list.Cell(5, 5).Style.NumberFormat.Format is "" ? "0" : list.Cell(5, 5).Style.NumberFormat.Format);
+        Assert.Equal(1, list.Cell(5, 5).Style.NumberFormat.NumberFormatId);
+        Assert.Equal(XLDataType.DateTime, list.Cell(5, 9).DataType);
+        Assert.Equal(Created, list.Cell(5, 9).GetDateTime());
+        Assert.Equal("yyyy-mm-dd hh:mm", list.Cell(5, 9).Style.NumberFormat.Format);
+        Assert.Equal(Created.AddHours(4), list.Cell(5, 11).GetDateTime());
+        Assert.Equal(XLDataType.Number, list.Cell(5, 12).DataType);
+        Assert.Equal(4.0, list.Cell(5, 12).GetDouble());
+        Assert.Equal("0.0", list.Cell(5, 12).Style.NumberFormat.Format);
+
+        // Empty values are empty cells; text keeps its spaces and loses only what XML cannot hold.
+        Assert.Equal(" spaced title ", list.Cell(6, 2).GetString());
+        Assert.True(list.Cell(6, 7).IsEmpty());
+        Assert.True(list.Cell(6, 10).IsEmpty());
+        Assert.True(list.Cell(6, 12).IsEmpty());
+        Assert.Equal("WO-250", list.Cell(254, 1).GetString());
+        Assert.True(list.Cell(255, 1).IsEmpty());
+        Assert.True(list.Column(2).Width >= "Work 250".Length);
+
+        var summary = workbook.Worksheet("Summary");
+        Assert.Equal(250, summary.Cell(4, 2).GetValue<int>());
+        Assert.Equal("#,##0", summary.Cell(4, 2).Style.NumberFormat.Format is "" ? "#,##0" : summary.Cell(4, 2).Style.NumberFormat.Format);
+        Assert.Equal("The list is complete.", summary.Cell(5, 1).GetString());
+    }
+
+    [Fact]
+    public void a_streamed_workbook_is_a_valid_package_with_inline_strings_and_no_shared_string_table()
+    {
+        var path = Write(20);
+
+        using var document = SpreadsheetDocument.Open(path, false);
+        Assert.Null(document.WorkbookPart!.SharedStringTablePart);
+        Assert.NotNull(document.WorkbookPart.WorkbookStylesPart);
+        var errors = new OpenXmlValidator().Validate(document).Select(e => $"{e.Path?.XPath}: {e.Description}").ToList();
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public void a_long_list_reports_its_progress_as_it_goes()
+    {
+        var heard = new List<long>();
+        Write(12_345, heard.Add);
+        Assert.Equal([5_000, 10_000, 12_345], heard);
+    }
+
+    [Fact]
+    public void parquet_read_back_by_duckdb_has_the_columns_and_rows_of_the_other_formats()
+    {
+        var path = Path.Combine(_folder, "warehouse.duckdb");
+        using var warehouse = WarehouseFile.Open(path);
+        HandBuiltWarehouse.Fill(warehouse);
+        var drill = new DrillDown(warehouse);
+        var parquet = Path.Combine(_folder, "o'list.parquet");
+
+        var written = drill.CopyLinesToParquet(HandBuiltWarehouse.March, "volume", 100, WorkOrderExport.Headers, parquet);
+
+        var lines = drill.Lines(HandBuiltWarehouse.March, "volume", 100).ToList();
+        Assert.Equal(6, lines.Count);
+        Assert.Equal(lines.Count, written);
+        Assert.Equal(lines.Count, drill.CountLines(HandBuiltWarehouse.March, "volume", 100));
+        Assert.Equal(4, drill.CountLines(HandBuiltWarehouse.March, "volume", 4));
+        using var reader = new DuckDBConnection("Data Source=:memory:");
+        reader.Open();
+        using var command = reader.CreateCommand();
+        command.CommandText = $"SELECT * FROM read_parquet('{parquet.Replace("'", "''", StringComparison.Ordinal)}')";
+        using var rows = command.ExecuteReader();
+        Assert.Equal(WorkOrderExport.Headers, Enumerable.Range(0, rows.FieldCount).Select(rows.GetName));
+        Assert.Equal(typeof(DateTime), rows.GetFieldType(8));
+        Assert.Equal(typeof(double), rows.GetFieldType(11));
+        var numbers = new List<string>();
+        while (rows.Read())
+        {
+            numbers.Add(rows.GetString(0));
+        }
+
+        Assert.Equal(lines.Select(l => l.Number), numbers);
+    }
+}
