@@ -471,7 +471,7 @@ public sealed class InspectionRoutes(NpgsqlDataSource dataSource, TimeProvider c
     }
 }
 
-internal sealed class ItemRow
+internal class ItemRow
 {
     public long Id { get; init; }
     public long StopId { get; init; }

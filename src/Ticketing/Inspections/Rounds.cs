@@ -459,30 +459,13 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
             return Failure.Invalid("file", "attachment.type", type, string.Join(", ", Attachments.AllowedTypes.Keys.Where(k => k.StartsWith("image/", StringComparison.Ordinal))));
         }
 
-        var limit = options.Value.MaxAttachmentBytes;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await content.ReadAsync(chunk, cancellationToken)) > 0)
+        var read = await Attachments.ReadCheckedAsync(content, type, signatures, options.Value.MaxAttachmentBytes, cancellationToken);
+        if (read.Failure is { } unreadable)
         {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > limit)
-            {
-                return Failure.Invalid("file", "attachment.too_large", limit / (1024 * 1024));
-            }
+            return unreadable;
         }
 
-        var bytes = buffer.ToArray();
-        if (bytes.Length == 0)
-        {
-            return Failure.Invalid("file", "attachment.empty");
-        }
-
-        if (!signatures.Any(s => bytes.AsSpan().StartsWith(s)))
-        {
-            return Failure.Invalid("file", "attachment.content", type);
-        }
-
+        var bytes = read.Value!;
         var sha = SHA256.HashData(bytes);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -729,32 +712,13 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
         public string AssetCode { get; init; } = "";
     }
 
-    private sealed class RoundItemRow
+    /// <summary>An item as a result is judged by it, with its stop's asset and whether the stop was visited.</summary>
+    private sealed class RoundItemRow : ItemRow
     {
-        public long Id { get; init; }
-        public long CheckId { get; init; }
-        public string Label { get; init; } = "";
-        public string Kind { get; init; } = "";
-        public string? Unit { get; init; }
-        public decimal? WarningLow { get; init; }
-        public decimal? WarningHigh { get; init; }
-        public decimal? AlarmLow { get; init; }
-        public decimal? AlarmHigh { get; init; }
-        public string[]? Options { get; init; }
-        public string[]? FailingOptions { get; init; }
-        public string PhotoRequired { get; init; } = "never";
-        public string Severity { get; init; } = "medium";
-        public string? FaultCode { get; init; }
-        public long? FindingTemplateId { get; init; }
-        public string? MeterName { get; init; }
         public long AssetId { get; init; }
         public string AssetCode { get; init; } = "";
         public string AssetName { get; init; } = "";
         public string? StopStatus { get; init; }
-
-        public CheckItem ToItem() => new(
-            WireNames.Parse<CheckKind>(Kind), Label, Unit, InspectionRules.Trim(WarningLow), InspectionRules.Trim(WarningHigh), InspectionRules.Trim(AlarmLow), InspectionRules.Trim(AlarmHigh), Options, FailingOptions,
-            WireNames.Parse<PhotoRule>(PhotoRequired), WireNames.Parse<Severity>(Severity), FaultCode, FindingTemplateId, MeterName);
     }
 
     private sealed class MeterFeedRow

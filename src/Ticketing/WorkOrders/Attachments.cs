@@ -30,23 +30,13 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
                   (SELECT display_name FROM users WHERE id = @uploadedBy) AS UploadedByName, uploaded_at AS UploadedAt
         """;
 
-    public async Task<Outcome<AttachmentInfo>> AddAsync(
-        long workOrderId, string? fileName, string? contentType, Stream content, Actor actor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads an upload of a checked type, at most one byte past the limit (an oversized upload is refused without holding
+    /// all of it), and refuses it empty or when its first bytes are not those of its claimed type.
+    /// </summary>
+    internal static async Task<Outcome<byte[]>> ReadCheckedAsync(
+        Stream content, string type, byte[][] signatures, long limit, CancellationToken cancellationToken)
     {
-        var limit = options.Value.MaxAttachmentBytes;
-        var name = Path.GetFileName(fileName?.Trim() ?? "");
-        if (string.IsNullOrEmpty(name) || name.Length > 255)
-        {
-            return Failure.Invalid("file", "attachment.name");
-        }
-
-        var type = contentType?.Split(';')[0].Trim() ?? "";
-        if (!AllowedTypes.TryGetValue(type, out var signatures))
-        {
-            return Failure.Invalid("file", "attachment.type", type, string.Join(", ", AllowedTypes.Keys));
-        }
-
-        // Read at most one byte past the limit, so an oversized upload is refused without holding all of it.
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
@@ -70,6 +60,32 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
             return Failure.Invalid("file", "attachment.content", type);
         }
 
+        return bytes;
+    }
+
+    public async Task<Outcome<AttachmentInfo>> AddAsync(
+        long workOrderId, string? fileName, string? contentType, Stream content, Actor actor, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxAttachmentBytes;
+        var name = Path.GetFileName(fileName?.Trim() ?? "");
+        if (string.IsNullOrEmpty(name) || name.Length > 255)
+        {
+            return Failure.Invalid("file", "attachment.name");
+        }
+
+        var type = contentType?.Split(';')[0].Trim() ?? "";
+        if (!AllowedTypes.TryGetValue(type, out var signatures))
+        {
+            return Failure.Invalid("file", "attachment.type", type, string.Join(", ", AllowedTypes.Keys));
+        }
+
+        var read = await ReadCheckedAsync(content, type, signatures, limit, cancellationToken);
+        if (read.Failure is { } unreadable)
+        {
+            return unreadable;
+        }
+
+        var bytes = read.Value!;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (await WorkOrderAccess.CheckAsync(connection, transaction, workOrderId, actor, cancellationToken) is { } refusal)
