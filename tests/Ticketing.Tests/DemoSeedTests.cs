@@ -1,9 +1,4 @@
 using Dapper;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Demo;
 using WorkOrders.Tests;
 
 namespace WorkOrders.Ticketing.Tests;
@@ -13,17 +8,14 @@ public class DemoSeedTests(TestDatabase database) : IClassFixture<TestDatabase>
     [Fact]
     public async Task the_demo_routes_its_fresh_work_orders_by_its_assignment_rules_beside_a_generated_history()
     {
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
-        // A Wednesday, 11:00 in Taipei: the day shift is at work.
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
+        var seed = DemoSeeds.For(database, DemoSeeds.Clock());
         // ./run.sh generates a history first: the demo must find its own assets among many others.
         await using (var before = await database.DataSource.OpenConnectionAsync())
         {
             await before.ExecuteAsync("INSERT INTO assets (code, name, kind) SELECT 'A-' || lpad(n::text, 4, '0'), 'Generated site', 'site' FROM generate_series(1, 300) n");
         }
 
-        var users = new Users(database.DataSource, new PasswordHasher<Users>());
-        await new DemoSeed(database.DataSource, users, clock, NullLogger<DemoSeed>.Instance).SeedAsync(CancellationToken.None);
+        await seed.SeedAsync(CancellationToken.None);
 
         await using var connection = await database.DataSource.OpenConnectionAsync();
         var fresh = (await connection.QueryAsync<(string Title, string? Assignee, string Kind)>(

@@ -1,9 +1,4 @@
 using Dapper;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Demo;
 using WorkOrders.Tests;
 
 namespace WorkOrders.Ticketing.Tests.Inspections;
@@ -13,9 +8,7 @@ public class DemoInspectionSeedTests(TestDatabase database) : IClassFixture<Test
     [Fact]
     public async Task the_demo_has_two_scheduled_inspection_routes_and_a_second_start_adds_nothing()
     {
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
-        var seed = new DemoSeed(database.DataSource, new Users(database.DataSource, new PasswordHasher<Users>()), clock, NullLogger<DemoSeed>.Instance);
+        var seed = DemoSeeds.For(database, DemoSeeds.Clock());
         await using var connection = await database.DataSource.OpenConnectionAsync();
         const string counts = """
             SELECT (SELECT count(*) FROM inspection_routes) || '/' || (SELECT count(*) FROM inspection_stops) || '/' || (SELECT count(*) FROM inspection_items)

@@ -1,9 +1,4 @@
 using Dapper;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Demo;
 using WorkOrders.Tests;
 
 namespace WorkOrders.Ticketing.Tests.Meters;
@@ -13,10 +8,8 @@ public class DemoMaintenanceSeedTests(TestDatabase database) : IClassFixture<Tes
     [Fact]
     public async Task the_demo_has_meters_with_readings_and_plans_of_each_kind_and_a_second_start_adds_nothing()
     {
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
-        var users = new Users(database.DataSource, new PasswordHasher<Users>());
-        var seed = new DemoSeed(database.DataSource, users, clock, NullLogger<DemoSeed>.Instance);
+        var clock = DemoSeeds.Clock();
+        var seed = DemoSeeds.For(database, clock);
         await using var connection = await database.DataSource.OpenConnectionAsync();
         const string counts = """
             SELECT (SELECT count(*) FROM meters) || '/' || (SELECT count(*) FROM meter_readings) || '/' || (SELECT count(*) FROM pm_plans)

@@ -1,9 +1,4 @@
 using Dapper;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using WorkOrders.Ticketing.Access;
-using WorkOrders.Ticketing.Demo;
 using WorkOrders.Tests;
 
 namespace WorkOrders.Ticketing.Tests.Stocktaking;
@@ -13,9 +8,7 @@ public class DemoStocktakingSeedTests(TestDatabase database) : IClassFixture<Tes
     [Fact]
     public async Task the_demo_has_one_finished_stocktake_with_its_work_order_and_one_open_and_a_second_start_adds_none()
     {
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 6, 3, 0, 0, TimeSpan.Zero));
-        var seed = new DemoSeed(database.DataSource, new Users(database.DataSource, new PasswordHasher<Users>()), clock, NullLogger<DemoSeed>.Instance);
+        var seed = DemoSeeds.For(database, DemoSeeds.Clock());
 
         await seed.SeedAsync(CancellationToken.None);
         await seed.SeedAsync(CancellationToken.None);
