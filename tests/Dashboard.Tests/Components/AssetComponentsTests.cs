@@ -14,9 +14,7 @@ public sealed class AssetComponentsTests : BunitContext
 
     public AssetComponentsTests()
     {
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
     }
 
     private static AssetRecord Record(AssetState state = AssetState.UnderRepair) => new(

@@ -27,9 +27,7 @@ public sealed class AssetLabelsTests : BunitContext, IClassFixture<ApiHost>
     public AssetLabelsTests(ApiHost host)
     {
         _host = host;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton(new AssetLabels(host.Data));
         Services.AddSingleton(Options.Create(new LabelOptions { BaseAddress = new Uri("https://plant.example/workorders/") }));
     }

@@ -1,7 +1,6 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Radzen;
 using WorkOrders.Dashboard.Components.Assets;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
@@ -18,9 +17,7 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
     public AssetMetersTests(TestDatabase database)
     {
         _database = database;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton<TimeProvider>(_clock);
         Services.AddSingleton(new MeterRegister(database.DataSource, _clock));
     }

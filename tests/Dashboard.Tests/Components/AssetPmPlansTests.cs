@@ -19,9 +19,7 @@ public sealed class AssetPmPlansTests : BunitContext, IClassFixture<TestDatabase
     public AssetPmPlansTests(TestDatabase database)
     {
         _database = database;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton(new PmPlans(database.DataSource, TimeProvider.System));
     }
 

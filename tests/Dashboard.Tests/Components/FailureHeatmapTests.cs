@@ -25,9 +25,7 @@ public sealed class FailureHeatmapTests : BunitContext
 
     public FailureHeatmapTests()
     {
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Localization;
-using Radzen;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Dashboard.Components.Shared;
 using WorkOrders.Dashboard.Localization;
@@ -18,9 +17,7 @@ public sealed class KpiTileTests : BunitContext
 
     public KpiTileTests()
     {
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
     }
 
     [Fact]

@@ -20,9 +20,7 @@ public sealed class NotificationBellTests : BunitContext, IClassFixture<TestData
     public NotificationBellTests(TestDatabase database)
     {
         _database = database;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton(new Ticketing.Notifications.Notifications(database.DataSource, TimeProvider.System));
         _listener = new ChannelListener(database.DataSource, [new ListenChannel(Ticketing.Notifications.Notifications.Channel)], NullLogger<ChannelListener>.Instance);
         Services.AddSingleton(new NotificationListener(_listener));

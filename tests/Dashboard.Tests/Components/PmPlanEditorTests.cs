@@ -2,7 +2,6 @@ using Bunit;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Radzen;
 using WorkOrders.Dashboard.Components.Pages.Pm;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
@@ -24,9 +23,7 @@ public sealed class PmPlanEditorTests : BunitContext, IClassFixture<TestDatabase
     public PmPlanEditorTests(TestDatabase database)
     {
         _database = database;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton<TimeProvider>(_clock);
         Services.AddSingleton(new PmPlans(database.DataSource, _clock));
         Services.AddSingleton(new Templates(database.DataSource));

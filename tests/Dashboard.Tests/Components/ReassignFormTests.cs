@@ -23,9 +23,7 @@ public sealed class ReassignFormTests : BunitContext
 
     public ReassignFormTests()
     {
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
     }
 
     private IRenderedComponent<ReassignForm> Render(IReadOnlyDictionary<string, string[]>? errors = null) =>

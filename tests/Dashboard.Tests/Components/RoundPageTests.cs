@@ -3,7 +3,6 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Radzen;
 using WorkOrders.Dashboard.Components.Inspections;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing;
@@ -23,9 +22,7 @@ public sealed class RoundPageTests : BunitContext, IClassFixture<TestDatabase>
     public RoundPageTests(TestDatabase database)
     {
         _database = database;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton<TimeProvider>(_clock);
         Services.AddSingleton(Options.Create(new TicketingOptions()));
         Services.AddSingleton(new Rounds(

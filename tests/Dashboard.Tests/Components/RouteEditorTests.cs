@@ -2,7 +2,6 @@ using Bunit;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Radzen;
 using WorkOrders.Dashboard.Components.Inspections;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
@@ -21,9 +20,7 @@ public sealed class RouteEditorTests : BunitContext, IClassFixture<TestDatabase>
     public RouteEditorTests(TestDatabase database)
     {
         _database = database;
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
         Services.AddSingleton<TimeProvider>(_clock);
         Services.AddSingleton(new InspectionRoutes(database.DataSource, _clock));
         Services.AddSingleton(new Templates(database.DataSource));

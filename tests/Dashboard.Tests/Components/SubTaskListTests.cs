@@ -14,9 +14,7 @@ public sealed class SubTaskListTests : BunitContext
 
     public SubTaskListTests()
     {
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
     }
 
     private static SubTaskBoard Board(bool mayAdd, params SubTask[] items) => new(7, null, null, items, mayAdd);

@@ -32,9 +32,7 @@ public sealed class TemplateFormTests : BunitContext
 
     public TemplateFormTests()
     {
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        Services.AddRadzenComponents();
-        Services.AddUiText();
+        this.UseDashboardComponents();
     }
 
     [Fact]
