@@ -30,13 +30,25 @@ public static class TicketingApi
     {
         var api = app.MapGroup("/api/v1").RequireAuthorization();
 
-        api.MapPost("/auth/login", async (LoginRequest request, Users users, CancellationToken ct) =>
-            await users.SignInAsync(request, ct) is { } actor
-                ? Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
-                : Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal("auth.wrong_password")))
+        api.MapPost("/auth/login", async (LoginRequest request, Users users, SignInThrottle throttle, HttpContext http, CancellationToken ct) =>
+            {
+                if (throttle.Refuse(http, request.UserName) is { } wait)
+                {
+                    return Problems.TooManyAttempts(http, wait);
+                }
+
+                if (await users.SignInAsync(request, ct) is { } actor)
+                {
+                    return Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+                }
+
+                throttle.Failed(http, request.UserName);
+                return Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal("auth.wrong_password"));
+            })
             .AllowAnonymous()
             .Produces<AccessTokenResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithTags("Auth");
 
         api.MapGet("/me", (Actor actor) => TypedResults.Ok(actor)).WithTags("Auth");
