@@ -68,6 +68,35 @@ public sealed partial class SignInProtectionTests(ApiHost host) : IClassFixture<
         Assert.Equal("/", signedIn.Headers.Location?.OriginalString);
     }
 
+    [Fact]
+    public async Task a_refresh_token_gives_a_new_access_token_until_it_expires_or_its_user_is_deactivated()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        using var client = host.Anonymous();
+        var first = await (await LoginAsync(client, org[Role.Technician].UserName, TestOrg.Password)).Content.ReadFromJsonAsync<JsonElement>();
+        var refreshToken = first.GetProperty("refreshToken").GetString();
+
+        var refreshed = await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken });
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        using var me = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me");
+        me.Headers.Authorization = new("Bearer", (await refreshed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
+        Assert.Equal(org[Role.Technician].UserName, (await (await client.SendAsync(me)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("userName").GetString());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = "forged" + refreshToken })).StatusCode);
+        await using (var connection = await host.Data.OpenConnectionAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE users SET active = false WHERE id = @id", new { id = org[Role.Technician].UserId });
+        }
+
+        var deactivated = await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken });
+        Assert.Equal(HttpStatusCode.Unauthorized, deactivated.StatusCode);
+        Assert.Equal("auth.refresh_invalid", (await deactivated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+
+        var other = await (await LoginAsync(client, org[Role.Requester].UserName, TestOrg.Password)).Content.ReadFromJsonAsync<JsonElement>();
+        host.Clock.Advance(TimeSpan.FromDays(15));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = other.GetProperty("refreshToken").GetString() })).StatusCode);
+    }
+
     private static Task<HttpResponseMessage> LoginAsync(HttpClient client, string userName, string password) =>
         client.PostAsJsonAsync("/api/v1/auth/login", new { userName, password });
 
