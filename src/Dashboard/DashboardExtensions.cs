@@ -1,11 +1,14 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.OpenApi;
 using Radzen;
 using WorkOrders.Dashboard.Api;
 using WorkOrders.Dashboard.Components;
+using WorkOrders.Dashboard.Security;
 using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
@@ -21,6 +24,8 @@ public static class DashboardExtensions
         // Serves the package assets (Radzen, blazor.web.js) from a build output in any environment, as ./run.sh runs it
         // (Production, not published); a published app has no static web assets manifest and this does nothing.
         builder.WebHost.UseStaticWebAssets();
+        // Kestrel's own 414 has no body: it lets longer lines through to the input guard, which answers with a problem.
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestLineSize = 4 * InputGuard.MaxUrlLength);
         var services = builder.Services;
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
@@ -50,6 +55,7 @@ public static class DashboardExtensions
 
     public static WebApplication UseDashboard(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         // First, so that the problems the handlers below write are in the request's language too.
         app.UseRequestLocalization();
         app.UseExceptionHandler();
@@ -75,14 +81,18 @@ public static class DashboardExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        app.UseMiddleware<InputGuard>();
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // The security headers carry frame-ancestors in the one policy, instead of a second header of its own.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         app.MapTicketingApi();
         app.MapIngestApi();
         app.MapDashboardApi();
         app.MapStocktakeExportApi();
         app.MapOpenApi();
-        app.MapHealthChecks("/healthz");
+        // Liveness answers while the process runs; readiness also needs PostgreSQL, so a balancer stops sending work.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         MapAccount(app);
         return app;
     }
@@ -90,13 +100,26 @@ public static class DashboardExtensions
     private static void MapAccount(WebApplication app)
     {
         // The browser signs in with a plain form post, so the cookie is set outside the Blazor circuit.
-        app.MapPost("/account/login", async (HttpContext http, Users users, CancellationToken ct) =>
+        app.MapPost("/account/login", async (HttpContext http, Users users, SignInThrottle throttle, IAntiforgery antiforgery, CancellationToken ct) =>
         {
+            // The form carries an antiforgery token, so another site cannot sign a browser in as someone else.
+            if (!await antiforgery.IsRequestValidAsync(http))
+            {
+                return Problems.Problem(StatusCodes.Status400BadRequest, new Refusal("auth.sign_in_failed"), new Refusal("auth.antiforgery"));
+            }
+
             var form = await http.Request.ReadFormAsync(ct);
             var returnUrl = LocalUrl(form["returnUrl"]);
+            if (throttle.Refuse(http, form["userName"]) is { } wait)
+            {
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                return Results.LocalRedirect($"/login?wait={seconds}&returnUrl={Uri.EscapeDataString(returnUrl)}");
+            }
+
             var actor = await users.SignInAsync(new LoginRequest(form["userName"], form["password"]), ct);
             if (actor is null)
             {
+                throttle.Failed(http, form["userName"]);
                 return Results.LocalRedirect($"/login?failed=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
             }
 

@@ -22,6 +22,8 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
 {
     private const string Pseudo = "qps-Ploc";
 
+    private readonly List<string> _policyViolations = [];
+
     // Text in these is not UI text of the page's language: another language (the language switch), icon ligatures,
     // and stored content written when it happened (notifications, history notes, forecast reasons).
     private const string NotUiText = "[translate=no], [lang]:not(html), .rzi, script, style, noscript";
@@ -134,6 +136,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
 
         output.WriteLine($"{visits.Length} pages read in {Pseudo}");
         Assert.True(bypassed.Count == 0, "Text that bypassed the localizer:\n" + string.Join("\n", bypassed.Distinct()));
+        Assert.True(_policyViolations.Count == 0, "The Content-Security-Policy blocked:\n" + string.Join("\n", _policyViolations.Distinct()));
     }
 
     [Fact]
@@ -198,14 +201,28 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
     private async Task<IPage> SignedInPseudoAsync(TestOrg org, Role role)
     {
         var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[role].UserName, TestOrg.Password);
+        WatchPolicy(page);
         await Browser.OpenAsync(page, $"/culture?culture={Pseudo}&returnUrl=/");
         return page;
+    }
+
+    /// <summary>Every page is read under the security headers' policy: anything it blocks shows in the console.</summary>
+    private void WatchPolicy(IPage page)
+    {
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                _policyViolations.Add($"{page.Url}: {message.Text}");
+            }
+        };
     }
 
     private async Task<IPage> AnonymousPseudoAsync()
     {
         var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
         var page = await context.NewPageAsync();
+        WatchPolicy(page);
         await page.GotoAsync($"/culture?culture={Pseudo}&returnUrl=/login");
         return page;
     }

@@ -13,6 +13,8 @@ public sealed record CreateUserRequest(string? UserName, string? DisplayName, st
 
 public sealed record LoginRequest(string? UserName, string? Password);
 
+public sealed record RefreshRequest(string? RefreshToken);
+
 public sealed record Department(long Id, string Name);
 
 /// <summary>Accounts: sign-in with hashed passwords, and administration of users.</summary>
@@ -46,6 +48,17 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
         }
 
         return new Actor(row.Id, row.UserName, WireNames.Parse<Role>(row.Role), row.DepartmentId);
+    }
+
+    /// <summary>The user as they are now (role, department), or null when they no longer exist or are deactivated.</summary>
+    public async Task<Actor?> CurrentAsync(long userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<AccountRow>(new CommandDefinition(
+            "SELECT id, user_name, password_hash, role, department_id, active FROM users WHERE id = @userId AND active",
+            new { userId },
+            cancellationToken: cancellationToken));
+        return row is null ? null : new Actor(row.Id, row.UserName, WireNames.Parse<Role>(row.Role), row.DepartmentId);
     }
 
     public async Task<Outcome<UserInfo>> CreateAsync(CreateUserRequest request, Actor? actor, CancellationToken cancellationToken)

@@ -48,6 +48,14 @@ public static class Problems
     public static IResult WarehouseEmpty() =>
         Problem(StatusCodes.Status409Conflict, new Refusal("analytics.warehouse_empty_title"), new Refusal("analytics.warehouse_empty"));
 
+    /// <summary>Sign-in refused for a while (too many attempts): 429 with <c>Retry-After</c> in whole seconds.</summary>
+    public static IResult TooManyAttempts(HttpContext http, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return Problem(StatusCodes.Status429TooManyRequests, new Refusal("auth.too_many_attempts_title"), new Refusal("auth.too_many_attempts", seconds));
+    }
+
     /// <summary>Maps an outcome: its value through <paramref name="ok"/>, its failure to a problem.</summary>
     public static IResult Map<T>(this Outcome<T> outcome, Func<T, IResult> ok) =>
         outcome.Failure is { } failure ? failure.ToResult() : ok(outcome.Value!);

@@ -55,7 +55,7 @@ public class ApiHost : IAsyncLifetime
     /// <summary>Settings a host for one feature's tests adds to the ones above.</summary>
     protected virtual IEnumerable<(string Key, string Value)> Settings(string folder) => [];
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await _factory.DisposeAsync();
         await _database.DisposeAsync();

@@ -90,8 +90,9 @@ public class AssetApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Equal("asset.parent_kind", body.GetProperty("codes").GetProperty("parentId")[0].GetString());
         Assert.Contains("應位於", body.GetProperty("errors").GetProperty("parentId")[0].GetString(), StringComparison.Ordinal);
 
-        var badFilter = await admin.GetAsync("/api/v1/assets?kind=robot&take=0");
-        Assert.Equal(["kind", "take"], (await CodesOf(badFilter)).Keys.Order());
+        // Paging is checked by the one rule for every list, before the list's own filters.
+        Assert.Equal(["take"], (await CodesOf(await admin.GetAsync("/api/v1/assets?kind=robot&take=0"))).Keys);
+        Assert.Equal(["kind"], (await CodesOf(await admin.GetAsync("/api/v1/assets?kind=robot&take=200"))).Keys);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/assets/999999999/history")).StatusCode);
     }
 
