@@ -123,6 +123,41 @@ public sealed class AlarmWarehouseTests(TestDatabase database) : IClassFixture<T
     }
 
     [Fact]
+    public async Task a_clear_committed_after_a_run_began_is_taken_by_the_next_run_exactly_once()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var set = await AlarmHistorySet.SeedAsync(database.DataSource, org);
+        var path = Path.Combine(_folder, "late-commit.duckdb");
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+
+        string? Cleared()
+        {
+            using var warehouse = new DuckDBConnection($"Data Source={path}");
+            warehouse.Open();
+            return WarehouseFixture.Rows(warehouse, $"SELECT cleared_at FROM fact_alarm_episode WHERE episode_id = {set.SuppressedEpisode}").Single();
+        }
+
+        // The clear's transaction is open while the next run takes its snapshot: that run cannot see it.
+        await using var late = await database.DataSource.OpenConnectionAsync();
+        await using (var transaction = await late.BeginTransactionAsync())
+        {
+            await late.ExecuteAsync("UPDATE alarm_episodes SET cleared_at = '2026-03-09 12:00Z' WHERE id = @SuppressedEpisode", new { set.SuppressedEpisode }, transaction);
+            _clock.Advance(TimeSpan.FromHours(1));
+            var during = await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+            Assert.Equal(0, during.AlarmEpisodes);
+            Assert.Equal("∅", Cleared());
+            await transaction.CommitAsync();
+        }
+
+        _clock.Advance(TimeSpan.FromHours(1));
+        var after = await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+        Assert.Equal(1, after.AlarmEpisodes);
+        Assert.Equal("2026-03-09 12:00:00.000000", Cleared());
+        _clock.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(0, (await WarehouseFixture.IngestAsync(database.DataSource, path, _clock)).AlarmEpisodes);
+    }
+
+    [Fact]
     public async Task the_reliability_alarm_figures_count_episodes_outcomes_times_to_clear_and_chatter_as_worked_out_by_hand()
     {
         var org = await TestOrg.CreateAsync(database.DataSource);
