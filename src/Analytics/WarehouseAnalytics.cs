@@ -88,6 +88,10 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
     public Task<IReadOnlyList<PmOccurrenceLine>> PmExceptionsAsync(KpiFilter filter, CancellationToken cancellationToken) =>
         CachedAsync(nameof(PmExceptionsAsync), filter, (w, c) => new PmProgrammeQueries(w, c).Exceptions(filter), cancellationToken);
 
+    /// <summary>Alarm episodes raised in the period: totals, per asset and fault code, and the most chattering assets.</summary>
+    public Task<AlarmFigures> AlarmFiguresAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(AlarmFiguresAsync), filter, (w, c) => new ReliabilityQueries(w, c).Alarms(filter), cancellationToken);
+
     /// <summary>Inspection round compliance per route over the rounds whose slot fell in the period.</summary>
     public Task<IReadOnlyList<RouteCompliance>> InspectionComplianceAsync(KpiFilter filter, CancellationToken cancellationToken) =>
         CachedAsync(nameof(InspectionComplianceAsync), filter, (w, c) => new InspectionQueries(w, c).ComplianceByRoute(filter), cancellationToken);

@@ -25,11 +25,14 @@ public sealed record FeatureRow(
 /// <summary>
 /// The features of the failure-risk model, computed in DuckDB for every (asset, fault mode) at a cut-off time.
 /// <para>
-/// No future by construction: every feature is read from one relation, <c>seen</c>, the work orders raised strictly
+/// No future by construction: every feature is read from two relations, <c>seen</c>, the work orders raised strictly
 /// before the cut-off, with only the columns known when a work order is raised (asset, template, type, source,
-/// failure code, created_at). Failure times are the creation times of corrective work orders with a failure code;
-/// minor faults are corrective work orders without one; alarms are work orders raised by the alarm gateway (source
-/// 'alarm'); preventive work on a machine also covers its components (their parent). Asset attributes (type,
+/// failure code, created_at), and <c>alarms_seen</c>, the sensor alarm episodes raised strictly before it (asset and
+/// raised_at only; when or whether they cleared is not read). Failure times are the creation times of corrective work
+/// orders with a failure code; minor faults are corrective work orders without one; alarms are the asset's alarm
+/// episodes, whether they raised a work order, were attached to an open one or were held back by the rate limit, but
+/// not those suppressed by an inhibiting site alarm (a gateway that lost its connection says nothing of the machine);
+/// preventive work on a machine also covers its components (their parent). Asset attributes (type,
 /// criticality, installed_on) are taken from the asset dimension as it is now: they describe the asset, not events.
 /// The outcome (label) is computed by a separate relation over the horizon after the cut-off that no feature reads.
 /// <see cref="ForecastLeakCheck"/> verifies it: the features of a warehouse cut at t equal those of the full one.
@@ -80,6 +83,9 @@ public static class ForecastFeatures
             UNION ALL
             SELECT asset_id, template_id, work_type, source, failure_code, created_at
             FROM {source}open_work_order WHERE asset_id IS NOT NULL AND created_at < {knownBefore}),
+        -- The only alarms the features read: episodes raised before the cut-off, not suppressed by an inhibiting site alarm.
+        alarms_seen AS (
+            SELECT asset_id, raised_at FROM {source}fact_alarm_episode WHERE raised_at < {knownBefore} AND outcome <> 'suppressed'),
         first_seen AS (
             SELECT coalesce(min(created_at), $cutoff) AS at,
                    least(greatest(date_diff('second', coalesce(min(created_at), $cutoff), $cutoff) / 86400.0, 1.0), 365.0) AS year_days
@@ -119,13 +125,17 @@ public static class ForecastFeatures
             FROM gaps GROUP BY ALL HAVING count(*) >= 2),
         signals AS (
             SELECT asset_id,
-                   count(*) FILTER (WHERE minor AND ago < 7) AS m7, count(*) FILTER (WHERE minor AND ago < 30) AS m30,
-                   count(*) FILTER (WHERE minor AND ago < 90) AS m90, count(*) FILTER (WHERE minor AND ago < 365) AS m365,
-                   count(*) FILTER (WHERE alarm AND ago < 7) AS a7, count(*) FILTER (WHERE alarm AND ago < 30) AS a30,
-                   count(*) FILTER (WHERE alarm AND ago < 90) AS a90, count(*) FILTER (WHERE alarm AND ago < 365) AS a365
-            FROM (SELECT asset_id, work_type = 'corrective' AND failure_code IS NULL AS minor, source = 'alarm' AS alarm,
-                         date_diff('second', created_at, $cutoff) / 86400.0 AS ago FROM seen)
-            WHERE minor OR alarm GROUP BY ALL),
+                   count(*) FILTER (WHERE ago < 7) AS m7, count(*) FILTER (WHERE ago < 30) AS m30,
+                   count(*) FILTER (WHERE ago < 90) AS m90, count(*) FILTER (WHERE ago < 365) AS m365
+            FROM (SELECT asset_id, date_diff('second', created_at, $cutoff) / 86400.0 AS ago FROM seen
+                  WHERE work_type = 'corrective' AND failure_code IS NULL)
+            GROUP BY ALL),
+        alarm_counts AS (
+            SELECT asset_id,
+                   count(*) FILTER (WHERE ago < 7) AS a7, count(*) FILTER (WHERE ago < 30) AS a30,
+                   count(*) FILTER (WHERE ago < 90) AS a90, count(*) FILTER (WHERE ago < 365) AS a365
+            FROM (SELECT asset_id, date_diff('second', raised_at, $cutoff) / 86400.0 AS ago FROM alarms_seen)
+            GROUP BY ALL),
         -- Preventive work: on the asset itself or, for a component, on its machine.
         pm_done AS (SELECT asset_id, created_at FROM seen WHERE work_type = 'preventive'),
         pm_gaps AS (
@@ -153,8 +163,8 @@ public static class ForecastFeatures
                    coalesce(af.n90, 0) AS any_failures_90, coalesce(af.n365, 0) AS any_failures_365, coalesce(af.n, 0) AS any_failures_all,
                    coalesce(s.m7, 0) AS minor_faults_7, coalesce(s.m30, 0) AS minor_faults_30,
                    coalesce(s.m90, 0) AS minor_faults_90, coalesce(s.m365, 0) AS minor_faults_365,
-                   coalesce(s.a7, 0) AS alarms_7, coalesce(s.a30, 0) AS alarms_30,
-                   coalesce(s.a90, 0) AS alarms_90, coalesce(s.a365, 0) AS alarms_365,
+                   coalesce(al.a7, 0) AS alarms_7, coalesce(al.a30, 0) AS alarms_30,
+                   coalesce(al.a90, 0) AS alarms_90, coalesce(al.a365, 0) AS alarms_365,
                    -- Without a failure yet, the MTBF so far is at least the time watched: count it as twice that.
                    coalesce(p.observed_days / mf.n, 2 * p.observed_days) AS mode_mtbf_days,
                    coalesce(p.observed_days / af.n, 2 * p.observed_days) AS any_mtbf_days,
@@ -168,6 +178,7 @@ public static class ForecastFeatures
             LEFT JOIN any_failures af ON af.asset_id = p.asset_id
             LEFT JOIN trend t ON t.asset_id = p.asset_id AND t.mode = p.mode
             LEFT JOIN signals s ON s.asset_id = p.asset_id
+            LEFT JOIN alarm_counts al ON al.asset_id = p.asset_id
             LEFT JOIN pm_cover pc ON pc.asset_id = p.asset_id
             LEFT JOIN type_pm tp ON tp.asset_type = p.asset_type),
         -- What happened in the horizon after the cut-off; read by the label only, never by a feature.

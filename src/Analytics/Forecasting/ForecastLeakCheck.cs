@@ -13,7 +13,8 @@ public sealed record LeakCheckResult(DateTime Cutoff, int Rows, IReadOnlyList<st
 /// <summary>
 /// Proves that the features at a cut-off t see nothing from t on: it copies the warehouse into an in-memory catalog as
 /// it stood at t (work orders raised before t, every timestamp from t on blanked, the status and rating unknown,
-/// events and status intervals that ended before t), computes the features there and in the full warehouse, and
+/// events and status intervals that ended before t, alarm episodes raised before t not yet cleared if they cleared
+/// from t on, and the alarm event counts of the days before t's), computes the features there and in the full warehouse, and
 /// compares them value by value. A feature that peeks past t differs between the two.
 /// </summary>
 public static class ForecastLeakCheck
@@ -39,6 +40,11 @@ public static class ForecastLeakCheck
         FROM open_work_order WHERE created_at < $cutoff;
         INSERT INTO forecast_leak_check.fact_event SELECT * FROM fact_event WHERE occurred_at < $cutoff;
         INSERT INTO forecast_leak_check.fact_status_interval SELECT * FROM fact_status_interval WHERE ended_at < $cutoff;
+        INSERT INTO forecast_leak_check.fact_alarm_episode
+        SELECT episode_id, asset_id, site_id, rule_id, signal, fault_code, severity, department_id, raised_at,
+               CASE WHEN cleared_at < $cutoff THEN cleared_at END, outcome, work_order_id, ingest_run_id
+        FROM fact_alarm_episode WHERE raised_at < $cutoff;
+        INSERT INTO forecast_leak_check.fact_alarm_event_day SELECT * FROM fact_alarm_event_day WHERE day < $cutoff::DATE;
         """;
 
     /// <summary>Compares the features at <paramref name="cutoff"/> of the warehouse with those of its copy cut at the cut-off.</summary>

@@ -28,7 +28,7 @@ public static class ForecastReasons
             "any_failures_all" => Count(n, "failure", "on record"),
             "minor_faults_7" or "minor_faults_30" or "minor_faults_90" or "minor_faults_365" =>
                 Count(n, "minor fault", $"reported in {Window(feature)} days"),
-            "alarms_7" or "alarms_30" or "alarms_90" or "alarms_365" => Count(n, "alarm", $"in {Window(feature)} days"),
+            "alarms_7" or "alarms_30" or "alarms_90" or "alarms_365" => Count(n, "sensor alarm", $"in {Window(feature)} days"),
             "days_since_mode_failure" => Invariant($"{n} days since the last {mode1} failure"),
             "days_since_any_failure" => Invariant($"{n} days since the last failure"),
             "days_since_pm" => Invariant($"{n} days since last preventive work"),
@@ -60,7 +60,7 @@ public static class ForecastReasons
         foreach (var i in Enumerable.Range(0, contributions.Count).Where(i => contributions[i] > 0).OrderByDescending(i => contributions[i]).ThenBy(i => i))
         {
             var name = ForecastFeatures.Names[i];
-            // "No alarm in 7 days" is no evidence a planner can act on, even where the trees count it.
+            // "No sensor alarm in 7 days" is no evidence a planner can act on, even where the trees count it.
             if (IsCount(name) && features[i] == 0)
             {
                 continue;

@@ -31,6 +31,26 @@ public sealed record ParetoBar(string FailureCode, long Failures, double Cumulat
 public sealed record RepeatFailure(long WorkOrderId, string Number, long AssetId, string AssetCode, string FailureCode, DateTime CreatedAt, long PreviousWorkOrderId, double DaysSincePrevious);
 
 /// <summary>
+/// The alarm episodes of one asset and fault code raised in the period, by what they did: raised a work order, were
+/// attached to an open one (or sent a resolved one back), were suppressed (site inhibition or the rate limit), or were
+/// refused by the work-order core. MeanHoursToClear: raised to cleared over the cleared ones (null: none cleared);
+/// Chatters: episodes raised within <see cref="ReliabilityQueries.ChatterWithin"/> of the previous episode of the same
+/// rule on the asset clearing.
+/// </summary>
+public sealed record AlarmEpisodeRow(
+    long AssetId, string AssetLabel, string FaultCode, long Episodes, long WorkOrders, long Attached, long Suppressed, long Refused, long StillActive,
+    double? MeanHoursToClear, long Chatters)
+{
+    public double WorkOrderShare => Episodes == 0 ? 0 : (double)WorkOrders / Episodes;
+}
+
+/// <summary>An asset whose alarms chatter: its episodes in the period and how many of them were re-raises soon after a clear.</summary>
+public sealed record ChatteringAsset(long AssetId, string AssetLabel, long Episodes, long Chatters);
+
+/// <summary>The alarm figures of a period: the totals (as one row with no asset), the rows per asset and fault code with the most episodes, and the assets that chatter most.</summary>
+public sealed record AlarmFigures(AlarmEpisodeRow Total, IReadOnlyList<AlarmEpisodeRow> ByAssetAndFault, IReadOnlyList<ChatteringAsset> Chattering);
+
+/// <summary>
 /// Recurring-fault views for reliability engineers: corrective work with a failure code, open and archived. A
 /// statement does not start once the token has fired (see <see cref="WarehouseStatements"/>).
 /// </summary>
@@ -107,6 +127,66 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
         }
 
         return DrillDown.ReadPage(Command, $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}", "f", skip, take);
+    }
+
+    /// <summary>A re-raise this soon after the previous episode of the same rule on the asset cleared is a chatter.</summary>
+    public static readonly TimeSpan ChatterWithin = TimeSpan.FromHours(1);
+
+    /// <summary>The most chattering assets shown.</summary>
+    public const int DefaultChatteringAssets = 10;
+
+    /// <summary>
+    /// Alarm episodes raised in the period (the filter's department is that of the rule's template; site and asset
+    /// apply by the episode's asset): totals, the <paramref name="maxRows"/> (asset, fault code) rows with the most
+    /// episodes, and the <paramref name="chattering"/> assets with the most chatters. A chatter looks back past the
+    /// period's start for the episode before it.
+    /// </summary>
+    public AlarmFigures Alarms(KpiFilter filter, int maxRows = DefaultHeatmapRows, int chattering = DefaultChatteringAssets)
+    {
+        using var command = warehouse.Command($"""
+            WITH episodes AS (
+                SELECT e.*, a.code || ' ' || a.name AS label,
+                       date_diff('second', lag(e.cleared_at) OVER (PARTITION BY e.asset_id, e.rule_id ORDER BY e.raised_at, e.episode_id), e.raised_at)
+                           BETWEEN 0 AND {(long)ChatterWithin.TotalSeconds} AS chatter
+                FROM fact_alarm_episode e JOIN dim_asset a ON a.asset_id = e.asset_id
+                WHERE e.raised_at < $to AND {(filter with { WorkType = null, Priority = null }).Where("e")})
+            SELECT grouping(asset_id, fault_code) AS level, asset_id, CASE WHEN grouping(asset_id) = 0 THEN any_value(label) END, fault_code, count(*),
+                   count(*) FILTER (WHERE outcome = 'work_order'), count(*) FILTER (WHERE outcome IN ('attached', 'rejected_back')),
+                   count(*) FILTER (WHERE outcome IN ('suppressed', 'rate_limited')), count(*) FILTER (WHERE outcome = 'refused'),
+                   count(*) FILTER (WHERE cleared_at IS NULL), avg(date_diff('second', raised_at, cleared_at)) / 3600.0, count(*) FILTER (WHERE chatter)
+            FROM episodes WHERE raised_at >= $from
+            GROUP BY GROUPING SETS ((asset_id, fault_code), (asset_id), ())
+            """, cancellationToken);
+        filter.Bind(command);
+        using var reader = command.ExecuteReader();
+        var total = new AlarmEpisodeRow(0, "", "", 0, 0, 0, 0, 0, 0, null, 0);
+        var rows = new List<AlarmEpisodeRow>();
+        var assets = new List<ChatteringAsset>();
+        while (reader.Read())
+        {
+            var row = new AlarmEpisodeRow(
+                reader.IsDBNull(1) ? 0 : reader.GetInt64(1), reader.IsDBNull(2) ? "" : reader.GetString(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
+                reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9),
+                reader.IsDBNull(10) ? null : reader.GetDouble(10), reader.GetInt64(11));
+            switch (Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture))
+            {
+                case 0:
+                    rows.Add(row);
+                    break;
+                case 1:
+                    assets.Add(new ChatteringAsset(row.AssetId, row.AssetLabel, row.Episodes, row.Chatters));
+                    break;
+                default:
+                    total = row;
+                    break;
+            }
+        }
+
+        return new AlarmFigures(
+            total,
+            [.. rows.OrderByDescending(r => r.Episodes).ThenBy(r => r.AssetLabel, StringComparer.Ordinal).ThenBy(r => r.FaultCode, StringComparer.Ordinal)
+                .Take(Math.Clamp(maxRows, 1, 1000))],
+            [.. assets.Where(a => a.Chatters > 0).OrderByDescending(a => a.Chatters).ThenBy(a => a.AssetLabel, StringComparer.Ordinal).Take(Math.Max(chattering, 1))]);
     }
 
     public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter)

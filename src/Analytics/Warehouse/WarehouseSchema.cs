@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 7;
+    public const int Version = 8;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -223,10 +223,41 @@ public static class WarehouseSchema
         JOIN inspection_results x ON x.id = f.result_id JOIN inspection_items i ON i.id = x.item_id
         """);
 
+    // Sensor alarms are copied incrementally: an episode changes after it is raised (it clears), and the events of a
+    // busy plant are millions of rows. A run takes the rows written (inserted or updated) by transactions the previous
+    // run's snapshot could not see ({changed:x}), lands them in a staging table and merges them by key (see the ingest).
+    public static readonly WarehouseTable AlarmEpisodes = new(
+        "fact_alarm_episode",
+        "One row per alarm episode (one raise of a rule on an asset, until it cleared) with its rule's signal, fault code and severity, the department of the rule's template, what the raise did (outcome: work_order, attached, rejected_back, suppressed, rate_limited, refused) and the work order it raised or fed; replaced by key when it changes (clears).",
+        [
+            Required("episode_id", BigInt, "e.id"), Required("asset_id", BigInt, "e.asset_id"), Optional("site_id", BigInt, "e.site_id"),
+            Required("rule_id", BigInt, "e.rule_id"), Required("signal", Varchar, "r.signal"), Required("fault_code", Varchar, "r.fault_code"),
+            Required("severity", Varchar, "r.severity"), Required("department_id", BigInt, "t.department_id"),
+            Required("raised_at", Timestamp, "e.raised_at"), Optional("cleared_at", Timestamp, "e.cleared_at"), Required("outcome", Varchar, "e.outcome"),
+            Optional("work_order_id", BigInt, "e.work_order_id"), IngestRunId,
+        ],
+        """
+        SELECT {columns} FROM alarm_episodes e JOIN alarm_rules r ON r.id = e.rule_id JOIN templates t ON t.id = r.template_id
+        WHERE {changed:e} OR {changed:r}
+        """);
+
+    public static readonly WarehouseTable AlarmEventDays = new(
+        "fact_alarm_event_day",
+        "Alarm events per UTC day, asset, fault code (of the rule that judged the event; null when no rule did) and outcome (what the event did: raised, attached, active, cleared, suppressed, no_rule, ...); a run adds the counts of the events that arrived since the last.",
+        [
+            Required("day", Date, "(e.occurred_at AT TIME ZONE 'UTC')::date"), Required("asset_id", BigInt, "e.asset_id"),
+            Optional("fault_code", Varchar, "r.fault_code"), Required("outcome", Varchar, "e.outcome"), Required("events", BigInt, "count(*)"),
+        ],
+        """
+        SELECT {columns} FROM alarm_events e LEFT JOIN alarm_rules r ON r.id = e.rule_id
+        WHERE {changed:e}
+        GROUP BY 1, 2, 3, 4
+        """);
+
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
         [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
-        InspectionRounds, InspectionFindings];
+        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates];
@@ -236,6 +267,41 @@ public static class WarehouseSchema
 
     /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];
+
+    /// <summary>The sensor alarms, copied incrementally from PostgreSQL and merged by key (see <see cref="MergeStaged"/>).</summary>
+    public static IReadOnlyList<WarehouseTable> Alarms { get; } = [AlarmEpisodes, AlarmEventDays];
+
+    /// <summary>The staging table a run copies the changed rows of an incremental table into.</summary>
+    public static WarehouseTable Staged(WarehouseTable table) => table.Named("stage_" + table.Name);
+
+    /// <summary>Creates the (empty) staging table of an incremental table, in the run's transaction.</summary>
+    public static string CreateStaged(WarehouseTable table) => $"CREATE TABLE {Staged(table).Name} AS SELECT * FROM {table.Name} LIMIT 0";
+
+    /// <summary>
+    /// Merges the staging table of an incremental table into it and drops it: an episode replaces its row by id; the
+    /// event counts of a (day, asset, fault code, outcome) are added to those already there.
+    /// </summary>
+    public static string MergeStaged(WarehouseTable table)
+    {
+        var stage = Staged(table).Name;
+        return table.Name switch
+        {
+            "fact_alarm_episode" => $"""
+                DELETE FROM {table.Name} WHERE episode_id IN (SELECT episode_id FROM {stage});
+                INSERT INTO {table.Name} SELECT * FROM {stage};
+                DROP TABLE {stage};
+                """,
+            "fact_alarm_event_day" => $"""
+                INSERT INTO {stage} SELECT f.* FROM {table.Name} f SEMI JOIN {stage} s
+                    ON s.day = f.day AND s.asset_id = f.asset_id AND s.fault_code IS NOT DISTINCT FROM f.fault_code AND s.outcome = f.outcome;
+                DELETE FROM {table.Name} f USING {stage} s
+                    WHERE s.day = f.day AND s.asset_id = f.asset_id AND s.fault_code IS NOT DISTINCT FROM f.fault_code AND s.outcome = f.outcome;
+                INSERT INTO {table.Name} SELECT day, asset_id, fault_code, outcome, sum(events)::BIGINT FROM {stage} GROUP BY ALL;
+                DROP TABLE {stage};
+                """,
+            _ => throw new ArgumentException($"{table.Name} is not copied incrementally.", nameof(table)),
+        };
+    }
 
     /// <summary>Creates what is missing: every table, and the business clock.</summary>
     public static string Create { get; } = string.Concat(Tables.Select(t => t.CreateSql)) + """

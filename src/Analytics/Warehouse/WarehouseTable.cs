@@ -60,10 +60,11 @@ public sealed record WarehouseColumn(string Name, ColumnType Type, bool Nullable
 
 /// <summary>
 /// What a copy from PostgreSQL needs to know of its run: the run's id (<c>{run}</c> in a source), the condition
-/// that picks the work orders archived since the last run (<c>{archived}</c>), and when the open work was seen
-/// (<c>{snapshot_at}</c>).
+/// that picks the work orders archived since the last run (<c>{archived}</c>), when the open work was seen
+/// (<c>{snapshot_at}</c>), and the condition that picks the rows of a table aliased x written (inserted or updated)
+/// since the last run (<c>{changed:x}</c>): <see cref="Changed"/> with <c>{row}</c> where the alias goes.
 /// </summary>
-public sealed record SourceScope(long Run, string Archived, DateTime SnapshotAt);
+public sealed record SourceScope(long Run, string Archived, DateTime SnapshotAt, string Changed = "true");
 
 /// <summary>
 /// One table of the warehouse, described once: its <c>CREATE TABLE</c>, the Arrow schema of the batches the ingest
@@ -79,7 +80,7 @@ public sealed partial class WarehouseTable
     /// <param name="columns">The columns in their physical order.</param>
     /// <param name="source">
     /// For a table copied from PostgreSQL: its query, with <c>{columns}</c> where the select list of the columns'
-    /// sources goes, and any of <c>{run}</c>, <c>{archived}</c>, <c>{snapshot_at}</c>.
+    /// sources goes, and any of <c>{run}</c>, <c>{archived}</c>, <c>{snapshot_at}</c>, <c>{changed:alias}</c>.
     /// </param>
     /// <param name="key">The primary key column, if the table has one.</param>
     public WarehouseTable(string name, string purpose, IReadOnlyList<WarehouseColumn> columns, string? source = null, string? key = null)
@@ -110,6 +111,9 @@ public sealed partial class WarehouseTable
 
     public string? Key { get; }
 
+    /// <summary>The same table under another name: the staging table an incremental copy lands in before it is merged.</summary>
+    public WarehouseTable Named(string name) => new(name, Purpose, Columns, _source, Key);
+
     public Schema ArrowSchema { get; }
 
     public string CreateSql
@@ -132,6 +136,7 @@ public sealed partial class WarehouseTable
         var columns = string.Join(", ", Columns.Select(c => c.Source));
         return Placeholder().Replace(template.Replace("{columns}", columns, StringComparison.Ordinal), m => m.Groups[1].Value switch
         {
+            "changed" when m.Groups[2].Success => scope.Changed.Replace("{row}", m.Groups[2].Value, StringComparison.Ordinal),
             "run" => scope.Run.ToString(CultureInfo.InvariantCulture) + "::bigint",
             "archived" => scope.Archived,
             "snapshot_at" => $"'{scope.SnapshotAt.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}+00'::timestamptz",
@@ -139,6 +144,6 @@ public sealed partial class WarehouseTable
         });
     }
 
-    [GeneratedRegex(@"\{([a-z_]+)\}")]
+    [GeneratedRegex(@"\{([a-z_]+)(?::([a-z_]+))?\}")]
     private static partial Regex Placeholder();
 }

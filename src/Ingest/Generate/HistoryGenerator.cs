@@ -54,7 +54,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
     private const string CountRuns = "SELECT count(*)::int FROM generator.runs WHERE seed = @seed";
 
     private const string LockTables = """
-        LOCK TABLE departments, users, assets, templates, work_orders, work_order_events IN EXCLUSIVE MODE
+        LOCK TABLE departments, users, assets, templates, work_orders, work_order_events, alarm_episodes IN EXCLUSIVE MODE
         """;
 
     // With the tables locked nobody else draws from the sequence between reading it and moving it past the block.
@@ -125,7 +125,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         Done("counting the history");
 
         progress?.Planning("reserving ids and numbers");
-        var ids = await ReserveAsync(plant, census.Events, options.WorkOrders, cancellationToken);
+        var ids = await ReserveAsync(plant, census, options.WorkOrders, cancellationToken);
         var years = census.Years.Keys.Order().ToArray();
         var firstNumbers = (await connection.QueryAsync<(int Year, int First)>(new CommandDefinition(
                 TakeNumbers,
@@ -155,15 +155,17 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
 
         progress?.Planning("writing the organisation");
         await OrganisationWriter.WriteAsync(connection, plant, clock, ids, runId, cancellationToken);
+        var alarms = await AlarmHistoryWriter.StartAsync(
+            connection, transaction, plant, clock, ids, options.Seed, tag, options.WindowStart, options.WindowEnd, cancellationToken);
         Done("reserving, writing the organisation");
 
         var writer = new HistoryWriter(plant, clock, ids, runId, firstNumbers);
-        await WriteHistoryAsync(connection, writer, plant, clock, options, facilityRequests, progress, cancellationToken);
+        await WriteHistoryAsync(connection, writer, alarms, plant, clock, options, facilityRequests, progress, cancellationToken);
         Done("writing the history");
-        if (writer.WorkOrders != options.WorkOrders || writer.Events != census.Events)
+        if (writer.WorkOrders != options.WorkOrders || writer.Events != census.Events || alarms.Episodes != census.AlarmEpisodes)
         {
             throw new InvalidOperationException(
-                $"The written history ({writer.WorkOrders} work orders, {writer.Events} events) differs from the counted one ({options.WorkOrders}, {census.Events}).");
+                $"The written history ({writer.WorkOrders} work orders, {writer.Events} events, {alarms.Episodes} alarm episodes) differs from the counted one ({options.WorkOrders}, {census.Events}, {census.AlarmEpisodes}).");
         }
 
         progress?.Planning("writing the PM plans behind the preventive work");
@@ -190,6 +192,8 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
                     FacilityRequests = facilityRequests,
                     PmPlans = pmPlans,
                     PmOccurrences = pmOccurrences,
+                    AlarmEpisodes = alarms.Episodes,
+                    AlarmEvents = alarms.Events,
                     Degrading = plant.Assets.Count(a => a.Degradation.Degrades),
                 }),
             },
@@ -209,6 +213,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
     private static async Task WriteHistoryAsync(
         NpgsqlConnection connection,
         HistoryWriter writer,
+        AlarmHistoryWriter alarms,
         Plant plant,
         StressClock clock,
         GenerateOptions options,
@@ -257,7 +262,9 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         {
             await foreach (var (chunk, count) in planned.Reader.ReadAllAsync(stop.Token))
             {
+                var first = writer.WorkOrders;
                 await writer.WriteAsync(connection, chunk, count, stop.Token);
+                await alarms.WriteAsync(connection, chunk, count, first, stop.Token);
                 free.Writer.TryWrite(chunk);
                 progress?.Writing(writer.WorkOrders, options.WorkOrders);
             }
@@ -330,10 +337,13 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         var wo = new PlannedWorkOrder();
         var census = new Census();
         var count = 0;
+        var episodes = new List<AlarmHistoryWriter.Episode>();
         foreach (var occurrence in Simulation.Run(plant, clock, seed, facilityRequests))
         {
             planner.Plan(occurrence, wo);
             census.Events += 1 + wo.Steps.Count;
+            AlarmHistoryWriter.Plan(plant, seed, count, wo, clock.EndDay, episodes);
+            census.AlarmEpisodes += episodes.Count;
             var year = clock.ToTime(wo.Created).Year;
             census.Years[year] = census.Years.GetValueOrDefault(year) + 1;
             if (++count % 100_000 == 0)
@@ -356,7 +366,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private async Task<IdBlocks> ReserveAsync(Plant plant, long events, long workOrders, CancellationToken cancellationToken)
+    private async Task<IdBlocks> ReserveAsync(Plant plant, Census census, long workOrders, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -372,7 +382,8 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
             await Block("assets", plant.Assets.Count),
             await Block("templates", plant.Templates.Count),
             await Block("work_orders", workOrders),
-            await Block("work_order_events", events));
+            await Block("work_order_events", census.Events),
+            await Block("alarm_episodes", census.AlarmEpisodes));
         await transaction.CommitAsync(cancellationToken);
         return ids;
     }
@@ -380,6 +391,8 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
     private sealed class Census
     {
         public long Events { get; set; }
+
+        public long AlarmEpisodes { get; set; }
 
         public Dictionary<int, int> Years { get; } = [];
     }

@@ -9,7 +9,7 @@ using WorkOrders.Ticketing.WorkOrders;
 namespace WorkOrders.Ingest.Generate;
 
 /// <summary>The first id of each table's reserved block; a plan's index i gets id first + i.</summary>
-public sealed record IdBlocks(long Departments, long Users, long Assets, long Templates, long WorkOrders, long Events);
+public sealed record IdBlocks(long Departments, long Users, long Assets, long Templates, long WorkOrders, long Events, long AlarmEpisodes = 1);
 
 /// <summary>
 /// Writes planned work orders, their histories and the failures they record with binary COPY, one chunk at a time:

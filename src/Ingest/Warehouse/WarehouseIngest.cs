@@ -7,7 +7,14 @@ using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Ingest.Warehouse;
 
-public sealed record IngestResult(long RunId, long WorkOrders, long Events, long OpenWorkOrders, string FromSnapshot, string ToSnapshot, TimeSpan Duration);
+public sealed record IngestResult(long RunId, long WorkOrders, long Events, long OpenWorkOrders, string FromSnapshot, string ToSnapshot, TimeSpan Duration)
+{
+    /// <summary>The alarm episodes the run copied: new ones and those changed (cleared) since the last run.</summary>
+    public long AlarmEpisodes { get; init; }
+
+    /// <summary>The (day, asset, fault code, outcome) groups of alarm events that arrived since the last run.</summary>
+    public long AlarmEventGroups { get; init; }
+}
 
 /// <summary>Which table the run is on and how many rows it has written to it.</summary>
 public sealed record IngestProgress(string Table, long Rows);
@@ -30,6 +37,27 @@ public sealed partial class WarehouseIngest(
 
     /// <summary>A snapshot that sees no transaction: the watermark of an empty warehouse.</summary>
     internal const string NothingSeen = "1:1:";
+
+    /// <summary>
+    /// The rows of a table aliased <c>{row}</c> (see <see cref="SourceScope.Changed"/>) last written by a transaction the
+    /// snapshot <paramref name="from"/> could not see, read in the snapshot <paramref name="to"/>. A row's xmin is the
+    /// 32-bit id of the transaction that inserted or last updated it; every row the run can see was written before
+    /// <paramref name="to"/>'s xmax, so counting back from there gives its full 64-bit id, which
+    /// <c>pg_visible_in_snapshot</c> judges as it judges the archiving transactions of work orders. (A row frozen more than
+    /// 2^32 transactions ago would look recent and be copied again: a replaced row, nothing lost or doubled for episodes.)
+    /// </summary>
+    internal static string ChangedAfter(string from, string to)
+    {
+        if (from == NothingSeen)
+        {
+            return "true";
+        }
+
+        var xmax = ulong.Parse(to.Split(':')[1], CultureInfo.InvariantCulture);
+        var xmax32 = xmax % (1UL << 32);
+        return string.Create(CultureInfo.InvariantCulture, $"NOT pg_visible_in_snapshot(({xmax} - (({xmax32} - ")
+            + "{row}.xmin::text::bigint + 4294967296) % 4294967296))::text::xid8, '" + from + "'::pg_snapshot)";
+    }
 
     /// <summary>The work orders archived by transactions the given snapshot could not see.</summary>
     internal static string ArchivedAfter(string snapshot) =>
@@ -61,7 +89,7 @@ public sealed partial class WarehouseIngest(
 
         var from = Scalar<string?>(warehouse, "SELECT snapshot FROM ingest_watermark WHERE id = 1") ?? NothingSeen;
         var runId = Scalar<long>(warehouse, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_run");
-        var scope = new SourceScope(runId, ArchivedAfter(from), startedAt);
+        var scope = new SourceScope(runId, ArchivedAfter(from), startedAt, ChangedAfter(from, to));
 
         // DuckDB's buffer pool would otherwise grow to most of the machine's memory; past this it spills to disk.
         Execute(warehouse, "SET memory_limit = '512MB'");
@@ -79,6 +107,14 @@ public sealed partial class WarehouseIngest(
             {
                 Execute(warehouse, $"DELETE FROM {dimension.Name}");
                 await Copy(dimension);
+            }
+
+            var alarms = new List<long>();
+            foreach (var table in WarehouseSchema.Alarms)
+            {
+                Execute(warehouse, WarehouseSchema.CreateStaged(table));
+                alarms.Add(await Copy(WarehouseSchema.Staged(table)));
+                Execute(warehouse, WarehouseSchema.MergeStaged(table));
             }
 
             var workOrders = await Copy(WarehouseSchema.WorkOrders);
@@ -99,8 +135,8 @@ public sealed partial class WarehouseIngest(
             AtStage?.Invoke("before commit");
             Execute(warehouse, "COMMIT");
             await snapshot.CommitAsync(cancellationToken);
-            var result = new IngestResult(runId, workOrders, events, open, from, to, stopwatch.Elapsed);
-            LogRun(runId, workOrders, events, open, stopwatch.Elapsed.TotalSeconds);
+            var result = new IngestResult(runId, workOrders, events, open, from, to, stopwatch.Elapsed) { AlarmEpisodes = alarms[0], AlarmEventGroups = alarms[1] };
+            LogRun(runId, workOrders, events, open, alarms[0], stopwatch.Elapsed.TotalSeconds);
             return result;
         }
         catch
@@ -151,6 +187,6 @@ public sealed partial class WarehouseIngest(
         return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), CultureInfo.InvariantCulture);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ingest run {RunId}: {WorkOrders} archived work orders, {Events} events, {Open} open, in {Seconds:F1} s")]
-    private partial void LogRun(long runId, long workOrders, long events, long open, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingest run {RunId}: {WorkOrders} archived work orders, {Events} events, {Open} open, {AlarmEpisodes} alarm episodes new or changed, in {Seconds:F1} s")]
+    private partial void LogRun(long runId, long workOrders, long events, long open, long alarmEpisodes, double seconds);
 }

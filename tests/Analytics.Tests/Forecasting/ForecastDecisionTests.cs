@@ -11,7 +11,7 @@ public sealed class ForecastDecisionTests
     public void reasons_read_as_a_planner_would_say_them()
     {
         Assert.Equal("3 bearing failures in 30 days", ForecastReasons.Describe("mode_failures_30", 3, "bearing", "pump"));
-        Assert.Equal("1 alarm in 7 days", ForecastReasons.Describe("alarms_7", 1, "bearing", "pump"));
+        Assert.Equal("1 sensor alarm in 7 days", ForecastReasons.Describe("alarms_7", 1, "bearing", "pump"));
         Assert.Equal("no minor fault reported in 90 days", ForecastReasons.Describe("minor_faults_90", 0, "bearing", "pump"));
         Assert.Equal("41 days since last preventive work", ForecastReasons.Describe("days_since_pm", 41.2f, "bearing", "pump"));
         Assert.Equal("intervals between bearing failures shrinking (the last was 50% of the average)",

@@ -32,7 +32,8 @@ public sealed class ForecastFeatureTests : IDisposable
             ["any_failures_30"] = 1, ["any_failures_all"] = 3,
             // the minor fault of 25 April counts; the one raised at the cut-off itself does not.
             ["minor_faults_7"] = 1, ["minor_faults_30"] = 1,
-            ["alarms_7"] = 0, ["alarms_30"] = 1,
+            // alarm episodes: two 21 days and one 4 days before the cut-off; not the suppressed one, nor those from the cut-off on.
+            ["alarms_7"] = 1, ["alarms_30"] = 3, ["alarms_90"] = 3, ["alarms_365"] = 3,
             ["mode_mtbf_days"] = 40, ["any_mtbf_days"] = 40, ["mode_due_ratio"] = 29.5 / 40,
             // intervals 59 and 31.5 days: the last is 31.5 / 45.25 of the mean.
             ["interval_trend"] = 31.5 / 45.25,
@@ -64,6 +65,7 @@ public sealed class ForecastFeatureTests : IDisposable
             ["interval_trend"] = 1,
             ["mode_share"] = 0,
             ["minor_faults_365"] = 0,
+            ["alarms_365"] = 0,
         });
 
         // No bearing failure in the horizon, but the leak 4 days after the cut-off is a failure of the asset.
@@ -82,6 +84,7 @@ public sealed class ForecastFeatureTests : IDisposable
         var leaky = ForecastLeakCheck.Check(_warehouse.Connection, Cutoff, 30, "$cutoff + INTERVAL 30 DAY");
         Assert.False(leaky.Clean);
         Assert.Contains(leaky.Differences, d => d.Contains("asset 3 bearing: mode_failures_7", StringComparison.Ordinal));
+        Assert.Contains(leaky.Differences, d => d.Contains("asset 3 bearing: alarms_7", StringComparison.Ordinal));
 
         // The check leaves the warehouse as it was and can run again.
         Assert.True(ForecastLeakCheck.Check(_warehouse.Connection, Cutoff.AddDays(-20)).Clean);

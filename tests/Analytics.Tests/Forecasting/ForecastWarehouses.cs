@@ -64,7 +64,7 @@ internal sealed class ForecastWarehouse : IDisposable
              '2025-02-01 00:00', NULL, '2025-02-01 02:00', '2025-02-01 06:00', '2025-02-02 00:00', NULL, NULL, NULL, NULL, 1),
             (5, 'WO-5', 2, 'preventive', 'e', 3, 'closed', 9, 3, 1, 7, 'pm', NULL,
              '2025-04-02 00:00', NULL, '2025-04-02 02:00', '2025-04-02 04:00', '2025-04-03 00:00', NULL, NULL, NULL, NULL, 1),
-            -- an alarm 21 days and a minor fault (corrective without failure code) 6 days before the cut-off
+            -- an alarm check raised by the alarm below 21 days and a minor fault (corrective without failure code) 6 days before the cut-off
             (6, 'WO-6', 3, 'inspection', 'f', 2, 'closed', 9, 3, 1, 7, 'alarm', NULL,
              '2025-04-10 00:00', NULL, NULL, '2025-04-10 05:00', '2025-04-11 00:00', NULL, NULL, NULL, NULL, 1),
             (7, 'WO-7', 4, 'corrective', 'g', 3, 'closed', 9, 3, 1, 7, 'web', NULL,
@@ -88,6 +88,19 @@ internal sealed class ForecastWarehouse : IDisposable
             (11, 'WO-11', 1, 'corrective', 'k', 1, 'in_progress', 3, 1, 7, 'web', 'bearing', '2025-04-01 12:00', NULL, NULL, NULL, NULL,
              '2025-06-01 00:00');
         INSERT INTO ingest_run VALUES (1, '2025-06-01', '2025-06-01', 10, 0, 1, '1:1:', '1:1:', 0);
+
+        -- Sensor alarm episodes on the pump: id, asset, site, rule, signal, fault, severity, department, raised, cleared,
+        -- outcome, work order, run. Counted: the raise behind WO-6 and its re-raise 21 days before the cut-off, the
+        -- rate-limited one 4 days before it. Not counted: the one suppressed by a site alarm, the one raised at the
+        -- cut-off itself, and the one after it. The first cleared only after the cut-off: nothing reads that.
+        INSERT INTO fact_alarm_episode VALUES
+            (1, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-04-10 00:00', '2025-05-02 00:00', 'work_order', 6, 1),
+            (2, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-04-10 02:00', '2025-04-10 03:00', 'attached', 6, 1),
+            (3, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-04-27 00:00', '2025-04-27 01:00', 'rate_limited', NULL, 1),
+            (4, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-04-28 00:00', '2025-04-28 01:00', 'suppressed', NULL, 1),
+            (5, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-05-01 00:00', NULL, 'attached', 6, 1),
+            (6, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-05-03 00:00', '2025-05-03 04:00', 'work_order', 10, 1);
+        INSERT INTO fact_alarm_event_day VALUES ('2025-04-10', 3, 'bearing', 'raised', 1), ('2025-05-03', 3, 'bearing', 'raised', 1);
         """;
 
     /// <summary>

@@ -88,6 +88,46 @@ public class GenerateTests
     });
 
     [Fact]
+    public async Task every_alarm_work_order_has_the_episode_that_raised_it_and_the_re_raises_attached_while_it_was_open() => await WithGeneratedAsync(Small(), async (data, _) =>
+    {
+        await using var connection = await data.OpenConnectionAsync();
+        var alarmWork = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM work_orders WHERE source = 'alarm'");
+        Assert.True(alarmWork > 10, $"only {alarmWork} alarm work orders");
+        // One raising episode per alarm work order, at its creation, on its asset, by the rule of its type and site.
+        Assert.Equal(alarmWork, await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT count(*) FROM alarm_episodes e JOIN work_orders w ON w.id = e.work_order_id JOIN alarm_rules r ON r.id = e.rule_id
+            JOIN assets a ON a.id = e.asset_id
+            WHERE e.outcome = 'work_order' AND w.source = 'alarm' AND e.raised_at = w.created_at AND e.asset_id = w.asset_id
+              AND r.asset_type = a.asset_type AND r.template_id = w.template_id AND NOT r.active
+            """));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM alarm_episodes WHERE outcome NOT IN ('work_order', 'attached') OR work_order_id IS NULL"));
+        var attached = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM alarm_episodes WHERE outcome = 'attached'");
+        Assert.True(attached > 0, "no alarm chatters");
+        // Re-raises come after the raise, while the work order was not yet resolved or cancelled; every episode cleared.
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT count(*) FROM alarm_episodes e JOIN work_orders w ON w.id = e.work_order_id
+            WHERE e.cleared_at IS NULL OR e.cleared_at <= e.raised_at OR e.raised_at < w.created_at
+               OR (e.outcome = 'attached' AND e.raised_at >= coalesce(w.resolved_at, w.closed_at, 'infinity'))
+               OR e.cleared_at > (SELECT window_end FROM generator.runs ORDER BY id DESC LIMIT 1)
+            """));
+        // The alarm work orders count their episodes; each episode has its raise and its clear event.
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT count(*) FROM alarm_work_orders a
+            LEFT JOIN (SELECT work_order_id, count(*) AS n, min(raised_at) AS first, max(raised_at) AS last FROM alarm_episodes GROUP BY 1) e USING (work_order_id)
+            WHERE a.episodes IS DISTINCT FROM e.n::int OR a.occurrences IS DISTINCT FROM e.n OR a.first_seen <> e.first OR a.last_seen <> e.last
+            """));
+        Assert.Equal(alarmWork, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM alarm_work_orders"));
+        Assert.Equal(
+            [("attached", attached), ("cleared", attached + alarmWork), ("raised", alarmWork)],
+            (await connection.QueryAsync<(string, long)>("SELECT outcome, count(*) FROM alarm_events GROUP BY 1 ORDER BY 1")).ToList());
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM alarm_events v JOIN alarm_episodes e ON e.id = v.episode_id WHERE v.occurred_at NOT IN (e.raised_at, e.cleared_at)"));
+    });
+
+    [Fact]
     public async Task degrading_assets_fail_more_often_in_the_later_half() => await WithGeneratedAsync(Small(workOrders: 6000), async (data, _) =>
     {
         await using var connection = await data.OpenConnectionAsync();
@@ -226,7 +266,12 @@ public class GenerateTests
                 (SELECT md5(string_agg(to_jsonb(p)::text, E'\n' ORDER BY id)) FROM pm_plans p),
                 (SELECT md5(string_agg(to_jsonb(t)::text, E'\n' ORDER BY id)) FROM pm_triggers t),
                 (SELECT md5(string_agg(to_jsonb(s)::text, E'\n' ORDER BY plan_id, asset_id)) FROM pm_schedules s),
-                (SELECT md5(string_agg(to_jsonb(o)::text, E'\n' ORDER BY id)) FROM pm_occurrences o))
+                (SELECT md5(string_agg(to_jsonb(o)::text, E'\n' ORDER BY id)) FROM pm_occurrences o),
+                (SELECT md5(string_agg((to_jsonb(s) - 'api_key' - 'secret')::text, E'\n' ORDER BY id)) FROM alarm_sources s),
+                (SELECT md5(string_agg(to_jsonb(r)::text, E'\n' ORDER BY id)) FROM alarm_rules r),
+                (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM alarm_episodes e),
+                (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM alarm_events e),
+                (SELECT md5(string_agg(to_jsonb(a)::text, E'\n' ORDER BY work_order_id)) FROM alarm_work_orders a))
             """) ?? "";
     }
 
