@@ -278,7 +278,6 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
         Pass pass, AlarmAsset asset, AlarmRule rule, DateTime at, string what, int? eventIndex, CancellationToken cancellationToken)
     {
         var (connection, transaction, now) = (pass.Connection, pass.Transaction, pass.Now);
-        await pass.LockSitesAsync(cancellationToken);
         string outcome;
         long? workOrderId = null;
         string? note = null;
@@ -364,6 +363,8 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
     /// </summary>
     private async Task<bool> RateLimitedAsync(Pass pass, AlarmAsset asset, CancellationToken cancellationToken)
     {
+        // Before the null check: a site-less asset's create must not come before the pass's site locks either.
+        await pass.LockSitesAsync(cancellationToken);
         if (asset.SiteId is not { } siteId)
         {
             return false;
@@ -533,10 +534,10 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
         }
 
         /// <summary>
-        /// Takes the transaction-scoped advisory lock of every site of the pass, sorted, before its first raise: raises
-        /// at one site count and create one pass at a time, and since no work order was created in the pass before
-        /// (creating locks the number counter), two passes never hold one of these while waiting for the other's.
-        /// Events that raise nothing (an alarm storm on an open work order) never take it.
+        /// Takes the transaction-scoped advisory lock of every site of the pass, sorted, before its first rate check:
+        /// raises at one site count and create one pass at a time, and since no work order was created in the pass
+        /// before (creating locks the number counter), two passes never hold one of these while waiting for the
+        /// other's. Events that only attach to an open work order (an alarm storm) never take it.
         /// </summary>
         public async Task LockSitesAsync(CancellationToken cancellationToken)
         {
