@@ -43,6 +43,9 @@ public static class AlarmApi
                 (await service.CreateAsync(request, actor, ct)).Map(created => Results.Created($"/api/v1/alarm-sources/{created.Source.Id}", created)))
             .Produces<CreatedAlarmSource>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
+        sources.MapGet("/unknown-assets", async (Actor actor, AlarmSources service, CancellationToken ct, int skip = 0, int take = 50) =>
+                (await service.UnknownAssetsAsync(actor, skip, take, ct)).Map(Results.Ok))
+            .Produces<UnknownAlarmAssetPage>();
         sources.MapPost("/{id:long}/revoke", async (long id, Actor actor, AlarmSources service, CancellationToken ct) =>
                 (await service.RevokeAsync(id, actor, ct)).Map(Results.Ok))
             .Produces<AlarmSource>();

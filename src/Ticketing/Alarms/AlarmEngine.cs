@@ -356,8 +356,15 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
         return (outcome, episodeId, workOrderId);
     }
 
+    /// <summary>
+    /// Whether the site has raised its limit of work orders within the window (sliding, ending now). Exact however many
+    /// batches and instances raise at once: the caller holds the site's lock (<see cref="Pass.LockSitesAsync"/>), so the
+    /// count sees every work order committed before it and none is made between the count and the create.
+    /// </summary>
     private async Task<bool> RateLimitedAsync(Pass pass, AlarmAsset asset, CancellationToken cancellationToken)
     {
+        // Before the null check: a site-less asset's create must not come before the pass's site locks either.
+        await pass.LockSitesAsync(cancellationToken);
         if (asset.SiteId is not { } siteId)
         {
             return false;
@@ -472,7 +479,9 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
         private readonly Dictionary<long, (long Count, int Episodes, DateTime First, DateTime Last)> _occurrences = [];
         private readonly Dictionary<long, Actor?> _requesters = [];
         private readonly HashSet<(int, long)> _counted = [];
+        private const int SiteLockSpace = -19;
         private HashSet<(long Site, long Asset)>? _inhibitors;
+        private bool _sitesLocked;
         private readonly List<(AlarmAsset Asset, AlarmRule Rule)> _keys;
 
         private Pass(NpgsqlConnection connection, NpgsqlTransaction transaction, List<(AlarmAsset, AlarmRule)> keys, DateTime now)
@@ -522,6 +531,34 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
             }
 
             return pass;
+        }
+
+        /// <summary>
+        /// Takes the transaction-scoped advisory lock of every site of the pass, sorted, before its first rate check:
+        /// raises at one site count and create one pass at a time, and since no work order was created in the pass
+        /// before (creating locks the number counter), two passes never hold one of these while waiting for the
+        /// other's. Events that only attach to an open work order (an alarm storm) never take it.
+        /// </summary>
+        public async Task LockSitesAsync(CancellationToken cancellationToken)
+        {
+            if (_sitesLocked)
+            {
+                return;
+            }
+
+            _sitesLocked = true;
+            var sites = _keys.Select(k => k.Asset.SiteId).OfType<long>().Select(s => unchecked((int)s)).Distinct().Order().ToArray();
+            if (sites.Length == 0)
+            {
+                return;
+            }
+
+            // The two-key space with a negative first key: the (asset, fault code) locks have an asset id there.
+            await Connection.ExecuteAsync(new CommandDefinition(
+                "SELECT count(pg_advisory_xact_lock(@space, k.s)) FROM unnest(@sites::int[]) WITH ORDINALITY AS k(s, n)",
+                new { space = SiteLockSpace, sites },
+                Transaction,
+                cancellationToken: cancellationToken));
         }
 
         public SavedState State(long assetId, long ruleId) =>

@@ -40,6 +40,12 @@ public static class AlarmOutcomes
     public const string RefusedByCore = "refused_by_core";
     public const string NoRule = "no_rule";
 
+    /// <summary>Stored for an event whose asset code or device id the register does not know; answered refused.</summary>
+    public const string UnknownAsset = "unknown_asset";
+
+    /// <summary>Stored for an event whose device id several assets carry; answered refused.</summary>
+    public const string AmbiguousDevice = "ambiguous_device";
+
     /// <summary>When an event is judged by several rules, the outcome that says most wins.</summary>
     public static int Weight(string outcome) => outcome switch
     {

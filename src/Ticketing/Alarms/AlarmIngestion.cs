@@ -24,6 +24,9 @@ public sealed partial class AlarmIngestion(
 {
     public const int MaxEventIdLength = 200;
     public const int MaxSignalLength = 100;
+
+    /// <summary>The longest asset code or device id an event may carry (an asset's code has at most 50, its serial number 100).</summary>
+    public const int MaxCodeLength = 100;
     public const decimal MaxValue = 999_999_999_999_999.999m;
 
     private const string Assets = """
@@ -46,6 +49,15 @@ public sealed partial class AlarmIngestion(
         SELECT @sourceId, k.e, k.a, k.s, k.v, k.st, k.t, @now, @channel, k.o, k.r, k.ep, k.wo
         FROM unnest(@eventIds::text[], @assetIds::bigint[], @signals::text[], @values::numeric[], @states::text[], @times::timestamptz[],
                     @outcomes::text[], @ruleIds::bigint[], @episodeIds::bigint[], @workOrderIds::bigint[]) AS k(e, a, s, v, st, t, o, r, ep, wo)
+        ON CONFLICT (source_id, event_id) DO NOTHING
+        RETURNING event_id
+        """;
+
+    private const string InsertUnknown = """
+        INSERT INTO alarm_events (source_id, event_id, asset_id, asset_code, device_id, signal, value, state, occurred_at, received_at, channel, outcome)
+        SELECT @sourceId, k.e, NULL, k.c, k.d, k.s, k.v, k.st, k.t, @now, @channel, k.o
+        FROM unnest(@eventIds::text[], @codes::text[], @devices::text[], @signals::text[], @values::numeric[], @states::text[], @times::timestamptz[],
+                    @outcomes::text[]) AS k(e, c, d, s, v, st, t, o)
         ON CONFLICT (source_id, event_id) DO NOTHING
         RETURNING event_id
         """;
@@ -96,6 +108,14 @@ public sealed partial class AlarmIngestion(
         if (string.IsNullOrWhiteSpace(e.AssetCode) == string.IsNullOrWhiteSpace(e.DeviceId))
         {
             errors.Add(prefix + "assetCode", "alarm.asset_or_device");
+        }
+        else if (e.AssetCode?.Trim().Length > MaxCodeLength)
+        {
+            errors.Add(prefix + "assetCode", "field.too_long", MaxCodeLength);
+        }
+        else if (e.DeviceId?.Trim().Length > MaxCodeLength)
+        {
+            errors.Add(prefix + "deviceId", "field.too_long", MaxCodeLength);
         }
 
         if (string.IsNullOrWhiteSpace(e.Signal))
@@ -160,34 +180,15 @@ public sealed partial class AlarmIngestion(
         var byCode = assets.ToDictionary(a => a.Code, StringComparer.Ordinal);
         var byDevice = assets.Where(a => a.SerialNumber is not null).ToLookup(a => a.SerialNumber!, StringComparer.Ordinal);
 
-        // Resolve each event to its asset; the first of an event id within the batch wins, the rest are duplicates.
+        // Resolve each event to its asset; the first of an event id within the batch wins, the rest are duplicates. An
+        // event of an asset the register does not know is refused in the answer and stored with the code as sent.
         var accepted = new List<IncomingEvent>(events.Count);
+        var unknown = new List<UnknownEvent>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
             var eventId = e.EventId!.Trim();
-            AlarmAsset? asset = null;
-            if (!string.IsNullOrWhiteSpace(e.AssetCode))
-            {
-                if (!byCode.TryGetValue(e.AssetCode.Trim(), out asset))
-                {
-                    results[i] = Refused(eventId, $"events[{i}].assetCode", new Refusal("alarm.asset_unknown", e.AssetCode.Trim()));
-                    continue;
-                }
-            }
-            else
-            {
-                var matches = byDevice[e.DeviceId!.Trim()].ToList();
-                if (matches.Count != 1)
-                {
-                    results[i] = Refused(eventId, $"events[{i}].deviceId", new Refusal(matches.Count == 0 ? "alarm.device_unknown" : "alarm.device_ambiguous", e.DeviceId.Trim()));
-                    continue;
-                }
-
-                asset = matches[0];
-            }
-
             if (!seen.Add(eventId))
             {
                 results[i] = new AlarmEventResult(eventId, "duplicate", null, null, null, null, null);
@@ -195,12 +196,40 @@ public sealed partial class AlarmIngestion(
             }
 
             SignalState? state = e.State is null ? null : WireNames.Parse<SignalState>(e.State);
-            accepted.Add(new IncomingEvent(i, eventId, asset, e.Signal!.Trim(), e.Value is { } v ? decimal.Round(v, 3) : null, state, Utc(e.Time!.Value)));
+            var (signal, value, at) = (e.Signal!.Trim(), e.Value is { } v ? decimal.Round(v, 3) : (decimal?)null, Utc(e.Time!.Value));
+            AlarmAsset? asset = null;
+            if (!string.IsNullOrWhiteSpace(e.AssetCode))
+            {
+                var code = e.AssetCode.Trim();
+                if (!byCode.TryGetValue(code, out asset))
+                {
+                    unknown.Add(new UnknownEvent(
+                        i, eventId, code, null, signal, value, state, at, AlarmOutcomes.UnknownAsset, $"events[{i}].assetCode", new Refusal("alarm.asset_unknown", code)));
+                    continue;
+                }
+            }
+            else
+            {
+                var device = e.DeviceId!.Trim();
+                var matches = byDevice[device].ToList();
+                if (matches.Count != 1)
+                {
+                    unknown.Add(matches.Count == 0
+                        ? new UnknownEvent(i, eventId, null, device, signal, value, state, at, AlarmOutcomes.UnknownAsset, $"events[{i}].deviceId", new Refusal("alarm.device_unknown", device))
+                        : new UnknownEvent(i, eventId, null, device, signal, value, state, at, AlarmOutcomes.AmbiguousDevice, $"events[{i}].deviceId", new Refusal("alarm.device_ambiguous", device)));
+                    continue;
+                }
+
+                asset = matches[0];
+            }
+
+            accepted.Add(new IncomingEvent(i, eventId, asset, signal, value, state, at));
         }
 
-        if (accepted.Count > 0)
+        if (accepted.Count > 0 || unknown.Count > 0)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await StoreUnknownAsync(connection, transaction, source, channel, unknown, results, now, cancellationToken);
             var rules = await AlarmEngine.RulesAsync(connection, transaction, accepted, cancellationToken);
             await AlarmEngine.LockAsync(connection, transaction, accepted.SelectMany(a => rules.Match(a).Select(r => (a.Asset.Id, r.FaultCode))), cancellationToken);
 
@@ -258,8 +287,54 @@ public sealed partial class AlarmIngestion(
             await RecordReadingsAsync(connection, fresh.Where(f => inserted.Contains(f.EventId) && f.Value is not null).ToList(), cancellationToken);
         }
 
+        return Done(results);
+    }
+
+    private static AlarmBatchResult Done(AlarmEventResult?[] results)
+    {
         var done = results.Select(r => r!).ToList();
         return new AlarmBatchResult(done.Count(r => r.Result == "accepted"), done.Count(r => r.Result == "duplicate"), done.Count(r => r.Result == "refused"), done);
+    }
+
+    /// <summary>
+    /// Stores the events of unknown assets (no lock needed: they move no state). One already received is a duplicate,
+    /// whatever the register says now, so a replay changes nothing.
+    /// </summary>
+    private static async Task StoreUnknownAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, AlarmSourceKey source, AlarmChannel channel, List<UnknownEvent> unknown, AlarmEventResult?[] results,
+        DateTime now, CancellationToken cancellationToken)
+    {
+        if (unknown.Count == 0)
+        {
+            return;
+        }
+
+        // In event-id order, so two replays of overlapping batches wait for each other's rows in one order.
+        unknown.Sort((a, b) => string.CompareOrdinal(a.EventId, b.EventId));
+        var inserted = (await connection.QueryAsync<string>(new CommandDefinition(
+            InsertUnknown,
+            new
+            {
+                sourceId = source.Id,
+                now,
+                channel = WireNames.Of(channel),
+                eventIds = unknown.Select(u => u.EventId).ToArray(),
+                codes = unknown.Select(u => u.AssetCode).ToArray(),
+                devices = unknown.Select(u => u.DeviceId).ToArray(),
+                signals = unknown.Select(u => u.Signal).ToArray(),
+                values = unknown.Select(u => u.Value).ToArray(),
+                states = unknown.Select(u => u.State is { } s ? WireNames.Of(s) : null).ToArray(),
+                times = unknown.Select(u => u.At).ToArray(),
+                outcomes = unknown.Select(u => u.Outcome).ToArray(),
+            },
+            transaction,
+            cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        foreach (var u in unknown)
+        {
+            results[u.Index] = inserted.Contains(u.EventId)
+                ? Refused(u.EventId, u.Field, u.Reason)
+                : new AlarmEventResult(u.EventId, "duplicate", null, null, null, null, null);
+        }
     }
 
     /// <summary>
@@ -316,6 +391,10 @@ public sealed partial class AlarmIngestion(
 
 /// <summary>An asset an event names, with its type and site.</summary>
 public sealed record AlarmAsset(long Id, string Code, string? SerialNumber, string? AssetType, long? SiteId);
+
+/// <summary>An event that passed the checks but names no asset of the register (or a device id several assets carry).</summary>
+internal sealed record UnknownEvent(
+    int Index, string EventId, string? AssetCode, string? DeviceId, string Signal, decimal? Value, SignalState? State, DateTime At, string Outcome, string Field, Refusal Reason);
 
 /// <summary>An event that passed the checks, resolved to its asset.</summary>
 public sealed record IncomingEvent(int Index, string EventId, AlarmAsset Asset, string Signal, decimal? Value, SignalState? State, DateTime At)

@@ -11,7 +11,9 @@ public sealed record ActiveAlarm(
 /// <summary>One raise of an alarm and what it did.</summary>
 public sealed record AlarmEpisode(
     long Id, long AssetId, string AssetCode, long RuleId, string Signal, string FaultCode, DateTime RaisedAt, DateTime? ClearedAt, string Outcome,
-    long? WorkOrderId, string? WorkOrderNumber, string? WorkOrderStatus, long Occurrences, DateTime? FirstSeen, DateTime? LastSeen, string? Note);
+    long? WorkOrderId, string? WorkOrderNumber, string? WorkOrderStatus, long Occurrences, DateTime? FirstSeen, DateTime? LastSeen, string? Note, string Severity);
+
+public sealed record AlarmEpisodePage(IReadOnlyList<AlarmEpisode> Items, long Count);
 
 /// <summary>An event as stored, with what was done with it.</summary>
 public sealed record StoredAlarmEvent(
@@ -45,7 +47,7 @@ public sealed class AlarmQueries(NpgsqlDataSource dataSource)
     private const string Episodes = """
         SELECT e.id, e.asset_id, a.code AS asset_code, e.rule_id, r.signal, r.fault_code, e.raised_at, e.cleared_at, e.outcome,
                e.work_order_id, w.number AS work_order_number, w.status AS work_order_status, COALESCE(awo.occurrences, 0) AS occurrences,
-               awo.first_seen, awo.last_seen, e.note
+               awo.first_seen, awo.last_seen, e.note, r.severity
         FROM alarm_episodes e
         JOIN assets a ON a.id = e.asset_id
         JOIN alarm_rules r ON r.id = e.rule_id
@@ -86,6 +88,19 @@ public sealed class AlarmQueries(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return [.. await connection.QueryAsync<AlarmEpisode>(new CommandDefinition(
             Episodes + " WHERE e.asset_id = @assetId ORDER BY e.id DESC LIMIT @take", new { assetId, take = Math.Clamp(take, 1, MaxTake) }, cancellationToken: cancellationToken))];
+    }
+
+    /// <summary>One page of an asset's episodes, newest first, and how many it has.</summary>
+    public async Task<AlarmEpisodePage> EpisodesOfAssetPageAsync(long assetId, int skip, int take, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var items = await connection.QueryAsync<AlarmEpisode>(new CommandDefinition(
+            Episodes + " WHERE e.asset_id = @assetId ORDER BY e.id DESC OFFSET @skip LIMIT @take",
+            new { assetId, skip = Math.Max(skip, 0), take = Math.Clamp(take, 1, MaxTake) },
+            cancellationToken: cancellationToken));
+        var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM alarm_episodes WHERE asset_id = @assetId", new { assetId }, cancellationToken: cancellationToken));
+        return new AlarmEpisodePage([.. items], count);
     }
 
     public async Task<AlarmEventPage> EventsAsync(long episodeId, int skip, int take, CancellationToken cancellationToken)

@@ -14,6 +14,15 @@ public sealed record CreatedAlarmSource(AlarmSource Source, string ApiKey, strin
 
 public sealed record AlarmSourceRequest(string? Name);
 
+/// <summary>
+/// An asset code or device id (<see cref="Kind"/> "code" or "device") a source sent events for that the register does
+/// not know (or, for a device id, that several assets carry): how many, when first and last, and the latest signal.
+/// </summary>
+public sealed record UnknownAlarmAsset(
+    long SourceId, string SourceName, string Kind, string Code, long Events, DateTime FirstReceived, DateTime LastReceived, string LastSignal, string LastOutcome);
+
+public sealed record UnknownAlarmAssetPage(IReadOnlyList<UnknownAlarmAsset> Items, long Count);
+
 /// <summary>A source found by its key, with what the ingestion needs of it.</summary>
 public sealed record AlarmSourceKey(long Id, string Name, string Secret, long CreatedBy, bool Revoked);
 
@@ -34,7 +43,40 @@ public sealed class AlarmSources(NpgsqlDataSource dataSource, TimeProvider clock
         FROM alarm_sources s
         """;
 
+    private const string Unknown = """
+        SELECT s.id AS source_id, s.name AS source_name, CASE WHEN e.asset_code IS NOT NULL THEN 'code' ELSE 'device' END AS kind,
+               coalesce(e.asset_code, e.device_id) AS code, count(*) AS events, min(e.received_at) AS first_received, max(e.received_at) AS last_received,
+               (array_agg(e.signal ORDER BY e.id DESC))[1] AS last_signal, (array_agg(e.outcome ORDER BY e.id DESC))[1] AS last_outcome
+        FROM alarm_events e JOIN alarm_sources s ON s.id = e.source_id
+        WHERE e.asset_id IS NULL
+        GROUP BY s.id, s.name, e.asset_code, e.device_id
+        ORDER BY max(e.received_at) DESC, max(e.id) DESC
+        OFFSET @skip LIMIT @take
+        """;
+
+    private const string UnknownCount = "SELECT count(*) FROM (SELECT DISTINCT source_id, asset_code, device_id FROM alarm_events WHERE asset_id IS NULL) k";
+
+    public const int MaxTake = 200;
+
     public static bool MayManage(Actor actor) => actor.Role == Role.Admin;
+
+    /// <summary>
+    /// The asset codes and device ids sources sent that name no asset of the register, per source and code, the most
+    /// recently received first: what an administrator registers, or whose mapping at the source is fixed.
+    /// </summary>
+    public async Task<Outcome<UnknownAlarmAssetPage>> UnknownAssetsAsync(Actor actor, int skip, int take, CancellationToken cancellationToken)
+    {
+        if (!MayManage(actor))
+        {
+            return Failure.Forbidden("alarm.sources_forbidden");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var items = await connection.QueryAsync<UnknownAlarmAsset>(new CommandDefinition(
+            Unknown, new { skip = Math.Max(skip, 0), take = Math.Clamp(take, 1, MaxTake) }, cancellationToken: cancellationToken));
+        var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UnknownCount, cancellationToken: cancellationToken));
+        return new UnknownAlarmAssetPage([.. items], count);
+    }
 
     public async Task<Outcome<IReadOnlyList<AlarmSource>>> ListAsync(Actor actor, CancellationToken cancellationToken)
     {

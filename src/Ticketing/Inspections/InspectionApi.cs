@@ -20,6 +20,7 @@ public static class InspectionApi
         services.AddOptions<InspectionOptions>().BindConfiguration(InspectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<InspectionRoutes>();
         services.AddSingleton<Rounds>();
+        services.AddSingleton<RoundAssignment>();
         services.AddSingleton<RoundGenerator>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RoundGenerator>());
         return services;
@@ -61,6 +62,10 @@ public static class InspectionApi
                 Rounds.MaySee(actor) ? (await rounds.GetAsync(id, ct)).Map(Results.Ok) : Failure.Forbidden("inspection.round_not_yours").ToResult())
             .Produces<RoundView>();
 
+        inspections.MapPost("/rounds/{id:long}/reassign", async (long id, RoundReassignRequest request, Actor actor, RoundAssignment assignment, CancellationToken ct) =>
+                (await assignment.ReassignAsync(id, request, actor, ct)).Map(Results.Ok))
+            .Produces<RoundAssigned>()
+            .ProducesValidationProblem();
         inspections.MapPost("/rounds/{id:long}/start", async (long id, StartRoundCommand command, Actor actor, Rounds rounds, CancellationToken ct) =>
                 (await rounds.StartAsync(id, command, actor, ct)).Map(Results.Ok))
             .Produces<RoundView>()

@@ -256,12 +256,17 @@ public sealed partial class RoundGenerator(NpgsqlDataSource dataSource, TimeProv
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE inspection_rounds SET assignee_id = @assigneeId, assignment_rule_id = @ruleId, assignment_reason = @reason,
-                department_id = coalesce(@departmentId, department_id)
+                department_id = coalesce(@departmentId, department_id), assignment = assignment + CASE WHEN @assigneeId::bigint IS NULL THEN 0 ELSE 1 END
             WHERE id = @roundId
             """,
             new { roundId, assigneeId = decision.AssigneeId, ruleId = decision.RuleId, reason = decision.Reason, departmentId = rule?.DepartmentId },
             transaction,
             cancellationToken: cancellationToken));
+        if (decision.AssigneeId is not null)
+        {
+            // In the transaction that made the round (its INSERT … ON CONFLICT let one generator through): told once.
+            await RoundAssignment.NotifyAsync(connection, transaction, roundId, now, cancellationToken);
+        }
     }
 
     private static DateTime Utc(DateTime time) => DateTime.SpecifyKind(time, DateTimeKind.Utc);

@@ -256,4 +256,43 @@ public sealed class AlarmApiTests(AlarmHost host) : IClassFixture<AlarmHost>
         var episode = await manager.GetFromJsonAsync<JsonElement>($"/api/v1/alarms/episodes/{mine.GetProperty("episodeId").GetInt64()}/events");
         Assert.Equal(1, episode.GetProperty("count").GetInt64());
     }
+
+    [Fact]
+    public async Task events_of_unknown_assets_over_the_api_and_mqtt_are_kept_and_listed_for_the_administrator_and_a_replay_changes_nothing()
+    {
+        var (org, source) = await SourceWithRuleAsync();
+        var at = host.Clock.GetUtcNow().UtcDateTime.AddMinutes(-1);
+        var batch = new { events = new[] { new { eventId = $"{org.Suffix}-api-u1", assetCode = $"GHOST-{org.Suffix}", signal = "vibration", value = 9.5m, time = at } } };
+        using var client = host.Anonymous();
+        var answered = await (await client.SendAsync(Signed(source, batch))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("alarm.asset_unknown", answered.GetProperty("events")[0].GetProperty("code").GetString());
+
+        var payload = JsonSerializer.SerializeToUtf8Bytes(
+            new[] { 1, 2, 3 }.Select(i => new { eventId = $"{org.Suffix}-mqtt-u{i}", signal = "vibration", value = 9.5m, time = at.AddSeconds(i) }), Json);
+        var message = new MqttApplicationMessageBuilder().WithTopic($"{host.TopicRoot}/{source.Name}/device/SN-GHOST-{org.Suffix}").WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        using (var publisher = await host.PublisherAsync())
+        {
+            var before = host.Bridge.Processed;
+            await publisher.PublishAsync(message);
+            await Eventually.Until(() => host.Bridge.Processed - before, n => n >= 3, "the bridge to take the unknown device's events", TimeSpan.FromSeconds(30));
+
+            // The same message again (a broker redelivery, a replay): duplicates.
+            var again = host.Bridge.Processed;
+            await publisher.PublishAsync(message);
+            await Eventually.Until(() => host.Bridge.Processed - again, n => n >= 3, "the bridge to take the replay", TimeSpan.FromSeconds(30));
+        }
+
+        using var admin = await host.SignedInAsync(org[Role.Admin]);
+        var listed = await admin.GetFromJsonAsync<JsonElement>("/api/v1/alarm-sources/unknown-assets?take=200");
+        var mine = listed.GetProperty("items").EnumerateArray().Where(u => u.GetProperty("sourceName").GetString() == source.Name)
+            .Select(u => (u.GetProperty("kind").GetString(), u.GetProperty("code").GetString(), u.GetProperty("events").GetInt64())).ToList();
+        Assert.Equal([("device", $"SN-GHOST-{org.Suffix}", 3L), ("code", $"GHOST-{org.Suffix}", 1L)], mine);
+        await using var connection = await host.Data.OpenConnectionAsync();
+        Assert.Equal(4, await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM alarm_events e JOIN alarm_sources s ON s.id = e.source_id WHERE s.name = @name AND e.asset_id IS NULL", new { name = source.Name }));
+
+        using var manager = await host.SignedInAsync(org[Role.Manager]);
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.GetAsync("/api/v1/alarm-sources/unknown-assets")).StatusCode);
+    }
 }

@@ -1,4 +1,5 @@
 using Bunit;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Radzen;
@@ -60,6 +61,23 @@ public sealed class NotificationBellTests : BunitContext, IClassFixture<TestData
         await NotifyAsync(me.UserId, "Valve P2 is yours");
 
         bell.WaitForAssertion(() => Assert.Equal("3", bell.Find("[data-testid=bell-count]").TextContent), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task a_notification_that_leads_elsewhere_than_a_work_order_such_as_a_round_links_there_from_the_bell()
+    {
+        var me = await SignedInAsync(Role.Technician);
+        await using (var connection = await _database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO notifications (user_id, kind, text, link, created_at) VALUES (@id, 'round_assigned', 'A round is yours', '/inspections/rounds/7', now())",
+                new { id = me.UserId });
+        }
+
+        var bell = Render<NotificationBell>();
+        bell.WaitForAssertion(() => Assert.Equal("1", bell.Find("[data-testid=bell-count]").TextContent));
+        bell.Find("[data-testid=bell-button]").Click();
+        bell.WaitForAssertion(() => Assert.Equal("/inspections/rounds/7", bell.Find("[data-testid=bell-item-link]").GetAttribute("href")));
     }
 
     [Fact]
