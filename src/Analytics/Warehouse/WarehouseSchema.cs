@@ -243,14 +243,14 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable AlarmEventDays = new(
         "fact_alarm_event_day",
-        "Alarm events per UTC day, asset, fault code (of the rule that judged the event; null when no rule did) and outcome (what the event did: raised, attached, active, cleared, suppressed, no_rule, ...); a run adds the counts of the events that arrived since the last.",
+        "Alarm events of registered assets (those naming an unknown asset stay in PostgreSQL for the administrator) per UTC day, asset, fault code (of the rule that judged the event; null when no rule did) and outcome (what the event did: raised, attached, active, cleared, suppressed, no_rule, ...); a run adds the counts of the events that arrived since the last.",
         [
             Required("day", Date, "(e.occurred_at AT TIME ZONE 'UTC')::date"), Required("asset_id", BigInt, "e.asset_id"),
             Optional("fault_code", Varchar, "r.fault_code"), Required("outcome", Varchar, "e.outcome"), Required("events", BigInt, "count(*)"),
         ],
         """
         SELECT {columns} FROM alarm_events e LEFT JOIN alarm_rules r ON r.id = e.rule_id
-        WHERE {changed:e}
+        WHERE {changed:e} AND e.asset_id IS NOT NULL
         GROUP BY 1, 2, 3, 4
         """);
 

@@ -33,11 +33,23 @@ public sealed class AlarmWarehouseTests(TestDatabase database) : IClassFixture<T
     {
         var org = await TestOrg.CreateAsync(database.DataSource);
         var set = await AlarmHistorySet.SeedAsync(database.DataSource, org);
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            // An event naming an asset the register does not know stays in PostgreSQL for the administrator.
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO alarm_events (source_id, event_id, asset_code, signal, value, occurred_at, received_at, channel, outcome)
+                VALUES (@source, 'unknown-1', 'NOT-REGISTERED', 'temperature', 85, '2026-03-02 08:00Z', '2026-03-02 08:00Z', 'api', 'unknown_asset')
+                """,
+                new { source = set.SourceId });
+        }
+
         var path = Path.Combine(_folder, "w.duckdb");
         await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
 
         using var warehouse = new DuckDBConnection($"Data Source={path}");
         warehouse.Open();
+        Assert.Equal(["0"], WarehouseFixture.Rows(warehouse, "SELECT count(*) FROM fact_alarm_event_day WHERE asset_id IS NULL OR outcome = 'unknown_asset'"));
         Assert.Equal(
             [
                 "False|overheat|major|2026-03-02 08:00:00.000000|2026-03-02 10:00:00.000000|work_order|True",
