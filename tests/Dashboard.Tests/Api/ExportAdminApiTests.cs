@@ -61,13 +61,18 @@ public class ExportAdminApiTests(ExportAdminHost host) : IClassFixture<ExportAdm
             using var warehouse = new DuckDBConnection($"Data Source={host.WarehousePath}");
             warehouse.Open();
             using var copy = warehouse.CreateCommand();
-            copy.CommandText = $"""
-                INSERT INTO fact_work_order
-                SELECT f.* REPLACE (f.work_order_id + c.k * m.top AS work_order_id, f.number || '-' || c.k AS number)
-                FROM fact_work_order f, range(1, {copies}) c(k), (SELECT max(work_order_id) AS top FROM fact_work_order) m
-                WHERE f.department_id = {org.DepartmentId}
-                """;
-            copy.ExecuteNonQuery();
+            // The new work orders are open (open_work_order) unless something archived them (fact_work_order): both are copied.
+            foreach (var table in new[] { "fact_work_order", "open_work_order" })
+            {
+                copy.CommandText = $"""
+                    INSERT INTO {table}
+                    SELECT f.* REPLACE (f.work_order_id + c.k * m.top AS work_order_id, f.number || '-' || c.k AS number)
+                    FROM {table} f, range(1, {copies}) c(k),
+                         (SELECT greatest((SELECT max(work_order_id) FROM fact_work_order), (SELECT max(work_order_id) FROM open_work_order)) AS top) m
+                    WHERE f.department_id = {org.DepartmentId}
+                    """;
+                copy.ExecuteNonQuery();
+            }
         }
 
         return org;
