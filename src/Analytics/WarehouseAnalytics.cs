@@ -49,9 +49,12 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
     public Task<long> CountWorkOrderLinesAsync(KpiFilter filter, string kpi, int limit, CancellationToken cancellationToken) =>
         RunAsync((w, c) => new DrillDown(w, c).CountLines(filter, kpi, limit), cancellationToken);
 
-    /// <summary>The lines of <see cref="WorkOrderLinesAsync"/> written by DuckDB as Parquet at <paramref name="path"/>, the columns named as in the other formats; returns the rows written.</summary>
-    public Task<long> WriteWorkOrderParquetAsync(KpiFilter filter, string kpi, int limit, string path, CancellationToken cancellationToken) =>
-        RunAsync((w, c) => new DrillDown(w, c).CopyLinesToParquet(filter, kpi, limit, Exports.WorkOrderExport.Headers, path), cancellationToken);
+    /// <summary>
+    /// The lines of <see cref="WorkOrderLinesAsync"/> written by DuckDB as Parquet at <paramref name="path"/>, the columns named as in the other
+    /// formats; <paramref name="progress"/> hears the rows written so far as each slice of the list is written. Returns the rows written.
+    /// </summary>
+    public Task<long> WriteWorkOrderParquetAsync(KpiFilter filter, string kpi, int limit, string path, Action<long>? progress, CancellationToken cancellationToken) =>
+        RunAsync((w, c) => new DrillDown(w, c).CopyLinesToParquet(filter, kpi, limit, Exports.WorkOrderExport.Headers, path, progress: progress), cancellationToken);
 
     public Task<IReadOnlyList<HeatmapCell>> HeatmapAsync(
         KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows, CancellationToken cancellationToken) =>

@@ -142,4 +142,116 @@ public sealed class WorkOrderExportTests : IDisposable
 
         Assert.Equal(lines.Select(l => l.Number), numbers);
     }
+
+    /// <summary>
+    /// The hand-built March copied <paramref name="copies"/> times with new ids and numbers and the same creation times,
+    /// so that every instant is shared by several work orders: the ties a slice boundary must not split.
+    /// </summary>
+    private DrillDown TiedWarehouse(DuckDBConnection warehouse, int copies)
+    {
+        HandBuiltWarehouse.Fill(warehouse);
+        using var copy = warehouse.CreateCommand();
+        copy.CommandText = $"""
+            INSERT INTO fact_work_order
+            SELECT f.* REPLACE (f.work_order_id + c.k * 1000 AS work_order_id, f.number || '-' || c.k AS number)
+            FROM fact_work_order f, range(1, {copies + 1}) c(k)
+            """;
+        copy.ExecuteNonQuery();
+        return new DrillDown(warehouse);
+    }
+
+    /// <summary>The numbers of the list as one sorted read gives them, by a query of the test's own.</summary>
+    private static List<string> Newest(DuckDBConnection warehouse, string where)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"""
+            SELECT number FROM (
+                SELECT number, created_at, work_order_id FROM fact_work_order UNION ALL SELECT number, created_at, work_order_id FROM open_work_order)
+            WHERE {where}
+            ORDER BY created_at DESC, work_order_id DESC
+            """;
+        using var reader = command.ExecuteReader();
+        var numbers = new List<string>();
+        while (reader.Read())
+        {
+            numbers.Add(reader.GetString(0));
+        }
+
+        return numbers;
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(7)]
+    [InlineData(1_000)]
+    public void a_list_read_in_slices_has_every_row_once_newest_first_even_where_many_share_an_instant(int sliceRows)
+    {
+        using var warehouse = WarehouseFile.Open(Path.Combine(_folder, "warehouse.duckdb"));
+        var drill = TiedWarehouse(warehouse, copies: 9);
+        var expected = Newest(warehouse, "created_at >= '2026-03-01' AND created_at < '2026-04-01'");
+        Assert.True(expected.Count >= 40, $"{expected.Count} rows");
+        var slices = drill.Slices(HandBuiltWarehouse.March, "volume", KpiQueries.DefaultRepeatDays, sliceRows).Count;
+        Assert.True(sliceRows >= expected.Count ? slices == 1 : slices > 1, $"{slices} slices of {sliceRows}");
+
+        var sliced = drill.Lines(HandBuiltWarehouse.March, "volume", 10_000, KpiQueries.DefaultRepeatDays, sliceRows).Select(l => l.Number).ToList();
+        var cut = drill.Lines(HandBuiltWarehouse.March, "volume", 23, KpiQueries.DefaultRepeatDays, sliceRows).Select(l => l.Number).ToList();
+
+        Assert.Equal(expected, sliced);
+        Assert.Equal(expected.Take(23), cut);
+    }
+
+    [Fact]
+    public void the_slices_of_a_long_list_cut_between_instants_never_through_one()
+    {
+        using var warehouse = WarehouseFile.Open(Path.Combine(_folder, "warehouse.duckdb"));
+        var drill = TiedWarehouse(warehouse, copies: 9);
+
+        var slices = drill.Slices(HandBuiltWarehouse.March, "volume", KpiQueries.DefaultRepeatDays, 5);
+
+        // Newest first, each range ending where the next begins, open at both ends.
+        Assert.True(slices.Count > 2, $"{slices.Count} slices");
+        Assert.Null(slices[0].UpTo);
+        Assert.Null(slices[^1].After);
+        for (var i = 1; i < slices.Count; i++)
+        {
+            Assert.Equal(slices[i - 1].After, slices[i].UpTo);
+            Assert.True(slices[i].UpTo > slices[i].After || slices[i].After is null);
+        }
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(1_000)]
+    public void parquet_written_in_slices_holds_the_list_in_order_and_says_its_progress_per_slice(int sliceRows)
+    {
+        using var warehouse = WarehouseFile.Open(Path.Combine(_folder, "warehouse.duckdb"));
+        var drill = TiedWarehouse(warehouse, copies: 9);
+        var expected = Newest(warehouse, "created_at >= '2026-03-01' AND created_at < '2026-04-01'").Take(40).ToList();
+        var parquet = Path.Combine(_folder, "sliced.parquet");
+        var heard = new List<long>();
+
+        var written = drill.CopyLinesToParquet(HandBuiltWarehouse.March, "volume", 40, WorkOrderExport.Headers, parquet, KpiQueries.DefaultRepeatDays, heard.Add, sliceRows);
+
+        Assert.Equal(40, written);
+        Assert.Equal(40, heard[^1]);
+        Assert.Equal(heard.Order(), heard);
+        Assert.True(sliceRows < 40 ? heard.Count > 3 : heard.Count == 1, string.Join(", ", heard));
+        Assert.False(Directory.Exists(parquet + ".slices"));
+        using var reader = new DuckDBConnection("Data Source=:memory:");
+        reader.Open();
+        using var command = reader.CreateCommand();
+        command.CommandText = $"SELECT * FROM read_parquet('{parquet}')";
+        using var rows = command.ExecuteReader();
+        Assert.Equal(WorkOrderExport.Headers, Enumerable.Range(0, rows.FieldCount).Select(rows.GetName));
+        Assert.Equal(typeof(DateTime), rows.GetFieldType(8));
+        var numbers = new List<string>();
+        while (rows.Read())
+        {
+            numbers.Add(rows.GetString(0));
+        }
+
+        Assert.Equal(expected, numbers);
+    }
 }

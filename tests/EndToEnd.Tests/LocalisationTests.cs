@@ -109,6 +109,7 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Admin, "/admin/alarm-rules"),
             (Role.Admin, "/admin/alarm-sources"),
             (Role.Manager, "/exports"),
+            (Role.Admin, "/admin/exports"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();
         Assert.True(unvisited is [], $"pages this test does not open: {string.Join(", ", unvisited)}");

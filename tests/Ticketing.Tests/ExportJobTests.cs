@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -205,5 +206,123 @@ public sealed class ExportJobTests : IAsyncLifetime
         Assert.Equal(ExportState.Expired, (await jobs.GetAsync(owner, old.Id, default)).Value!.State);
         Assert.Equal(FailureKind.Conflict, (await jobs.FileAsync(owner, old.Id, default)).Failure!.Kind);
         Assert.Equal(youngPath, (await jobs.FileAsync(owner, young.Id, default)).Value!.Path);
+    }
+
+    private async Task<List<(string Kind, string Text, string? Code, string[]? Args, string? Link)>> NotificationsOf(Actor actor)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync();
+        return (await connection.QueryAsync<(string Kind, string Text, string? Code, string[]? Args, string? Link)>(
+            "SELECT kind, text, code, args, link FROM notifications WHERE user_id = @id ORDER BY id", new { id = actor.UserId })).AsList();
+    }
+
+    [Fact]
+    public async Task a_job_that_stopped_each_time_fails_and_tells_its_owner_why_once_in_their_language_however_two_workers_race()
+    {
+        var owner = _org[Role.Manager];
+        var first = Instance();
+        var second = Instance();
+        var job = await first.StartAsync(owner, Request(), default);
+        for (var attempt = 1; attempt <= new ExportOptions().MaxAttempts; attempt++)
+        {
+            // Claimed, then its worker stops without a word; the lease runs out.
+            Assert.Equal(job.Id, (await first.ClaimAsync($"gone-{attempt}", default))!.Id);
+            _clock.Advance(new ExportOptions().Lease + TimeSpan.FromSeconds(1));
+        }
+
+        // Both workers look for work at the same moment, several times: the job fails once, and its owner hears once.
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => (i % 2 == 0 ? first : second).ClaimAsync($"w{i}", default))));
+
+        var failed = (await first.GetAsync(owner, job.Id, default)).Value!;
+        Assert.Equal(ExportState.Failed, failed.State);
+        Assert.Equal(ExportJobs.StoppedCode, failed.ErrorCode);
+        var told = Assert.Single(await NotificationsOf(owner));
+        Assert.Equal(ExportJobs.FailedKind, told.Kind);
+        Assert.Equal("/exports", told.Link);
+        Assert.Equal("export.failed_stopped", told.Code);
+        Assert.Equal([job.Title], told.Args!);
+        Assert.Equal($"Your export could not be made: {job.Title}. It stopped each time it was tried.", told.Text);
+        var notification = new Notifications.Notification(1, null, null, told.Kind, told.Text, default, null, told.Link, told.Code, told.Args);
+        Assert.Equal($"您的匯出無法完成：{job.Title}。每次嘗試時都中斷了。", notification.TextIn(new CultureInfo("zh-TW")));
+        Assert.Equal("每次嘗試時都中斷了。", failed.Reason()!.ToText(new CultureInfo("zh-TW")));
+    }
+
+    [Fact]
+    public async Task a_job_whose_file_could_not_be_written_tells_its_owner_the_error_once()
+    {
+        var owner = _org[Role.Manager];
+        var jobs = Instance();
+        var job = await jobs.StartAsync(owner, Request(), default);
+        await jobs.ClaimAsync("w", default);
+
+        await jobs.FailAsync(job.Id, "w", "No space left on device", job.Title, default);
+        await jobs.FailAsync(job.Id, "w", "No space left on device", job.Title, default);
+
+        var told = Assert.Single(await NotificationsOf(owner));
+        Assert.Equal("export.failed_error", told.Code);
+        Assert.Equal($"Your export could not be made: {job.Title}. The file could not be written: No space left on device", told.Text);
+        Assert.Equal("No space left on device", (await jobs.GetAsync(owner, job.Id, default)).Value!.Error);
+    }
+
+    [Fact]
+    public async Task the_owner_cancels_a_waiting_job_which_leaves_the_queue_and_others_may_not_cancel_it()
+    {
+        var owner = _org[Role.Manager];
+        var jobs = Instance();
+        var first = await jobs.StartAsync(_org[Role.Executive], Request(), default);
+        var waiting = await jobs.StartAsync(owner, Request(), default);
+
+        Assert.Equal(FailureKind.Forbidden, (await jobs.CancelAsync(_org[Role.Planner], waiting.Id, default)).Failure!.Kind);
+        Assert.Equal(FailureKind.NotFound, (await jobs.CancelAsync(owner, waiting.Id + 1000, default)).Failure!.Kind);
+        var cancelled = (await jobs.CancelAsync(owner, waiting.Id, default)).Value!;
+
+        Assert.Equal(ExportState.Cancelled, cancelled.State);
+        Assert.Null(cancelled.QueuePosition);
+        Assert.Equal(first.Id, (await jobs.ClaimAsync("w", default))!.Id);
+        Assert.Null(await jobs.ClaimAsync("w", default));
+        Assert.Equal("export.not_cancellable", (await jobs.CancelAsync(owner, waiting.Id, default)).Failure!.Reason.Code);
+        Assert.Empty(await NotificationsOf(owner));
+    }
+
+    [Fact]
+    public async Task an_administrator_cancels_a_running_job_whose_worker_can_then_neither_report_nor_finish_and_the_owner_is_told()
+    {
+        var owner = _org[Role.Manager];
+        var jobs = Instance(maxRunning: 1);
+        var job = await jobs.StartAsync(owner, Request(), default);
+        var next = await jobs.StartAsync(_org[Role.Executive], Request(), default);
+        await jobs.ClaimAsync("w", default);
+
+        var cancelled = (await jobs.CancelAsync(_org[Role.Admin], job.Id, default)).Value!;
+
+        Assert.Equal(ExportState.Cancelled, cancelled.State);
+        Assert.False(await jobs.ReportAsync(job.Id, "w", 10, default));
+        Assert.False(await jobs.CompleteAsync(job.Id, "w", File("cancelled.xlsx"), 10, job.Title, default));
+        Assert.Equal(FailureKind.Conflict, (await jobs.FileAsync(owner, job.Id, default)).Failure!.Kind);
+
+        // Its slot is free at once for the next.
+        Assert.Equal(next.Id, (await jobs.ClaimAsync("w", default))!.Id);
+        var told = Assert.Single(await NotificationsOf(owner));
+        Assert.Equal(ExportJobs.CancelledKind, told.Kind);
+        Assert.Equal($"An administrator cancelled your export: {job.Title}.", told.Text);
+    }
+
+    [Fact]
+    public async Task only_administrators_list_everyones_exports_with_their_owners()
+    {
+        var jobs = Instance();
+        var mine = await jobs.StartAsync(_org[Role.Manager], Request("Mine"), default);
+        var theirs = await jobs.StartAsync(_org[Role.Executive], Request("Theirs"), default);
+        await jobs.CancelAsync(_org[Role.Executive], theirs.Id, default);
+
+        Assert.Equal(FailureKind.Forbidden, (await jobs.AllAsync(_org[Role.Manager], null, 0, 50, default)).Failure!.Kind);
+        var all = (await jobs.AllAsync(_org[Role.Admin], null, 0, 50, default)).Value!;
+        var cancelledOnly = (await jobs.AllAsync(_org[Role.Admin], ExportState.Cancelled, 0, 50, default)).Value!;
+
+        Assert.Equal(2, all.Total);
+        Assert.Equal([theirs.Id, mine.Id], all.Items.Select(j => j.Id));
+        Assert.Equal(_org[Role.Executive].UserId, all.Items[0].OwnerId);
+        Assert.False(string.IsNullOrWhiteSpace(all.Items[0].OwnerName));
+        Assert.Equal(theirs.Id, Assert.Single(cancelledOnly.Items).Id);
+        Assert.Equal(mine.Id, Assert.Single((await jobs.AllAsync(_org[Role.Admin], null, 1, 50, default)).Value!.Items).Id);
     }
 }

@@ -83,7 +83,7 @@ public static class AnalyticsApi
                     var path = Path.Combine(Path.GetTempPath(), $"workorders-export-{Guid.NewGuid():N}.parquet");
                     try
                     {
-                        await figures.WriteWorkOrderParquetAsync(filter, kpi!, WorkOrderExport.MaxRows, path, ct);
+                        await figures.WriteWorkOrderParquetAsync(filter, kpi!, WorkOrderExport.MaxRows, path, null, ct);
                         return new ExportOutcome(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Delete, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous), null);
                     }
                     catch

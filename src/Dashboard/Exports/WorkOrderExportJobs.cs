@@ -146,7 +146,8 @@ public sealed partial class ExportWorker(
         var (kpi, filter) = (parameters.Kpi, parameters.Filter);
         if (job.Format == "parquet")
         {
-            var rows = await analytics.WriteWorkOrderParquetAsync(filter, kpi, WorkOrderExport.MaxRows, path, cancellationToken);
+            // Progress comes slice by slice as DuckDB writes them (the rows do not pass through here).
+            var rows = await analytics.WriteWorkOrderParquetAsync(filter, kpi, WorkOrderExport.MaxRows, path, written.Set, cancellationToken);
             written.Set(rows);
             return rows;
         }

@@ -73,6 +73,9 @@ public static partial class Labels
     /// <summary>What a failure says in the UI language: each field with its reasons, or the reason itself.</summary>
     public static string Text(this Failure failure) => failure.Describe(CultureInfo.CurrentUICulture);
 
+    /// <summary>A notification in the reader's language (its English text when it carries no refusal code).</summary>
+    public static string Text(this WorkOrders.Ticketing.Notifications.Notification notification) => notification.TextIn(CultureInfo.CurrentUICulture);
+
     /// <summary>A failure's field reasons in the UI language, keyed like the request ("title", "customFields.fault_code").</summary>
     public static IReadOnlyDictionary<string, string[]> FieldTexts(this Failure failure) => failure.Texts(CultureInfo.CurrentUICulture);
 

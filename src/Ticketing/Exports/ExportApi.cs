@@ -26,9 +26,28 @@ public static class ExportApi
     public static void MapExportApi(this RouteGroupBuilder api)
     {
         var exports = api.MapGroup("/exports").WithTags("Exports");
-        exports.MapGet("/", async (Actor actor, ExportJobs jobs, CancellationToken ct, int take = 50) => TypedResults.Ok(await jobs.MineAsync(actor, take, ct)));
+        // The signed-in user's jobs; with all=true everyone's, newest first and paged, for administrators only (403 otherwise).
+        exports.MapGet("/", async (Actor actor, ExportJobs jobs, CancellationToken ct, bool all = false, string? state = null, int skip = 0, int take = 50) =>
+        {
+            if (!all)
+            {
+                return Results.Ok(await jobs.MineAsync(actor, take, ct));
+            }
+
+            if (state is not null && !WireNames.TryParse<ExportState>(state, out _))
+            {
+                return Failure.Invalid("state", "field.one_of", string.Join(", ", Enum.GetValues<ExportState>().Select(WireNames.Of))).ToResult();
+            }
+
+            var only = state is null ? (ExportState?)null : WireNames.Parse<ExportState>(state);
+            return (await jobs.AllAsync(actor, only, skip, take, ct)).Map(Results.Ok);
+        });
         exports.MapGet("/{id:long}", async (long id, Actor actor, ExportJobs jobs, CancellationToken ct) =>
             (await jobs.GetAsync(actor, id, ct)).Map(job => TypedResults.Ok(job)));
+
+        // A waiting or running job, by its owner or an administrator: 409 once it has ended.
+        exports.MapPost("/{id:long}/cancel", async (long id, Actor actor, ExportJobs jobs, CancellationToken ct) =>
+            (await jobs.CancelAsync(actor, id, ct)).Map(job => TypedResults.Ok(job)));
 
         // Only the owner and administrators; the file is sent from disk as it is read.
         exports.MapGet("/{id:long}/file", async (long id, Actor actor, ExportJobs jobs, CancellationToken ct) =>

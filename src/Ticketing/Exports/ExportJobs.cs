@@ -56,6 +56,7 @@ public enum ExportState
     Ready,
     Failed,
     Expired,
+    Cancelled,
 }
 
 /// <summary>
@@ -78,12 +79,38 @@ public sealed record ExportJob(
     DateTime CreatedAt,
     DateTime? StartedAt,
     DateTime? FinishedAt,
-    DateTime? ExpiresAt)
+    DateTime? ExpiresAt,
+    string? ErrorCode = null)
 {
     public string StatusPath => $"/api/v1/exports/{Id}";
 
     public string DownloadPath => $"/api/v1/exports/{Id}/file";
+
+    /// <summary>Why a failed job failed, to show in the reader's language; null unless it failed.</summary>
+    public Refusal? Reason() => ExportJobs.ReasonOf(ErrorCode, Error);
 }
+
+/// <summary>An export job in the administrator's list of everyone's jobs: its owner by name.</summary>
+public sealed record ExportJobEntry(
+    long Id,
+    long OwnerId,
+    string OwnerName,
+    string Format,
+    string Title,
+    ExportState State,
+    long RowsTotal,
+    long RowsWritten,
+    long? FileBytes,
+    string? Error,
+    string? ErrorCode,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    DateTime? FinishedAt)
+{
+    public Refusal? Reason() => ExportJobs.ReasonOf(ErrorCode, Error);
+}
+
+public sealed record ExportJobEntries(IReadOnlyList<ExportJobEntry> Items, long Total);
 
 /// <summary>What to export: <see cref="Parameters"/> is the request as JSON, read by the feature that writes the file.</summary>
 public sealed record ExportJobRequest(string Kind, string Format, string Parameters, string Title, string FileName, long RowsTotal);
@@ -104,11 +131,12 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
 {
     public const string ReadyKind = "export_ready";
     public const string FailedKind = "export_failed";
+    public const string CancelledKind = "export_cancelled";
 
     private const string Columns = """
         j.id, j.owner_id, j.kind, j.format, j.title, j.file_name, j.state, j.rows_total, j.rows_written,
         CASE WHEN j.state = 'queued' THEN (SELECT count(*)::int FROM export_jobs q WHERE q.state = 'queued' AND q.id <= j.id) END AS queue_position,
-        j.error, j.file_bytes, j.created_at, j.started_at, j.finished_at, j.expires_at
+        j.error, j.file_bytes, j.created_at, j.started_at, j.finished_at, j.expires_at, j.error_code
         """;
 
     private const string Insert = $"""
@@ -118,7 +146,7 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
             RETURNING *)
         SELECT j.id, j.owner_id, j.kind, j.format, j.title, j.file_name, j.state, j.rows_total, j.rows_written,
                (SELECT count(*)::int + 1 FROM export_jobs q WHERE q.state = 'queued') AS queue_position,
-               j.error, j.file_bytes, j.created_at, j.started_at, j.finished_at, j.expires_at
+               j.error, j.file_bytes, j.created_at, j.started_at, j.finished_at, j.expires_at, j.error_code
         FROM j
         """;
 
@@ -126,15 +154,19 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
 
     private const string Mine = $"SELECT {Columns} FROM export_jobs j WHERE j.owner_id = @owner ORDER BY j.id DESC LIMIT @take";
 
-    // A worker that stopped renewing its lease left its job: back to the queue, or failed after too many tries.
+    // A worker that stopped renewing its lease left its job: back to the queue, or failed after too many tries. The row
+    // lock makes a second worker doing the same at the same moment find the job no longer running, so only the first
+    // gets it back (and tells the owner of a failed one).
     private const string Requeue = """
         UPDATE export_jobs
         SET state = CASE WHEN attempts >= @maxAttempts THEN 'failed' ELSE 'queued' END,
-            error = CASE WHEN attempts >= @maxAttempts THEN 'The export stopped each time it was tried.' END,
+            error = CASE WHEN attempts >= @maxAttempts THEN @stopped END,
+            error_code = CASE WHEN attempts >= @maxAttempts THEN @stoppedCode END,
             finished_at = CASE WHEN attempts >= @maxAttempts THEN @now END,
             expires_at = CASE WHEN attempts >= @maxAttempts THEN @expires END,
             slot = NULL, worker = NULL, lease_until = NULL
         WHERE state = 'running' AND lease_until < @now
+        RETURNING id, owner_id, title, state = 'failed' AS failed
         """;
 
     // The oldest queued job whose owner has none running, into the lowest free slot. Two workers may pick the same slot
@@ -175,7 +207,7 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
 
     private const string Fail = """
         UPDATE export_jobs
-        SET state = 'failed', error = left(@error, 1000), finished_at = @now, expires_at = @now, slot = NULL, worker = NULL, lease_until = NULL
+        SET state = 'failed', error = left(@error, 1000), error_code = @errorCode, finished_at = @now, expires_at = @now, slot = NULL, worker = NULL, lease_until = NULL
         WHERE id = @id AND state = 'running' AND worker = @worker
         RETURNING owner_id
         """;
@@ -196,8 +228,38 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
     private const string Expire = "UPDATE export_jobs SET state = 'expired', file_path = NULL WHERE id = ANY(@ids)";
 
     private const string Notify = """
-        INSERT INTO notifications (user_id, kind, text, link, created_at) VALUES (@owner, @kind, left(@text, 1000), @link, @now)
+        INSERT INTO notifications (user_id, kind, text, link, created_at, code, args)
+        VALUES (@owner, @kind, left(@text, 1000), @link, @now, @code, @args)
         """;
+
+    // Cancelling a running job frees its slot at once; its worker's next report finds the job gone and stops.
+    private const string Cancel = """
+        UPDATE export_jobs
+        SET state = 'cancelled', cancelled_by = @by, finished_at = @now, slot = NULL, worker = NULL, lease_until = NULL
+        WHERE id = @id AND state IN ('queued', 'running')
+        RETURNING owner_id
+        """;
+
+    private const string AllCount = "SELECT count(*) FROM export_jobs j WHERE @state::text IS NULL OR j.state = @state";
+
+    private const string All = """
+        SELECT j.id, j.owner_id, u.display_name AS owner_name, j.format, j.title, j.state, j.rows_total, j.rows_written, j.file_bytes,
+               j.error, j.error_code, j.created_at, j.started_at, j.finished_at
+        FROM export_jobs j JOIN users u ON u.id = j.owner_id
+        WHERE @state::text IS NULL OR j.state = @state
+        ORDER BY j.id DESC
+        LIMIT @take OFFSET @skip
+        """;
+
+    /// <summary>The refusal code of a job that stopped each time it was tried.</summary>
+    public const string StoppedCode = "export.reason.stopped";
+
+    /// <summary>The refusal code of a job whose file could not be written; its detail is the error.</summary>
+    public const string ErrorCode = "export.reason.error";
+
+    /// <summary>Why a job failed, from its stored code and detail (jobs failed before codes were kept have only the detail).</summary>
+    public static Refusal? ReasonOf(string? code, string? error) =>
+        code is not null ? new Refusal(code, error) : error is not null ? new Refusal(ErrorCode, error) : null;
 
     public ExportOptions Options => options.Value;
 
@@ -269,8 +331,20 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                Requeue, new { now, maxAttempts = Options.MaxAttempts, expires = now + Options.KeepFor }, transaction, cancellationToken: cancellationToken));
+            var left = await connection.QueryAsync<(long Id, long OwnerId, string Title, bool Failed)>(new CommandDefinition(
+                Requeue,
+                new
+                {
+                    now, maxAttempts = Options.MaxAttempts, expires = now + Options.KeepFor, stoppedCode = StoppedCode,
+                    stopped = new Refusal(StoppedCode).ToString(),
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+            foreach (var (_, owner, title, _) in left.Where(l => l.Failed))
+            {
+                await NotifyFailedAsync(connection, transaction, owner, title, new Refusal(StoppedCode), now, cancellationToken);
+            }
+
             var claimed = await connection.QuerySingleOrDefaultAsync<ClaimedExport>(new CommandDefinition(
                 Claim, new { slots = Options.MaxRunning, worker, lease = now + Options.Lease, now }, transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
@@ -311,28 +385,96 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
 
         await connection.ExecuteAsync(new CommandDefinition(
             Notify,
-            new { owner, kind = ReadyKind, text = $"Your export is ready: {title} ({rows:N0} rows).", link = $"/api/v1/exports/{id}/file", now },
+            new { owner, kind = ReadyKind, text = $"Your export is ready: {title} ({rows:N0} rows).", link = $"/api/v1/exports/{id}/file", now, code = (string?)null, args = (string[]?)null },
             transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
 
-    /// <summary>Marks the job failed and tells its owner.</summary>
+    /// <summary>Marks the job failed and tells its owner why.</summary>
     public async Task FailAsync(long id, string worker, string error, string title, CancellationToken cancellationToken)
     {
         var now = Now;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var owner = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(Fail, new { id, worker, error, now }, transaction, cancellationToken: cancellationToken));
-        if (owner is not null)
+        var owner = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            Fail, new { id, worker, error, errorCode = ErrorCode, now }, transaction, cancellationToken: cancellationToken));
+        if (owner is { } found)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                Notify, new { owner, kind = FailedKind, text = $"Your export could not be made: {title}.", link = "/exports", now }, transaction, cancellationToken: cancellationToken));
+            await NotifyFailedAsync(connection, transaction, found, title, new Refusal(ErrorCode, error), now, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Cancels a job that waits or runs, for its owner or an administrator; a running job's worker stops at its next
+    /// report and deletes what it wrote. An administrator cancelling someone else's job tells its owner.
+    /// </summary>
+    public async Task<Outcome<ExportJob>> CancelAsync(Actor actor, long id, CancellationToken cancellationToken)
+    {
+        var job = await GetAsync(actor, id, cancellationToken);
+        if (job.Failure is not null)
+        {
+            return job;
+        }
+
+        var now = Now;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var owner = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(Cancel, new { id, by = actor.UserId, now }, transaction, cancellationToken: cancellationToken));
+        if (owner is null)
+        {
+            var state = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT state FROM export_jobs WHERE id = @id", new { id }, transaction, cancellationToken: cancellationToken));
+            return Failure.Conflict("export.not_cancellable", state);
+        }
+
+        if (owner != actor.UserId)
+        {
+            var told = new Refusal("export.cancelled_by_admin", job.Value!.Title);
+            await connection.ExecuteAsync(new CommandDefinition(
+                Notify,
+                new { owner, kind = CancelledKind, text = told.ToString(), link = "/exports", now, code = told.Code, args = Args(told) },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (await GetAsync(actor, id, cancellationToken)).Value!;
+    }
+
+    /// <summary>Everyone's export jobs, newest first, in one state or all; administrators only.</summary>
+    public async Task<Outcome<ExportJobEntries>> AllAsync(Actor actor, ExportState? state, int skip, int take, CancellationToken cancellationToken)
+    {
+        if (actor.Role != Role.Admin)
+        {
+            return Failure.Forbidden("export.admins_only");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var wire = state is { } s ? WireNames.Of(s) : null;
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(AllCount, new { state = wire }, cancellationToken: cancellationToken));
+        var items = await connection.QueryAsync<ExportJobEntry>(new CommandDefinition(
+            All, new { state = wire, skip = Math.Max(skip, 0), take = Math.Clamp(take, 1, 200) }, cancellationToken: cancellationToken));
+        return new ExportJobEntries(items.AsList(), total);
+    }
+
+    /// <summary>Tells the owner of a failed job why, in the transaction that failed it (so once, whoever failed it).</summary>
+    private static Task NotifyFailedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long owner, string title, Refusal reason, DateTime now, CancellationToken cancellationToken)
+    {
+        var told = reason.Code == StoppedCode
+            ? new Refusal("export.failed_stopped", title)
+            : new Refusal("export.failed_error", title, reason.Args.FirstOrDefault());
+        return connection.ExecuteAsync(new CommandDefinition(
+            Notify,
+            new { owner, kind = FailedKind, text = told.ToString(), link = "/exports", now, code = told.Code, args = Args(told) },
+            transaction,
+            cancellationToken: cancellationToken));
+    }
+
+    private static string?[] Args(Refusal refusal) => [.. refusal.Args.Select(a => a?.ToString())];
 
     /// <summary>Puts a job this worker will not finish (its app is stopping) back at its place in the queue for another worker.</summary>
     public async Task ReleaseAsync(long id, string worker, CancellationToken cancellationToken)

@@ -1,11 +1,20 @@
+using System.Globalization;
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Ticketing.Notifications;
 
-/// <summary>A notification; <see cref="Link"/> is where it leads when it is not a work order (a ready export's file).</summary>
-public sealed record Notification(long Id, long? WorkOrderId, string? WorkOrderNumber, string Kind, string Text, DateTime CreatedAt, DateTime? ReadAt, string? Link);
+/// <summary>
+/// A notification; <see cref="Link"/> is where it leads when it is not a work order (a ready export's file). One with a
+/// refusal <see cref="Code"/> and its <see cref="Args"/> reads in the reader's language (<see cref="TextIn"/>);
+/// <see cref="Text"/> is its English.
+/// </summary>
+public sealed record Notification(
+    long Id, long? WorkOrderId, string? WorkOrderNumber, string Kind, string Text, DateTime CreatedAt, DateTime? ReadAt, string? Link, string? Code = null, string[]? Args = null)
+{
+    public string TextIn(CultureInfo culture) => Code is null ? Text : new Refusal(Code, [.. (Args ?? []).Cast<object?>()]).ToText(culture);
+}
 
 /// <summary>Which notifications to mark read; all unread ones when <see cref="Ids"/> is left out.</summary>
 public sealed record MarkReadRequest(long[]? Ids);
@@ -27,7 +36,7 @@ public sealed class Notifications(NpgsqlDataSource dataSource, TimeProvider cloc
         """;
 
     private const string Page = """
-        SELECT n.id, n.work_order_id, w.number AS work_order_number, n.kind, n.text, n.created_at, n.read_at, n.link
+        SELECT n.id, n.work_order_id, w.number AS work_order_number, n.kind, n.text, n.created_at, n.read_at, n.link, n.code, n.args
         FROM notifications n LEFT JOIN work_orders w ON w.id = n.work_order_id
         WHERE n.user_id = @me AND (NOT @unreadOnly OR n.read_at IS NULL)
         ORDER BY n.id DESC
@@ -57,10 +66,10 @@ public sealed class Notifications(NpgsqlDataSource dataSource, TimeProvider cloc
     public async Task<NotificationPage> ListAsync(Actor actor, bool unreadOnly, int take, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var items = await connection.QueryAsync<Notification>(new CommandDefinition(
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
             Page, new { me = actor.UserId, unreadOnly, take = Math.Clamp(take, 1, 200) }, cancellationToken: cancellationToken));
         var unread = await connection.ExecuteScalarAsync<int>(new CommandDefinition(Unread, new { me = actor.UserId }, cancellationToken: cancellationToken));
-        return new NotificationPage(items.AsList(), unread);
+        return new NotificationPage([.. rows.Select(r => r.ToNotification())], unread);
     }
 
     public async Task<int> UnreadCountAsync(long userId, CancellationToken cancellationToken)
@@ -83,5 +92,31 @@ public sealed class Notifications(NpgsqlDataSource dataSource, TimeProvider cloc
         }
 
         return marked;
+    }
+
+    /// <summary>A row as read: Dapper fills a text[] column into a property, not into a constructor's string[] parameter.</summary>
+    private sealed class Row
+    {
+        public long Id { get; init; }
+
+        public long? WorkOrderId { get; init; }
+
+        public string? WorkOrderNumber { get; init; }
+
+        public string Kind { get; init; } = "";
+
+        public string Text { get; init; } = "";
+
+        public DateTime CreatedAt { get; init; }
+
+        public DateTime? ReadAt { get; init; }
+
+        public string? Link { get; init; }
+
+        public string? Code { get; init; }
+
+        public string[]? Args { get; init; }
+
+        public Notification ToNotification() => new(Id, WorkOrderId, WorkOrderNumber, Kind, Text, CreatedAt, ReadAt, Link, Code, Args);
     }
 }
