@@ -136,7 +136,7 @@ public class WorkOrderNumberTests(TestDatabase database) : IClassFixture<TestDat
 /// <summary>Migration 0023 on a database that numbered with the former per-year counter rows.</summary>
 public sealed class WorkOrderNumberMigrationTests : IAsyncLifetime
 {
-    // The schema before 0023: the counter table, without the number sequences and their functions.
+    // The schema before 0023: the counter table, without the number sequences and their functions (nor the cursor's lists).
     private const string Before0023 = """
         DROP VIEW work_order_number_years;
         DROP FUNCTION work_order_numbers_take(integer, bigint);
@@ -144,6 +144,7 @@ public sealed class WorkOrderNumberMigrationTests : IAsyncLifetime
         DROP FUNCTION work_order_number_sequence(integer);
         DROP SCHEMA work_order_numbers CASCADE;
         CREATE TABLE work_order_counters (year integer PRIMARY KEY, last_value integer NOT NULL);
+        ALTER TABLE assignment_rule_cursors DROP COLUMN version, DROP COLUMN recent_users, DROP COLUMN recent_weights;
         """;
 
     private readonly TestDatabase _database = new();

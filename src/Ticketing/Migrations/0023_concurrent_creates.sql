@@ -93,3 +93,11 @@ SELECT CASE WHEN sequencename ~ '^y[0-9]{1,4}$' THEN substr(sequencename, 2)::in
        coalesce(last_value, 0) AS last_value
 FROM pg_sequences
 WHERE schemaname = 'work_order_numbers' AND sequencename ~ '^y[0-9]{1,4}$';
+
+-- Auto-assignment reads the people's loads before it locks its rule's cursor, then adds what the rule assigned since:
+-- the cursor counts its assignments (version) and keeps the most recent (up to 64) with their load weights, so the
+-- lock that makes creates under one rule choose one at a time no longer covers reading every load.
+ALTER TABLE assignment_rule_cursors
+    ADD COLUMN version bigint NOT NULL DEFAULT 0,
+    ADD COLUMN recent_users bigint[] NOT NULL DEFAULT '{}',
+    ADD COLUMN recent_weights integer[] NOT NULL DEFAULT '{}';
