@@ -37,6 +37,7 @@ public static class Cli
         Warehouse.IngestBenchmark.Verb(),
         Warehouse.AnalyticsBenchmark.Verb(),
         Bench.AssignmentBenchmark.Verb(),
+        Bench.CreateBenchmark.Verb(),
         Bench.PmBenchmark.Verb(),
         Bench.AlarmBenchmark.Verb(),
         Bench.ExportBenchmark.Verb(),

@@ -154,6 +154,37 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
     }
 
     [Fact]
+    public async Task simultaneous_creates_under_one_least_loaded_rule_spread_the_work_evenly()
+    {
+        var org = await TestOrg.CreateAsync(Data);
+        var crew = new[] { await TechnicianAsync(org, "Ann"), await TechnicianAsync(org, "Ben"), await TechnicianAsync(org, "Cho") };
+        await RuleAsync(org, AssignmentStrategy.LeastLoaded);
+
+        // Each create reads the loads before it waits for the rule's cursor, so most read loads that miss the others'
+        // assignments; the cursor's recent assignments must bring them up to date.
+        var decided = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => NewAsync(org, title: $"pump {i}")));
+
+        Assert.All(decided, d => Assert.Equal(WorkOrderStatus.Assigned, d.Status));
+        Assert.Equal([4, 4, 4], crew.Select(t => decided.Count(d => d.AssigneeId == t.UserId)));
+    }
+
+    [Fact]
+    public void loads_read_before_the_lock_are_brought_up_to_the_cursor_or_read_again_when_it_cannot_tell()
+    {
+        var always = WeeklySchedule.Always;
+        List<Person> seen = [new(1, "Ann", true, new Dictionary<string, int>(), 1, 2, always), new(2, "Ben", true, new Dictionary<string, int>(), 0, 0, always)];
+        var cursor = new AutoAssign.CursorRow { LastUserId = 2, Version = 12, RecentUsers = [1, 2, 2, 1], RecentWeights = [4, 2, 3, 1] };
+
+        var caughtUp = AutoAssign.CatchUp(seen, 9, cursor)!;
+
+        // Three assignments since version 9: the last three of the lists.
+        Assert.Equal([(2, 3), (2, 5)], caughtUp.Select(p => (p.OpenCount, p.Load)));
+        Assert.Equal(seen, AutoAssign.CatchUp(seen, 12, cursor));
+        Assert.Null(AutoAssign.CatchUp(seen, 7, cursor));
+        Assert.Null(AutoAssign.CatchUp(seen, null, cursor));
+    }
+
+    [Fact]
     public async Task a_named_person_rule_gives_the_work_to_that_person_even_when_others_are_free()
     {
         var org = await TestOrg.CreateAsync(Data);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
@@ -18,7 +17,6 @@ namespace WorkOrders.Ingest.Bench;
 /// </summary>
 internal static class AssignmentBenchmark
 {
-
     private const string Setup = """
         INSERT INTO departments (name) VALUES ('Bench crew');
         INSERT INTO skills (name) VALUES ('pumps');
@@ -80,26 +78,7 @@ internal static class AssignmentBenchmark
         await using var database = await BenchDatabase.CreateAsync("bench_assign", Math.Max(20, clients * 2), keep, cancellationToken);
         var data = database.Data;
         var setup = Stopwatch.StartNew();
-        await using (var connection = await data.OpenConnectionAsync(cancellationToken))
-        {
-            await connection.ExecuteAsync(new CommandDefinition(Setup, new { technicians, open }, commandTimeout: 600, cancellationToken: cancellationToken));
-            // As autovacuum would leave a settled table: statistics, and a visibility map for index-only scans. A VACUUM
-            // right after the load may not yet see it as visible to every transaction (an autovacuum ANALYZE can hold the
-            // horizon back), so it is repeated until the table's pages are marked all-visible.
-            await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 600, cancellationToken: cancellationToken));
-            for (var attempt = 0; attempt < 30; attempt++)
-            {
-                await connection.ExecuteAsync(new CommandDefinition("VACUUM work_orders", commandTimeout: 600, cancellationToken: cancellationToken));
-                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                        "SELECT relallvisible >= 0.9 * relpages FROM pg_class WHERE relname = 'work_orders'", cancellationToken: cancellationToken)))
-                {
-                    break;
-                }
-
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            }
-        }
-
+        await SetUpAsync(data, technicians, open, cancellationToken);
         setup.Stop();
         var (template, asset, requester) = await FixturesAsync(data, cancellationToken);
         var create = new CreateWorkOrder(data, TimeProvider.System);
@@ -151,7 +130,32 @@ internal static class AssignmentBenchmark
         return 0;
     }
 
-    private static async Task<(long Template, long Asset, Actor Requester)> FixturesAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
+    /// <summary>
+    /// The department, its technicians with skills and working hours, the open work orders that make their loads, and
+    /// one least-loaded rule that needs a skill level; then a settled table, as autovacuum would leave it.
+    /// </summary>
+    internal static async Task SetUpAsync(NpgsqlDataSource data, int technicians, int open, CancellationToken cancellationToken)
+    {
+        await using var connection = await data.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(Setup, new { technicians, open }, commandTimeout: 600, cancellationToken: cancellationToken));
+        // As autovacuum would leave a settled table: statistics, and a visibility map for index-only scans. A VACUUM
+        // right after the load may not yet see it as visible to every transaction (an autovacuum ANALYZE can hold the
+        // horizon back), so it is repeated until the table's pages are marked all-visible.
+        await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 600, cancellationToken: cancellationToken));
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("VACUUM work_orders", commandTimeout: 600, cancellationToken: cancellationToken));
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    "SELECT relallvisible >= 0.9 * relpages FROM pg_class WHERE relname = 'work_orders'", cancellationToken: cancellationToken)))
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+
+    internal static async Task<(long Template, long Asset, Actor Requester)> FixturesAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
     {
         await using var connection = await data.OpenConnectionAsync(cancellationToken);
         var template = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT id FROM templates WHERE name = 'Bench repair'", cancellationToken: cancellationToken));
@@ -168,7 +172,7 @@ internal static class AssignmentBenchmark
             cancellationToken: cancellationToken));
     }
 
-    private static async Task Created(Task<WorkOrders.Ticketing.Outcome<CreatedWorkOrder>> pending)
+    internal static async Task Created(Task<WorkOrders.Ticketing.Outcome<CreatedWorkOrder>> pending)
     {
         var outcome = await pending;
         if (outcome.Failure is { } failure)
@@ -177,58 +181,10 @@ internal static class AssignmentBenchmark
         }
     }
 
-    private static double Percentile(double[] sorted, double share) =>
+    internal static double Percentile(double[] sorted, double share) =>
         sorted[Math.Clamp((int)Math.Ceiling(share * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>pgbench with a one-line INSERT script into a table of its own, same clients and duration.</summary>
-    private static async Task<string> PgbenchAsync(NpgsqlConnectionStringBuilder bench, int clients, int seconds, CancellationToken cancellationToken)
-    {
-        var binary = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pgbench")).Where(File.Exists).Order().LastOrDefault()
-            : null;
-        if (binary is null)
-        {
-            return "not run: pgbench was not found under /usr/lib/postgresql/*/bin";
-        }
-
-        await using (var data = NpgsqlDataSource.Create(bench.ConnectionString))
-        {
-            await data.CreateCommand("CREATE TABLE bench_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL)")
-                .ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        var script = Path.Combine(Path.GetTempPath(), $"bench-insert-{Environment.ProcessId}.sql");
-        await File.WriteAllTextAsync(script, "INSERT INTO bench_insert (payload, created_at) VALUES ('work order', now());\n", cancellationToken);
-        try
-        {
-            var start = new ProcessStartInfo(binary)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                ArgumentList =
-                {
-                    "-n", "-f", script, "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", Math.Min(clients, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture),
-                    "-T", seconds.ToString(CultureInfo.InvariantCulture), "-h", bench.Host ?? "localhost", "-p", bench.Port.ToString(CultureInfo.InvariantCulture),
-                    "-U", bench.Username ?? "postgres", bench.Database!,
-                },
-            };
-            if (bench.Password is { } password)
-            {
-                start.Environment["PGPASSWORD"] = password;
-            }
-
-            using var process = Process.Start(start)!;
-            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var errors = await process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            var tps = output.Split('\n').FirstOrDefault(l => l.StartsWith("tps = ", StringComparison.Ordinal));
-            return process.ExitCode == 0 && tps is not null
-                ? $"{tps[6..].Split(' ')[0]} inserts/s"
-                : $"pgbench failed ({process.ExitCode}): {errors.Trim()}";
-        }
-        finally
-        {
-            File.Delete(script);
-        }
-    }
+    private static async Task<string> PgbenchAsync(NpgsqlConnectionStringBuilder bench, int clients, int seconds, CancellationToken cancellationToken) =>
+        (await Pgbench.RawInsertAsync(bench, clients, seconds, cancellationToken)).Describe("inserts/s");
 }

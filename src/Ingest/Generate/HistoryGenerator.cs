@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Dapper;
 using Npgsql;
+using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ingest.Generate;
 
@@ -38,9 +39,9 @@ public interface IGenerationProgress
 /// failure simulation size the plant, a full pass counts what will be written (so id blocks and work-order numbers can
 /// be reserved up front), and the last pass writes it. Planning is cheap next to writing, and no pass holds more than
 /// a few chunks of work orders.
-/// Everything is written in one transaction; ids come from blocks reserved beforehand under a short table lock, so the
-/// live application keeps inserting meanwhile. Creating work orders in the window's years waits for the commit,
-/// because the per-year number counters are taken in the same transaction.
+/// Everything is written in one transaction; ids and each year's work-order numbers come from blocks reserved
+/// beforehand under a short table lock, so the live application keeps inserting meanwhile, in every year, and carries
+/// on after the generated numbers. A run that fails leaves its blocks unused (gaps, never duplicates).
 /// </summary>
 public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
 {
@@ -61,14 +62,6 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
     private const string ReserveBlock = """
         SELECT setval(q.s, COALESCE(pg_sequence_last_value(q.s), 0) + @count) - @count + 1
         FROM (SELECT pg_get_serial_sequence(@table, 'id')::regclass AS s) q
-        """;
-
-    private const string TakeNumbers = """
-        INSERT INTO work_order_counters (year, last_value) SELECT unnest(@years), 0 ON CONFLICT (year) DO NOTHING;
-        UPDATE work_order_counters c SET last_value = c.last_value + n.taken
-        FROM unnest(@years, @taken) AS n(year, taken)
-        WHERE c.year = n.year
-        RETURNING c.year AS Year, (c.last_value - n.taken + 1) AS First
         """;
 
     private const string InsertRun = """
@@ -125,14 +118,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         Done("counting the history");
 
         progress?.Planning("reserving ids and numbers");
-        var ids = await ReserveAsync(plant, census, options.WorkOrders, cancellationToken);
-        var years = census.Years.Keys.Order().ToArray();
-        var firstNumbers = (await connection.QueryAsync<(int Year, int First)>(new CommandDefinition(
-                TakeNumbers,
-                new { years, taken = years.Select(y => census.Years[y]).ToArray() },
-                transaction,
-                cancellationToken: cancellationToken)))
-            .ToDictionary(r => r.Year, r => r.First);
+        var (ids, firstNumbers) = await ReserveAsync(plant, census, options.WorkOrders, cancellationToken);
         var runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             InsertRun,
             new
@@ -366,7 +352,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private async Task<IdBlocks> ReserveAsync(Plant plant, Census census, long workOrders, CancellationToken cancellationToken)
+    private async Task<(IdBlocks Ids, Dictionary<int, long> FirstNumbers)> ReserveAsync(Plant plant, Census census, long workOrders, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -384,8 +370,10 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
             await Block("work_orders", workOrders),
             await Block("work_order_events", census.Events),
             await Block("alarm_episodes", census.AlarmEpisodes));
+        var firstNumbers = await WorkOrderNumbers.TakeAsync(
+            connection, transaction, census.Years.ToDictionary(y => y.Key, y => (long)y.Value), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return ids;
+        return (ids, firstNumbers);
     }
 
     private sealed class Census

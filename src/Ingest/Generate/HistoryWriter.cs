@@ -59,9 +59,9 @@ public sealed class HistoryWriter
     private readonly string[] _userJson;
     private readonly string[] _templateJson;
     private readonly string[] _workTypes;
-    private readonly Dictionary<int, int> _numbers;
+    private readonly Dictionary<int, long> _numbers;
 
-    public HistoryWriter(Plant plant, StressClock clock, IdBlocks ids, long runId, IReadOnlyDictionary<int, int> firstNumbers)
+    public HistoryWriter(Plant plant, StressClock clock, IdBlocks ids, long runId, IReadOnlyDictionary<int, long> firstNumbers)
     {
         _plant = plant;
         _clock = clock;
@@ -140,7 +140,7 @@ public sealed class HistoryWriter
         var year = created.Year;
         var sequence = _numbers[year] + 1;
         _numbers[year] = sequence;
-        var number = string.Create(CultureInfo.InvariantCulture, $"WO-{year}-{sequence:D6}");
+        var number = WorkOrderNumbers.Format(year, sequence);
         var (title, description) = Texts(wo);
 
         copy.StartRow();

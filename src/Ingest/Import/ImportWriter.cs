@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
@@ -14,9 +13,10 @@ public sealed record BatchResult(int Loaded, int Skipped, int Events);
 
 /// <summary>
 /// Writes a batch of checked tickets in one transaction with binary COPY: work orders with ids, numbers and histories, so
-/// a batch is in whole or not at all. Ids come from a block reserved on the identity sequences beforehand, under a table
-/// lock so that no live insert can take a number inside the block; numbers come from work_order_counters, as the live
-/// create takes them, so the application carries on after the last imported number of each year.
+/// a batch is in whole or not at all. Ids and work-order numbers come from blocks reserved beforehand, under a table
+/// lock so that no live insert can draw inside a block: the identity sequences and each year's number sequence
+/// (WorkOrderNumbers) are moved past the blocks before the batch is written, so the application carries on after the
+/// last imported number of each year. A batch that fails leaves its blocks unused (gaps, never duplicates).
 /// </summary>
 public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences references)
 {
@@ -29,12 +29,6 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     private const string Reserve = """
         SELECT setval(pg_get_serial_sequence('work_orders', 'id'), nextval(pg_get_serial_sequence('work_orders', 'id')) + @workOrders - 1),
                setval(pg_get_serial_sequence('work_order_events', 'id'), nextval(pg_get_serial_sequence('work_order_events', 'id')) + @events - 1);
-        """;
-
-    private const string TakeNumbers = """
-        INSERT INTO work_order_counters (year, last_value) VALUES (@year, @count)
-        ON CONFLICT (year) DO UPDATE SET last_value = work_order_counters.last_value + @count
-        RETURNING last_value
         """;
 
     private const string CopyWorkOrders = """
@@ -64,11 +58,12 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         }
 
         var eventCount = fresh.Sum(t => t.History.Steps.Count);
-        var (firstWorkOrder, firstEvent) = await ReserveAsync(fresh.Count, eventCount, cancellationToken);
+        var years = fresh.GroupBy(t => t.History.CreatedAt.Year).ToDictionary(g => g.Key, g => (long)g.Count());
+        var (firstWorkOrder, firstEvent, firstNumbers) = await ReserveAsync(fresh.Count, eventCount, years, cancellationToken);
+        var numbers = Numbers(fresh, firstNumbers);
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var rows = new List<WorkOrderRow>(fresh.Count);
-        var numbers = await NumbersAsync(fresh, transaction, cancellationToken);
         for (var i = 0; i < fresh.Count; i++)
         {
             var ticket = fresh[i];
@@ -89,31 +84,31 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         return new BatchResult(fresh.Count, batch.Count - fresh.Count, eventCount);
     }
 
-    /// <summary>Moves both identity sequences past a block of ids for this batch; returns the first id of each block.</summary>
-    private async Task<(long WorkOrder, long Event)> ReserveAsync(int workOrders, int events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves both identity sequences past a block of ids for this batch, and each year's number sequence past a block
+    /// of numbers; returns the first id of each block and the first number of each year.
+    /// </summary>
+    private async Task<(long WorkOrder, long Event, Dictionary<int, long> Numbers)> ReserveAsync(
+        int workOrders, int events, Dictionary<int, long> years, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(LockTables, transaction: transaction, cancellationToken: cancellationToken));
         var (lastWorkOrder, lastEvent) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
             Reserve, new { workOrders, events }, transaction, cancellationToken: cancellationToken));
+        var numbers = await WorkOrderNumbers.TakeAsync(connection, transaction, years, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return (lastWorkOrder - workOrders + 1, lastEvent - events + 1);
+        return (lastWorkOrder - workOrders + 1, lastEvent - events + 1, numbers);
     }
 
     /// <summary>WO-YYYY-NNNNNN by the (UTC) year of creation, in the batch's order, which is the order of creation.</summary>
-    private async Task<string[]> NumbersAsync(List<ImportedTicket> tickets, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    private static string[] Numbers(List<ImportedTicket> tickets, Dictionary<int, long> firstNumbers)
     {
+        var next = new Dictionary<int, long>(firstNumbers);
         var numbers = new string[tickets.Count];
-        foreach (var year in tickets.Select((t, i) => (Year: t.History.CreatedAt.Year, Index: i)).GroupBy(x => x.Year).OrderBy(g => g.Key))
+        for (var i = 0; i < tickets.Count; i++)
         {
-            var indexes = year.Select(x => x.Index).ToList();
-            var last = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-                TakeNumbers, new { year = year.Key, count = indexes.Count }, transaction, cancellationToken: cancellationToken));
-            var next = last - indexes.Count + 1;
-            foreach (var index in indexes)
-            {
-                numbers[index] = string.Create(CultureInfo.InvariantCulture, $"WO-{year.Key}-{next++:D6}");
-            }
+            var year = tickets[i].History.CreatedAt.Year;
+            numbers[i] = WorkOrderNumbers.Format(year, next[year]++);
         }
 
         return numbers;

@@ -32,11 +32,24 @@ public static class AutoAssign
         SELECT id FROM up
         """;
 
-    // Locked before the load is read: a concurrent create under the same rule waits here, then reads a load that
-    // includes what this one assigned (each statement of a READ COMMITTED transaction sees the latest commits).
+    // Creates under one rule choose one at a time: each waits here for the previous one's commit. The loads were read
+    // before, with the cursor's version in the same snapshot; every assignment the rule made since is in the cursor's
+    // recent lists, so the waiter adds those to the loads it read instead of reading them all again while it holds the
+    // lock (reading them is most of the work, and the lock is held until the commit).
     private const string LockCursor = """
         INSERT INTO assignment_rule_cursors (rule_id) VALUES (@ruleId) ON CONFLICT DO NOTHING;
-        SELECT last_user_id FROM assignment_rule_cursors WHERE rule_id = @ruleId FOR UPDATE;
+        SELECT last_user_id, version, recent_users, recent_weights FROM assignment_rule_cursors WHERE rule_id = @ruleId FOR UPDATE;
+        """;
+
+    /// <summary>As <see cref="People"/>, with the rule cursor's version read in the same snapshot as the loads.</summary>
+    private const string PeopleSeen = $"""
+        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {SkillsColumn}, l.open_count, l.load,
+               (SELECT c.version FROM assignment_rule_cursors c WHERE c.rule_id = @ruleId) AS cursor_version
+        FROM users u
+        {LoadJoin}
+        WHERE u.department_id = @departmentId
+          AND ((u.role = 'technician' AND u.active) OR u.id = @namedUserId)
+        ORDER BY u.id
         """;
 
     /// <summary>The skills of the user aliased u, as "skill:level,..." for <see cref="ParseSkills"/>.</summary>
@@ -73,7 +86,14 @@ public static class AutoAssign
         SET status = CASE WHEN @assigneeId::bigint IS NULL THEN status ELSE 'assigned' END,
             assignee_id = @assigneeId, department_id = @departmentId, assignment_rule_id = @ruleId
         WHERE id = @id;
-        UPDATE assignment_rule_cursors SET last_user_id = coalesce(@assigneeId, last_user_id) WHERE rule_id = @ruleId;
+        UPDATE assignment_rule_cursors
+        SET last_user_id = coalesce(@assigneeId, last_user_id),
+            version = version + CASE WHEN @assigneeId::bigint IS NULL THEN 0 ELSE 1 END,
+            recent_users = CASE WHEN @assigneeId::bigint IS NULL THEN recent_users
+                ELSE (recent_users || @assigneeId::bigint)[greatest(1, cardinality(recent_users) - 62):] END,
+            recent_weights = CASE WHEN @assigneeId::bigint IS NULL THEN recent_weights
+                ELSE (recent_weights || @weight::integer)[greatest(1, cardinality(recent_weights) - 62):] END
+        WHERE rule_id = @ruleId;
         """;
 
     private const string Managers = "SELECT id FROM users WHERE department_id = @departmentId AND role = 'manager' AND active";
@@ -102,15 +122,18 @@ public static class AutoAssign
         }
         else
         {
-            var cursor = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(LockCursor, new { ruleId = rule.Id }, transaction, cancellationToken: cancellationToken));
-            var people = await PeopleAsync(connection, transaction, rule.DepartmentId, rule.NamedUserId, now, cancellationToken);
-            decision = Assign.Decide(rule, row.Priority, people, cursor, now);
+            var (seen, seenVersion) = await ReadPeopleAsync(
+                connection, transaction, PeopleSeen, new { departmentId = rule.DepartmentId, namedUserId = rule.NamedUserId, ruleId = rule.Id }, now, cancellationToken);
+            var cursor = await connection.QuerySingleAsync<CursorRow>(new CommandDefinition(LockCursor, new { ruleId = rule.Id }, transaction, cancellationToken: cancellationToken));
+            var people = CatchUp(seen, seenVersion, cursor)
+                ?? await PeopleAsync(connection, transaction, rule.DepartmentId, rule.NamedUserId, now, cancellationToken);
+            decision = Assign.Decide(rule, row.Priority, people, cursor.LastUserId, now);
         }
 
         var departmentId = rule?.DepartmentId ?? row.DepartmentId;
         await connection.ExecuteAsync(new CommandDefinition(
             Apply,
-            new { id = workOrderId, assigneeId = decision.AssigneeId, departmentId, ruleId = decision.RuleId },
+            new { id = workOrderId, assigneeId = decision.AssigneeId, departmentId, ruleId = decision.RuleId, weight = Assign.Weight(row.Priority) },
             transaction,
             cancellationToken: cancellationToken));
 
@@ -147,16 +170,45 @@ public static class AutoAssign
 
     /// <summary>The people of a department with their skills, load and schedule (for the pure decision).</summary>
     internal static async Task<List<Person>> PeopleAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, long departmentId, long? namedUserId, DateTime now, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, long departmentId, long? namedUserId, DateTime now, CancellationToken cancellationToken) =>
+        (await ReadPeopleAsync(connection, transaction, People, new { departmentId, namedUserId }, now, cancellationToken)).People;
+
+    /// <summary>
+    /// The loads read before the lock, brought up to the locked cursor: the assignments the rule made since the version
+    /// read with them, taken from its recent lists. Null when that cannot be told (no version was read, or more
+    /// assignments were made since than the lists keep): then the loads are read again under the lock. Changes to loads
+    /// by anything else (a resolve, a manual assignment) in the moment between the read and the lock are not seen.
+    /// </summary>
+    internal static List<Person>? CatchUp(List<Person> seen, long? seenVersion, CursorRow cursor)
+    {
+        if (seenVersion is not { } version || cursor.Version < version || cursor.Version - version > cursor.RecentUsers.Length
+            || cursor.RecentUsers.Length != cursor.RecentWeights.Length)
+        {
+            return null;
+        }
+
+        var missed = (int)(cursor.Version - version);
+        var added = new Dictionary<long, (int Open, int Load)>();
+        for (var i = cursor.RecentUsers.Length - missed; i < cursor.RecentUsers.Length; i++)
+        {
+            var (open, load) = added.GetValueOrDefault(cursor.RecentUsers[i]);
+            added[cursor.RecentUsers[i]] = (open + 1, load + cursor.RecentWeights[i]);
+        }
+
+        return [.. seen.Select(p => added.TryGetValue(p.UserId, out var more) ? p with { OpenCount = p.OpenCount + more.Open, Load = p.Load + more.Load } : p)];
+    }
+
+    private static async Task<(List<Person> People, long? CursorVersion)> ReadPeopleAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, object parameters, DateTime now, CancellationToken cancellationToken)
     {
         var rows = (await connection.QueryAsync<PersonRow>(new CommandDefinition(
-            People, new { departmentId, namedUserId }, transaction, cancellationToken: cancellationToken))).ToList();
+            sql, parameters, transaction, cancellationToken: cancellationToken))).ToList();
         var ids = rows.Select(r => r.UserId).ToArray();
         var hours = (await connection.QueryAsync<HoursRow>(new CommandDefinition(Hours, new { ids }, transaction, cancellationToken: cancellationToken)))
             .ToLookup(h => h.UserId);
         var away = (await connection.QueryAsync<AwayRow>(new CommandDefinition(AwayNow, new { ids, now }, transaction, cancellationToken: cancellationToken)))
             .ToLookup(a => a.UserId);
-        return rows.Select(r => new Person(
+        return (rows.Select(r => new Person(
                 r.UserId,
                 r.Name,
                 r.Active,
@@ -167,7 +219,7 @@ public static class AutoAssign
                     r.TimeZone,
                     hours[r.UserId].Select(h => h.ToHours()).ToList(),
                     away[r.UserId].Select(a => new AwayPeriod(a.AwayFrom, a.AwayTo, a.Reason)).ToList())))
-            .ToList();
+            .ToList(), rows.Count > 0 ? rows[0].CursorVersion : null);
     }
 
     internal static Dictionary<string, int> ParseSkills(string skills) =>
@@ -197,6 +249,20 @@ public static class AutoAssign
         public string Skills { get; init; } = "";
         public int OpenCount { get; init; }
         public int Load { get; init; }
+
+        public long? CursorVersion { get; init; }
+    }
+
+    /// <summary>A rule's cursor: the last person it chose, how many it has assigned, and the most recent of those.</summary>
+    internal sealed class CursorRow
+    {
+        public long? LastUserId { get; init; }
+
+        public long Version { get; init; }
+
+        public long[] RecentUsers { get; init; } = [];
+
+        public int[] RecentWeights { get; init; } = [];
     }
 
     internal sealed class HoursRow

@@ -23,8 +23,8 @@ public sealed class PmOptions : JobOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// How many schedules one transaction of a pass claims. Kept small: a work-order create takes the year's number
-    /// counter, and every other create (a user's too) waits for it until the batch commits.
+    /// How many schedules one transaction of a pass claims. Kept small: each create auto-assigns, and the cursor of the
+    /// assignment rule it matched stays locked until the batch commits, so other creates under that rule wait for it.
     /// </summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 20;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
@@ -35,18 +34,15 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     public const int MaxIdempotencyKeyLength = 200;
     public const int MaxDecommissionedReasonLength = 2000;
 
-    private const string NextNumber = """
-        INSERT INTO work_order_counters (year, last_value) VALUES (@year, 1)
-        ON CONFLICT (year) DO UPDATE SET last_value = work_order_counters.last_value + 1
-        RETURNING last_value
-        """;
-
-    private const string Insert = """
+    // The number is drawn inside the INSERT, after the statement has taken ROW EXCLUSIVE on work_orders: a bulk writer
+    // taking a block of numbers under a stronger lock is never interleaved (WorkOrderNumbers). nextval holds no lock
+    // until the commit, so creates do not wait for each other here.
+    private const string Insert = $"""
         INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, contact,
             asset_id, department_id, reference, due_at, created_at, custom_fields, source, updated_at)
-        VALUES (@number, @templateId, @workType, @title, @description, @priority, 'new', @requesterId, @contact,
+        VALUES ({WorkOrderNumbers.Next}, @templateId, @workType, @title, @description, @priority, 'new', @requesterId, @contact,
             @assetId, @departmentId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
-        RETURNING id
+        RETURNING id, number
         """;
 
     private const string ClaimKey = """
@@ -127,14 +123,12 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var sequence = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            NextNumber, new { year = now.Year }, transaction, cancellationToken: cancellationToken));
-        var number = string.Create(CultureInfo.InvariantCulture, $"WO-{now.Year}-{sequence:D6}");
-        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+        await WorkOrderNumbers.EnsureYearAsync(dataSource, now.Year, cancellationToken);
+        var (id, number) = await connection.QuerySingleAsync<(long, string)>(new CommandDefinition(
             Insert,
             new
             {
-                number,
+                year = now.Year,
                 templateId = template!.Id,
                 workType = WireNames.Of(template.WorkType),
                 title = request.Title!.Trim(),

@@ -149,7 +149,7 @@ public class GenerateTests
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) - count(DISTINCT number) FROM work_orders"));
         var stale = await connection.ExecuteScalarAsync<long>(
             """
-            SELECT count(*) FROM work_order_counters c
+            SELECT count(*) FROM work_order_number_years c
             FULL JOIN (SELECT substr(number, 4, 4)::int AS year, max(substr(number, 9)::int) AS top, count(*) AS n FROM work_orders GROUP BY 1) w
                 ON w.year = c.year
             WHERE c.last_value IS DISTINCT FROM w.top OR w.top IS DISTINCT FROM w.n::int
@@ -160,7 +160,7 @@ public class GenerateTests
             "SELECT id, user_name FROM users WHERE user_name = @name", new { name = $"{result.Tag.ToLowerInvariant()}.op0001" });
         var template = await connection.ExecuteScalarAsync<long>("SELECT id FROM templates WHERE name LIKE 'Equipment repair%' ORDER BY id LIMIT 1");
         var machine = await connection.ExecuteScalarAsync<long>("SELECT id FROM assets WHERE kind = 'machine' ORDER BY id LIMIT 1");
-        var lastOf2025 = await connection.ExecuteScalarAsync<int>("SELECT last_value FROM work_order_counters WHERE year = 2025");
+        var lastOf2025 = await connection.ExecuteScalarAsync<int>("SELECT last_value FROM work_order_number_years WHERE year = 2025");
         var maxId = await connection.ExecuteScalarAsync<long>("SELECT max(id) FROM work_orders");
 
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 6, 15, 8, 0, 0, TimeSpan.Zero));

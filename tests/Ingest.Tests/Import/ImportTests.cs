@@ -138,7 +138,7 @@ public sealed class ImportTests(TestDatabase database) : IClassFixture<TestDatab
         var file = WriteExport();
         var first = await ImportFiles.ImportAsync(database.DataSource, file, Mapping(), Rejects);
         await using var connection = await database.DataSource.OpenConnectionAsync();
-        const string counts = "SELECT (SELECT count(*) FROM work_orders) + 1000000 * (SELECT count(*) FROM work_order_events) + (SELECT coalesce(sum(last_value), 0) FROM work_order_counters) * 1000000000000";
+        const string counts = "SELECT (SELECT count(*) FROM work_orders) + 1000000 * (SELECT count(*) FROM work_order_events) + (SELECT coalesce(sum(last_value), 0) FROM work_order_number_years) * 1000000000000";
         var before = await connection.ExecuteScalarAsync<decimal>(counts);
 
         var second = await ImportFiles.ImportAsync(database.DataSource, file, Mapping(), Rejects);

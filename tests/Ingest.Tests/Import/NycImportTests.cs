@@ -135,7 +135,7 @@ public sealed class NycImportTests(NycImported nyc, ITestOutputHelper output) : 
         Assert.True(await connection.ExecuteScalarAsync<bool>(
             """
             SELECT bool_and(c.last_value = n.max_number)
-            FROM work_order_counters c
+            FROM work_order_number_years c
             JOIN (SELECT split_part(number, '-', 2)::int AS year, max(split_part(number, '-', 3)::int) AS max_number, count(*) AS numbers
                   FROM work_orders GROUP BY 1) n ON n.year = c.year AND n.numbers = n.max_number
             """));
