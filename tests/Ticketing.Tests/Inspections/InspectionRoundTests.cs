@@ -99,16 +99,7 @@ public sealed class InspectionRoundTests
     public async Task two_generators_racing_make_each_round_once_at_the_site_times_and_the_rules_assign_it()
     {
         await using var world = await InspectionWorld.CreateAsync(Start);
-        await using (var connection = await world.Data.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync(
-                """
-                WITH r AS (INSERT INTO assignment_rules (name, position, template_id, department_id, strategy) VALUES (@name, 1, @template, @department, 'least_loaded') RETURNING id)
-                INSERT INTO assignment_rule_skills (rule_id, skill, min_level) SELECT id, 'mechanical', 2 FROM r
-                """,
-                new { name = $"Rounds {world.Org.Suffix}", template = world.InspectionTemplateId, department = world.Org.DepartmentId });
-            await connection.ExecuteAsync("INSERT INTO user_skills (user_id, skill, level) VALUES (@id, 'mechanical', 3)", new { id = world.Technician.UserId });
-        }
+        await world.AddRoundRuleAsync();
 
         var route = await world.RouteAsync("Twice daily", schedules: [InspectionWorld.TwiceDaily(new DateOnly(2027, 3, 1))]);
 

@@ -114,6 +114,19 @@ public sealed class InspectionWorld : IAsyncDisposable
             new { routeId, slotKey, at, department = Org.DepartmentId, assignee = Technician.UserId });
     }
 
+    /// <summary>An assignment rule that gives inspection rounds to the least loaded mechanic, and the technician made one.</summary>
+    public async Task AddRoundRuleAsync()
+    {
+        await using var connection = await Data.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            """
+            WITH r AS (INSERT INTO assignment_rules (name, position, template_id, department_id, strategy) VALUES (@name, 1, @template, @department, 'least_loaded') RETURNING id)
+            INSERT INTO assignment_rule_skills (rule_id, skill, min_level) SELECT id, 'mechanical', 2 FROM r
+            """,
+            new { name = $"Rounds {Org.Suffix}", template = InspectionTemplateId, department = Org.DepartmentId });
+        await connection.ExecuteAsync("INSERT INTO user_skills (user_id, skill, level) VALUES (@id, 'mechanical', 3)", new { id = Technician.UserId });
+    }
+
     public static Guid Command() => Guid.NewGuid();
 
     public async ValueTask DisposeAsync() => await Database.DisposeAsync();

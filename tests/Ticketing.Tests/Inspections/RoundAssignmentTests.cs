@@ -29,16 +29,7 @@ public sealed class RoundAssignmentTests
     public async Task two_generators_on_two_instances_notify_the_inspector_the_rules_chose_once_per_round_with_a_link_to_it()
     {
         await using var world = await InspectionWorld.CreateAsync(Start);
-        await using (var connection = await world.Data.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync(
-                """
-                WITH r AS (INSERT INTO assignment_rules (name, position, template_id, department_id, strategy) VALUES (@name, 1, @template, @department, 'least_loaded') RETURNING id)
-                INSERT INTO assignment_rule_skills (rule_id, skill, min_level) SELECT id, 'mechanical', 2 FROM r
-                """,
-                new { name = $"Rounds {world.Org.Suffix}", template = world.InspectionTemplateId, department = world.Org.DepartmentId });
-            await connection.ExecuteAsync("INSERT INTO user_skills (user_id, skill, level) VALUES (@id, 'mechanical', 3)", new { id = world.Technician.UserId });
-        }
+        await world.AddRoundRuleAsync();
 
         var route = await world.RouteAsync("Notified", schedules: [InspectionWorld.TwiceDaily(new DateOnly(2027, 3, 1))]);
         await using var second = NpgsqlDataSource.Create(world.Database.ConnectionString);
