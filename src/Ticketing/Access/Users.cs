@@ -18,7 +18,7 @@ public sealed record RefreshRequest(string? RefreshToken);
 public sealed record Department(long Id, string Name);
 
 /// <summary>Accounts: sign-in with hashed passwords, and administration of users.</summary>
-public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> hasher)
+public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> hasher)
 {
     public const int MinPasswordLength = 4;
 
@@ -82,6 +82,11 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
             errors.Add("displayName", "field.too_long", 200);
         }
 
+        if (!string.IsNullOrWhiteSpace(request.Email) && !EmailForm().IsMatch(request.Email.Trim()))
+        {
+            errors.Add("email", "user.email_form");
+        }
+
         if (request.Password is not { Length: >= MinPasswordLength })
         {
             errors.Add("password", "user.password_short", MinPasswordLength);
@@ -119,7 +124,7 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
                 INSERT INTO users (user_name, display_name, email, password_hash, role, department_id)
                 VALUES (@userName, @displayName, @email, @hash, @role, @departmentId) RETURNING id
                 """,
-                new { userName, displayName, email = request.Email, hash = hasher.HashPassword(this, request.Password!), role = Roles.ToName(role), request.DepartmentId },
+                new { userName, displayName, email = string.IsNullOrWhiteSpace(request.Email) ? null : request.Email.Trim(), hash = hasher.HashPassword(this, request.Password!), role = Roles.ToName(role), request.DepartmentId },
                 transaction,
                 cancellationToken: cancellationToken));
             foreach (var skill in request.Skills ?? [])
@@ -184,6 +189,10 @@ public sealed class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> ha
         return (await connection.QueryAsync<Department>(new CommandDefinition(
             "SELECT id AS Id, name AS Name FROM departments ORDER BY name", cancellationToken: cancellationToken))).ToList();
     }
+
+    // One @, something before it, a dotted domain after it, no spaces: what a mail server can be given, at most 254 long.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?=.{3,254}$)[^@\s]+@[^@\s]+\.[^@\s.]+$")]
+    private static partial System.Text.RegularExpressions.Regex EmailForm();
 
     private sealed class AccountRow
     {

@@ -55,12 +55,37 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
             return Failure.Invalid("file", "attachment.empty");
         }
 
-        if (signatures.Length > 0 && !signatures.Any(s => bytes.AsSpan().StartsWith(s)))
+        if (signatures.Length > 0 ? !signatures.Any(s => bytes.AsSpan().StartsWith(s)) : !LooksLikeText(bytes))
         {
             return Failure.Invalid("file", "attachment.content", type);
         }
 
         return bytes;
+    }
+
+    /// <summary>
+    /// Text in any single-byte or UTF-8 encoding (Big5 and Windows-1252 exports included): no NUL byte anywhere, and
+    /// control bytes other than tab, line breaks and form feed in at most 1% of the first 8 KiB. A program or an archive
+    /// claimed as text fails both.
+    /// </summary>
+    internal static bool LooksLikeText(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Contains((byte)0))
+        {
+            return false;
+        }
+
+        var head = bytes[..Math.Min(bytes.Length, 8192)];
+        var controls = 0;
+        foreach (var b in head)
+        {
+            if (b < 0x20 && b is not ((byte)'\t' or (byte)'\n' or (byte)'\r' or 0x0C or 0x1A))
+            {
+                controls++;
+            }
+        }
+
+        return controls * 100 <= head.Length;
     }
 
     public async Task<Outcome<AttachmentInfo>> AddAsync(

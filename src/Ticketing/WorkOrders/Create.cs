@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
@@ -33,6 +34,10 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     public const int MaxReferenceLength = 100;
     public const int MaxIdempotencyKeyLength = 200;
     public const int MaxDecommissionedReasonLength = 2000;
+
+    // A due date outside these is a typing or conversion slip (year 1, the Unix epoch), never a plan.
+    private static readonly DateTime EarliestDue = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    private static readonly DateTime LatestDue = new(2099, 12, 31, 23, 59, 59, DateTimeKind.Utc);
 
     // The number is drawn inside the INSERT, after the statement has taken ROW EXCLUSIVE on work_orders: a bulk writer
     // taking a block of numbers under a stronger lock is never interleaved (WorkOrderNumbers). nextval holds no lock
@@ -219,6 +224,11 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         if (request.Reference is { Length: > MaxReferenceLength })
         {
             errors.Add("reference", "field.too_long", MaxReferenceLength);
+        }
+
+        if (request.DueAt is { } dueAt && (dueAt.ToUniversalTime() < EarliestDue || dueAt.ToUniversalTime() > LatestDue))
+        {
+            errors.Add("dueAt", "field.from_to", EarliestDue.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), LatestDue.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         }
 
         if (template is { AssetRequired: true } && request.AssetId is null)
