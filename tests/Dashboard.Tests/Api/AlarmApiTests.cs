@@ -4,11 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Dapper;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Time.Testing;
 using MQTTnet;
 using MQTTnet.Protocol;
 using WorkOrders.Tests;
@@ -19,65 +16,35 @@ using WorkOrders.Ticketing.Webhooks;
 namespace WorkOrders.Dashboard.Tests.Api;
 
 /// <summary>The real app over a fresh database with its MQTT bridge on a real mosquitto broker.</summary>
-public sealed class AlarmHost : IAsyncLifetime
+public sealed class AlarmHost : ApiHost
 {
-    private readonly TestDatabase _database = new();
     private readonly TestBroker _broker = new();
-    private readonly string _folder = Directory.CreateTempSubdirectory("workorders-alarms-").FullName;
-    private WebApplicationFactory<Program> _factory = null!;
-
-    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
-
-    public Npgsql.NpgsqlDataSource Data => _database.DataSource;
 
     public TestBroker Broker => _broker;
 
     public string TopicRoot { get; } = $"test-{Guid.NewGuid():N}/alarms";
 
-    public MqttBridge Bridge => _factory.Services.GetRequiredService<MqttBridge>();
+    public MqttBridge Bridge => Services.GetRequiredService<MqttBridge>();
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await _database.InitializeAsync();
         await _broker.InitializeAsync();
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-        {
-            builder.UseSetting("ConnectionStrings:WorkOrders", _database.ConnectionString);
-            builder.UseSetting("Warehouse:Path", Path.Combine(_folder, "warehouse.duckdb"));
-            builder.UseSetting("Ingest:RunOnStart", "false");
-            builder.UseSetting("ForecastJob:RunOnStart", "false");
-            builder.UseSetting("Alarms:Mqtt:Host", _broker.Host);
-            builder.UseSetting("Alarms:Mqtt:Port", _broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            builder.UseSetting("Alarms:Mqtt:TopicRoot", TopicRoot);
-            builder.UseSetting("Alarms:Mqtt:ClientId", $"test-{Guid.NewGuid():N}");
-            builder.ConfigureTestServices(services =>
-            {
-                services.RemoveAll<TimeProvider>();
-                services.AddSingleton<TimeProvider>(Clock);
-            });
-        });
-        _ = _factory.Server;
+        await base.InitializeAsync();
         await Bridge.Subscribed.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
-    public async Task DisposeAsync()
+    protected override IEnumerable<(string Key, string Value)> Settings(string folder) =>
+    [
+        ("Alarms:Mqtt:Host", _broker.Host),
+        ("Alarms:Mqtt:Port", _broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ("Alarms:Mqtt:TopicRoot", TopicRoot),
+        ("Alarms:Mqtt:ClientId", $"test-{Guid.NewGuid():N}"),
+    ];
+
+    public override async Task DisposeAsync()
     {
-        await _factory.DisposeAsync();
+        await base.DisposeAsync();
         await _broker.DisposeAsync();
-        await _database.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
-    }
-
-    public HttpClient Anonymous() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-
-    public async Task<HttpClient> SignedInAsync(Actor user)
-    {
-        var client = Anonymous();
-        var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { userName = user.UserName, password = TestOrg.Password });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 
     public async Task<IMqttClient> PublisherAsync()

@@ -28,7 +28,7 @@ public class ApiHost : IAsyncLifetime
 
     public Npgsql.NpgsqlDataSource Data => _database.DataSource;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await _database.InitializeAsync();
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
@@ -51,6 +51,9 @@ public class ApiHost : IAsyncLifetime
         });
         _ = _factory.Server;
     }
+
+    /// <summary>The running app's services.</summary>
+    public IServiceProvider Services => _factory.Services;
 
     /// <summary>Settings a host for one feature's tests adds to the ones above.</summary>
     protected virtual IEnumerable<(string Key, string Value)> Settings(string folder) => [];
