@@ -151,6 +151,9 @@ internal sealed partial class EmailSender(
             try
             {
                 using var message = Compose(from, address, email.Text, email.WorkOrderNumber, email.WorkOrderTitle);
+                // Sending is at least once (a crash after the server took it sends it again): every send of one outbox
+                // row carries the same Message-Id, by which mail systems and readers recognise the repeat.
+                message.MessageId = MessageId(email.Id, from);
                 await smtp.SendAsync(message, cancellationToken);
             }
             catch (SmtpCommandException e)
@@ -169,6 +172,10 @@ internal sealed partial class EmailSender(
         await smtp.DisconnectAsync(true, cancellationToken);
         return outcomes;
     }
+
+    /// <summary>The Message-Id of an outbox row's e-mail: the same for every send of the row, unique to the sender's domain.</summary>
+    public static string MessageId(long outboxId, MailboxAddress from) =>
+        $"email-outbox-{outboxId.ToString(CultureInfo.InvariantCulture)}@{(from.Domain is { Length: > 0 } domain ? domain : "workorders")}";
 
     private static SecureSocketOptions Secure(SmtpTls tls) => tls switch
     {

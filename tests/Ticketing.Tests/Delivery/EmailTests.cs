@@ -145,4 +145,28 @@ public sealed class EmailTests(TestDatabase database) : IClassFixture<TestDataba
         await using var connection = await Data.OpenConnectionAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT count(*)::int FROM email_outbox WHERE to_address = @address", new { address }));
     }
+
+    [Fact]
+    public async Task an_email_sent_again_after_a_crash_before_its_row_was_settled_carries_the_same_message_id()
+    {
+        await using var smtp = TestSmtpServer.Start();
+        var sender = Sender(smtp.Port);
+        await sender.ApplySettingAsync(CancellationToken.None);
+        var address = $"again-{Guid.NewGuid():N}@plant.test";
+        var (org, workOrderId, _) = await OrgWithWorkOrderAsync(address);
+        await NotifyAsync([org[Role.Technician].UserId], workOrderId, "Assigned to you");
+        Assert.Equal(1, await sender.SendDueAsync(CancellationToken.None));
+
+        // A kill -9 between the server's "250" and the commit leaves the row as it was before the send.
+        await using (var connection = await Data.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE email_outbox SET status = 'pending', attempts = 0, sent_at = NULL WHERE to_address = @address", new { address });
+        }
+
+        Assert.Equal(1, await sender.SendDueAsync(CancellationToken.None));
+        var ids = smtp.Received.Where(m => m.RcptTo.Contains(address)).Select(m => m.Message.MessageId).ToList();
+        await using var read = await Data.OpenConnectionAsync();
+        var outboxId = await read.ExecuteScalarAsync<long>("SELECT id FROM email_outbox WHERE to_address = @address", new { address });
+        Assert.Equal([$"email-outbox-{outboxId}@plant.test", $"email-outbox-{outboxId}@plant.test"], ids);
+    }
 }
