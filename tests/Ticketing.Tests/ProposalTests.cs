@@ -39,6 +39,26 @@ public class ProposalTests(TestDatabase database) : IClassFixture<TestDatabase>
         Assert.Single((await Service.ListAsync(new ProposalQuery(), CancellationToken.None)).Value!.Items, p => p.AssetId == org.MachineId);
 
     [Fact]
+    public async Task two_instances_publishing_the_same_forecast_at_once_leave_one_open_proposal_per_asset_and_fault()
+    {
+        var (org, template) = await OrgAsync();
+        // Two processes: each its own pool of connections to the one database.
+        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
+        var instances = new[] { Service, new Proposals(second, new CreateWorkOrder(second, _clock), _clock) };
+        ProposalCandidate[] candidates = [Candidate(org, template), Candidate(org, template, 0.7, fault: "leak"), Candidate(org, template, 0.6, fault: null)];
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => instances[i % 2].PublishAsync(candidates, CancellationToken.None))));
+
+        Assert.Equal(3, results.Sum(r => r.Created));
+        await using var connection = await Data.OpenConnectionAsync();
+        Assert.Equal(
+            [("", 1L), ("bearing", 1L), ("leak", 1L)],
+            (await connection.QueryAsync<(string, long)>(
+                "SELECT coalesce(fault_code, ''), count(*) FROM forecast_proposals WHERE asset_id = @MachineId AND status = 'open' GROUP BY 1 ORDER BY 1",
+                new { org.MachineId })).ToList());
+    }
+
+    [Fact]
     public async Task a_candidate_above_the_threshold_becomes_one_open_proposal_and_a_rerun_refreshes_it()
     {
         var (org, template) = await OrgAsync();
