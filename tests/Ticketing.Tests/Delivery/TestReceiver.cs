@@ -36,6 +36,9 @@ public sealed class TestReceiver : IAsyncDisposable
 
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Called with each request's headers as soon as its body has arrived, before the delay and the answer.</summary>
+    public Action<IHeaderDictionary>? Arrived { get; set; }
+
     /// <summary>A loopback port nothing listens on right now.</summary>
     public static int FreePort()
     {
@@ -56,6 +59,7 @@ public sealed class TestReceiver : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await request.Body.CopyToAsync(body);
+            receiver.Arrived?.Invoke(request.Headers);
             if (receiver.Delay > TimeSpan.Zero)
             {
                 await Task.Delay(receiver.Delay);

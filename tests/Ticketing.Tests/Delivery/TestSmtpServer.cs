@@ -33,6 +33,12 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     public ConcurrentBag<string> Refused { get; } = [];
 
+    /// <summary>How long a message is held after it has arrived (and is counted) before its "250" is answered.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Called with each message as soon as it has arrived, before the delay and the answer.</summary>
+    public Action<ReceivedMail>? Arrived { get; set; }
+
     public static TestSmtpServer Start(int port = 0) => new(port);
 
     public async ValueTask DisposeAsync()
@@ -118,7 +124,14 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
                     using (var raw = new MemoryStream(Encoding.UTF8.GetBytes(data.ToString())))
                     {
-                        Received.Enqueue(new ReceivedMail(from, to.ToArray(), await MimeMessage.LoadAsync(raw)));
+                        var mail = new ReceivedMail(from, to.ToArray(), await MimeMessage.LoadAsync(raw));
+                        Received.Enqueue(mail);
+                        Arrived?.Invoke(mail);
+                    }
+
+                    if (Delay > TimeSpan.Zero)
+                    {
+                        await Task.Delay(Delay);
                     }
 
                     (from, to) = (null, []);
