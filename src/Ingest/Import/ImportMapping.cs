@@ -27,6 +27,22 @@ public enum UnknownStart
 
     /// <summary>At the created time: time to acknowledge is then zero.</summary>
     AtCreate,
+
+    /// <summary>
+    /// Not known: the start event is placed at the resolved time (or the closed time) marked undated, and the work order
+    /// keeps no acknowledged or started time, so time to acknowledge leaves it out instead of repeating time to repair.
+    /// </summary>
+    NotKnown,
+}
+
+/// <summary>What a closed or resolved row without a resolved time stands for.</summary>
+public enum ResolvedWhenMissing
+{
+    /// <summary>The work was resolved when it was closed: the closed time is the resolved time.</summary>
+    Closed,
+
+    /// <summary>The resolved time is not known: the work order keeps none, so it counts in volume but not in MTTR.</summary>
+    None,
 }
 
 /// <summary>A title longer than the 200 characters a work order allows.</summary>
@@ -42,8 +58,8 @@ public enum TitleOverflow
 /// <summary>
 /// Where one value of a work order comes from: a source <see cref="Column"/>, or a <see cref="Template"/> that joins
 /// columns written as <c>{column}</c>; then, optionally, translated through <see cref="Values"/> (keys match trimmed and
-/// case-insensitively). A value that is empty, or that the map does not know, becomes <see cref="Default"/>; an unknown
-/// value without a default is passed on as it is when <see cref="Passthrough"/>, else the row is rejected.
+/// case-insensitively). An empty value becomes <see cref="Default"/>. A value the map does not know is passed on as it
+/// is when <see cref="Passthrough"/>, else it becomes the default, else the row is rejected.
 /// </summary>
 public record ValueSpec
 {
@@ -166,7 +182,16 @@ public sealed partial record ImportMapping
 
     public TimesSpec Times { get; init; } = new();
 
-    public UnknownStart StartWhenUnknown { get; init; } = UnknownStart.AtResolve;
+    /// <summary>
+    /// Texts the source writes for "no value" (for example <c>?</c>, <c>N/A</c>, <c>NULL</c>, <c>-</c>): a cell that holds
+    /// one of them, trimmed and in any case, is read as empty in every mapped column, times included.
+    /// </summary>
+    public IReadOnlyList<string> MissingValues { get; init; } = [];
+
+    /// <summary>What a closed or resolved row without a resolved time stands for: the closed time (the default) or not known.</summary>
+    public ResolvedWhenMissing ResolvedWhenMissing { get; init; } = ResolvedWhenMissing.Closed;
+
+    public UnknownStart StartWhenUnknown { get; init; } = UnknownStart.NotKnown;
 
     public TemplateSpec Template { get; init; } = new();
 
@@ -248,6 +273,7 @@ public sealed partial record ImportMapping
         Require(Template.DefaultPriority is >= 1 and <= 4, "template.defaultPriority must be 1 to 4");
         Require(Title is not null, "title is required");
         Require(Description is not null, "description is required");
+        Require(MissingValues.All(v => !string.IsNullOrWhiteSpace(v)), "missingValues may not hold an empty text (empty cells are empty already)");
         Require(ExternalId.Prefix.Length < MaxReferenceLength, $"externalId.prefix must be shorter than {MaxReferenceLength} characters");
         try
         {

@@ -47,6 +47,9 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
 
     private static readonly string Imported = JsonSerializer.Serialize(new { imported = true });
 
+    // A step the source implies without its time: placed at the next known time, which the payload says is not its own.
+    private static readonly string Undated = JsonSerializer.Serialize(new { imported = true, timeKnown = false });
+
     public async Task<BatchResult> WriteAsync(IReadOnlyList<ImportedTicket> batch, CancellationToken cancellationToken)
     {
         var known = (await connection.QueryAsync<string>(new CommandDefinition(
@@ -194,6 +197,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             TemplateSchema.Json),
         _ when step.To == WorkOrderStatus.Assigned => JsonSerializer.Serialize(
             new { imported = true, assigneeId = row.AssigneeId, assignee = row.Ticket.AssigneeDisplayName }, TemplateSchema.Json),
+        _ when !step.TimeKnown => Undated,
         _ => Imported,
     };
 

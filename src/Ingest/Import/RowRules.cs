@@ -189,7 +189,7 @@ public sealed partial class RowRules
             return new RowVerdict(row.Number, externalId, null, problems);
         }
 
-        var history = ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown);
+        var history = ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown, _mapping.ResolvedWhenMissing);
         var ticket = new ImportedTicket(
             row.Number,
             reference!,
@@ -518,14 +518,15 @@ public sealed partial class RowRules
                 return mapped;
             }
 
-            if (_spec.Default is not null)
-            {
-                return _spec.Default;
-            }
-
+            // Passthrough keeps a text the map does not know; the default stands in for it only without passthrough.
             if (_spec.Passthrough)
             {
                 return raw;
+            }
+
+            if (_spec.Default is not null)
+            {
+                return _spec.Default;
             }
 
             problems.Add(new(_name, $"'{raw}' from {Source} is not in the mapping's values ({string.Join(", ", _values.Keys.Take(10))}) and there is no default."));

@@ -24,9 +24,11 @@ public sealed class SourceFile : IDisposable
     private readonly string[] _columns;
     private readonly string?[] _timeColumns;
     private readonly IReadOnlyList<string> _formats;
+    private readonly IReadOnlyList<string> _missing;
     private string? _temporary;
 
-    private SourceFile(DuckDBConnection duck, string path, string scan, string[] columns, string?[] timeColumns, IReadOnlyList<string> formats)
+    private SourceFile(
+        DuckDBConnection duck, string path, string scan, string[] columns, string?[] timeColumns, IReadOnlyList<string> formats, IReadOnlyList<string> missing)
     {
         _duck = duck;
         _path = path;
@@ -34,6 +36,7 @@ public sealed class SourceFile : IDisposable
         _columns = columns;
         _timeColumns = timeColumns;
         _formats = formats;
+        _missing = missing;
     }
 
     /// <summary>The mapped columns, in the order of <see cref="SourceRow.Values"/> (as the file spells them).</summary>
@@ -57,7 +60,7 @@ public sealed class SourceFile : IDisposable
 
             string?[] times = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed];
             var timeColumns = times.Select(t => t is null ? null : columns.First(c => string.Equals(c, t, StringComparison.OrdinalIgnoreCase))).ToArray();
-            return new SourceFile(duck, path, scan, [.. columns], timeColumns, mapping.DateFormats);
+            return new SourceFile(duck, path, scan, [.. columns], timeColumns, mapping.DateFormats, mapping.MissingValues);
         }
         catch
         {
@@ -102,7 +105,7 @@ public sealed class SourceFile : IDisposable
                         ?? throw new MappingException($"{Path.GetFileName(path)} has no column '{wanted}' (it has: {string.Join(", ", available)})"))
                     .Concat((optional ?? []).Select(Find).OfType<string>())
                     .ToArray();
-            return new SourceFile(duck, read, scan, columns, new string?[5], []) { _temporary = temporary };
+            return new SourceFile(duck, read, scan, columns, new string?[5], [], []) { _temporary = temporary };
         }
         catch
         {
@@ -131,7 +134,7 @@ public sealed class SourceFile : IDisposable
 
     public IEnumerable<SourceRow> Rows(CancellationToken cancellationToken)
     {
-        var select = string.Join(", ", _columns.Select(c => $"CAST({Quote(c)} AS VARCHAR)")
+        var select = string.Join(", ", _columns.Select(Text)
             .Concat(_timeColumns.Select(c => c is null ? "NULL::TIMESTAMP" : ParseTime(c))));
         using var command = Command($"""
             WITH source AS (SELECT row_number() OVER () AS source_row, * FROM {_scan})
@@ -209,9 +212,18 @@ public sealed class SourceFile : IDisposable
     private static string CsvField(string value) =>
         value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
+    /// <summary>The column as text; a cell holding one of the mapping's missing-value tokens (trimmed, any case) is NULL.</summary>
+    private string Text(string column)
+    {
+        var text = $"CAST({Quote(column)} AS VARCHAR)";
+        return _missing.Count == 0
+            ? text
+            : $"CASE WHEN upper(trim({text})) IN ({string.Join(", ", _missing.Select(m => Literal(m.Trim().ToUpperInvariant())))}) THEN NULL ELSE {text} END";
+    }
+
     private string ParseTime(string column)
     {
-        var text = $"NULLIF(trim(CAST({Quote(column)} AS VARCHAR)), '')";
+        var text = $"NULLIF(trim({Text(column)}), '')";
         return _formats.Count == 0
             ? $"TRY_CAST({text} AS TIMESTAMP)"
             : $"try_strptime({text}, [{string.Join(", ", _formats.Select(Literal))}])";
