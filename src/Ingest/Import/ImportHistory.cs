@@ -7,8 +7,18 @@ namespace WorkOrders.Ingest.Import;
 /// One event of an imported history: an action wire name ("created", "assign", "start"...) and the move it made.
 /// <see cref="TimeKnown"/> is false for a step the source implies but does not date (a resolve the mapping says not to
 /// date): it is placed at the next known time and the work order's own time for it stays empty.
+/// An event-log history also names the assignee of an assign or reassign, the department of a transfer, and a note.
 /// </summary>
-public sealed record HistoryStep(string Kind, WorkOrderStatus? From, WorkOrderStatus To, DateTime At, bool TimeKnown = true);
+public sealed record HistoryStep(
+    string Kind,
+    WorkOrderStatus? From,
+    WorkOrderStatus To,
+    DateTime At,
+    bool TimeKnown = true,
+    string? Assignee = null,
+    string? AssigneeName = null,
+    string? Department = null,
+    string? Note = null);
 
 /// <summary>The lifecycle times of a ticket in UTC, as far as the source knows them.</summary>
 public sealed record TicketTimes(DateTime Created, DateTime? Acknowledged, DateTime? Started, DateTime? Resolved, DateTime? Closed);
@@ -39,6 +49,9 @@ public static class ImportHistory
 {
     public const string Created = "created";
 
+    /// <summary>The note of a cancel, which the lifecycle requires.</summary>
+    public const string CancelNote = "Cancelled in the source system (imported).";
+
     public static HistoryPlan Plan(
         WorkOrderStatus target, bool hasAssignee, TicketTimes times, UnknownStart unknownStart, ResolvedWhenMissing resolvedWhenMissing = ResolvedWhenMissing.Closed)
     {
@@ -52,7 +65,7 @@ public static class ImportHistory
         void Take(WorkOrderAction action, DateTime at, bool known = true)
         {
             var to = Lifecycle.Rule(action).To;
-            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at, known));
+            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at, known, Note: action == WorkOrderAction.Cancel ? CancelNote : null));
             status = to;
         }
 

@@ -139,6 +139,21 @@ public sealed record TimesSpec
     public string? Closed { get; init; }
 }
 
+/// <summary>
+/// An event-log export: one row per update of a ticket. Rows are grouped by the external id and put in order by
+/// <see cref="OrderBy"/> (as numbers when they are numbers, else as times in the mapping's formats, else as text);
+/// <see cref="At"/> is the column with the time of each update (the order column when not given). The last row gives
+/// the ticket's values; every change of status, assignee or department along the way becomes a history event at its time.
+/// </summary>
+public sealed record EventLogSpec
+{
+    public string OrderBy { get; init; } = "";
+
+    public string? At { get; init; }
+
+    public string AtColumn => At ?? OrderBy;
+}
+
 /// <summary>The template the work orders are raised from; created (with the category and custom fields) when missing.</summary>
 public sealed record TemplateSpec
 {
@@ -164,6 +179,13 @@ public sealed partial record ImportMapping
     public static readonly IReadOnlyList<WorkOrderStatus> TargetStatuses =
         [WorkOrderStatus.New, WorkOrderStatus.Assigned, WorkOrderStatus.InProgress, WorkOrderStatus.Resolved, WorkOrderStatus.Closed, WorkOrderStatus.Cancelled];
 
+    /// <summary>The statuses a status value of an event log may map to: the paused ones too, since its history has their times.</summary>
+    public static readonly IReadOnlyList<WorkOrderStatus> EventLogStatuses =
+        [.. TargetStatuses, WorkOrderStatus.OnHold, WorkOrderStatus.AwaitingFeedback];
+
+    /// <summary>The statuses this mapping's status values may map to.</summary>
+    public IReadOnlyList<WorkOrderStatus> Statuses => EventLog is null ? TargetStatuses : EventLogStatuses;
+
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         ReadCommentHandling = JsonCommentHandling.Skip,
@@ -181,6 +203,9 @@ public sealed partial record ImportMapping
     public IReadOnlyList<string> DateFormats { get; init; } = [];
 
     public TimesSpec Times { get; init; } = new();
+
+    /// <summary>Set when the export has one row per update of a ticket rather than one per ticket.</summary>
+    public EventLogSpec? EventLog { get; init; }
 
     /// <summary>
     /// Texts the source writes for "no value" (for example <c>?</c>, <c>N/A</c>, <c>NULL</c>, <c>-</c>): a cell that holds
@@ -250,7 +275,8 @@ public sealed partial record ImportMapping
     /// <summary>Every source column the mapping reads.</summary>
     public IEnumerable<string> Columns()
     {
-        IEnumerable<string?> named = [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Asset?.InstalledOn];
+        IEnumerable<string?> named =
+            [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Asset?.InstalledOn, EventLog?.OrderBy, EventLog?.At];
         IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, .. CustomFields];
         return named.Concat(specs.SelectMany(s => s is null ? [] : ColumnsOf(s)))
             .OfType<string>()
@@ -273,6 +299,7 @@ public sealed partial record ImportMapping
         Require(Template.DefaultPriority is >= 1 and <= 4, "template.defaultPriority must be 1 to 4");
         Require(Title is not null, "title is required");
         Require(Description is not null, "description is required");
+        Require(EventLog is null || !string.IsNullOrWhiteSpace(EventLog.OrderBy), "eventLog.orderBy is required: the column that puts a ticket's updates in order");
         Require(MissingValues.All(v => !string.IsNullOrWhiteSpace(v)), "missingValues may not hold an empty text (empty cells are empty already)");
         Require(ExternalId.Prefix.Length < MaxReferenceLength, $"externalId.prefix must be shorter than {MaxReferenceLength} characters");
         try
@@ -304,8 +331,8 @@ public sealed partial record ImportMapping
             foreach (var value in (Status.Values?.Values.AsEnumerable() ?? []).Append(Status.Default).OfType<string>())
             {
                 Require(
-                    Ticketing.WireNames.TryParse<WorkOrderStatus>(value, out var status) && TargetStatuses.Contains(status),
-                    $"status maps to '{value}'; the statuses are {string.Join(", ", TargetStatuses.Select(Ticketing.WireNames.Of))}");
+                    Ticketing.WireNames.TryParse<WorkOrderStatus>(value, out var status) && Statuses.Contains(status),
+                    $"status maps to '{value}'; the statuses are {string.Join(", ", Statuses.Select(Ticketing.WireNames.Of))}");
             }
         }
 

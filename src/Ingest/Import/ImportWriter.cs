@@ -43,7 +43,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         FROM STDIN (FORMAT BINARY)
         """;
 
-    private const string CancelNote = "Cancelled in the source system (imported).";
+    private static readonly string AssignKind = WireNames.Of(WorkOrderAction.Assign);
 
     private static readonly string Imported = JsonSerializer.Serialize(new { imported = true });
 
@@ -78,7 +78,17 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             long? assignee = ticket.AssigneeUserName is { } userName
                 ? await references.AssigneeAsync(connection, transaction, userName, ticket.AssigneeDisplayName ?? userName, department, cancellationToken)
                 : null;
-            rows.Add(new WorkOrderRow(firstWorkOrder + i, numbers[i], ticket, department, asset, assignee));
+            // An event log names an assignee on each of its assigns; others take the work order's.
+            var stepAssignees = new long?[ticket.History.Steps.Count];
+            for (var s = 0; s < stepAssignees.Length; s++)
+            {
+                var step = ticket.History.Steps[s];
+                stepAssignees[s] = step.Assignee is { } name
+                    ? await references.AssigneeAsync(connection, transaction, name, step.AssigneeName ?? name, department, cancellationToken)
+                    : assignee;
+            }
+
+            rows.Add(new WorkOrderRow(firstWorkOrder + i, numbers[i], ticket, department, asset, assignee, stepAssignees));
         }
 
         await WriteWorkOrdersAsync(rows, cancellationToken);
@@ -162,8 +172,9 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         await using var copy = await connection.BeginBinaryImportAsync(CopyEvents, cancellationToken);
         foreach (var row in rows)
         {
-            foreach (var step in row.Ticket.History.Steps)
+            for (var s = 0; s < row.Ticket.History.Steps.Count; s++)
             {
+                var step = row.Ticket.History.Steps[s];
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(id++, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
@@ -172,8 +183,8 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
                 await copy.WriteAsync(step.Kind, NpgsqlDbType.Text, cancellationToken);
                 await WriteAsync(copy, step.From is { } from ? WireNames.Of(from) : null, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(WireNames.Of(step.To), NpgsqlDbType.Text, cancellationToken);
-                await WriteAsync(copy, step.To == WorkOrderStatus.Cancelled ? CancelNote : null, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(Payload(row, step), NpgsqlDbType.Jsonb, cancellationToken);
+                await WriteAsync(copy, step.Note, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(Payload(row, step, row.StepAssignees[s]), NpgsqlDbType.Jsonb, cancellationToken);
             }
         }
 
@@ -181,7 +192,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     }
 
     /// <summary>The payload the live application writes for the event, marked imported.</summary>
-    private string Payload(WorkOrderRow row, HistoryStep step) => step.Kind switch
+    private string Payload(WorkOrderRow row, HistoryStep step, long? assigneeId) => step.Kind switch
     {
         ImportHistory.Created => JsonSerializer.Serialize(
             new
@@ -195,8 +206,9 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
                 sourceRow = row.Ticket.SourceRow,
             },
             TemplateSchema.Json),
-        _ when step.To == WorkOrderStatus.Assigned => JsonSerializer.Serialize(
-            new { imported = true, assigneeId = row.AssigneeId, assignee = row.Ticket.AssigneeDisplayName }, TemplateSchema.Json),
+        EventLogHistory.Transfer => JsonSerializer.Serialize(new { imported = true, department = step.Department }, TemplateSchema.Json),
+        _ when step.Assignee is not null || step.Kind == AssignKind => JsonSerializer.Serialize(
+            new { imported = true, assigneeId, assignee = step.AssigneeName ?? row.Ticket.AssigneeDisplayName }, TemplateSchema.Json),
         _ when !step.TimeKnown => Undated,
         _ => Imported,
     };
@@ -209,5 +221,5 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         where T : struct =>
         value is { } present ? copy.WriteAsync(present, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
 
-    private sealed record WorkOrderRow(long Id, string Number, ImportedTicket Ticket, long DepartmentId, long? AssetId, long? AssigneeId);
+    private sealed record WorkOrderRow(long Id, string Number, ImportedTicket Ticket, long DepartmentId, long? AssetId, long? AssigneeId, long?[] StepAssignees);
 }

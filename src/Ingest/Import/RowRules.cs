@@ -72,7 +72,7 @@ public sealed partial class RowRules
         int IndexOf(string column) => columns.Select((c, i) => (c, i)).First(x => string.Equals(x.c, column, StringComparison.OrdinalIgnoreCase)).i;
         MappedValue Compile(string name, ValueSpec spec) => new(name, spec, IndexOf);
         _externalId = IndexOf(mapping.ExternalId.Column);
-        _timeNames = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed];
+        _timeNames = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn];
         _timeColumns = _timeNames.Select(t => t is null ? (int?)null : IndexOf(t)).ToArray();
         _title = Compile("title", mapping.Title!);
         _description = Compile("description", mapping.Description!);
@@ -89,7 +89,90 @@ public sealed partial class RowRules
             .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];
     }
 
-    public RowVerdict Decide(SourceRow row)
+    /// <summary>The external id as the row writes it; null when empty.</summary>
+    public string? ExternalIdOf(SourceRow row) => Blank(row.Values[_externalId]);
+
+    /// <summary>
+    /// An event-log ticket: its updates in order, the last giving the ticket's values (checked as any row is) and each
+    /// giving its time, status, assignee and department to the history (<see cref="EventLogHistory"/>). A problem on an
+    /// earlier update rejects the ticket, naming that update's row.
+    /// </summary>
+    public RowVerdict Decide(IReadOnlyList<SourceRow> updates)
+    {
+        var last = updates[^1];
+        var verdict = Decide(last, eventLog: true);
+        var problems = new List<RowProblem>(verdict.Problems);
+        var mapped = new List<TicketUpdate>(updates.Count);
+        foreach (var row in updates)
+        {
+            var own = new List<RowProblem>();
+            var update = Update(row, row == last ? verdict.Ticket?.History.Status : null, own);
+            problems.AddRange(row == last ? own : own.Select(p => p with { Reason = $"update on row {row.Number}: {p.Reason}" }));
+            if (update is not null)
+            {
+                mapped.Add(update);
+            }
+        }
+
+        if (problems.Count > 0 || verdict.Ticket is not { } ticket)
+        {
+            return verdict with { Ticket = null, Problems = problems.DistinctBy(p => (p.Field, p.Reason)).ToList() };
+        }
+
+        var created = updates.Select(u => u.Times.Created).OfType<DateTime>().Min();
+        var history = EventLogHistory.Plan(ToUtc(created), mapped);
+        var (assignee, assigneeName) = EventLogHistory.FinalAssignee(history);
+        return verdict with { Ticket = ticket with { History = history, AssigneeUserName = assignee, AssigneeDisplayName = assigneeName } };
+    }
+
+    /// <summary>One update of an event log, mapped; null with a problem when it cannot be.</summary>
+    private TicketUpdate? Update(SourceRow row, WorkOrderStatus? decided, List<RowProblem> problems)
+    {
+        var values = row.Values;
+        if (row.Times.EventAt is not { } at)
+        {
+            var column = _mapping.EventLog!.AtColumn;
+            problems.Add(new("eventLog.at", $"'{Blank(values[_timeColumns[5]!.Value])}' in {column} is not a time{Formats()}; every update needs one."));
+            return null;
+        }
+
+        var status = decided;
+        if (status is null && _status is null)
+        {
+            status = row.Times.Closed is null ? WorkOrderStatus.New : WorkOrderStatus.Closed;
+        }
+        else if (status is null && _status!.Require(values, problems) is { } text)
+        {
+            if (WireNames.TryParse<WorkOrderStatus>(text, out var parsed) && _mapping.Statuses.Contains(parsed))
+            {
+                status = parsed;
+            }
+            else
+            {
+                problems.Add(new("status", $"'{text}' is not a status an event log can report ({string.Join(", ", _mapping.Statuses.Select(WireNames.Of))})."));
+            }
+        }
+
+        var department = _department is null ? _template.DepartmentName : _department.Require(values, problems);
+        string? assignee = null;
+        var assigneeName = _assignee?.Get(values, problems);
+        if (assigneeName is not null)
+        {
+            assignee = UserName(assigneeName);
+            if (!UserNamePattern().IsMatch(assignee))
+            {
+                problems.Add(new("assignee", $"'{assigneeName}' does not make a user name (2 to 64 of a-z, 0-9, '.', '_', '-')."));
+            }
+        }
+
+        return status is { } known && department is not null && problems.Count == 0
+            ? new TicketUpdate(ToUtc(at), known, assignee, assigneeName, department)
+            : null;
+    }
+
+    public RowVerdict Decide(SourceRow row) => Decide(row, eventLog: false);
+
+    private RowVerdict Decide(SourceRow row, bool eventLog)
     {
         var problems = new List<RowProblem>();
         var values = row.Values;
@@ -168,7 +251,7 @@ public sealed partial class RowRules
             }
         }
 
-        var decided = Status(values, times, assignee is not null, problems);
+        var decided = Status(values, times, assignee is not null, eventLog, problems);
 
         // The live create's own rules. A site stands in for the asset id, which exists only once the batch is written; a
         // missing title is reported above already.
@@ -189,7 +272,10 @@ public sealed partial class RowRules
             return new RowVerdict(row.Number, externalId, null, problems);
         }
 
-        var history = ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown, _mapping.ResolvedWhenMissing);
+        // An event log's history is made from all its updates by the caller; this one only stands for its final status.
+        var history = eventLog
+            ? new HistoryPlan(outcome.Status, [new HistoryStep(ImportHistory.Created, null, outcome.Status, outcome.Times.Created)], outcome.Times.Created, null, null, null, null)
+            : ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown, _mapping.ResolvedWhenMissing);
         var ticket = new ImportedTicket(
             row.Number,
             reference!,
@@ -311,7 +397,7 @@ public sealed partial class RowRules
     /// The status the row ends in, after the mapping's rules for open rows that carry a closed date, and the times that go
     /// with it (a closed date the mapping says to ignore is dropped).
     /// </summary>
-    private (WorkOrderStatus Status, TicketTimes Times)? Status(string?[] values, TicketTimes? times, bool hasAssignee, List<RowProblem> problems)
+    private (WorkOrderStatus Status, TicketTimes Times)? Status(string?[] values, TicketTimes? times, bool hasAssignee, bool eventLog, List<RowProblem> problems)
     {
         WorkOrderStatus status;
         string said;
@@ -324,9 +410,9 @@ public sealed partial class RowRules
         {
             return null;
         }
-        else if (!WireNames.TryParse(mapped, out status) || !ImportMapping.TargetStatuses.Contains(status))
+        else if (!WireNames.TryParse(mapped, out status) || !_mapping.Statuses.Contains(status))
         {
-            problems.Add(new("status", $"'{mapped}' is not a status an import can end in ({string.Join(", ", ImportMapping.TargetStatuses.Select(WireNames.Of))})."));
+            problems.Add(new("status", $"'{mapped}' is not a status an import can end in ({string.Join(", ", _mapping.Statuses.Select(WireNames.Of))})."));
             return null;
         }
         else
@@ -357,7 +443,7 @@ public sealed partial class RowRules
             }
         }
 
-        if (status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled && times.Closed is null)
+        if (status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled && times.Closed is null && !eventLog)
         {
             problems.Add(new("closed", _mapping.Times.Closed is null
                 ? $"the status {said} is {WireNames.Of(status)} but the mapping names no closed column."
@@ -365,7 +451,8 @@ public sealed partial class RowRules
             return null;
         }
 
-        if (status == WorkOrderStatus.Resolved && (times.Resolved ?? times.Closed) is null)
+        // An event log dates the resolve by its update.
+        if (status == WorkOrderStatus.Resolved && (times.Resolved ?? times.Closed) is null && !eventLog)
         {
             problems.Add(new("resolved", $"the status {said} is resolved but the row gives no resolved time."));
             return null;

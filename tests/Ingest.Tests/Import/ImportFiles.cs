@@ -75,9 +75,18 @@ internal static class ImportFiles
             Check(events.Zip(events.Skip(1)).All(p => p.Second.FromStatus == p.First.ToStatus), "an event does not start where the previous ended");
             foreach (var e in events.Skip(1))
             {
-                Check(Ticketing.WireNames.TryParse<WorkOrderAction>(e.Kind, out var action), $"unknown event kind {e.Kind}");
+                if (e.Kind == EventLogHistory.Transfer)
+                {
+                    Check(e.FromStatus == e.ToStatus && !string.IsNullOrEmpty(e.Note), "a transfer changes the status or has no note");
+                    continue;
+                }
+
+                // A reassign is the live application's assign of a work order that had an assignee.
+                var kind = e.Kind == EventLogHistory.Reassign ? "assign" : e.Kind;
+                Check(Ticketing.WireNames.TryParse<WorkOrderAction>(kind, out var action), $"unknown event kind {e.Kind}");
                 var (from, to) = Lifecycle.Rule(action);
-                var legal = from.Select(Ticketing.WireNames.Of).Contains(e.FromStatus) || (action == WorkOrderAction.Start && e.FromStatus == "new" && w.AssigneeId is null);
+                var unassigned = !events.TakeWhile(x => x != e).Any(x => x.Kind is "assign" or EventLogHistory.Reassign);
+                var legal = from.Select(Ticketing.WireNames.Of).Contains(e.FromStatus) || (action == WorkOrderAction.Start && e.FromStatus == "new" && unassigned);
                 Check(legal && Ticketing.WireNames.Of(to) == e.ToStatus, $"{e.Kind} from {e.FromStatus} to {e.ToStatus} is not a lifecycle move");
             }
 
@@ -86,7 +95,7 @@ internal static class ImportFiles
             Check(w.StartedAt == (dated ? start!.OccurredAt : null) && w.AcknowledgedAt is not null == dated, "started_at/acknowledged_at disagree with the start event");
             var resolve = events.LastOrDefault(e => e.Kind == "resolve");
             Check(w.ResolvedAt == (resolve is { TimeKnown: true } ? resolve.OccurredAt : null), "resolved_at disagrees with the resolve event");
-            Check(w.AssigneeId == events.LastOrDefault(e => e.Kind == "assign")?.PayloadAssignee, "assignee_id disagrees with the assign event");
+            Check(w.AssigneeId == events.LastOrDefault(e => e.Kind is "assign" or EventLogHistory.Reassign)?.PayloadAssignee, "assignee_id disagrees with the assign event");
             switch (w.Status)
             {
                 case "closed":
