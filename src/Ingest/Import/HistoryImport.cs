@@ -48,7 +48,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
         {
             var references = await ImportReferences.PrepareAsync(dataSource, mapping, cancellationToken);
             using var source = SourceFile.Open(file, mapping);
-            var rules = new RowRules(mapping, source.Columns, references.Template);
+            var rules = new RowRules(mapping, source.Columns, references.Template, references.Templates);
             var writer = new ImportWriter(connection, references);
             await using var rejects = new RejectFile(rejectsPath);
 

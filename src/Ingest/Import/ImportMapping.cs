@@ -220,6 +220,19 @@ public sealed partial record ImportMapping
 
     public TemplateSpec Template { get; init; } = new();
 
+    /// <summary>Further templates a row may be raised from (each created when missing, as <see cref="Template"/> is).</summary>
+    public IReadOnlyList<TemplateSpec> Templates { get; init; } = [];
+
+    /// <summary>
+    /// The template of each row, by name: a value map from a source column to the names of <see cref="Template"/> and
+    /// <see cref="Templates"/>, so that work types (a preventive visit, a repair) come from the row. Without it, or
+    /// for an empty value without a default, the row is raised from <see cref="Template"/>.
+    /// </summary>
+    public ValueSpec? TemplateBy { get; init; }
+
+    /// <summary>Every template the mapping names, the default first.</summary>
+    public IEnumerable<TemplateSpec> AllTemplates => [Template, .. Templates];
+
     public ValueSpec? Title { get; init; }
 
     public TitleOverflow TitleOverflow { get; init; } = TitleOverflow.MoveToDescription;
@@ -277,7 +290,7 @@ public sealed partial record ImportMapping
     {
         IEnumerable<string?> named =
             [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Asset?.InstalledOn, EventLog?.OrderBy, EventLog?.At];
-        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, .. CustomFields];
+        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, TemplateBy, .. CustomFields];
         return named.Concat(specs.SelectMany(s => s is null ? [] : ColumnsOf(s)))
             .OfType<string>()
             .Distinct(StringComparer.OrdinalIgnoreCase);
@@ -295,8 +308,20 @@ public sealed partial record ImportMapping
     {
         Require(!string.IsNullOrWhiteSpace(ExternalId.Column), "externalId.column is required");
         Require(!string.IsNullOrWhiteSpace(Times.Created), "times.created is required");
-        Require(!string.IsNullOrWhiteSpace(Template.Name) && Template.Name.Length <= 100, "template.name is required, at most 100 characters");
-        Require(Template.DefaultPriority is >= 1 and <= 4, "template.defaultPriority must be 1 to 4");
+        foreach (var (template, name) in AllTemplates.Select((t, i) => (t, i == 0 ? "template" : $"templates[{i - 1}]")))
+        {
+            Require(!string.IsNullOrWhiteSpace(template.Name) && template.Name.Length <= 100, $"{name}.name is required, at most 100 characters");
+            Require(template.DefaultPriority is >= 1 and <= 4, $"{name}.defaultPriority must be 1 to 4");
+        }
+
+        var templateNames = AllTemplates.Select(t => t.Name.Trim()).ToList();
+        Require(templateNames.Distinct(StringComparer.Ordinal).Count() == templateNames.Count, "template and templates name one template twice");
+        Require(TemplateBy is not null || Templates.Count == 0, "templates needs templateBy, the column that chooses a row's template");
+        foreach (var value in (TemplateBy?.Values?.Values.AsEnumerable() ?? []).Append(TemplateBy?.Default).OfType<string>())
+        {
+            Require(templateNames.Contains(value.Trim()), $"templateBy maps to '{value}', which is not the name of template or one of templates");
+        }
+
         Require(Title is not null, "title is required");
         Require(Description is not null, "description is required");
         Require(EventLog is null || !string.IsNullOrWhiteSpace(EventLog.OrderBy), "eventLog.orderBy is required: the column that puts a ticket's updates in order");
@@ -361,6 +386,7 @@ public sealed partial record ImportMapping
         [
             ("title", Title), ("description", Description), ("priority", Priority), ("status", Status), ("department", Department),
             ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category), ("asset", Asset), ("asset type", Asset?.Type),
+            ("templateBy", TemplateBy),
             .. CustomFields.Select(f => ($"customFields.{f.Field}", (ValueSpec?)f)),
         ];
         return all.Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!));

@@ -129,8 +129,6 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
 
     private async Task WriteWorkOrdersAsync(List<WorkOrderRow> rows, CancellationToken cancellationToken)
     {
-        var template = references.Template;
-        var workType = WireNames.Of(template.WorkType);
         var source = WireNames.Of(WorkOrderSource.Import);
         await using var copy = await connection.BeginBinaryImportAsync(CopyWorkOrders, cancellationToken);
         foreach (var row in rows)
@@ -140,8 +138,8 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             await copy.StartRowAsync(cancellationToken);
             await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
             await copy.WriteAsync(row.Number, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(template.Id, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(workType, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(ticket.Template.Id, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(WireNames.Of(ticket.Template.WorkType), NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(ticket.Title, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(ticket.Description, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync((short)ticket.Priority, NpgsqlDbType.Smallint, cancellationToken);
@@ -199,7 +197,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             {
                 imported = true,
                 number = row.Number,
-                template = references.Template.Name,
+                template = row.Ticket.Template.Name,
                 priority = row.Ticket.Priority,
                 source = WireNames.Of(WorkOrderSource.Import),
                 externalId = row.Ticket.Reference,

@@ -30,7 +30,8 @@ public sealed record ImportedTicket(
     string? AssigneeDisplayName,
     string CustomFieldsJson,
     HistoryPlan History,
-    AssetRef? Asset = null);
+    AssetRef? Asset,
+    Template Template);
 
 /// <summary>The decision on one row: a ticket, or the problems that send it to the reject file.</summary>
 public sealed record RowVerdict(long SourceRow, string? ExternalId, ImportedTicket? Ticket, IReadOnlyList<RowProblem> Problems);
@@ -47,6 +48,8 @@ public sealed partial class RowRules
 
     private readonly ImportMapping _mapping;
     private readonly Template _template;
+    private readonly IReadOnlyDictionary<string, Template> _templates;
+    private readonly MappedValue? _templateBy;
     private readonly TimeZoneInfo _zone;
     private readonly int _externalId;
     private readonly int?[] _timeColumns;
@@ -64,10 +67,15 @@ public sealed partial class RowRules
     private readonly int? _installedOn;
     private readonly (string Key, MappedValue Value)[] _customFields;
 
-    public RowRules(ImportMapping mapping, IReadOnlyList<string> columns, Template template)
+    /// <param name="mapping">The checked mapping.</param>
+    /// <param name="columns">The file's mapped columns, in the order of a row's values.</param>
+    /// <param name="template">The mapping's default template.</param>
+    /// <param name="templates">Every template of the mapping by name, when rows choose theirs (templateBy).</param>
+    public RowRules(ImportMapping mapping, IReadOnlyList<string> columns, Template template, IReadOnlyDictionary<string, Template>? templates = null)
     {
         _mapping = mapping;
         _template = template;
+        _templates = templates ?? new Dictionary<string, Template> { [template.Name] = template };
         _zone = TimeZoneInfo.FindSystemTimeZoneById(mapping.TimeZone);
         int IndexOf(string column) => columns.Select((c, i) => (c, i)).First(x => string.Equals(x.c, column, StringComparison.OrdinalIgnoreCase)).i;
         MappedValue Compile(string name, ValueSpec spec) => new(name, spec, IndexOf);
@@ -85,6 +93,7 @@ public sealed partial class RowRules
         _asset = mapping.Asset is { } asset ? Compile("asset", asset) : null;
         _assetType = mapping.Asset?.Type is { } assetType ? Compile("asset type", assetType) : null;
         _installedOn = mapping.Asset?.InstalledOn is { } installed ? IndexOf(installed) : null;
+        _templateBy = mapping.TemplateBy is { } by ? Compile("template", by) : null;
         _customFields = [.. (mapping.Category is { } category ? [(category.Field, Compile("category", category))] : Array.Empty<(string, MappedValue)>())
             .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];
     }
@@ -106,7 +115,7 @@ public sealed partial class RowRules
         foreach (var row in updates)
         {
             var own = new List<RowProblem>();
-            var update = Update(row, row == last ? verdict.Ticket?.History.Status : null, own);
+            var update = Update(row, row == last ? verdict.Ticket?.History.Status : null, verdict.Ticket?.Template ?? _template, own);
             problems.AddRange(row == last ? own : own.Select(p => p with { Reason = $"update on row {row.Number}: {p.Reason}" }));
             if (update is not null)
             {
@@ -126,7 +135,7 @@ public sealed partial class RowRules
     }
 
     /// <summary>One update of an event log, mapped; null with a problem when it cannot be.</summary>
-    private TicketUpdate? Update(SourceRow row, WorkOrderStatus? decided, List<RowProblem> problems)
+    private TicketUpdate? Update(SourceRow row, WorkOrderStatus? decided, Template template, List<RowProblem> problems)
     {
         var values = row.Values;
         if (row.Times.EventAt is not { } at)
@@ -153,7 +162,7 @@ public sealed partial class RowRules
             }
         }
 
-        var department = _department is null ? _template.DepartmentName : _department.Require(values, problems);
+        var department = _department is null ? template.DepartmentName : _department.Require(values, problems);
         string? assignee = null;
         var assigneeName = _assignee?.Get(values, problems);
         if (assigneeName is not null)
@@ -213,7 +222,8 @@ public sealed partial class RowRules
             }
         }
 
-        var department = _department is null ? _template.DepartmentName : _department.Require(values, problems);
+        var template = TemplateOf(values, problems);
+        var department = _department is null ? template.DepartmentName : _department.Require(values, problems);
         if (department is { Length: > MaxDepartmentName })
         {
             problems.Add(new("department", $"'{department}' is longer than {MaxDepartmentName} characters."));
@@ -257,8 +267,8 @@ public sealed partial class RowRules
         // missing title is reported above already.
         var errors = new FieldErrors();
         var request = new CreateWorkOrderRequest(
-            _template.Id, title ?? "-", description, priority, contact, site is null && asset is null ? null : long.MaxValue, reference, null, custom);
-        var (normalised, _) = CreateWorkOrder.Validate(request, _template, errors);
+            template.Id, title ?? "-", description, priority, contact, site is null && asset is null ? null : long.MaxValue, reference, null, custom);
+        var (normalised, _) = CreateWorkOrder.Validate(request, template, errors);
         if (errors.Any)
         {
             foreach (var (field, reasons) in errors.ToFailure().Errors!)
@@ -281,7 +291,7 @@ public sealed partial class RowRules
             reference!,
             title!.Trim(),
             description!.Trim(),
-            priority ?? _template.DefaultPriority,
+            priority ?? template.DefaultPriority,
             contact,
             department!,
             site,
@@ -289,8 +299,26 @@ public sealed partial class RowRules
             assigneeName,
             JsonSerializer.Serialize(normalised, TemplateSchema.Json),
             history,
-            asset);
+            asset,
+            template);
         return new RowVerdict(row.Number, externalId, ticket, problems);
+    }
+
+    /// <summary>The row's template: the one templateBy names, else the mapping's default.</summary>
+    private Template TemplateOf(string?[] values, List<RowProblem> problems)
+    {
+        if (_templateBy?.Get(values, problems) is not { } name)
+        {
+            return _template;
+        }
+
+        if (_templates.TryGetValue(name.Trim(), out var template))
+        {
+            return template;
+        }
+
+        problems.Add(new("template", $"'{name}' from {_templateBy.Source} is not one of the mapping's templates ({string.Join(", ", _templates.Keys)})."));
+        return _template;
     }
 
     /// <summary>The row's asset, checked by the register's own attribute rules; null when the mapping names none or the row leaves it empty.</summary>

@@ -176,4 +176,56 @@ public sealed class MappingChoicesTests(TestDatabase database) : IClassFixture<T
         var mtta = kpis.Mtta(march);
         Assert.Equal((1L, 0.5), (mtta.Count, mtta.Value!.Value));
     }
+
+    [Fact]
+    public async Task each_row_is_raised_from_the_template_and_work_type_its_column_names()
+    {
+        var path = Path.Combine(_folder, "kinds.csv");
+        File.WriteAllText(path, """
+            ticket_id,opened,closed,kind,subject
+            1,2024-05-01 08:00,2024-05-01 12:00,Repair,Pump seized
+            2,2024-05-02 08:00,2024-05-02 09:00,PM,Quarterly pump service
+            3,2024-05-03 08:00,2024-05-03 09:00,,Guard loose
+            4,2024-05-04 08:00,2024-05-04 09:00,Audit,Not a kind the mapping knows
+            """);
+        var mapping = JsonSerializer.Deserialize<ImportMapping>($$"""
+            {
+              "externalId": { "column": "ticket_id", "prefix": "K{{_tag}}-" },
+              "dateFormats": ["%Y-%m-%d %H:%M"],
+              "times": { "created": "opened", "closed": "closed" },
+              "template": { "name": "Repair {{_tag}}", "workType": "corrective", "department": "Kinds {{_tag}}" },
+              "templates": [ { "name": "Service {{_tag}}", "workType": "preventive", "department": "Kinds {{_tag}}", "defaultPriority": 4 } ],
+              "templateBy": { "column": "kind", "values": { "Repair": "Repair {{_tag}}", "PM": "Service {{_tag}}" } },
+              "title": { "column": "subject" },
+              "description": { "column": "subject" }
+            }
+            """, ImportMapping.Json)!.Checked();
+        var rejects = Path.Combine(_folder, "rejects.csv");
+
+        var result = await ImportFiles.ImportAsync(database.DataSource, path, mapping, rejects);
+
+        Assert.Equal((3L, 1L), (result.Loaded, result.Rejected));
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var rows = (await connection.QueryAsync<(string Reference, string Template, string WorkType, int Priority)>(
+            """
+            SELECT w.reference, t.name, w.work_type, w.priority FROM work_orders w JOIN templates t ON t.id = w.template_id
+            WHERE w.reference LIKE @p
+            """, new { p = $"K{_tag}-%" })).ToDictionary(r => r.Reference[^1..]);
+        Assert.Equal(($"Repair {_tag}", "corrective", 3), (rows["1"].Template, rows["1"].WorkType, rows["1"].Priority));
+        Assert.Equal(($"Service {_tag}", "preventive", 4), (rows["2"].Template, rows["2"].WorkType, rows["2"].Priority));
+        // An empty kind takes the default template.
+        Assert.Equal(($"Repair {_tag}", "corrective"), (rows["3"].Template, rows["3"].WorkType));
+        var reject = Assert.Single(File.ReadAllLines(rejects).Skip(1));
+        Assert.StartsWith("4,4,template,", reject);
+        Assert.Contains("'Audit' from kind", reject);
+        Assert.Empty(await ImportFiles.HistoryProblemsAsync(database.DataSource, $"K{_tag}-"));
+    }
+
+    [Fact]
+    public void a_template_choice_that_names_no_template_of_the_mapping_is_refused_before_any_row_is_read()
+    {
+        var e = Assert.Throws<MappingException>(() => Mapping(""", "templateBy": { "column": "caller", "values": { "x": "Nowhere" } } """));
+
+        Assert.Contains("templateBy maps to 'Nowhere'", e.Message);
+    }
 }
