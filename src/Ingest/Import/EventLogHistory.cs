@@ -20,7 +20,6 @@ public static class EventLogHistory
 
     public const string HoldNote = "On hold in the source system (imported).";
     public const string FeedbackNote = "Awaiting feedback in the source system (imported).";
-    public const string ReopenNote = "Reopened in the source system (imported).";
 
     private static readonly WorkOrderAction[] Moves =
     [
@@ -76,7 +75,7 @@ public static class EventLogHistory
                 {
                     WorkOrderAction.Hold => HoldNote,
                     WorkOrderAction.AwaitFeedback => FeedbackNote,
-                    WorkOrderAction.Reject => ReopenNote,
+                    WorkOrderAction.Reject => ImportHistory.ReopenNote,
                     WorkOrderAction.Cancel => ImportHistory.CancelNote,
                     _ => null,
                 };

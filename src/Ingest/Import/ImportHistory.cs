@@ -52,8 +52,16 @@ public static class ImportHistory
     /// <summary>The note of a cancel, which the lifecycle requires.</summary>
     public const string CancelNote = "Cancelled in the source system (imported).";
 
+    /// <summary>The note of a reject (a reopen), which the lifecycle requires.</summary>
+    public const string ReopenNote = "Reopened in the source system (imported).";
+
     public static HistoryPlan Plan(
-        WorkOrderStatus target, bool hasAssignee, TicketTimes times, UnknownStart unknownStart, ResolvedWhenMissing resolvedWhenMissing = ResolvedWhenMissing.Closed)
+        WorkOrderStatus target,
+        bool hasAssignee,
+        TicketTimes times,
+        UnknownStart unknownStart,
+        ResolvedWhenMissing resolvedWhenMissing = ResolvedWhenMissing.Closed,
+        int reopens = 0)
     {
         if (!ImportMapping.TargetStatuses.Contains(target))
         {
@@ -65,7 +73,13 @@ public static class ImportHistory
         void Take(WorkOrderAction action, DateTime at, bool known = true)
         {
             var to = Lifecycle.Rule(action).To;
-            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at, known, Note: action == WorkOrderAction.Cancel ? CancelNote : null));
+            var note = action switch
+            {
+                WorkOrderAction.Cancel => CancelNote,
+                WorkOrderAction.Reject => ReopenNote,
+                _ => null,
+            };
+            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at, known, Note: note));
             status = to;
         }
 
@@ -89,6 +103,13 @@ public static class ImportHistory
             startedAt = known ? at : null;
             acknowledgedAt = known ? times.Acknowledged ?? at : null;
             Take(WorkOrderAction.Start, at, known);
+
+            // The source counts its reopens without their times: each is a resolve and a reject, undated, at the start.
+            for (var reopen = 0; reopen < reopens; reopen++)
+            {
+                Take(WorkOrderAction.Resolve, at, known: false);
+                Take(WorkOrderAction.Reject, at, known: false);
+            }
         }
 
         if (resolves)

@@ -137,6 +137,12 @@ public sealed record TimesSpec
     public string? Resolved { get; init; }
 
     public string? Closed { get; init; }
+
+    /// <summary>The source's own response deadline: the SLA response figure of imported work is measured against it.</summary>
+    public string? ResponseDue { get; init; }
+
+    /// <summary>The source's own resolution deadline: the SLA resolution figure of imported work is measured against it.</summary>
+    public string? ResolutionDue { get; init; }
 }
 
 /// <summary>
@@ -203,6 +209,12 @@ public sealed partial record ImportMapping
     public IReadOnlyList<string> DateFormats { get; init; } = [];
 
     public TimesSpec Times { get; init; } = new();
+
+    /// <summary>
+    /// The column with how many times the source reopened a ticket: each reopen becomes a resolve and a reject (undated,
+    /// placed at the start) before the ticket's own resolve, so first-time fix counts it as the live application would.
+    /// </summary>
+    public string? Reopens { get; init; }
 
     /// <summary>Set when the export has one row per update of a ticket rather than one per ticket.</summary>
     public EventLogSpec? EventLog { get; init; }
@@ -289,7 +301,8 @@ public sealed partial record ImportMapping
     public IEnumerable<string> Columns()
     {
         IEnumerable<string?> named =
-            [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Asset?.InstalledOn, EventLog?.OrderBy, EventLog?.At];
+            [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Times.ResponseDue, Times.ResolutionDue,
+             Reopens, Asset?.InstalledOn, EventLog?.OrderBy, EventLog?.At];
         IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, TemplateBy, .. CustomFields];
         return named.Concat(specs.SelectMany(s => s is null ? [] : ColumnsOf(s)))
             .OfType<string>()

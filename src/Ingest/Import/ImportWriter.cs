@@ -34,7 +34,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     private const string CopyWorkOrders = """
         COPY work_orders (id, number, template_id, work_type, title, description, priority, status, requester_id, contact, asset_id,
             department_id, assignee_id, reference, created_at, acknowledged_at, started_at, resolved_at, closed_at, custom_fields, source,
-            row_version, updated_at)
+            row_version, updated_at, response_due_at, resolution_due_at)
         FROM STDIN (FORMAT BINARY)
         """;
 
@@ -159,6 +159,8 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             await copy.WriteAsync(source, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(history.RowVersion, NpgsqlDbType.Integer, cancellationToken);
             await copy.WriteAsync(history.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, ticket.ResponseDueAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, ticket.ResolutionDueAt, NpgsqlDbType.TimestampTz, cancellationToken);
         }
 
         await copy.CompleteAsync(cancellationToken);

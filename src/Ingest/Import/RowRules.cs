@@ -31,7 +31,9 @@ public sealed record ImportedTicket(
     string CustomFieldsJson,
     HistoryPlan History,
     AssetRef? Asset,
-    Template Template);
+    Template Template,
+    DateTime? ResponseDueAt = null,
+    DateTime? ResolutionDueAt = null);
 
 /// <summary>The decision on one row: a ticket, or the problems that send it to the reject file.</summary>
 public sealed record RowVerdict(long SourceRow, string? ExternalId, ImportedTicket? Ticket, IReadOnlyList<RowProblem> Problems);
@@ -50,6 +52,7 @@ public sealed partial class RowRules
     private readonly Template _template;
     private readonly IReadOnlyDictionary<string, Template> _templates;
     private readonly MappedValue? _templateBy;
+    private readonly int? _reopens;
     private readonly TimeZoneInfo _zone;
     private readonly int _externalId;
     private readonly int?[] _timeColumns;
@@ -80,7 +83,11 @@ public sealed partial class RowRules
         int IndexOf(string column) => columns.Select((c, i) => (c, i)).First(x => string.Equals(x.c, column, StringComparison.OrdinalIgnoreCase)).i;
         MappedValue Compile(string name, ValueSpec spec) => new(name, spec, IndexOf);
         _externalId = IndexOf(mapping.ExternalId.Column);
-        _timeNames = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn];
+        _timeNames =
+        [
+            mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn,
+            mapping.Times.ResponseDue, mapping.Times.ResolutionDue,
+        ];
         _timeColumns = _timeNames.Select(t => t is null ? (int?)null : IndexOf(t)).ToArray();
         _title = Compile("title", mapping.Title!);
         _description = Compile("description", mapping.Description!);
@@ -94,6 +101,7 @@ public sealed partial class RowRules
         _assetType = mapping.Asset?.Type is { } assetType ? Compile("asset type", assetType) : null;
         _installedOn = mapping.Asset?.InstalledOn is { } installed ? IndexOf(installed) : null;
         _templateBy = mapping.TemplateBy is { } by ? Compile("template", by) : null;
+        _reopens = mapping.Reopens is { } reopens ? IndexOf(reopens) : null;
         _customFields = [.. (mapping.Category is { } category ? [(category.Field, Compile("category", category))] : Array.Empty<(string, MappedValue)>())
             .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];
     }
@@ -262,6 +270,8 @@ public sealed partial class RowRules
         }
 
         var decided = Status(values, times, assignee is not null, eventLog, problems);
+        var (responseDue, resolutionDue) = Deadlines(row, times, problems);
+        var reopens = Reopens(values, problems);
 
         // The live create's own rules. A site stands in for the asset id, which exists only once the batch is written; a
         // missing title is reported above already.
@@ -285,7 +295,7 @@ public sealed partial class RowRules
         // An event log's history is made from all its updates by the caller; this one only stands for its final status.
         var history = eventLog
             ? new HistoryPlan(outcome.Status, [new HistoryStep(ImportHistory.Created, null, outcome.Status, outcome.Times.Created)], outcome.Times.Created, null, null, null, null)
-            : ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown, _mapping.ResolvedWhenMissing);
+            : ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown, _mapping.ResolvedWhenMissing, reopens);
         var ticket = new ImportedTicket(
             row.Number,
             reference!,
@@ -300,8 +310,56 @@ public sealed partial class RowRules
             JsonSerializer.Serialize(normalised, TemplateSchema.Json),
             history,
             asset,
-            template);
+            template,
+            responseDue,
+            resolutionDue);
         return new RowVerdict(row.Number, externalId, ticket, problems);
+    }
+
+    /// <summary>The source's response and resolution deadlines in UTC, each present, a time, and not before created.</summary>
+    private (DateTime? Response, DateTime? Resolution) Deadlines(SourceRow row, TicketTimes? times, List<RowProblem> problems)
+    {
+        DateTime? Deadline(int index, DateTime? parsed, string field)
+        {
+            if (_timeColumns[index] is not { } column || Blank(row.Values[column]) is not { } raw)
+            {
+                return null;
+            }
+
+            if (parsed is not { } local)
+            {
+                problems.Add(new(field, $"'{raw}' in {_timeNames[index]} is not a date{Formats()}."));
+                return null;
+            }
+
+            var utc = ToUtc(local);
+            if (times is not null && utc < times.Created)
+            {
+                problems.Add(new(field, $"{_timeNames[index]} '{raw}' is before {_timeNames[0]}."));
+                return null;
+            }
+
+            return utc;
+        }
+
+        return (Deadline(6, row.Times.ResponseDue, "responseDue"), Deadline(7, row.Times.ResolutionDue, "resolutionDue"));
+    }
+
+    /// <summary>How many times the source reopened the ticket: a whole number 0 to 100; 0 when the mapping names no column or the cell is empty.</summary>
+    private int Reopens(string?[] values, List<RowProblem> problems)
+    {
+        if (_reopens is not { } column || Blank(values[column]) is not { } raw)
+        {
+            return 0;
+        }
+
+        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count) && count is >= 0 and <= 100)
+        {
+            return count;
+        }
+
+        problems.Add(new("reopens", $"'{raw}' in {_mapping.Reopens} is not a count of reopens 0 to 100."));
+        return 0;
     }
 
     /// <summary>The row's template: the one templateBy names, else the mapping's default.</summary>

@@ -8,9 +8,17 @@ public sealed record SourceRow(long Number, string?[] Values, SourceTimes Times)
 
 /// <summary>
 /// The lifecycle times of a row as written in the source's zone; null when empty or unparseable. <see cref="EventAt"/>
-/// is the time of the update an event-log row records.
+/// is the time of the update an event-log row records; <see cref="ResponseDue"/> and <see cref="ResolutionDue"/> the source's deadlines.
 /// </summary>
-public sealed record SourceTimes(DateTime? Created, DateTime? Acknowledged, DateTime? Started, DateTime? Resolved, DateTime? Closed, DateTime? EventAt = null);
+public sealed record SourceTimes(
+    DateTime? Created,
+    DateTime? Acknowledged,
+    DateTime? Started,
+    DateTime? Resolved,
+    DateTime? Closed,
+    DateTime? EventAt = null,
+    DateTime? ResponseDue = null,
+    DateTime? ResolutionDue = null);
 
 /// <summary>
 /// Reads a CSV (plain or gzip) or Parquet export with an in-process DuckDB: every mapped column as text, the times parsed
@@ -67,7 +75,8 @@ public sealed class SourceFile : IDisposable
 
             string Named(string wanted) => columns.First(c => string.Equals(c, wanted, StringComparison.OrdinalIgnoreCase));
             string?[] times =
-                [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn];
+                [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn,
+                 mapping.Times.ResponseDue, mapping.Times.ResolutionDue];
             var timeColumns = times.Select(t => t is null ? null : Named(t)).ToArray();
             return new SourceFile(duck, path, scan, [.. columns], timeColumns, mapping.DateFormats, mapping.MissingValues)
             {
@@ -117,7 +126,7 @@ public sealed class SourceFile : IDisposable
                         ?? throw new MappingException($"{Path.GetFileName(path)} has no column '{wanted}' (it has: {string.Join(", ", available)})"))
                     .Concat((optional ?? []).Select(Find).OfType<string>())
                     .ToArray();
-            return new SourceFile(duck, read, scan, columns, new string?[6], [], []) { _temporary = temporary };
+            return new SourceFile(duck, read, scan, columns, new string?[8], [], []) { _temporary = temporary };
         }
         catch
         {
@@ -172,7 +181,7 @@ public sealed class SourceFile : IDisposable
             }
 
             DateTime? Time(int index) => reader.IsDBNull(1 + width + index) ? null : reader.GetDateTime(1 + width + index);
-            yield return new SourceRow(reader.GetInt64(0), values, new SourceTimes(Time(0), Time(1), Time(2), Time(3), Time(4), Time(5)));
+            yield return new SourceRow(reader.GetInt64(0), values, new SourceTimes(Time(0), Time(1), Time(2), Time(3), Time(4), Time(5), Time(6), Time(7)));
         }
     }
 

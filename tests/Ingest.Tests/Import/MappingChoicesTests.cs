@@ -228,4 +228,54 @@ public sealed class MappingChoicesTests(TestDatabase database) : IClassFixture<T
 
         Assert.Contains("templateBy maps to 'Nowhere'", e.Message);
     }
+
+    [Fact]
+    public async Task the_sources_deadlines_and_reopen_counts_make_sla_and_first_time_fix_of_imported_work()
+    {
+        var path = Path.Combine(_folder, "deadlines.csv");
+        File.WriteAllText(path, """
+            ticket_id,opened,acknowledged,resolved,closed,respond_by,resolve_by,reopened,subject
+            1,2024-06-03 08:00,2024-06-03 08:20,2024-06-03 12:00,2024-06-04 08:00,2024-06-03 09:00,2024-06-03 16:00,0,Met both
+            2,2024-06-04 08:00,2024-06-04 10:00,2024-06-05 12:00,2024-06-06 08:00,2024-06-04 09:00,2024-06-04 16:00,2,Missed both and reopened twice
+            3,2024-06-05 08:00,2024-06-05 08:10,2024-06-05 09:00,2024-06-05 10:00,,,,No deadlines
+            4,2024-06-06 08:00,,,2024-06-06 09:00,2024-06-06 07:00,,,Response deadline before it was raised
+            5,2024-06-07 08:00,,,2024-06-07 09:00,,,many,Not a count
+            """);
+        var mapping = JsonSerializer.Deserialize<ImportMapping>($$"""
+            {
+              "externalId": { "column": "ticket_id", "prefix": "S{{_tag}}-" },
+              "dateFormats": ["%Y-%m-%d %H:%M"],
+              "times": { "created": "opened", "acknowledged": "acknowledged", "resolved": "resolved", "closed": "closed",
+                         "responseDue": "respond_by", "resolutionDue": "resolve_by" },
+              "reopens": "reopened",
+              "template": { "name": "Deadlines {{_tag}}", "workType": "corrective", "department": "Deadlines {{_tag}}" },
+              "title": { "column": "subject" },
+              "description": { "column": "subject" }
+            }
+            """, ImportMapping.Json)!.Checked();
+        var rejects = Path.Combine(_folder, "rejects.csv");
+
+        var result = await ImportFiles.ImportAsync(database.DataSource, path, mapping, rejects);
+
+        Assert.Equal((3L, 2L), (result.Loaded, result.Rejected));
+        Assert.Equal(["4,4,responseDue", "5,5,reopens"], File.ReadAllLines(rejects).Skip(1).Select(l => string.Join(',', l.Split(',').Take(3))));
+        Assert.Empty(await ImportFiles.HistoryProblemsAsync(database.DataSource, $"S{_tag}-"));
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var kinds = await connection.ExecuteScalarAsync<string>(
+            "SELECT string_agg(e.kind, ' ' ORDER BY e.id) FROM work_orders w JOIN work_order_events e ON e.work_order_id = w.id WHERE w.reference = @r",
+            new { r = $"S{_tag}-2" });
+        Assert.Equal("created start resolve reject resolve reject resolve approve", kinds);
+
+        using var warehouse = WarehouseFile.Open(Path.Combine(_folder, "warehouse.duckdb"));
+        await new WarehouseIngest(database.DataSource, TimeProvider.System, NullLogger<WarehouseIngest>.Instance).RunAsync(warehouse, null, CancellationToken.None);
+        var department = await connection.ExecuteScalarAsync<long>("SELECT id FROM departments WHERE name = @n", new { n = $"Deadlines {_tag}" });
+        var kpis = new KpiQueries(warehouse);
+        var june = new KpiFilter(new DateOnly(2024, 6, 1), new DateOnly(2024, 7, 1), DepartmentId: department);
+
+        // Ticket 1 met both deadlines and ticket 2 missed both; ticket 3 has none, so it is not counted.
+        var sla = kpis.Sla(june);
+        Assert.Equal((1L, 2L, 1L, 2L), (sla.Response.Met, sla.Response.Due, sla.Resolution.Met, sla.Resolution.Due));
+        // Ticket 2 was reopened, so only 1 and 3 were fixed the first time.
+        Assert.Equal(new Compliance(2, 3), kpis.FirstTimeFix(june));
+    }
 }
