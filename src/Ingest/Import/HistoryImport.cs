@@ -48,7 +48,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
         {
             var references = await ImportReferences.PrepareAsync(dataSource, mapping, cancellationToken);
             using var source = SourceFile.Open(file, mapping);
-            var rules = new RowRules(mapping, source.Columns, references.Template);
+            var rules = new RowRules(mapping, source.Columns, references.Template, references.Templates);
             var writer = new ImportWriter(connection, references);
             await using var rejects = new RejectFile(rejectsPath);
 
@@ -69,10 +69,11 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             }
 
             Report();
-            foreach (var row in Rows(source, file, cancellationToken))
+            foreach (var rows in Tickets(Rows(source, file, cancellationToken), rules, mapping.EventLog is not null))
             {
-                read++;
-                var verdict = rules.Decide(row);
+                var row = rows[^1];
+                read += rows.Count;
+                var verdict = mapping.EventLog is null ? rules.Decide(row) : rules.Decide(rows);
                 if (verdict.Ticket is { } ticket && seen.TryGetValue(ticket.Reference, out var first))
                 {
                     verdict = verdict with { Ticket = null, Problems = [new RowProblem("reference", $"external id '{verdict.ExternalId}' is also on row {first}; only that row is imported.")] };
@@ -93,7 +94,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
                     }
                 }
 
-                if (read % 1_000 == 0)
+                if (read % 1_000 < rows.Count)
                 {
                     Report();
                 }
@@ -114,6 +115,33 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
         finally
         {
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@LockKey)", new { LockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// The rows of each ticket: one row each, or for an event log the run of rows with one external id (the file is read
+    /// in that order). A row without an external id stands alone, to be rejected for it.
+    /// </summary>
+    private static IEnumerable<List<SourceRow>> Tickets(IEnumerable<SourceRow> rows, RowRules rules, bool eventLog)
+    {
+        var ticket = new List<SourceRow>();
+        string? id = null;
+        foreach (var row in rows)
+        {
+            var rowId = eventLog ? rules.ExternalIdOf(row) : null;
+            if (ticket.Count > 0 && (!eventLog || rowId is null || rowId != id))
+            {
+                yield return ticket;
+                ticket = [];
+            }
+
+            ticket.Add(row);
+            id = rowId;
+        }
+
+        if (ticket.Count > 0)
+        {
+            yield return ticket;
         }
     }
 

@@ -3,8 +3,22 @@ using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ingest.Import;
 
-/// <summary>One event of an imported history: an action wire name ("created", "assign", "start"...) and the move it made.</summary>
-public sealed record HistoryStep(string Kind, WorkOrderStatus? From, WorkOrderStatus To, DateTime At);
+/// <summary>
+/// One event of an imported history: an action wire name ("created", "assign", "start"...) and the move it made.
+/// <see cref="TimeKnown"/> is false for a step the source implies but does not date (a resolve the mapping says not to
+/// date): it is placed at the next known time and the work order's own time for it stays empty.
+/// An event-log history also names the assignee of an assign or reassign, the department of a transfer, and a note.
+/// </summary>
+public sealed record HistoryStep(
+    string Kind,
+    WorkOrderStatus? From,
+    WorkOrderStatus To,
+    DateTime At,
+    bool TimeKnown = true,
+    string? Assignee = null,
+    string? AssigneeName = null,
+    string? Department = null,
+    string? Note = null);
 
 /// <summary>The lifecycle times of a ticket in UTC, as far as the source knows them.</summary>
 public sealed record TicketTimes(DateTime Created, DateTime? Acknowledged, DateTime? Started, DateTime? Resolved, DateTime? Closed);
@@ -35,7 +49,19 @@ public static class ImportHistory
 {
     public const string Created = "created";
 
-    public static HistoryPlan Plan(WorkOrderStatus target, bool hasAssignee, TicketTimes times, UnknownStart unknownStart)
+    /// <summary>The note of a cancel, which the lifecycle requires.</summary>
+    public const string CancelNote = "Cancelled in the source system (imported).";
+
+    /// <summary>The note of a reject (a reopen), which the lifecycle requires.</summary>
+    public const string ReopenNote = "Reopened in the source system (imported).";
+
+    public static HistoryPlan Plan(
+        WorkOrderStatus target,
+        bool hasAssignee,
+        TicketTimes times,
+        UnknownStart unknownStart,
+        ResolvedWhenMissing resolvedWhenMissing = ResolvedWhenMissing.Closed,
+        int reopens = 0)
     {
         if (!ImportMapping.TargetStatuses.Contains(target))
         {
@@ -44,10 +70,16 @@ public static class ImportHistory
 
         var steps = new List<HistoryStep> { new(Created, null, WorkOrderStatus.New, times.Created) };
         var status = WorkOrderStatus.New;
-        void Take(WorkOrderAction action, DateTime at)
+        void Take(WorkOrderAction action, DateTime at, bool known = true)
         {
             var to = Lifecycle.Rule(action).To;
-            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at));
+            var note = action switch
+            {
+                WorkOrderAction.Cancel => CancelNote,
+                WorkOrderAction.Reject => ReopenNote,
+                _ => null,
+            };
+            steps.Add(new HistoryStep(WireNames.Of(action), status, to, at, known, Note: note));
             status = to;
         }
 
@@ -62,19 +94,30 @@ public static class ImportHistory
         DateTime? acknowledgedAt = null, startedAt = null, resolvedAt = null, closedAt = null;
         if (starts)
         {
-            startedAt = times.Started ?? times.Acknowledged ?? unknownStart switch
+            var at = times.Started ?? times.Acknowledged ?? unknownStart switch
             {
-                UnknownStart.AtResolve => times.Resolved ?? times.Closed ?? times.Created,
-                _ => times.Created,
+                UnknownStart.AtCreate => times.Created,
+                _ => times.Resolved ?? times.Closed ?? times.Created,
             };
-            acknowledgedAt = times.Acknowledged ?? startedAt;
-            Take(WorkOrderAction.Start, startedAt.Value);
+            var known = times.Started is not null || times.Acknowledged is not null || unknownStart != UnknownStart.NotKnown;
+            startedAt = known ? at : null;
+            acknowledgedAt = known ? times.Acknowledged ?? at : null;
+            Take(WorkOrderAction.Start, at, known);
+
+            // The source counts its reopens without their times: each is a resolve and a reject, undated, at the start.
+            for (var reopen = 0; reopen < reopens; reopen++)
+            {
+                Take(WorkOrderAction.Resolve, at, known: false);
+                Take(WorkOrderAction.Reject, at, known: false);
+            }
         }
 
         if (resolves)
         {
-            resolvedAt = times.Resolved ?? times.Closed ?? throw new ArgumentException("a resolved ticket needs a resolved or closed time", nameof(times));
-            Take(WorkOrderAction.Resolve, resolvedAt.Value);
+            var at = times.Resolved ?? times.Closed ?? throw new ArgumentException("a resolved ticket needs a resolved or closed time", nameof(times));
+            var known = times.Resolved is not null || resolvedWhenMissing == ResolvedWhenMissing.Closed;
+            resolvedAt = known ? at : null;
+            Take(WorkOrderAction.Resolve, at, known);
         }
 
         if (target is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled)

@@ -27,6 +27,22 @@ public enum UnknownStart
 
     /// <summary>At the created time: time to acknowledge is then zero.</summary>
     AtCreate,
+
+    /// <summary>
+    /// Not known: the start event is placed at the resolved time (or the closed time) marked undated, and the work order
+    /// keeps no acknowledged or started time, so time to acknowledge leaves it out instead of repeating time to repair.
+    /// </summary>
+    NotKnown,
+}
+
+/// <summary>What a closed or resolved row without a resolved time stands for.</summary>
+public enum ResolvedWhenMissing
+{
+    /// <summary>The work was resolved when it was closed: the closed time is the resolved time.</summary>
+    Closed,
+
+    /// <summary>The resolved time is not known: the work order keeps none, so it counts in volume but not in MTTR.</summary>
+    None,
 }
 
 /// <summary>A title longer than the 200 characters a work order allows.</summary>
@@ -42,8 +58,8 @@ public enum TitleOverflow
 /// <summary>
 /// Where one value of a work order comes from: a source <see cref="Column"/>, or a <see cref="Template"/> that joins
 /// columns written as <c>{column}</c>; then, optionally, translated through <see cref="Values"/> (keys match trimmed and
-/// case-insensitively). A value that is empty, or that the map does not know, becomes <see cref="Default"/>; an unknown
-/// value without a default is passed on as it is when <see cref="Passthrough"/>, else the row is rejected.
+/// case-insensitively). An empty value becomes <see cref="Default"/>. A value the map does not know is passed on as it
+/// is when <see cref="Passthrough"/>, else it becomes the default, else the row is rejected.
 /// </summary>
 public record ValueSpec
 {
@@ -121,6 +137,27 @@ public sealed record TimesSpec
     public string? Resolved { get; init; }
 
     public string? Closed { get; init; }
+
+    /// <summary>The source's own response deadline: the SLA response figure of imported work is measured against it.</summary>
+    public string? ResponseDue { get; init; }
+
+    /// <summary>The source's own resolution deadline: the SLA resolution figure of imported work is measured against it.</summary>
+    public string? ResolutionDue { get; init; }
+}
+
+/// <summary>
+/// An event-log export: one row per update of a ticket. Rows are grouped by the external id and put in order by
+/// <see cref="OrderBy"/> (as numbers when they are numbers, else as times in the mapping's formats, else as text);
+/// <see cref="At"/> is the column with the time of each update (the order column when not given). The last row gives
+/// the ticket's values; every change of status, assignee or department along the way becomes a history event at its time.
+/// </summary>
+public sealed record EventLogSpec
+{
+    public string OrderBy { get; init; } = "";
+
+    public string? At { get; init; }
+
+    public string AtColumn => At ?? OrderBy;
 }
 
 /// <summary>The template the work orders are raised from; created (with the category and custom fields) when missing.</summary>
@@ -148,6 +185,13 @@ public sealed partial record ImportMapping
     public static readonly IReadOnlyList<WorkOrderStatus> TargetStatuses =
         [WorkOrderStatus.New, WorkOrderStatus.Assigned, WorkOrderStatus.InProgress, WorkOrderStatus.Resolved, WorkOrderStatus.Closed, WorkOrderStatus.Cancelled];
 
+    /// <summary>The statuses a status value of an event log may map to: the paused ones too, since its history has their times.</summary>
+    public static readonly IReadOnlyList<WorkOrderStatus> EventLogStatuses =
+        [.. TargetStatuses, WorkOrderStatus.OnHold, WorkOrderStatus.AwaitingFeedback];
+
+    /// <summary>The statuses this mapping's status values may map to.</summary>
+    public IReadOnlyList<WorkOrderStatus> Statuses => EventLog is null ? TargetStatuses : EventLogStatuses;
+
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         ReadCommentHandling = JsonCommentHandling.Skip,
@@ -166,9 +210,40 @@ public sealed partial record ImportMapping
 
     public TimesSpec Times { get; init; } = new();
 
-    public UnknownStart StartWhenUnknown { get; init; } = UnknownStart.AtResolve;
+    /// <summary>
+    /// The column with how many times the source reopened a ticket: each reopen becomes a resolve and a reject (undated,
+    /// placed at the start) before the ticket's own resolve, so first-time fix counts it as the live application would.
+    /// </summary>
+    public string? Reopens { get; init; }
+
+    /// <summary>Set when the export has one row per update of a ticket rather than one per ticket.</summary>
+    public EventLogSpec? EventLog { get; init; }
+
+    /// <summary>
+    /// Texts the source writes for "no value" (for example <c>?</c>, <c>N/A</c>, <c>NULL</c>, <c>-</c>): a cell that holds
+    /// one of them, trimmed and in any case, is read as empty in every mapped column, times included.
+    /// </summary>
+    public IReadOnlyList<string> MissingValues { get; init; } = [];
+
+    /// <summary>What a closed or resolved row without a resolved time stands for: the closed time (the default) or not known.</summary>
+    public ResolvedWhenMissing ResolvedWhenMissing { get; init; } = ResolvedWhenMissing.Closed;
+
+    public UnknownStart StartWhenUnknown { get; init; } = UnknownStart.NotKnown;
 
     public TemplateSpec Template { get; init; } = new();
+
+    /// <summary>Further templates a row may be raised from (each created when missing, as <see cref="Template"/> is).</summary>
+    public IReadOnlyList<TemplateSpec> Templates { get; init; } = [];
+
+    /// <summary>
+    /// The template of each row, by name: a value map from a source column to the names of <see cref="Template"/> and
+    /// <see cref="Templates"/>, so that work types (a preventive visit, a repair) come from the row. Without it, or
+    /// for an empty value without a default, the row is raised from <see cref="Template"/>.
+    /// </summary>
+    public ValueSpec? TemplateBy { get; init; }
+
+    /// <summary>Every template the mapping names, the default first.</summary>
+    public IEnumerable<TemplateSpec> AllTemplates => [Template, .. Templates];
 
     public ValueSpec? Title { get; init; }
 
@@ -225,8 +300,10 @@ public sealed partial record ImportMapping
     /// <summary>Every source column the mapping reads.</summary>
     public IEnumerable<string> Columns()
     {
-        IEnumerable<string?> named = [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Asset?.InstalledOn];
-        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, .. CustomFields];
+        IEnumerable<string?> named =
+            [ExternalId.Column, Times.Created, Times.Acknowledged, Times.Started, Times.Resolved, Times.Closed, Times.ResponseDue, Times.ResolutionDue,
+             Reopens, Asset?.InstalledOn, EventLog?.OrderBy, EventLog?.At];
+        IEnumerable<ValueSpec?> specs = [Title, Description, Priority, Status, Department, Assignee, Contact, Site, Category, Asset, Asset?.Type, TemplateBy, .. CustomFields];
         return named.Concat(specs.SelectMany(s => s is null ? [] : ColumnsOf(s)))
             .OfType<string>()
             .Distinct(StringComparer.OrdinalIgnoreCase);
@@ -244,10 +321,24 @@ public sealed partial record ImportMapping
     {
         Require(!string.IsNullOrWhiteSpace(ExternalId.Column), "externalId.column is required");
         Require(!string.IsNullOrWhiteSpace(Times.Created), "times.created is required");
-        Require(!string.IsNullOrWhiteSpace(Template.Name) && Template.Name.Length <= 100, "template.name is required, at most 100 characters");
-        Require(Template.DefaultPriority is >= 1 and <= 4, "template.defaultPriority must be 1 to 4");
+        foreach (var (template, name) in AllTemplates.Select((t, i) => (t, i == 0 ? "template" : $"templates[{i - 1}]")))
+        {
+            Require(!string.IsNullOrWhiteSpace(template.Name) && template.Name.Length <= 100, $"{name}.name is required, at most 100 characters");
+            Require(template.DefaultPriority is >= 1 and <= 4, $"{name}.defaultPriority must be 1 to 4");
+        }
+
+        var templateNames = AllTemplates.Select(t => t.Name.Trim()).ToList();
+        Require(templateNames.Distinct(StringComparer.Ordinal).Count() == templateNames.Count, "template and templates name one template twice");
+        Require(TemplateBy is not null || Templates.Count == 0, "templates needs templateBy, the column that chooses a row's template");
+        foreach (var value in (TemplateBy?.Values?.Values.AsEnumerable() ?? []).Append(TemplateBy?.Default).OfType<string>())
+        {
+            Require(templateNames.Contains(value.Trim()), $"templateBy maps to '{value}', which is not the name of template or one of templates");
+        }
+
         Require(Title is not null, "title is required");
         Require(Description is not null, "description is required");
+        Require(EventLog is null || !string.IsNullOrWhiteSpace(EventLog.OrderBy), "eventLog.orderBy is required: the column that puts a ticket's updates in order");
+        Require(MissingValues.All(v => !string.IsNullOrWhiteSpace(v)), "missingValues may not hold an empty text (empty cells are empty already)");
         Require(ExternalId.Prefix.Length < MaxReferenceLength, $"externalId.prefix must be shorter than {MaxReferenceLength} characters");
         try
         {
@@ -278,8 +369,8 @@ public sealed partial record ImportMapping
             foreach (var value in (Status.Values?.Values.AsEnumerable() ?? []).Append(Status.Default).OfType<string>())
             {
                 Require(
-                    Ticketing.WireNames.TryParse<WorkOrderStatus>(value, out var status) && TargetStatuses.Contains(status),
-                    $"status maps to '{value}'; the statuses are {string.Join(", ", TargetStatuses.Select(Ticketing.WireNames.Of))}");
+                    Ticketing.WireNames.TryParse<WorkOrderStatus>(value, out var status) && Statuses.Contains(status),
+                    $"status maps to '{value}'; the statuses are {string.Join(", ", Statuses.Select(Ticketing.WireNames.Of))}");
             }
         }
 
@@ -308,6 +399,7 @@ public sealed partial record ImportMapping
         [
             ("title", Title), ("description", Description), ("priority", Priority), ("status", Status), ("department", Department),
             ("assignee", Assignee), ("contact", Contact), ("site", Site), ("category", Category), ("asset", Asset), ("asset type", Asset?.Type),
+            ("templateBy", TemplateBy),
             .. CustomFields.Select(f => ($"customFields.{f.Field}", (ValueSpec?)f)),
         ];
         return all.Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!));

@@ -77,17 +77,25 @@ public sealed class ImportReferences
     private readonly Dictionary<string, long> _assets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _users = new(StringComparer.Ordinal);
 
-    private ImportReferences(long importUserId, Template template, bool templateCreated)
+    private ImportReferences(long importUserId, IReadOnlyList<Template> templates, bool templateCreated)
     {
         ImportUserId = importUserId;
-        Template = template;
+        Template = templates[0];
+        Templates = templates.ToDictionary(t => t.Name, StringComparer.Ordinal);
         TemplateCreated = templateCreated;
-        _departments[template.DepartmentName] = template.DepartmentId;
+        foreach (var template in templates)
+        {
+            _departments[template.DepartmentName] = template.DepartmentId;
+        }
     }
 
     public long ImportUserId { get; }
 
+    /// <summary>The mapping's default template.</summary>
     public Template Template { get; }
+
+    /// <summary>Every template of the mapping by name, the default among them.</summary>
+    public IReadOnlyDictionary<string, Template> Templates { get; }
 
     public bool TemplateCreated { get; }
 
@@ -99,13 +107,13 @@ public sealed class ImportReferences
 
     public int UsersCreated { get; private set; }
 
-    /// <summary>The import user and the template, made before any row is read; refuses a template that cannot take the mapping.</summary>
+    /// <summary>The import user and the templates, made before any row is read; refuses a template that cannot take the mapping.</summary>
     public static async Task<ImportReferences> PrepareAsync(NpgsqlDataSource dataSource, ImportMapping mapping, CancellationToken cancellationToken)
     {
         long userId;
-        long templateId;
-        bool templateCreated;
-        var departmentCreated = false;
+        var ids = new List<long>();
+        var templateCreated = false;
+        var departmentsCreated = 0;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
@@ -114,31 +122,12 @@ public sealed class ImportReferences
                 new { userName = ImportUserName, displayName = "Imported history", passwordHash = UnusablePassword(), role = Roles.Requester, departmentId = (long?)null },
                 transaction,
                 cancellationToken: cancellationToken));
-            templateId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-                "SELECT id FROM templates WHERE name = @name", new { name = mapping.Template.Name }, transaction, cancellationToken: cancellationToken)) ?? 0;
-            templateCreated = false;
-            if (templateId == 0)
+            foreach (var spec in mapping.AllTemplates)
             {
-                if (string.IsNullOrWhiteSpace(mapping.Template.Department))
-                {
-                    throw new MappingException($"template '{mapping.Template.Name}' does not exist; template.department names the department of the one the import creates");
-                }
-
-                long departmentId;
-                (departmentId, departmentCreated) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
-                    EnsureDepartment, new { name = mapping.Template.Department.Trim() }, transaction, cancellationToken: cancellationToken));
-                (templateId, templateCreated) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
-                    EnsureTemplate,
-                    new
-                    {
-                        name = mapping.Template.Name.Trim(),
-                        workType = WireNames.Of(mapping.Template.WorkType),
-                        defaultPriority = mapping.Template.DefaultPriority,
-                        departmentId,
-                        fields = JsonSerializer.Serialize(FieldsFor(mapping), TemplateSchema.Json),
-                    },
-                    transaction,
-                    cancellationToken: cancellationToken));
+                var (id, created, departmentCreated) = await TemplateAsync(connection, transaction, spec, mapping, cancellationToken);
+                ids.Add(id);
+                templateCreated |= created;
+                departmentsCreated += departmentCreated ? 1 : 0;
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -146,10 +135,49 @@ public sealed class ImportReferences
 
         // Ticketing's readers map snake_case columns by this Dapper convention, which AddTicketing sets in the web host.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
-        var template = await new Templates(dataSource).FindAsync(templateId, cancellationToken)
-            ?? throw new InvalidOperationException($"template {templateId} vanished while the import started");
-        Check(template, mapping);
-        return new ImportReferences(userId, template, templateCreated) { DepartmentsCreated = departmentCreated ? 1 : 0 };
+        var templates = new List<Template>();
+        foreach (var (id, spec) in ids.Zip(mapping.AllTemplates))
+        {
+            var template = await new Templates(dataSource).FindAsync(id, cancellationToken)
+                ?? throw new InvalidOperationException($"template {id} vanished while the import started");
+            Check(template, spec, mapping);
+            templates.Add(template);
+        }
+
+        return new ImportReferences(userId, templates, templateCreated) { DepartmentsCreated = departmentsCreated };
+    }
+
+    /// <summary>A template of the mapping by name, created (with its department) when missing.</summary>
+    private static async Task<(long Id, bool Created, bool DepartmentCreated)> TemplateAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TemplateSpec spec, ImportMapping mapping, CancellationToken cancellationToken)
+    {
+        var existing = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT id FROM templates WHERE name = @name", new { name = spec.Name.Trim() }, transaction, cancellationToken: cancellationToken));
+        if (existing is { } id)
+        {
+            return (id, false, false);
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.Department))
+        {
+            throw new MappingException($"template '{spec.Name}' does not exist; its department names the department of the one the import creates");
+        }
+
+        var (departmentId, departmentCreated) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+            EnsureDepartment, new { name = spec.Department.Trim() }, transaction, cancellationToken: cancellationToken));
+        var (templateId, created) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+            EnsureTemplate,
+            new
+            {
+                name = spec.Name.Trim(),
+                workType = WireNames.Of(spec.WorkType),
+                defaultPriority = spec.DefaultPriority,
+                departmentId,
+                fields = JsonSerializer.Serialize(FieldsFor(mapping), TemplateSchema.Json),
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        return (templateId, created, departmentCreated);
     }
 
     public async Task<long> DepartmentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, CancellationToken cancellationToken)
@@ -247,17 +275,17 @@ public sealed class ImportReferences
         return fields;
     }
 
-    private static void Check(Template template, ImportMapping mapping)
+    private static void Check(Template template, TemplateSpec spec, ImportMapping mapping)
     {
         if (!template.Active)
         {
             throw new MappingException($"template '{template.Name}' is no longer in use; activate it or name another in template.name");
         }
 
-        if (template.WorkType != mapping.Template.WorkType)
+        if (template.WorkType != spec.WorkType)
         {
             throw new MappingException(
-                $"template '{template.Name}' exists with work type {WireNames.Of(template.WorkType)}, the mapping says {WireNames.Of(mapping.Template.WorkType)}");
+                $"template '{template.Name}' exists with work type {WireNames.Of(template.WorkType)}, the mapping says {WireNames.Of(spec.WorkType)}");
         }
 
         var keys = (mapping.Category is null ? [] : new[] { mapping.Category.Field }).Concat(mapping.CustomFields.Select(f => f.Field));

@@ -34,7 +34,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     private const string CopyWorkOrders = """
         COPY work_orders (id, number, template_id, work_type, title, description, priority, status, requester_id, contact, asset_id,
             department_id, assignee_id, reference, created_at, acknowledged_at, started_at, resolved_at, closed_at, custom_fields, source,
-            row_version, updated_at)
+            row_version, updated_at, response_due_at, resolution_due_at)
         FROM STDIN (FORMAT BINARY)
         """;
 
@@ -43,9 +43,12 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         FROM STDIN (FORMAT BINARY)
         """;
 
-    private const string CancelNote = "Cancelled in the source system (imported).";
+    private static readonly string AssignKind = WireNames.Of(WorkOrderAction.Assign);
 
     private static readonly string Imported = JsonSerializer.Serialize(new { imported = true });
+
+    // A step the source implies without its time: placed at the next known time, which the payload says is not its own.
+    private static readonly string Undated = JsonSerializer.Serialize(new { imported = true, timeKnown = false });
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<ImportedTicket> batch, CancellationToken cancellationToken)
     {
@@ -75,7 +78,17 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             long? assignee = ticket.AssigneeUserName is { } userName
                 ? await references.AssigneeAsync(connection, transaction, userName, ticket.AssigneeDisplayName ?? userName, department, cancellationToken)
                 : null;
-            rows.Add(new WorkOrderRow(firstWorkOrder + i, numbers[i], ticket, department, asset, assignee));
+            // An event log names an assignee on each of its assigns; others take the work order's.
+            var stepAssignees = new long?[ticket.History.Steps.Count];
+            for (var s = 0; s < stepAssignees.Length; s++)
+            {
+                var step = ticket.History.Steps[s];
+                stepAssignees[s] = step.Assignee is { } name
+                    ? await references.AssigneeAsync(connection, transaction, name, step.AssigneeName ?? name, department, cancellationToken)
+                    : assignee;
+            }
+
+            rows.Add(new WorkOrderRow(firstWorkOrder + i, numbers[i], ticket, department, asset, assignee, stepAssignees));
         }
 
         await WriteWorkOrdersAsync(rows, cancellationToken);
@@ -116,8 +129,6 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
 
     private async Task WriteWorkOrdersAsync(List<WorkOrderRow> rows, CancellationToken cancellationToken)
     {
-        var template = references.Template;
-        var workType = WireNames.Of(template.WorkType);
         var source = WireNames.Of(WorkOrderSource.Import);
         await using var copy = await connection.BeginBinaryImportAsync(CopyWorkOrders, cancellationToken);
         foreach (var row in rows)
@@ -127,8 +138,8 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             await copy.StartRowAsync(cancellationToken);
             await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
             await copy.WriteAsync(row.Number, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(template.Id, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(workType, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(ticket.Template.Id, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(WireNames.Of(ticket.Template.WorkType), NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(ticket.Title, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(ticket.Description, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync((short)ticket.Priority, NpgsqlDbType.Smallint, cancellationToken);
@@ -148,6 +159,8 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             await copy.WriteAsync(source, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(history.RowVersion, NpgsqlDbType.Integer, cancellationToken);
             await copy.WriteAsync(history.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, ticket.ResponseDueAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteAsync(copy, ticket.ResolutionDueAt, NpgsqlDbType.TimestampTz, cancellationToken);
         }
 
         await copy.CompleteAsync(cancellationToken);
@@ -159,8 +172,9 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         await using var copy = await connection.BeginBinaryImportAsync(CopyEvents, cancellationToken);
         foreach (var row in rows)
         {
-            foreach (var step in row.Ticket.History.Steps)
+            for (var s = 0; s < row.Ticket.History.Steps.Count; s++)
             {
+                var step = row.Ticket.History.Steps[s];
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(id++, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
@@ -169,8 +183,8 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
                 await copy.WriteAsync(step.Kind, NpgsqlDbType.Text, cancellationToken);
                 await WriteAsync(copy, step.From is { } from ? WireNames.Of(from) : null, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(WireNames.Of(step.To), NpgsqlDbType.Text, cancellationToken);
-                await WriteAsync(copy, step.To == WorkOrderStatus.Cancelled ? CancelNote : null, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(Payload(row, step), NpgsqlDbType.Jsonb, cancellationToken);
+                await WriteAsync(copy, step.Note, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(Payload(row, step, row.StepAssignees[s]), NpgsqlDbType.Jsonb, cancellationToken);
             }
         }
 
@@ -178,22 +192,24 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     }
 
     /// <summary>The payload the live application writes for the event, marked imported.</summary>
-    private string Payload(WorkOrderRow row, HistoryStep step) => step.Kind switch
+    private string Payload(WorkOrderRow row, HistoryStep step, long? assigneeId) => step.Kind switch
     {
         ImportHistory.Created => JsonSerializer.Serialize(
             new
             {
                 imported = true,
                 number = row.Number,
-                template = references.Template.Name,
+                template = row.Ticket.Template.Name,
                 priority = row.Ticket.Priority,
                 source = WireNames.Of(WorkOrderSource.Import),
                 externalId = row.Ticket.Reference,
                 sourceRow = row.Ticket.SourceRow,
             },
             TemplateSchema.Json),
-        _ when step.To == WorkOrderStatus.Assigned => JsonSerializer.Serialize(
-            new { imported = true, assigneeId = row.AssigneeId, assignee = row.Ticket.AssigneeDisplayName }, TemplateSchema.Json),
+        EventLogHistory.Transfer => JsonSerializer.Serialize(new { imported = true, department = step.Department }, TemplateSchema.Json),
+        _ when step.Assignee is not null || step.Kind == AssignKind => JsonSerializer.Serialize(
+            new { imported = true, assigneeId, assignee = step.AssigneeName ?? row.Ticket.AssigneeDisplayName }, TemplateSchema.Json),
+        _ when !step.TimeKnown => Undated,
         _ => Imported,
     };
 
@@ -205,5 +221,5 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         where T : struct =>
         value is { } present ? copy.WriteAsync(present, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
 
-    private sealed record WorkOrderRow(long Id, string Number, ImportedTicket Ticket, long DepartmentId, long? AssetId, long? AssigneeId);
+    private sealed record WorkOrderRow(long Id, string Number, ImportedTicket Ticket, long DepartmentId, long? AssetId, long? AssigneeId, long?[] StepAssignees);
 }

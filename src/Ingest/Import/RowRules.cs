@@ -30,7 +30,10 @@ public sealed record ImportedTicket(
     string? AssigneeDisplayName,
     string CustomFieldsJson,
     HistoryPlan History,
-    AssetRef? Asset = null);
+    AssetRef? Asset,
+    Template Template,
+    DateTime? ResponseDueAt = null,
+    DateTime? ResolutionDueAt = null);
 
 /// <summary>The decision on one row: a ticket, or the problems that send it to the reject file.</summary>
 public sealed record RowVerdict(long SourceRow, string? ExternalId, ImportedTicket? Ticket, IReadOnlyList<RowProblem> Problems);
@@ -47,6 +50,9 @@ public sealed partial class RowRules
 
     private readonly ImportMapping _mapping;
     private readonly Template _template;
+    private readonly IReadOnlyDictionary<string, Template> _templates;
+    private readonly MappedValue? _templateBy;
+    private readonly int? _reopens;
     private readonly TimeZoneInfo _zone;
     private readonly int _externalId;
     private readonly int?[] _timeColumns;
@@ -64,15 +70,24 @@ public sealed partial class RowRules
     private readonly int? _installedOn;
     private readonly (string Key, MappedValue Value)[] _customFields;
 
-    public RowRules(ImportMapping mapping, IReadOnlyList<string> columns, Template template)
+    /// <param name="mapping">The checked mapping.</param>
+    /// <param name="columns">The file's mapped columns, in the order of a row's values.</param>
+    /// <param name="template">The mapping's default template.</param>
+    /// <param name="templates">Every template of the mapping by name, when rows choose theirs (templateBy).</param>
+    public RowRules(ImportMapping mapping, IReadOnlyList<string> columns, Template template, IReadOnlyDictionary<string, Template>? templates = null)
     {
         _mapping = mapping;
         _template = template;
+        _templates = templates ?? new Dictionary<string, Template> { [template.Name] = template };
         _zone = TimeZoneInfo.FindSystemTimeZoneById(mapping.TimeZone);
         int IndexOf(string column) => columns.Select((c, i) => (c, i)).First(x => string.Equals(x.c, column, StringComparison.OrdinalIgnoreCase)).i;
         MappedValue Compile(string name, ValueSpec spec) => new(name, spec, IndexOf);
         _externalId = IndexOf(mapping.ExternalId.Column);
-        _timeNames = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed];
+        _timeNames =
+        [
+            mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn,
+            mapping.Times.ResponseDue, mapping.Times.ResolutionDue,
+        ];
         _timeColumns = _timeNames.Select(t => t is null ? (int?)null : IndexOf(t)).ToArray();
         _title = Compile("title", mapping.Title!);
         _description = Compile("description", mapping.Description!);
@@ -85,11 +100,96 @@ public sealed partial class RowRules
         _asset = mapping.Asset is { } asset ? Compile("asset", asset) : null;
         _assetType = mapping.Asset?.Type is { } assetType ? Compile("asset type", assetType) : null;
         _installedOn = mapping.Asset?.InstalledOn is { } installed ? IndexOf(installed) : null;
+        _templateBy = mapping.TemplateBy is { } by ? Compile("template", by) : null;
+        _reopens = mapping.Reopens is { } reopens ? IndexOf(reopens) : null;
         _customFields = [.. (mapping.Category is { } category ? [(category.Field, Compile("category", category))] : Array.Empty<(string, MappedValue)>())
             .Concat(mapping.CustomFields.Select(f => (f.Field, Compile($"customFields.{f.Field}", f))))];
     }
 
-    public RowVerdict Decide(SourceRow row)
+    /// <summary>The external id as the row writes it; null when empty.</summary>
+    public string? ExternalIdOf(SourceRow row) => Blank(row.Values[_externalId]);
+
+    /// <summary>
+    /// An event-log ticket: its updates in order, the last giving the ticket's values (checked as any row is) and each
+    /// giving its time, status, assignee and department to the history (<see cref="EventLogHistory"/>). A problem on an
+    /// earlier update rejects the ticket, naming that update's row.
+    /// </summary>
+    public RowVerdict Decide(IReadOnlyList<SourceRow> updates)
+    {
+        var last = updates[^1];
+        var verdict = Decide(last, eventLog: true);
+        var problems = new List<RowProblem>(verdict.Problems);
+        var mapped = new List<TicketUpdate>(updates.Count);
+        foreach (var row in updates)
+        {
+            var own = new List<RowProblem>();
+            var update = Update(row, row == last ? verdict.Ticket?.History.Status : null, verdict.Ticket?.Template ?? _template, own);
+            problems.AddRange(row == last ? own : own.Select(p => p with { Reason = $"update on row {row.Number}: {p.Reason}" }));
+            if (update is not null)
+            {
+                mapped.Add(update);
+            }
+        }
+
+        if (problems.Count > 0 || verdict.Ticket is not { } ticket)
+        {
+            return verdict with { Ticket = null, Problems = problems.DistinctBy(p => (p.Field, p.Reason)).ToList() };
+        }
+
+        var created = updates.Select(u => u.Times.Created).OfType<DateTime>().Min();
+        var history = EventLogHistory.Plan(ToUtc(created), mapped);
+        var (assignee, assigneeName) = EventLogHistory.FinalAssignee(history);
+        return verdict with { Ticket = ticket with { History = history, AssigneeUserName = assignee, AssigneeDisplayName = assigneeName } };
+    }
+
+    /// <summary>One update of an event log, mapped; null with a problem when it cannot be.</summary>
+    private TicketUpdate? Update(SourceRow row, WorkOrderStatus? decided, Template template, List<RowProblem> problems)
+    {
+        var values = row.Values;
+        if (row.Times.EventAt is not { } at)
+        {
+            var column = _mapping.EventLog!.AtColumn;
+            problems.Add(new("eventLog.at", $"'{Blank(values[_timeColumns[5]!.Value])}' in {column} is not a time{Formats()}; every update needs one."));
+            return null;
+        }
+
+        var status = decided;
+        if (status is null && _status is null)
+        {
+            status = row.Times.Closed is null ? WorkOrderStatus.New : WorkOrderStatus.Closed;
+        }
+        else if (status is null && _status!.Require(values, problems) is { } text)
+        {
+            if (WireNames.TryParse<WorkOrderStatus>(text, out var parsed) && _mapping.Statuses.Contains(parsed))
+            {
+                status = parsed;
+            }
+            else
+            {
+                problems.Add(new("status", $"'{text}' is not a status an event log can report ({string.Join(", ", _mapping.Statuses.Select(WireNames.Of))})."));
+            }
+        }
+
+        var department = _department is null ? template.DepartmentName : _department.Require(values, problems);
+        string? assignee = null;
+        var assigneeName = _assignee?.Get(values, problems);
+        if (assigneeName is not null)
+        {
+            assignee = UserName(assigneeName);
+            if (!UserNamePattern().IsMatch(assignee))
+            {
+                problems.Add(new("assignee", $"'{assigneeName}' does not make a user name (2 to 64 of a-z, 0-9, '.', '_', '-')."));
+            }
+        }
+
+        return status is { } known && department is not null && problems.Count == 0
+            ? new TicketUpdate(ToUtc(at), known, assignee, assigneeName, department)
+            : null;
+    }
+
+    public RowVerdict Decide(SourceRow row) => Decide(row, eventLog: false);
+
+    private RowVerdict Decide(SourceRow row, bool eventLog)
     {
         var problems = new List<RowProblem>();
         var values = row.Values;
@@ -130,7 +230,8 @@ public sealed partial class RowRules
             }
         }
 
-        var department = _department is null ? _template.DepartmentName : _department.Require(values, problems);
+        var template = TemplateOf(values, problems);
+        var department = _department is null ? template.DepartmentName : _department.Require(values, problems);
         if (department is { Length: > MaxDepartmentName })
         {
             problems.Add(new("department", $"'{department}' is longer than {MaxDepartmentName} characters."));
@@ -168,14 +269,16 @@ public sealed partial class RowRules
             }
         }
 
-        var decided = Status(values, times, assignee is not null, problems);
+        var decided = Status(values, times, assignee is not null, eventLog, problems);
+        var (responseDue, resolutionDue) = Deadlines(row, times, problems);
+        var reopens = Reopens(values, problems);
 
         // The live create's own rules. A site stands in for the asset id, which exists only once the batch is written; a
         // missing title is reported above already.
         var errors = new FieldErrors();
         var request = new CreateWorkOrderRequest(
-            _template.Id, title ?? "-", description, priority, contact, site is null && asset is null ? null : long.MaxValue, reference, null, custom);
-        var (normalised, _) = CreateWorkOrder.Validate(request, _template, errors);
+            template.Id, title ?? "-", description, priority, contact, site is null && asset is null ? null : long.MaxValue, reference, null, custom);
+        var (normalised, _) = CreateWorkOrder.Validate(request, template, errors);
         if (errors.Any)
         {
             foreach (var (field, reasons) in errors.ToFailure().Errors!)
@@ -189,13 +292,16 @@ public sealed partial class RowRules
             return new RowVerdict(row.Number, externalId, null, problems);
         }
 
-        var history = ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown);
+        // An event log's history is made from all its updates by the caller; this one only stands for its final status.
+        var history = eventLog
+            ? new HistoryPlan(outcome.Status, [new HistoryStep(ImportHistory.Created, null, outcome.Status, outcome.Times.Created)], outcome.Times.Created, null, null, null, null)
+            : ImportHistory.Plan(outcome.Status, assignee is not null, outcome.Times, _mapping.StartWhenUnknown, _mapping.ResolvedWhenMissing, reopens);
         var ticket = new ImportedTicket(
             row.Number,
             reference!,
             title!.Trim(),
             description!.Trim(),
-            priority ?? _template.DefaultPriority,
+            priority ?? template.DefaultPriority,
             contact,
             department!,
             site,
@@ -203,8 +309,74 @@ public sealed partial class RowRules
             assigneeName,
             JsonSerializer.Serialize(normalised, TemplateSchema.Json),
             history,
-            asset);
+            asset,
+            template,
+            responseDue,
+            resolutionDue);
         return new RowVerdict(row.Number, externalId, ticket, problems);
+    }
+
+    /// <summary>The source's response and resolution deadlines in UTC, each present, a time, and not before created.</summary>
+    private (DateTime? Response, DateTime? Resolution) Deadlines(SourceRow row, TicketTimes? times, List<RowProblem> problems)
+    {
+        DateTime? Deadline(int index, DateTime? parsed, string field)
+        {
+            if (_timeColumns[index] is not { } column || Blank(row.Values[column]) is not { } raw)
+            {
+                return null;
+            }
+
+            if (parsed is not { } local)
+            {
+                problems.Add(new(field, $"'{raw}' in {_timeNames[index]} is not a date{Formats()}."));
+                return null;
+            }
+
+            var utc = ToUtc(local);
+            if (times is not null && utc < times.Created)
+            {
+                problems.Add(new(field, $"{_timeNames[index]} '{raw}' is before {_timeNames[0]}."));
+                return null;
+            }
+
+            return utc;
+        }
+
+        return (Deadline(6, row.Times.ResponseDue, "responseDue"), Deadline(7, row.Times.ResolutionDue, "resolutionDue"));
+    }
+
+    /// <summary>How many times the source reopened the ticket: a whole number 0 to 100; 0 when the mapping names no column or the cell is empty.</summary>
+    private int Reopens(string?[] values, List<RowProblem> problems)
+    {
+        if (_reopens is not { } column || Blank(values[column]) is not { } raw)
+        {
+            return 0;
+        }
+
+        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count) && count is >= 0 and <= 100)
+        {
+            return count;
+        }
+
+        problems.Add(new("reopens", $"'{raw}' in {_mapping.Reopens} is not a count of reopens 0 to 100."));
+        return 0;
+    }
+
+    /// <summary>The row's template: the one templateBy names, else the mapping's default.</summary>
+    private Template TemplateOf(string?[] values, List<RowProblem> problems)
+    {
+        if (_templateBy?.Get(values, problems) is not { } name)
+        {
+            return _template;
+        }
+
+        if (_templates.TryGetValue(name.Trim(), out var template))
+        {
+            return template;
+        }
+
+        problems.Add(new("template", $"'{name}' from {_templateBy.Source} is not one of the mapping's templates ({string.Join(", ", _templates.Keys)})."));
+        return _template;
     }
 
     /// <summary>The row's asset, checked by the register's own attribute rules; null when the mapping names none or the row leaves it empty.</summary>
@@ -311,7 +483,7 @@ public sealed partial class RowRules
     /// The status the row ends in, after the mapping's rules for open rows that carry a closed date, and the times that go
     /// with it (a closed date the mapping says to ignore is dropped).
     /// </summary>
-    private (WorkOrderStatus Status, TicketTimes Times)? Status(string?[] values, TicketTimes? times, bool hasAssignee, List<RowProblem> problems)
+    private (WorkOrderStatus Status, TicketTimes Times)? Status(string?[] values, TicketTimes? times, bool hasAssignee, bool eventLog, List<RowProblem> problems)
     {
         WorkOrderStatus status;
         string said;
@@ -324,9 +496,9 @@ public sealed partial class RowRules
         {
             return null;
         }
-        else if (!WireNames.TryParse(mapped, out status) || !ImportMapping.TargetStatuses.Contains(status))
+        else if (!WireNames.TryParse(mapped, out status) || !_mapping.Statuses.Contains(status))
         {
-            problems.Add(new("status", $"'{mapped}' is not a status an import can end in ({string.Join(", ", ImportMapping.TargetStatuses.Select(WireNames.Of))})."));
+            problems.Add(new("status", $"'{mapped}' is not a status an import can end in ({string.Join(", ", _mapping.Statuses.Select(WireNames.Of))})."));
             return null;
         }
         else
@@ -357,7 +529,7 @@ public sealed partial class RowRules
             }
         }
 
-        if (status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled && times.Closed is null)
+        if (status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled && times.Closed is null && !eventLog)
         {
             problems.Add(new("closed", _mapping.Times.Closed is null
                 ? $"the status {said} is {WireNames.Of(status)} but the mapping names no closed column."
@@ -365,7 +537,8 @@ public sealed partial class RowRules
             return null;
         }
 
-        if (status == WorkOrderStatus.Resolved && (times.Resolved ?? times.Closed) is null)
+        // An event log dates the resolve by its update.
+        if (status == WorkOrderStatus.Resolved && (times.Resolved ?? times.Closed) is null && !eventLog)
         {
             problems.Add(new("resolved", $"the status {said} is resolved but the row gives no resolved time."));
             return null;
@@ -518,14 +691,15 @@ public sealed partial class RowRules
                 return mapped;
             }
 
-            if (_spec.Default is not null)
-            {
-                return _spec.Default;
-            }
-
+            // Passthrough keeps a text the map does not know; the default stands in for it only without passthrough.
             if (_spec.Passthrough)
             {
                 return raw;
+            }
+
+            if (_spec.Default is not null)
+            {
+                return _spec.Default;
             }
 
             problems.Add(new(_name, $"'{raw}' from {Source} is not in the mapping's values ({string.Join(", ", _values.Keys.Take(10))}) and there is no default."));

@@ -6,8 +6,19 @@ namespace WorkOrders.Ingest.Import;
 /// <summary>One row of the source: its 1-based position in the file, its columns as text and its lifecycle times as parsed.</summary>
 public sealed record SourceRow(long Number, string?[] Values, SourceTimes Times);
 
-/// <summary>The lifecycle times of a row as written in the source's zone; null when empty or unparseable.</summary>
-public sealed record SourceTimes(DateTime? Created, DateTime? Acknowledged, DateTime? Started, DateTime? Resolved, DateTime? Closed);
+/// <summary>
+/// The lifecycle times of a row as written in the source's zone; null when empty or unparseable. <see cref="EventAt"/>
+/// is the time of the update an event-log row records; <see cref="ResponseDue"/> and <see cref="ResolutionDue"/> the source's deadlines.
+/// </summary>
+public sealed record SourceTimes(
+    DateTime? Created,
+    DateTime? Acknowledged,
+    DateTime? Started,
+    DateTime? Resolved,
+    DateTime? Closed,
+    DateTime? EventAt = null,
+    DateTime? ResponseDue = null,
+    DateTime? ResolutionDue = null);
 
 /// <summary>
 /// Reads a CSV (plain or gzip) or Parquet export with an in-process DuckDB: every mapped column as text, the times parsed
@@ -18,15 +29,21 @@ public sealed class SourceFile : IDisposable
 {
     private const string Describe = "DESCRIBE SELECT * FROM {0}";
 
+    // The first creation time of an event log row's ticket, beside the source's own columns.
+    private const string FirstCreated = "\"workorders first created\"";
+
     private readonly DuckDBConnection _duck;
     private readonly string _path;
     private readonly string _scan;
     private readonly string[] _columns;
     private readonly string?[] _timeColumns;
     private readonly IReadOnlyList<string> _formats;
+    private readonly IReadOnlyList<string> _missing;
+    private (string Key, string Order)? _eventLog;
     private string? _temporary;
 
-    private SourceFile(DuckDBConnection duck, string path, string scan, string[] columns, string?[] timeColumns, IReadOnlyList<string> formats)
+    private SourceFile(
+        DuckDBConnection duck, string path, string scan, string[] columns, string?[] timeColumns, IReadOnlyList<string> formats, IReadOnlyList<string> missing)
     {
         _duck = duck;
         _path = path;
@@ -34,6 +51,7 @@ public sealed class SourceFile : IDisposable
         _columns = columns;
         _timeColumns = timeColumns;
         _formats = formats;
+        _missing = missing;
     }
 
     /// <summary>The mapped columns, in the order of <see cref="SourceRow.Values"/> (as the file spells them).</summary>
@@ -55,9 +73,15 @@ public sealed class SourceFile : IDisposable
                     ?? throw new MappingException($"the mapping reads column '{wanted}', which {Path.GetFileName(path)} does not have (it has: {string.Join(", ", available)})"));
             }
 
-            string?[] times = [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed];
-            var timeColumns = times.Select(t => t is null ? null : columns.First(c => string.Equals(c, t, StringComparison.OrdinalIgnoreCase))).ToArray();
-            return new SourceFile(duck, path, scan, [.. columns], timeColumns, mapping.DateFormats);
+            string Named(string wanted) => columns.First(c => string.Equals(c, wanted, StringComparison.OrdinalIgnoreCase));
+            string?[] times =
+                [mapping.Times.Created, mapping.Times.Acknowledged, mapping.Times.Started, mapping.Times.Resolved, mapping.Times.Closed, mapping.EventLog?.AtColumn,
+                 mapping.Times.ResponseDue, mapping.Times.ResolutionDue];
+            var timeColumns = times.Select(t => t is null ? null : Named(t)).ToArray();
+            return new SourceFile(duck, path, scan, [.. columns], timeColumns, mapping.DateFormats, mapping.MissingValues)
+            {
+                _eventLog = mapping.EventLog is { } log ? (Named(mapping.ExternalId.Column), Named(log.OrderBy)) : null,
+            };
         }
         catch
         {
@@ -102,7 +126,7 @@ public sealed class SourceFile : IDisposable
                         ?? throw new MappingException($"{Path.GetFileName(path)} has no column '{wanted}' (it has: {string.Join(", ", available)})"))
                     .Concat((optional ?? []).Select(Find).OfType<string>())
                     .ToArray();
-            return new SourceFile(duck, read, scan, columns, new string?[5], []) { _temporary = temporary };
+            return new SourceFile(duck, read, scan, columns, new string?[8], [], []) { _temporary = temporary };
         }
         catch
         {
@@ -131,12 +155,18 @@ public sealed class SourceFile : IDisposable
 
     public IEnumerable<SourceRow> Rows(CancellationToken cancellationToken)
     {
-        var select = string.Join(", ", _columns.Select(c => $"CAST({Quote(c)} AS VARCHAR)")
+        var select = string.Join(", ", _columns.Select(Text)
             .Concat(_timeColumns.Select(c => c is null ? "NULL::TIMESTAMP" : ParseTime(c))));
+        var created = _timeColumns[0] is { } column ? ParseTime(column) : "NULL::TIMESTAMP";
+        // An event log keeps each ticket's updates together and in order, the tickets in order of their first creation time.
+        var (first, order) = _eventLog is var (key, by)
+            ? ($", min({created}) OVER (PARTITION BY {Text(key)}) AS {FirstCreated}",
+                $"{FirstCreated} NULLS LAST, {Text(key)}, TRY_CAST({Text(by)} AS DOUBLE) NULLS LAST, {ParseTime(by)} NULLS LAST, {Text(by)}")
+            : ("", $"{created} NULLS LAST");
         using var command = Command($"""
-            WITH source AS (SELECT row_number() OVER () AS source_row, * FROM {_scan})
+            WITH source AS (SELECT row_number() OVER () AS source_row, *{first} FROM {_scan})
             SELECT source_row, {select} FROM source
-            ORDER BY {(_timeColumns[0] is { } created ? ParseTime(created) : "1")} NULLS LAST, source_row
+            ORDER BY {order}, source_row
             """);
         command.UseStreamingMode = true;
         using var reader = command.ExecuteReader();
@@ -151,7 +181,7 @@ public sealed class SourceFile : IDisposable
             }
 
             DateTime? Time(int index) => reader.IsDBNull(1 + width + index) ? null : reader.GetDateTime(1 + width + index);
-            yield return new SourceRow(reader.GetInt64(0), values, new SourceTimes(Time(0), Time(1), Time(2), Time(3), Time(4)));
+            yield return new SourceRow(reader.GetInt64(0), values, new SourceTimes(Time(0), Time(1), Time(2), Time(3), Time(4), Time(5), Time(6), Time(7)));
         }
     }
 
@@ -209,9 +239,18 @@ public sealed class SourceFile : IDisposable
     private static string CsvField(string value) =>
         value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
+    /// <summary>The column as text; a cell holding one of the mapping's missing-value tokens (trimmed, any case) is NULL.</summary>
+    private string Text(string column)
+    {
+        var text = $"CAST({Quote(column)} AS VARCHAR)";
+        return _missing.Count == 0
+            ? text
+            : $"CASE WHEN upper(trim({text})) IN ({string.Join(", ", _missing.Select(m => Literal(m.Trim().ToUpperInvariant())))}) THEN NULL ELSE {text} END";
+    }
+
     private string ParseTime(string column)
     {
-        var text = $"NULLIF(trim(CAST({Quote(column)} AS VARCHAR)), '')";
+        var text = $"NULLIF(trim({Text(column)}), '')";
         return _formats.Count == 0
             ? $"TRY_CAST({text} AS TIMESTAMP)"
             : $"try_strptime({text}, [{string.Join(", ", _formats.Select(Literal))}])";

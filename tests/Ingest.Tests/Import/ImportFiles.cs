@@ -46,7 +46,7 @@ internal static class ImportFiles
                    w.acknowledged_at AS AcknowledgedAt, w.started_at AS StartedAt, w.resolved_at AS ResolvedAt, w.closed_at AS ClosedAt,
                    w.updated_at AS UpdatedAt, w.archived_xid IS NOT NULL AS Archived,
                    e.kind, e.from_status AS FromStatus, e.to_status AS ToStatus, e.occurred_at AS OccurredAt,
-                   (e.payload->>'imported')::boolean AS Imported, (e.payload->>'assigneeId')::bigint AS PayloadAssignee, e.note
+                   (e.payload->>'imported')::boolean AS Imported, (e.payload->>'assigneeId')::bigint AS PayloadAssignee, coalesce((e.payload->>'timeKnown')::boolean, true) AS TimeKnown, e.note
             FROM work_orders w JOIN work_order_events e ON e.work_order_id = w.id
             WHERE w.source = 'import' AND w.reference LIKE @prefix
             ORDER BY w.id, e.id
@@ -75,16 +75,27 @@ internal static class ImportFiles
             Check(events.Zip(events.Skip(1)).All(p => p.Second.FromStatus == p.First.ToStatus), "an event does not start where the previous ended");
             foreach (var e in events.Skip(1))
             {
-                Check(Ticketing.WireNames.TryParse<WorkOrderAction>(e.Kind, out var action), $"unknown event kind {e.Kind}");
+                if (e.Kind == EventLogHistory.Transfer)
+                {
+                    Check(e.FromStatus == e.ToStatus && !string.IsNullOrEmpty(e.Note), "a transfer changes the status or has no note");
+                    continue;
+                }
+
+                // A reassign is the live application's assign of a work order that had an assignee.
+                var kind = e.Kind == EventLogHistory.Reassign ? "assign" : e.Kind;
+                Check(Ticketing.WireNames.TryParse<WorkOrderAction>(kind, out var action), $"unknown event kind {e.Kind}");
                 var (from, to) = Lifecycle.Rule(action);
-                var legal = from.Select(Ticketing.WireNames.Of).Contains(e.FromStatus) || (action == WorkOrderAction.Start && e.FromStatus == "new" && w.AssigneeId is null);
+                var unassigned = !events.TakeWhile(x => x != e).Any(x => x.Kind is "assign" or EventLogHistory.Reassign);
+                var legal = from.Select(Ticketing.WireNames.Of).Contains(e.FromStatus) || (action == WorkOrderAction.Start && e.FromStatus == "new" && unassigned);
                 Check(legal && Ticketing.WireNames.Of(to) == e.ToStatus, $"{e.Kind} from {e.FromStatus} to {e.ToStatus} is not a lifecycle move");
             }
 
             var start = events.FirstOrDefault(e => e.Kind == "start");
-            Check(w.StartedAt == start?.OccurredAt && w.AcknowledgedAt is not null == start is not null, "started_at/acknowledged_at disagree with the start event");
-            Check(w.ResolvedAt == events.LastOrDefault(e => e.Kind == "resolve")?.OccurredAt, "resolved_at disagrees with the resolve event");
-            Check(w.AssigneeId == events.LastOrDefault(e => e.Kind == "assign")?.PayloadAssignee, "assignee_id disagrees with the assign event");
+            var dated = start is { TimeKnown: true };
+            Check(w.StartedAt == (dated ? start!.OccurredAt : null) && w.AcknowledgedAt is not null == dated, "started_at/acknowledged_at disagree with the start event");
+            var resolve = events.LastOrDefault(e => e.Kind == "resolve");
+            Check(w.ResolvedAt == (resolve is { TimeKnown: true } ? resolve.OccurredAt : null), "resolved_at disagrees with the resolve event");
+            Check(w.AssigneeId == events.LastOrDefault(e => e.Kind is "assign" or EventLogHistory.Reassign)?.PayloadAssignee, "assignee_id disagrees with the assign event");
             switch (w.Status)
             {
                 case "closed":
@@ -123,6 +134,7 @@ internal static class ImportFiles
         public DateTime OccurredAt { get; init; }
         public bool? Imported { get; init; }
         public long? PayloadAssignee { get; init; }
+        public bool TimeKnown { get; init; }
         public string? Note { get; init; }
     }
 }
