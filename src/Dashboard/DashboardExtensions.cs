@@ -13,6 +13,7 @@ using WorkOrders.Ingest;
 using WorkOrders.Ticketing;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
+using WorkOrders.Ticketing.Database;
 
 namespace WorkOrders.Dashboard;
 
@@ -47,6 +48,8 @@ public static class DashboardExtensions
             return Task.CompletedTask;
         }));
         services.AddHealthChecks();
+        services.AddAntiforgery(o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+        services.AddReverseProxy(builder.Configuration);
         services.AddSingleton<Exports.ExportWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<Exports.ExportWorker>());
         services.AddSingleton<Exports.WorkOrderExportStarter>();
@@ -55,6 +58,7 @@ public static class DashboardExtensions
 
     public static WebApplication UseDashboard(this WebApplication app)
     {
+        app.UseReverseProxy();
         app.UseSecurityHeaders();
         // First, so that the problems the handlers below write are in the request's language too.
         app.UseRequestLocalization();
@@ -78,6 +82,8 @@ public static class DashboardExtensions
             };
             await Problems.Problem(http.Response.StatusCode, new Refusal(title), new Refusal(detail)).ExecuteAsync(http);
         });
+        // Inside the exception handler: a read that still fails after its retries is answered as before (503 for the API).
+        app.UseMiddleware<ReadRetry>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -141,7 +147,7 @@ public static class DashboardExtensions
                 http.Response.Cookies.Append(
                     CookieRequestCultureProvider.DefaultCookieName,
                     CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(culture)),
-                    new CookieOptions { MaxAge = TimeSpan.FromDays(365), SameSite = SameSiteMode.Lax, IsEssential = true });
+                    new CookieOptions { MaxAge = TimeSpan.FromDays(365), SameSite = SameSiteMode.Lax, IsEssential = true, Secure = http.Request.IsHttps });
             }
 
             return Results.LocalRedirect(LocalUrl(returnUrl));

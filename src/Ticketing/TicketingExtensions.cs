@@ -96,6 +96,8 @@ public static class TicketingExtensions
                 o.AccessDeniedPath = "/denied";
                 o.Cookie.Name = "workorders.auth";
                 o.Cookie.SameSite = SameSiteMode.Strict;
+                // Secure whenever the request is HTTPS (behind a TLS proxy too, with ReverseProxy:Enabled).
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.SlidingExpiration = true;
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
                 // The API answers 401/403 with a problem body instead of redirecting to the sign-in page.

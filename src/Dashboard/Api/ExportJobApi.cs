@@ -20,7 +20,12 @@ public static class ExportJobApi
 
     public static IEndpointRouteBuilder MapExportJobApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/exports", async (StartExportRequest request, Actor actor, WorkOrderExportStarter starter, CancellationToken ct) =>
+        app.MapPost("/api/v1/exports", async (
+                StartExportRequest request,
+                Actor actor,
+                WorkOrderExportStarter starter,
+                [Microsoft.AspNetCore.Mvc.FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+                CancellationToken ct) =>
             {
                 if (request.Kind is not (null or WorkOrderExportStarter.Kind))
                 {
@@ -36,7 +41,8 @@ public static class ExportJobApi
 
                 try
                 {
-                    var started = await starter.StartAsync(actor, parsed.Value!, request.Kpi ?? "", request.Format ?? "", ct);
+                    // A replay (same Idempotency-Key) answers as the first request did: 202 with the same Location.
+                    var started = await starter.StartAsync(actor, parsed.Value!, request.Kpi ?? "", request.Format ?? "", idempotencyKey, ct);
                     return started.Map(job => TypedResults.Accepted(job.StatusPath, job));
                 }
                 catch (WarehouseEmptyException)

@@ -29,7 +29,11 @@ public sealed class WorkOrderExportStarter(WarehouseAnalytics analytics, ExportJ
         analytics.CountWorkOrderLinesAsync(filter, kpi, WorkOrderExport.MaxRows, cancellationToken);
 
     /// <summary>Queues the export and wakes this instance's worker; the job says where it stands.</summary>
-    public async Task<Outcome<ExportJob>> StartAsync(Actor actor, KpiFilter filter, string kpi, string format, CancellationToken cancellationToken)
+    public Task<Outcome<ExportJob>> StartAsync(Actor actor, KpiFilter filter, string kpi, string format, CancellationToken cancellationToken) =>
+        StartAsync(actor, filter, kpi, format, null, cancellationToken);
+
+    /// <summary>As the other overload; a retry with the same <paramref name="idempotencyKey"/> gets the job the first request started.</summary>
+    public async Task<Outcome<ExportJob>> StartAsync(Actor actor, KpiFilter filter, string kpi, string format, string? idempotencyKey, CancellationToken cancellationToken)
     {
         if (!Formats.Contains(format))
         {
@@ -48,6 +52,7 @@ public sealed class WorkOrderExportStarter(WarehouseAnalytics analytics, ExportJ
             new ExportJobRequest(
                 Kind, format, JsonSerializer.Serialize(new WorkOrderExportParameters(kpi, filter)), $"{title}, {filter.Describe()}",
                 $"work-orders-{kpi}-{filter.From:yyyy-MM-dd}.{format}", rows),
+            idempotencyKey,
             cancellationToken);
         worker.Wake();
         return job;

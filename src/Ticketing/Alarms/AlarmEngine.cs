@@ -312,7 +312,7 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
             }
             else
             {
-                await History.AppendAsync(connection, transaction, open.WorkOrderId, now, null, "alarm_raised", null, null, Truncate(what, 2000),
+                await History.AppendAsync(connection, transaction, open.WorkOrderId, now, null, EventKinds.AlarmRaised, null, null, Truncate(what, 2000),
                     new { rule = rule.Id, faultCode = rule.FaultCode, at }, cancellationToken);
             }
         }
@@ -420,7 +420,7 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
             new { workOrderId, assetId = asset.Id, faultCode = rule.FaultCode, siteId = asset.SiteId, at, repeatOf, now },
             transaction,
             cancellationToken: cancellationToken));
-        await History.AppendAsync(connection, transaction, workOrderId, now, null, "alarm_raised", null, null, Truncate(what, 2000),
+        await History.AppendAsync(connection, transaction, workOrderId, now, null, EventKinds.AlarmRaised, null, null, Truncate(what, 2000),
             new { rule = rule.Id, faultCode = rule.FaultCode, at, repeatOf }, cancellationToken);
         pass.SetOpen(asset.Id, rule.FaultCode, new OpenWorkOrder(workOrderId, "new"));
         return (AlarmOutcomes.Raised, workOrderId, repeatOf is { } earlier ? string.Create(CultureInfo.InvariantCulture, $"repeat of work order {earlier}") : null);
@@ -441,7 +441,7 @@ public sealed class AlarmEngine(CreateWorkOrder create, ApplyTransition transiti
         if (workOrderId is { } id && pass.Open(asset.Id, rule.FaultCode)?.WorkOrderId == id)
         {
             // Written down, never closing: only people decide the work is done.
-            await History.AppendAsync(pass.Connection, pass.Transaction, id, pass.Now, null, "alarm_cleared", null, null, Truncate(what, 2000),
+            await History.AppendAsync(pass.Connection, pass.Transaction, id, pass.Now, null, EventKinds.AlarmCleared, null, null, Truncate(what, 2000),
                 new { rule = rule.Id, faultCode = rule.FaultCode, at, episode = episodeId }, cancellationToken);
         }
 

@@ -19,9 +19,14 @@ public sealed class DatabaseUnavailableHandler(IProblemDetailsService problems) 
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (!IsUnavailable(exception) || !httpContext.Request.IsApi())
+        if (!IsUnavailable(exception))
         {
             return false;
+        }
+
+        if (!httpContext.Request.IsApi())
+        {
+            return await PageAsync(httpContext);
         }
 
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -41,6 +46,34 @@ public sealed class DatabaseUnavailableHandler(IProblemDetailsService problems) 
                 Extensions = { ["code"] = detail.Code },
             },
         });
+    }
+
+    /// <summary>
+    /// A page asked for while the database is away: 503 with a short page in the reader's language that says so and
+    /// asks again by itself after <see cref="RetryAfterSeconds"/> (a meta refresh: no script, so the CSP holds).
+    /// </summary>
+    private static async Task<bool> PageAsync(HttpContext httpContext)
+    {
+        if (httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
+        var culture = CultureInfo.CurrentUICulture;
+        var title = System.Net.WebUtility.HtmlEncode(new Refusal("status.database_unavailable_title").ToText(culture));
+        var detail = System.Net.WebUtility.HtmlEncode(new Refusal("status.database_retrying", RetryAfterSeconds).ToText(culture));
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        httpContext.Response.Headers.CacheControl = "no-store";
+        httpContext.Response.ContentType = "text/html; charset=utf-8";
+        await httpContext.Response.WriteAsync(
+            $"""
+            <!DOCTYPE html>
+            <html lang="{culture.Name}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{RetryAfterSeconds}"><title>{title}</title></head>
+            <body><h1>{title}</h1><p data-testid="database-unavailable">{detail}</p></body></html>
+            """,
+            httpContext.RequestAborted);
+        return true;
     }
 
     /// <summary>The server is down, starting, shutting down or unreachable: not a fault of this request.</summary>

@@ -151,14 +151,14 @@ public static class AutoAssign
         if (decision.Assigned)
         {
             await History.AppendAsync(
-                connection, transaction, workOrderId, now, null, "auto_assigned", WorkOrderStatus.New, WorkOrderStatus.Assigned, decision.Reason, payload, cancellationToken);
+                connection, transaction, workOrderId, now, null, EventKinds.AutoAssigned, WorkOrderStatus.New, WorkOrderStatus.Assigned, decision.Reason, payload, cancellationToken);
             await Notifications.Notifications.AddAsync(
                 connection, transaction, [decision.AssigneeId!.Value], workOrderId, "assigned",
                 $"{row.Number} “{row.Title}” was assigned to you: {decision.Reason}.", now, cancellationToken);
         }
         else
         {
-            await History.AppendAsync(connection, transaction, workOrderId, now, null, "queued", null, null, decision.Reason, payload, cancellationToken);
+            await History.AppendAsync(connection, transaction, workOrderId, now, null, EventKinds.Queued, null, null, decision.Reason, payload, cancellationToken);
             var managers = await connection.QueryAsync<long>(new CommandDefinition(Managers, new { departmentId }, transaction, cancellationToken: cancellationToken));
             await Notifications.Notifications.AddAsync(
                 connection, transaction, managers, workOrderId, "queued",

@@ -50,7 +50,7 @@ public sealed class ClaimWorkOrder(NpgsqlDataSource dataSource, TimeProvider clo
         var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             Update, new { id, to = WireNames.Of(change.To), me = actor.UserId, now }, transaction, cancellationToken: cancellationToken));
         await History.AppendAsync(
-            connection, transaction, id, now, actor.UserId, "claim", change.From, change.To, null,
+            connection, transaction, id, now, actor.UserId, EventKinds.Claim, change.From, change.To, null,
             new { assigneeId = actor.UserId, assignee = row.MyName }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new TransitionResult(id, change.To, actor.UserId, version);

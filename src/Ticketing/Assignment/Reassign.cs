@@ -67,7 +67,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
 
         if (errors.Any)
         {
-            return errors.ToFailure();
+            return await WorkOrderAccess.ResourceFirstAsync(dataSource, id, actor, errors.ToFailure(), cancellationToken);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -115,7 +115,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
         var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             Update, new { id, to = WireNames.Of(change.To), assigneeId = user.UserId, now }, transaction, cancellationToken: cancellationToken));
         await History.AppendAsync(
-            connection, transaction, id, now, actor.UserId, "reassign", change.From, change.To, reason,
+            connection, transaction, id, now, actor.UserId, EventKinds.Reassign, change.From, change.To, reason,
             new { assigneeId = user.UserId, assignee = user.Name, previousAssigneeId = row.AssigneeId, previousAssignee = row.AssigneeName },
             cancellationToken);
         await Notifications.Notifications.AddAsync(

@@ -277,6 +277,58 @@ public sealed class ExportJobs(NpgsqlDataSource dataSource, TimeProvider clock, 
             cancellationToken: cancellationToken));
     }
 
+    private const string InsertKeyed = $"""
+        WITH j AS (
+            INSERT INTO export_jobs (owner_id, kind, format, parameters, title, file_name, rows_total, created_at, idempotency_key, request_hash)
+            VALUES (@owner, @kind, @format, @parameters::jsonb, @title, @fileName, @rowsTotal, @now, @key, @hash)
+            ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING *)
+        SELECT j.id, j.owner_id, j.kind, j.format, j.title, j.file_name, j.state, j.rows_total, j.rows_written,
+               (SELECT count(*)::int + 1 FROM export_jobs q WHERE q.state = 'queued') AS queue_position,
+               j.error, j.file_bytes, j.created_at, j.started_at, j.finished_at, j.expires_at, j.error_code
+        FROM j
+        """;
+
+    private const string FindKey = "SELECT id, request_hash FROM export_jobs WHERE owner_id = @owner AND idempotency_key = @key";
+
+    /// <summary>
+    /// Queues an export once per <paramref name="idempotencyKey"/> of the actor: a retry of the same request gets the job
+    /// the first one made (however often and however concurrently it is sent); a different request under a used key is
+    /// refused. Without a key, as <see cref="StartAsync(Actor, ExportJobRequest, CancellationToken)"/>.
+    /// </summary>
+    public async Task<Outcome<ExportJob>> StartAsync(Actor actor, ExportJobRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is null)
+        {
+            return await StartAsync(actor, request, cancellationToken);
+        }
+
+        if (idempotencyKey.Length is 0 or > WorkOrders.CreateWorkOrder.MaxIdempotencyKeyLength)
+        {
+            return Failure.Invalid("Idempotency-Key", "idempotency_key.length", WorkOrders.CreateWorkOrder.MaxIdempotencyKeyLength);
+        }
+
+        // The row count is left out: it is read anew for each request and may have moved between a request and its retry.
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{request.Kind}\n{request.Format}\n{request.Parameters}"));
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var started = await connection.QuerySingleOrDefaultAsync<ExportJob>(new CommandDefinition(
+            InsertKeyed,
+            new
+            {
+                owner = actor.UserId, kind = request.Kind, format = request.Format, parameters = request.Parameters, title = request.Title,
+                fileName = request.FileName, rowsTotal = request.RowsTotal, now = Now, key = idempotencyKey, hash,
+            },
+            cancellationToken: cancellationToken));
+        if (started is not null)
+        {
+            return started;
+        }
+
+        var earlier = await connection.QuerySingleAsync<(long Id, byte[] Hash)>(new CommandDefinition(
+            FindKey, new { owner = actor.UserId, key = idempotencyKey }, cancellationToken: cancellationToken));
+        return earlier.Hash.AsSpan().SequenceEqual(hash) ? await GetAsync(actor, earlier.Id, cancellationToken) : Failure.Invalid("Idempotency-Key", "idempotency_key.reused");
+    }
+
     /// <summary>One job, for its owner or an administrator.</summary>
     public async Task<Outcome<ExportJob>> GetAsync(Actor actor, long id, CancellationToken cancellationToken)
     {

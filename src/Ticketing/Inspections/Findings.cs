@@ -107,7 +107,7 @@ internal static class Findings
             }
 
             await History.AppendAsync(
-                connection, transaction, id, now, actor.UserId, "finding", null, null,
+                connection, transaction, id, now, actor.UserId, EventKinds.Finding, null, null,
                 $"{facts.Item.Label}: {reading}" + (limit is null ? "" : $" (limit {facts.Judgement.LimitName} {limit})"),
                 new
                 {

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Logging;
+using WorkOrders.Ticketing.Database;
 
 namespace WorkOrders.Ticketing.Jobs;
 
@@ -170,7 +171,9 @@ public sealed partial class JobRunner
         try
         {
             LogStarted(_name);
-            await run(stoppingToken);
+            // A run is built to be run again, so a transient database failure is retried within the run (a few times,
+            // over seconds) before the run counts as failed and waits for the next one.
+            await DatabaseRetry.Pipeline.ExecuteAsync(static async (run, token) => await run(token), run, stoppingToken);
             LogFinished(_name);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

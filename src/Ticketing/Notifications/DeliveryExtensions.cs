@@ -25,6 +25,7 @@ public static class DeliveryExtensions
             .Validate(WebhookOptions.HasPositiveTimes, "Webhooks: Timeout, FirstRetryDelay and PollInterval must be positive, and MaxRetryDelay at least FirstRetryDelay.")
             .ValidateOnStart();
         services.AddHttpClient(WebhookDispatcher.HttpClientName);
+        services.AddSingleton<WebhookTargets>();
         services.AddSingleton<WebhookSubscriptions>();
         services.AddSingleton<WebhookDeliveries>();
         services.AddHostedService<WebhookDispatcher>();

@@ -1,7 +1,7 @@
-using System.Text.RegularExpressions;
 using Dapper;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing.Webhooks;
 
@@ -19,7 +19,7 @@ public sealed record CreatedWebhook(WebhookSubscription Subscription, string Sec
 public sealed record WebhookRequest(string? Url, string? EventKind, string? Secret = null, string? Description = null, bool Active = true);
 
 /// <summary>Administrators register, change and remove webhook receivers.</summary>
-public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class WebhookSubscriptions(NpgsqlDataSource dataSource, TimeProvider clock, WebhookTargets targets)
 {
     public const string AnyKind = "*";
 
@@ -76,9 +76,9 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
         {
             errors.Add("eventKind", "webhook.event_kind_required");
         }
-        else if (kind != AnyKind && !EventKindPattern().IsMatch(kind))
+        else if (kind != AnyKind && !EventKinds.IsKnown(kind))
         {
-            errors.Add("eventKind", "webhook.event_kind_form");
+            errors.Add("eventKind", "webhook.event_kind_unknown", kind, string.Join(", ", EventKinds.All));
         }
 
         if (creating && request.Secret is { } secret && (secret.Length < 16 || secret.Length > 200 || secret.Any(char.IsWhiteSpace)))
@@ -92,6 +92,18 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
         }
 
         return errors;
+    }
+
+    /// <summary>The form of the request, then where its URL leads (after the form, so only a well-formed URL is resolved).</summary>
+    private async Task<Failure?> CheckAsync(WebhookRequest request, bool creating, CancellationToken cancellationToken)
+    {
+        var errors = Validate(request, creating);
+        if (!errors.Any && await targets.RefuseAsync(new Uri(request.Url!.Trim(), UriKind.Absolute), cancellationToken) is { } refused)
+        {
+            errors.Add("url", refused);
+        }
+
+        return errors.Any ? errors.ToFailure() : null;
     }
 
     public async Task<Outcome<IReadOnlyList<WebhookSubscription>>> ListAsync(Actor actor, CancellationToken cancellationToken)
@@ -124,10 +136,9 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
             return refused;
         }
 
-        var errors = Validate(request, creating: true);
-        if (errors.Any)
+        if (await CheckAsync(request, creating: true, cancellationToken) is { } invalid)
         {
-            return errors.ToFailure();
+            return invalid;
         }
 
         var secret = request.Secret ?? WebhookSignature.NewSecret();
@@ -155,10 +166,9 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
             return refused;
         }
 
-        var errors = Validate(request, creating: false);
-        if (errors.Any)
+        if (await CheckAsync(request, creating: false, cancellationToken) is { } invalid)
         {
-            return errors.ToFailure();
+            return invalid;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -189,7 +199,4 @@ public sealed partial class WebhookSubscriptions(NpgsqlDataSource dataSource, Ti
         await connection.QuerySingleOrDefaultAsync<WebhookSubscription>(new CommandDefinition(Select, new { id = (long?)id }, cancellationToken: cancellationToken));
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
-
-    [GeneratedRegex("^[a-z_]{1,50}$")]
-    private static partial Regex EventKindPattern();
 }

@@ -33,6 +33,7 @@ internal sealed partial class WebhookDispatcher(
     IHttpClientFactory httpClients,
     ChannelListener listener,
     IOptions<WebhookOptions> options,
+    WebhookTargets targets,
     TimeProvider clock,
     ILogger<WebhookDispatcher> logger)
     : OutboxSender<WebhookDispatcher.DueDelivery, WebhookDispatcher.AttemptResult>("webhook dispatcher", Channel, dataSource, listener, clock, logger)
@@ -131,6 +132,12 @@ internal sealed partial class WebhookDispatcher(
             return new AttemptResult(at, 0, null, $"'{delivery.Url}' is not an absolute URL.");
         }
 
+        // Again at each delivery: the name may resolve elsewhere now than when the subscription was saved.
+        if (await targets.RefuseAsync(url, cancellationToken) is { } refused)
+        {
+            return new AttemptResult(at, 0, null, $"Not sent: {refused}", Permanent: true);
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(delivery.Secret, body));
@@ -187,8 +194,6 @@ internal sealed partial class WebhookDispatcher(
         string? Note,
         string Payload) : IOutboxRow;
 
-    internal readonly record struct AttemptResult(DateTime At, int DurationMs, int? StatusCode, string? Error) : IOutboxAttempt
-    {
-        public bool Permanent => false;
-    }
+    // Permanent: a receiver this server may not post to, failed at once rather than retried.
+    internal readonly record struct AttemptResult(DateTime At, int DurationMs, int? StatusCode, string? Error, bool Permanent = false) : IOutboxAttempt;
 }

@@ -32,6 +32,12 @@ public sealed class WebhookOptions
     [Range(1, 500)]
     public int BatchSize { get; set; } = 20;
 
+    /// <summary>
+    /// Hosts (names or addresses, as written in the URL) a receiver may have although they resolve to a loopback,
+    /// link-local or other internal address, e.g. a receiver on this machine. Empty by default.
+    /// </summary>
+    public string[] AllowedHosts { get; set; } = [];
+
     public RetryPolicy Retry => new(FirstRetryDelay, BackoffFactor, MaxAttempts, MaxRetryDelay);
 
     public static bool HasPositiveTimes(WebhookOptions o) =>

@@ -95,19 +95,22 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
         var name = Path.GetFileName(fileName?.Trim() ?? "");
         if (string.IsNullOrEmpty(name) || name.Length > 255)
         {
-            return Failure.Invalid("file", "attachment.name");
+            return await WorkOrderAccess.ResourceFirstAsync(dataSource, workOrderId, actor, Failure.Invalid("file", "attachment.name"), cancellationToken);
         }
 
         var type = contentType?.Split(';')[0].Trim() ?? "";
         if (!AllowedTypes.TryGetValue(type, out var signatures))
         {
-            return Failure.Invalid("file", "attachment.type", type, string.Join(", ", AllowedTypes.Keys));
+            return await WorkOrderAccess.ResourceFirstAsync(
+                dataSource, workOrderId, actor, Failure.Invalid("file", "attachment.type", type, string.Join(", ", AllowedTypes.Keys)), cancellationToken);
         }
 
         var read = await ReadCheckedAsync(content, type, signatures, limit, cancellationToken);
         if (read.Failure is { } unreadable)
         {
-            return unreadable;
+            return unreadable.Kind == FailureKind.Validation
+                ? await WorkOrderAccess.ResourceFirstAsync(dataSource, workOrderId, actor, unreadable, cancellationToken)
+                : unreadable;
         }
 
         var bytes = read.Value!;
@@ -125,7 +128,7 @@ public sealed class Attachments(NpgsqlDataSource dataSource, TimeProvider clock,
             transaction,
             cancellationToken: cancellationToken));
         await History.AppendAsync(
-            connection, transaction, workOrderId, now, actor.UserId, "attachment", null, null, name,
+            connection, transaction, workOrderId, now, actor.UserId, EventKinds.Attachment, null, null, name,
             new { attachmentId = info.Id, info.ContentType, info.SizeBytes, info.Sha256 }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return info;

@@ -104,7 +104,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
     {
         if (request.UserId is not { } userId)
         {
-            return Failure.Invalid("userId", "field.required");
+            return await WorkOrderAccess.ResourceFirstAsync(dataSource, workOrderId, actor, Failure.Invalid("userId", "field.required"), cancellationToken);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -148,7 +148,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
         }
 
         await History.AppendAsync(
-            connection, transaction, workOrderId, now, actor.UserId, "collaborator_added", null, null, user!.DisplayName,
+            connection, transaction, workOrderId, now, actor.UserId, EventKinds.CollaboratorAdded, null, null, user!.DisplayName,
             new { userId, user = user.DisplayName }, cancellationToken);
         await Notifications.Notifications.AddAsync(
             connection, transaction, [userId], workOrderId, "collaborator",
@@ -183,7 +183,7 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
         }
 
         await History.AppendAsync(
-            connection, transaction, workOrderId, clock.GetUtcNow().UtcDateTime, actor.UserId, "collaborator_removed", null, null, name,
+            connection, transaction, workOrderId, clock.GetUtcNow().UtcDateTime, actor.UserId, EventKinds.CollaboratorRemoved, null, null, name,
             new { userId, user = name }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return userId;

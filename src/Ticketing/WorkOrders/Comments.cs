@@ -21,7 +21,7 @@ public sealed class AddComment(NpgsqlDataSource dataSource, TimeProvider clock)
         var body = request.Body?.Trim();
         if (string.IsNullOrEmpty(body) || body.Length > MaxBodyLength)
         {
-            return Failure.Invalid("body", "field.required_short", MaxBodyLength);
+            return await WorkOrderAccess.ResourceFirstAsync(dataSource, workOrderId, actor, Failure.Invalid("body", "field.required_short", MaxBodyLength), cancellationToken);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -34,7 +34,7 @@ public sealed class AddComment(NpgsqlDataSource dataSource, TimeProvider clock)
         var now = clock.GetUtcNow().UtcDateTime;
         var comment = await connection.QuerySingleAsync<Comment>(new CommandDefinition(
             Insert, new { id = workOrderId, authorId = actor.UserId, body, now }, transaction, cancellationToken: cancellationToken));
-        await History.AppendAsync(connection, transaction, workOrderId, now, actor.UserId, "comment", null, null, body, new { commentId = comment.Id }, cancellationToken);
+        await History.AppendAsync(connection, transaction, workOrderId, now, actor.UserId, EventKinds.Comment, null, null, body, new { commentId = comment.Id }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return comment;
     }
@@ -80,6 +80,17 @@ internal static class WorkOrderAccess
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, long id, Actor actor, CancellationToken cancellationToken)
         where T : IVisibleWorkOrder =>
         LoadAsync<T>(connection, transaction, sql, id, actor, row => Unseen(row, actor), cancellationToken);
+
+    /// <summary>
+    /// The answer to a request about a work order whose body is wrong: the work order's own refusal when there is one
+    /// (missing, or not the actor's to see: 404 or 403), else <paramref name="invalid"/>. Authorization on the resource
+    /// comes before the body, so nobody learns how to shape a request they may not make.
+    /// </summary>
+    public static async Task<Failure> ResourceFirstAsync(NpgsqlDataSource dataSource, long workOrderId, Actor actor, Failure invalid, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await CheckAsync(connection, null, workOrderId, actor, cancellationToken) ?? invalid;
+    }
 
     /// <summary>The refusal of a work order the actor may not see; null when they may.</summary>
     public static Failure? Unseen(IVisibleWorkOrder row, Actor actor) =>

@@ -157,7 +157,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             ? new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) }
             : new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source), decommissionedReason };
         await History.AppendAsync(
-            connection, transaction, id, now, actor.UserId, "created", null, WorkOrderStatus.New, decommissionedReason,
+            connection, transaction, id, now, actor.UserId, EventKinds.Created, null, WorkOrderStatus.New, decommissionedReason,
             payload,
             cancellationToken);
         await SlaClocks.StartAsync(connection, transaction, id, template.Id, request.Priority ?? template.DefaultPriority, request.AssetId, now, cancellationToken);

@@ -207,12 +207,12 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
         var status = WireNames.Parse<WorkOrderStatus>(await connection.ExecuteScalarAsync<string>(new CommandDefinition(
             Attach, new { id = child.Id, parentId, parent.DepartmentId }, transaction, cancellationToken: cancellationToken)) ?? "");
         await History.AppendAsync(
-            connection, transaction, child.Id, now, actor.UserId, "subtask_of", null, null, null, new { parentId, parent = parent.Number }, cancellationToken);
+            connection, transaction, child.Id, now, actor.UserId, EventKinds.SubTaskOf, null, null, null, new { parentId, parent = parent.Number }, cancellationToken);
         if (assignee is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(AssignChild, new { id = child.Id, assigneeId = assignee.UserId }, transaction, cancellationToken: cancellationToken));
             await History.AppendAsync(
-                connection, transaction, child.Id, now, actor.UserId, "assign", status, WorkOrderStatus.Assigned,
+                connection, transaction, child.Id, now, actor.UserId, EventKinds.Of(WorkOrderAction.Assign), status, WorkOrderStatus.Assigned,
                 $"Named when {parent.Number} was split.", new { assigneeId = assignee.UserId, assignee = assignee.UserName }, cancellationToken);
             await SlaClocks.FollowAsync(connection, transaction, child.Id, status, WorkOrderStatus.Assigned, actor.UserId, now, cancellationToken);
             await Notifications.Notifications.AddAsync(
@@ -221,7 +221,7 @@ public sealed class SubTasks(NpgsqlDataSource dataSource, CreateWorkOrder create
         }
 
         await History.AppendAsync(
-            connection, transaction, parentId, now, actor.UserId, "subtask_added", null, null, request.Title!.Trim(),
+            connection, transaction, parentId, now, actor.UserId, EventKinds.SubTaskAdded, null, null, request.Title!.Trim(),
             new { subTaskId = child.Id, number = child.Number, assigneeId = assignee?.UserId }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return child;

@@ -51,7 +51,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
 
         if (errors.Any)
         {
-            return errors.ToFailure();
+            return await WorkOrderAccess.ResourceFirstAsync(dataSource, id, actor, errors.ToFailure(), cancellationToken);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -131,13 +131,13 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
             transaction,
             cancellationToken: cancellationToken));
         await History.AppendAsync(
-            connection, transaction, id, now, actor.UserId, WireNames.Of(action), change.From, change.To, request.Note?.Trim(),
+            connection, transaction, id, now, actor.UserId, EventKinds.Of(action), change.From, change.To, request.Note?.Trim(),
             new { assigneeId = candidate?.UserId, assignee = candidate?.UserName, previousAssigneeId = action == WorkOrderAction.Assign ? row.AssigneeId : null, rating = change.Rating },
             cancellationToken);
         if (overridden.Count > 0)
         {
             await History.AppendAsync(
-                connection, transaction, id, now, actor.UserId, "subtask_override", null, null, request.Note?.Trim(), new { openSubTasks = overridden }, cancellationToken);
+                connection, transaction, id, now, actor.UserId, EventKinds.SubTaskOverride, null, null, request.Note?.Trim(), new { openSubTasks = overridden }, cancellationToken);
         }
 
         await SlaClocks.FollowAsync(connection, transaction, id, change.From, change.To, actor.UserId, now, cancellationToken);

@@ -145,7 +145,9 @@ internal static class History
         string? note,
         object? payload,
         CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
+        !EventKinds.IsKnown(kind)
+            ? throw new ArgumentException($"'{kind}' is not in EventKinds.All: add it there, where webhook subscriptions are checked too.", nameof(kind))
+            : connection.ExecuteAsync(new CommandDefinition(
             Insert,
             new
             {

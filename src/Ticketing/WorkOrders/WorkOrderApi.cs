@@ -20,10 +20,9 @@ public static class WorkOrderApi
                 CreateWorkOrder create,
                 [Microsoft.AspNetCore.Mvc.FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
                 CancellationToken ct) =>
+            // A replay answers as the first request was answered: 201 with the same Location (its body says Replayed).
             (await create.HandleAsync(request, actor, WorkOrderSource.Api, idempotencyKey, ct))
-                .Map(created => created.Replayed
-                    ? Results.Ok(created)
-                    : Results.Created($"/api/v1/work-orders/{created.Id}", created)))
+                .Map(created => Results.Created($"/api/v1/work-orders/{created.Id}", created)))
             .Produces<CreatedWorkOrder>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
 

@@ -47,6 +47,7 @@ public class ApiHost : IAsyncLifetime
             {
                 services.RemoveAll<TimeProvider>();
                 services.AddSingleton<TimeProvider>(Clock);
+                ConfigureServices(services);
             });
         });
         _ = _factory.Server;
@@ -54,6 +55,11 @@ public class ApiHost : IAsyncLifetime
 
     /// <summary>The running app's services.</summary>
     public IServiceProvider Services => _factory.Services;
+
+    /// <summary>Services a host for one feature's tests replaces or adds after the app's own.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
 
     /// <summary>Settings a host for one feature's tests adds to the ones above.</summary>
     protected virtual IEnumerable<(string Key, string Value)> Settings(string folder) => [];

@@ -129,7 +129,8 @@ public class ApiTests(ApiHost host) : IClassFixture<ApiHost>
         var second = await Post();
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
         Assert.Equal((await JsonOf(first)).GetProperty("id").GetInt64(), (await JsonOf(second)).GetProperty("id").GetInt64());
         Assert.Equal(1, await CountForTemplateAsync(org));
     }

@@ -69,6 +69,23 @@ public sealed class OutageTests(OutageHost host) : IClassFixture<OutageHost>
     }
 
     [Fact]
+    public async Task a_read_rides_through_a_connection_drop_shorter_than_a_second()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        using var client = await host.SignedInAsync(org[Role.Manager]);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/work-orders")).StatusCode);
+
+        // Every pooled connection is reset and new ones are refused for 400 ms; the read is sent in the middle of it.
+        host.Relay.Cut();
+        var read = client.GetAsync("/api/v1/work-orders");
+        await Task.Delay(400);
+        host.Relay.Restore();
+
+        var answer = await read;
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
+    }
+
+    [Fact]
     public async Task every_answer_carries_the_security_headers()
     {
         using var anonymous = host.Anonymous();

@@ -1,12 +1,19 @@
 using System.Net;
 using System.Net.Http.Json;
+using Npgsql;
 using System.Text.Json;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Dashboard.Tests.Api;
 
-public class WebhookApiTests(ApiHost host) : IClassFixture<ApiHost>
+/// <summary>The API host with 127.0.0.1 allowed as a receiver host, as the dead receivers of these tests are there.</summary>
+public sealed class WebhookApiHost : ApiHost
+{
+    protected override IEnumerable<(string Key, string Value)> Settings(string folder) => [("Webhooks:AllowedHosts:0", "127.0.0.1")];
+}
+
+public class WebhookApiTests(WebhookApiHost host) : IClassFixture<WebhookApiHost>
 {
     private static async Task<JsonElement> JsonOf(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
 
@@ -31,7 +38,7 @@ public class WebhookApiTests(ApiHost host) : IClassFixture<ApiHost>
         var org = await TestOrg.CreateAsync(host.Data);
         var admin = await host.SignedInAsync(org[Role.Admin]);
 
-        var created = await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://hooks.example.test/wo", eventKind = "resolved", description = "ERP" });
+        var created = await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://hooks.example.test/wo", eventKind = "resolve", description = "ERP" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = await JsonOf(created);
         Assert.Matches("^[0-9a-f]{64}$", body.GetProperty("secret").GetString());
@@ -42,7 +49,7 @@ public class WebhookApiTests(ApiHost host) : IClassFixture<ApiHost>
         var all = await admin.GetStringAsync("/api/v1/webhooks");
         Assert.DoesNotContain("secret", one, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(body.GetProperty("secret").GetString()!, all, StringComparison.Ordinal);
-        Assert.Equal("resolved", JsonDocument.Parse(one).RootElement.GetProperty("eventKind").GetString());
+        Assert.Equal("resolve", JsonDocument.Parse(one).RootElement.GetProperty("eventKind").GetString());
 
         var changed = await admin.PutAsJsonAsync($"/api/v1/webhooks/{id}", new { url = "https://hooks.example.test/wo2", eventKind = "*", active = false });
         Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
@@ -66,6 +73,63 @@ public class WebhookApiTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Equal(["eventKind", "url"], (await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "gopher://x", eventKind = "Created!" }))).Order());
         Assert.Equal(["secret"], await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://x.example.test", eventKind = "*", secret = "short" })));
         Assert.Equal(["active"], await ErrorFields(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "https://x.example.test", eventKind = "*", active = "maybe" })));
+    }
+
+    /// <summary>A 400 problem naming the url field alone, as JSON.</summary>
+    private static async Task<JsonElement> RefusalAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await JsonOf(response);
+        Assert.Equal(["url"], body.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+        return body;
+    }
+
+    [Theory]
+    [InlineData("http://localhost:8080/hook")]
+    [InlineData("http://127.0.0.2/hook")]
+    [InlineData("http://[::1]:9000/hook")]
+    [InlineData("http://[::ffff:127.0.0.1]/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("https://0.0.0.0/hook")]
+    [InlineData("http://224.0.0.1/hook")]
+    [InlineData("http://[fe80::1]/hook")]
+    public async Task a_receiver_on_this_machine_or_its_link_is_refused_naming_the_url_unless_its_host_is_allowed(string url)
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+
+        var body = await RefusalAsync(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url, eventKind = "*" }));
+        Assert.Equal("webhook.url_internal", body.GetProperty("codes").GetProperty("url")[0].GetString());
+        Assert.Contains("Webhooks:AllowedHosts", body.GetProperty("errors").GetProperty("url")[0].GetString(), StringComparison.Ordinal);
+
+        // A subscription already made cannot be moved there either.
+        var allowed = await JsonOf(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/hook", eventKind = "*" }));
+        var id = allowed.GetProperty("subscription").GetProperty("id").GetInt64();
+        Assert.Equal(["url"], await ErrorFields(await admin.PutAsJsonAsync($"/api/v1/webhooks/{id}", new { url, eventKind = "*" })));
+        Assert.Equal("http://127.0.0.1:9/hook", (await JsonOf(await admin.GetAsync($"/api/v1/webhooks/{id}"))).GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task the_databases_own_host_and_port_are_refused_even_when_the_host_is_allowed_and_in_traditional_chinese_too()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+        var database = new NpgsqlConnectionStringBuilder(host.Data.ConnectionString);
+
+        foreach (var url in new[] { $"http://{database.Host}:{database.Port}/", $"https://localhost:{database.Port}/x" })
+        {
+            var refused = await RefusalAsync(await admin.PostAsJsonAsync("/api/v1/webhooks", new { url, eventKind = "*" }));
+            Assert.Equal("webhook.url_database", refused.GetProperty("codes").GetProperty("url")[0].GetString());
+        }
+
+        using var zh = new HttpRequestMessage(HttpMethod.Post, "/api/v1/webhooks")
+        {
+            Content = JsonContent.Create(new { url = $"http://{database.Host}:{database.Port}/", eventKind = "*" }),
+        };
+        zh.Headers.AcceptLanguage.ParseAdd("zh-TW");
+        var chinese = await RefusalAsync(await admin.SendAsync(zh));
+        Assert.Contains("資料庫", chinese.GetProperty("errors").GetProperty("url")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal("webhook.url_database", chinese.GetProperty("codes").GetProperty("url")[0].GetString());
     }
 
     [Fact]

@@ -43,6 +43,18 @@ public sealed class DeliveryRulesTests
     }
 
     [Fact]
+    public void an_event_kind_the_product_never_emits_is_refused_naming_the_value_and_each_kind_it_emits_is_taken()
+    {
+        var errors = WebhookSubscriptions.Validate(new WebhookRequest("https://x.example/h", "resolvd"), creating: true).ToFailure();
+
+        Assert.Equal("webhook.event_kind_unknown", Assert.Single(errors.Errors!["eventKind"]).Code);
+        Assert.Contains("'resolvd'", errors.Texts(CultureInfo.InvariantCulture)["eventKind"][0], StringComparison.Ordinal);
+        Assert.All(WorkOrders.EventKinds.All, kind => Assert.False(WebhookSubscriptions.Validate(new WebhookRequest("https://x.example/h", kind), creating: true).Any, kind));
+        Assert.Contains("resolve", WorkOrders.EventKinds.All);
+        Assert.Contains("sla_breach", WorkOrders.EventKinds.All);
+    }
+
+    [Fact]
     public void a_url_with_a_password_in_it_is_refused()
     {
         var errors = WebhookSubscriptions.Validate(new WebhookRequest("https://user:pw@x.example/h", "*"), creating: true).ToFailure().Texts(CultureInfo.InvariantCulture);

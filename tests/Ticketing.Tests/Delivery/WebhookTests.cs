@@ -23,17 +23,23 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
 
     private NpgsqlDataSource Data => database.DataSource;
 
-    private WebhookSubscriptions Subscriptions => new(Data, _clock);
+    // The test receivers listen on this machine, which only an allowed host may be.
+    private static readonly IOptions<WebhookOptions> AllowLoopback = Options.Create(new WebhookOptions { AllowedHosts = ["127.0.0.1"] });
+
+    private WebhookSubscriptions Subscriptions => new(Data, _clock, Targets());
+
+    private WebhookTargets Targets(IOptions<WebhookOptions>? options = null) => new(Data, options ?? AllowLoopback);
 
     private WebhookDeliveries Deliveries => new(Data, _clock);
 
     public void Dispose() => _http.Dispose();
 
-    private WebhookDispatcher Dispatcher(WebhookOptions? options = null, ChannelListener? listener = null) => new(
+    private WebhookDispatcher Dispatcher(WebhookOptions? options = null, ChannelListener? listener = null, WebhookTargets? targets = null) => new(
         Data,
         _http.GetRequiredService<IHttpClientFactory>(),
         listener ?? Listener(),
         Options.Create(options ?? new WebhookOptions { Timeout = TimeSpan.FromSeconds(5), FirstRetryDelay = TimeSpan.FromMinutes(1), BackoffFactor = 2, MaxAttempts = 3 }),
+        targets ?? Targets(),
         _clock,
         NullLogger<WebhookDispatcher>.Instance);
 
@@ -96,6 +102,27 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
         var delivery = await OnlyDeliveryAsync(org, hook);
         Assert.Equal((WebhookDeliveries.Delivered, 1), (delivery.Status, delivery.Attempts));
         Assert.Equal(204, Assert.Single(delivery.AttemptLog).StatusCode);
+    }
+
+    [Fact]
+    public async Task a_receiver_that_now_leads_to_this_machine_is_not_posted_to_and_the_delivery_fails_saying_why()
+    {
+        var org = await FreshAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var hook = await SubscribeAsync(org, receiver.Url);
+        await NewWorkOrderAsync(org);
+
+        // Saved while its host was allowed; by the time of delivery it is not (as when a name resolves elsewhere now).
+        var strict = Targets(Options.Create(new WebhookOptions()));
+        Assert.Equal(1, await Dispatcher(targets: strict).DispatchDueAsync(CancellationToken.None));
+
+        Assert.Empty(receiver.Received);
+        var delivery = await OnlyDeliveryAsync(org, hook);
+        Assert.Equal((WebhookDeliveries.Failed, 1), (delivery.Status, delivery.Attempts));
+        var attempt = Assert.Single(delivery.AttemptLog);
+        Assert.Null(attempt.StatusCode);
+        Assert.StartsWith("Not sent:", attempt.Error, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", attempt.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -204,14 +231,14 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
         var org = await FreshAsync();
         await using var receiver = await TestReceiver.StartAsync();
         var created = await SubscribeAsync(org, receiver.Url, "created");
-        var resolved = await SubscribeAsync(org, receiver.Url, "resolved");
+        var resolved = await SubscribeAsync(org, receiver.Url, "resolve");
         var inactive = (await Subscriptions.CreateAsync(new WebhookRequest(receiver.Url.ToString(), "*", Active: false), org[Role.Admin], CancellationToken.None)).Value!;
         var workOrder = await NewWorkOrderAsync(org);
 
         await using (var connection = await Data.OpenConnectionAsync())
         await using (var transaction = await connection.BeginTransactionAsync())
         {
-            await History.AppendAsync(connection, transaction, workOrder.Id, _clock.GetUtcNow().UtcDateTime, null, "resolved", null, null, "never", null, CancellationToken.None);
+            await History.AppendAsync(connection, transaction, workOrder.Id, _clock.GetUtcNow().UtcDateTime, null, EventKinds.Of(WorkOrderAction.Resolve), null, null, "never", null, CancellationToken.None);
             await transaction.RollbackAsync();
         }
 
