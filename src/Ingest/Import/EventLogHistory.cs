@@ -15,8 +15,8 @@ public sealed record TicketUpdate(DateTime At, WorkOrderStatus Status, string? A
 /// </summary>
 public static class EventLogHistory
 {
-    public const string Reassign = "reassign";
-    public const string Transfer = "transfer";
+    public const string Reassign = EventKinds.Reassign;
+    public const string Transfer = EventKinds.Transfer;
 
     public const string HoldNote = "On hold in the source system (imported).";
     public const string FeedbackNote = "Awaiting feedback in the source system (imported).";

@@ -47,7 +47,7 @@ public sealed record HistoryPlan(
 /// </summary>
 public static class ImportHistory
 {
-    public const string Created = "created";
+    public const string Created = EventKinds.Created;
 
     /// <summary>The note of a cancel, which the lifecycle requires.</summary>
     public const string CancelNote = "Cancelled in the source system (imported).";

@@ -24,6 +24,9 @@ public static class EventKinds
     public const string AlarmRaised = "alarm_raised";
     public const string AlarmCleared = "alarm_cleared";
 
+    /// <summary>A move to another department, as an imported event log records it.</summary>
+    public const string Transfer = "transfer";
+
     /// <summary>The kind of a lifecycle transition's event: the action's wire name ("assign", "resolve", ...).</summary>
     public static string Of(WorkOrderAction action) => WireNames.Of(action);
 
@@ -31,7 +34,7 @@ public static class EventKinds
     public static IReadOnlyList<string> All { get; } =
     [
         Created, Comment, Attachment, SubTaskOf, SubTaskAdded, SubTaskOverride, CollaboratorAdded, CollaboratorRemoved, Finding,
-        AutoAssigned, Queued, Reassign, Claim, AlarmRaised, AlarmCleared,
+        AutoAssigned, Queued, Reassign, Claim, AlarmRaised, AlarmCleared, Transfer,
         SlaEvents.Paused, SlaEvents.Resumed, SlaEvents.Warning, SlaEvents.Breach, SlaEvents.PriorityRaised,
         .. Enum.GetValues<WorkOrderAction>().Select(Of),
     ];
