@@ -145,7 +145,7 @@ public static class DashboardExtensions
         }).ExcludeFromDescription();
 
         // A new password: after signing in with a temporary one, or a signed-in user changing theirs.
-        app.MapPost("/account/password", async (HttpContext http, Accounts accounts, SignInThrottle throttle, IAntiforgery antiforgery, CancellationToken ct) =>
+        app.MapPost("/account/change-password", async (HttpContext http, Accounts accounts, SignInThrottle throttle, IAntiforgery antiforgery, CancellationToken ct) =>
         {
             if (!await antiforgery.IsRequestValidAsync(http))
             {
