@@ -17,10 +17,12 @@ CREATE TABLE user_events (
     user_id         bigint NOT NULL REFERENCES users (id),
     occurred_at     timestamptz NOT NULL,
     actor_id        bigint REFERENCES users (id),
-    kind            text NOT NULL CHECK (kind IN ('edited', 'deactivated', 'reactivated', 'password_reset', 'password_changed', 'signed_out')),
+    kind            text NOT NULL CHECK (kind IN ('edited', 'deactivated', 'reactivated', 'password_reset', 'password_changed', 'signed_out', 'schedule_changed')),
     payload         jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX user_events_user ON user_events (user_id, id);
 
 CREATE TRIGGER user_events_append_only BEFORE UPDATE OR DELETE ON user_events
     FOR EACH ROW EXECUTE FUNCTION refuse_append_only_change();
+CREATE TRIGGER user_events_no_truncate BEFORE TRUNCATE ON user_events
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_append_only_change();

@@ -83,6 +83,13 @@ public sealed partial class SessionRevocationTests(ApiHost host) : IClassFixture
         Assert.Equal(new[] { new UserSkill("mechanical", 4) }, user.Skills);
         Assert.Equal(HttpStatusCode.OK, (await MeWithTokenAsync(tokens.Access)).StatusCode);
 
+        var schedule = await admin.PutAsJsonAsync($"/api/v1/users/{target.UserId}/schedule", new { timeZone = "Asia/Taipei", hours = new[] { new { weekday = 1, start = "08:00:00", end = "17:00:00" } }, away = Array.Empty<object>() });
+        Assert.Equal(HttpStatusCode.OK, schedule.StatusCode);
+        var history = (await admin.GetFromJsonAsync<List<UserEvent>>($"/api/v1/users/{target.UserId}/history", ApiHost.Json))!;
+        Assert.Equal(new[] { "schedule_changed", "edited" }, history.Select(e => e.Kind));
+        Assert.All(history, e => Assert.Equal(org[Role.Admin].UserId, e.ActorId));
+        Assert.Contains("\"sessionsEnded\": false", history[1].Payload, StringComparison.Ordinal);
+
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/v1/users/{target.UserId}/deactivate", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await MeWithTokenAsync(other.Access)).StatusCode);
     }
