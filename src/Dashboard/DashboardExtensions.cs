@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -30,6 +29,7 @@ public static class DashboardExtensions
         var services = builder.Services;
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionRevalidation>();
         services.AddRadzenComponents();
         services.AddUiText();
         services.AddOptions<QrLabels.LabelOptions>().BindConfiguration(QrLabels.LabelOptions.Section);
@@ -122,23 +122,72 @@ public static class DashboardExtensions
                 return Results.LocalRedirect($"/login?wait={seconds}&returnUrl={Uri.EscapeDataString(returnUrl)}");
             }
 
-            var actor = await users.SignInAsync(new LoginRequest(form["userName"], form["password"]), ct);
-            if (actor is null)
+            var result = await users.SignInAsync(new LoginRequest(form["userName"], form["password"]), ct);
+            switch (result.Refusal)
             {
-                throttle.Failed(http, form["userName"]);
-                return Results.LocalRedirect($"/login?failed=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
+                case SignInRefusal.WrongPassword:
+                    throttle.Failed(http, form["userName"]);
+                    return Results.LocalRedirect($"/login?failed=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
+                case SignInRefusal.Deactivated:
+                    return Results.LocalRedirect($"/login?deactivated=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
+                case SignInRefusal.MustChangePassword:
+                    return Results.LocalRedirect($"/account/password?temporary=1&userName={Uri.EscapeDataString(form["userName"].ToString())}&returnUrl={Uri.EscapeDataString(returnUrl)}");
             }
 
-            var identity = new ClaimsIdentity(actor.ToClaims(), CookieAuthenticationDefaults.AuthenticationScheme);
-            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity));
+            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, result.Session!.Principal(CookieAuthenticationDefaults.AuthenticationScheme));
             return Results.LocalRedirect(returnUrl);
         }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapPost("/account/logout", async (HttpContext http) =>
+        // Signing out replaces the user's security stamp, so a copy of this cookie (or any other session of theirs) stops working too.
+        app.MapPost("/account/logout", async (HttpContext http, Accounts accounts, CancellationToken ct) =>
         {
+            if (Actor.From(http.User) is { } actor)
+            {
+                await accounts.SignOutAsync(actor.UserId, ct);
+            }
+
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect("/login");
         }).ExcludeFromDescription();
+
+        // A new password: after signing in with a temporary one, or a signed-in user changing theirs.
+        app.MapPost("/account/change-password", async (HttpContext http, Accounts accounts, SignInThrottle throttle, IAntiforgery antiforgery, CancellationToken ct) =>
+        {
+            if (!await antiforgery.IsRequestValidAsync(http))
+            {
+                return Problems.Problem(StatusCodes.Status400BadRequest, new Refusal("auth.sign_in_failed"), new Refusal("auth.antiforgery"));
+            }
+
+            var form = await http.Request.ReadFormAsync(ct);
+            var returnUrl = LocalUrl(form["returnUrl"]);
+            var signedIn = Actor.From(http.User);
+            var userName = signedIn?.UserName ?? form["userName"].ToString();
+            string Again(string error) =>
+                $"/account/password?error={Uri.EscapeDataString(error)}&userName={Uri.EscapeDataString(userName)}&returnUrl={Uri.EscapeDataString(returnUrl)}";
+            if (throttle.Refuse(http, userName) is not null)
+            {
+                return Results.LocalRedirect(Again("auth.too_many_attempts_title"));
+            }
+
+            if (form["newPassword"] != form["confirmPassword"])
+            {
+                return Results.LocalRedirect(Again("auth.passwords_differ"));
+            }
+
+            var changed = await accounts.ChangePasswordAsync(new ChangePasswordRequest(userName, form["currentPassword"], form["newPassword"]), signedIn, ct);
+            if (changed.Failure is { } failure)
+            {
+                if (failure.Errors?.ContainsKey("currentPassword") == true)
+                {
+                    throttle.Failed(http, userName);
+                }
+
+                return Results.LocalRedirect(Again(failure.Main.Code));
+            }
+
+            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, changed.Value!.Principal(CookieAuthenticationDefaults.AuthenticationScheme));
+            return Results.LocalRedirect(returnUrl);
+        }).AllowAnonymous().ExcludeFromDescription();
 
         app.MapGet("/culture", (HttpContext http, OfferedCultures cultures, string culture, string? returnUrl) =>
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dapper;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
@@ -82,6 +83,8 @@ public static class TicketingExtensions
         services.AddExceptionHandler<BadRequestHandler>();
         services.AddExceptionHandler<DatabaseUnavailableHandler>();
         services.AddSingleton<SignInThrottle>();
+        services.AddSingleton<SessionStamps>();
+        services.AddSingleton<Accounts>();
         services.AddHealthChecks().AddCheck<DatabaseReadiness>("database", tags: ["ready"]);
 
         services.AddAuthentication(CookieOrBearer)
@@ -103,8 +106,9 @@ public static class TicketingExtensions
                 // The API answers 401/403 with a problem body instead of redirecting to the sign-in page.
                 o.Events.OnRedirectToLogin = context => RedirectOrStatus(context.HttpContext, context.RedirectUri, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context.HttpContext, context.RedirectUri, StatusCodes.Status403Forbidden);
+                o.Events.OnValidatePrincipal = RejectEndedCookieAsync;
             })
-            .AddBearerToken();
+            .AddBearerToken(o => o.Events.OnMessageReceived = RejectEndedTokenAsync);
         services.AddOptions<BearerTokenOptions>(BearerTokenDefaults.AuthenticationScheme)
             .Configure<IOptions<TicketingOptions>>((o, ticketing) => o.BearerTokenExpiration = ticketing.Value.TokenLifetime);
         services.AddAuthorization();
@@ -112,6 +116,36 @@ public static class TicketingExtensions
     }
 
     public static bool IsApi(this HttpRequest request) => request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+
+    // A cookie whose security stamp is no longer its user's (signed out, deactivated, role or password changed) is
+    // dropped on the request that brings it, so the browser is sent to the sign-in page.
+    private static async Task RejectEndedCookieAsync(CookieValidatePrincipalContext context)
+    {
+        var stamps = context.HttpContext.RequestServices.GetRequiredService<SessionStamps>();
+        if (context.Principal is null || !await stamps.IsCurrentAsync(context.Principal, context.HttpContext.RequestAborted))
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        }
+    }
+
+    // The bearer handler has no event after it reads its token, so the stamp is checked here, on the token it is about
+    // to read: an unreadable or expired one is left for the handler to refuse as it always has.
+    private static async Task RejectEndedTokenAsync(Microsoft.AspNetCore.Authentication.BearerToken.MessageReceivedContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            || context.Options.BearerTokenProtector.Unprotect(header["Bearer ".Length..].Trim()) is not { } ticket)
+        {
+            return;
+        }
+
+        var stamps = context.HttpContext.RequestServices.GetRequiredService<SessionStamps>();
+        if (!await stamps.IsCurrentAsync(ticket.Principal, context.HttpContext.RequestAborted))
+        {
+            context.Fail("The session of this token has ended.");
+        }
+    }
 
     private static Task RedirectOrStatus(HttpContext context, string redirectUri, int status)
     {

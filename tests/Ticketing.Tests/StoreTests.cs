@@ -312,19 +312,21 @@ public class StoreTests(TestDatabase database) : IClassFixture<TestDatabase>
     }
 
     [Fact]
-    public async Task signing_in_checks_the_hashed_password_and_never_says_which_part_was_wrong()
+    public async Task signing_in_checks_the_hashed_password_and_never_says_which_part_was_wrong_nor_tells_a_guesser_the_account_is_deactivated()
     {
         var org = await TestOrg.CreateAsync(Data);
         var users = new Users(Data, new PasswordHasher<Users>());
         var name = org[Role.Technician].UserName;
 
-        Assert.Equal(org[Role.Technician], await users.SignInAsync(new LoginRequest(name.ToUpperInvariant(), TestOrg.Password), CancellationToken.None));
-        Assert.Null(await users.SignInAsync(new LoginRequest(name, "wrong"), CancellationToken.None));
-        Assert.Null(await users.SignInAsync(new LoginRequest("nobody-" + org.Suffix, TestOrg.Password), CancellationToken.None));
+        Assert.Equal(org[Role.Technician], (await users.SignInAsync(new LoginRequest(name.ToUpperInvariant(), TestOrg.Password), CancellationToken.None)).Session?.Actor);
+        Assert.Equal(SignInRefusal.WrongPassword, (await users.SignInAsync(new LoginRequest(name, "wrong"), CancellationToken.None)).Refusal);
+        Assert.Equal(SignInRefusal.WrongPassword, (await users.SignInAsync(new LoginRequest("nobody-" + org.Suffix, TestOrg.Password), CancellationToken.None)).Refusal);
 
+        // Only the right password learns that the account is deactivated; a wrong one still hears only "wrong".
         await using var connection = await Data.OpenConnectionAsync();
         await connection.ExecuteAsync("UPDATE users SET active = false WHERE id = @UserId", org[Role.Technician]);
-        Assert.Null(await users.SignInAsync(new LoginRequest(name, TestOrg.Password), CancellationToken.None));
+        Assert.Equal(SignInRefusal.Deactivated, (await users.SignInAsync(new LoginRequest(name, TestOrg.Password), CancellationToken.None)).Refusal);
+        Assert.Equal(SignInRefusal.WrongPassword, (await users.SignInAsync(new LoginRequest(name, "wrong"), CancellationToken.None)).Refusal);
         var stored = await connection.ExecuteScalarAsync<string>("SELECT password_hash FROM users WHERE id = @UserId", org[Role.Technician]);
         Assert.DoesNotContain(TestOrg.Password, stored, StringComparison.Ordinal);
     }

@@ -5,7 +5,7 @@ using WorkOrders.Ticketing.Api;
 
 namespace WorkOrders.Ticketing.Access;
 
-/// <summary>Departments and users under /api/v1.</summary>
+/// <summary>Departments and users under /api/v1; changing an account is for administrators.</summary>
 public static class UserApi
 {
     public static void MapUserApi(this RouteGroupBuilder api)
@@ -20,5 +20,32 @@ public static class UserApi
             .Produces<UserInfo>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .WithTags("Users");
+
+        var admin = api.MapGroup("/users/{id:long}").WithTags("Users").RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        admin.MapGet("", async (long id, Users users, CancellationToken ct) =>
+                await users.GetAsync(id, ct) is { } user ? Results.Ok(user) : Failure.NotFound("user.not_found", id).ToResult())
+            .Produces<UserInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPut("", async (long id, EditUserRequest request, Actor actor, Accounts accounts, CancellationToken ct) =>
+                (await accounts.EditAsync(id, request, actor, ct)).Map(Results.Ok))
+            .Produces<UserInfo>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapPost("/deactivate", async (long id, Actor actor, Accounts accounts, CancellationToken ct) =>
+                (await accounts.DeactivateAsync(id, actor, ct)).Map(Results.Ok))
+            .Produces<UserInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        admin.MapPost("/reactivate", async (long id, Actor actor, Accounts accounts, CancellationToken ct) =>
+                (await accounts.ReactivateAsync(id, actor, ct)).Map(Results.Ok))
+            .Produces<UserInfo>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPost("/reset-password", async (long id, Actor actor, Accounts accounts, CancellationToken ct) =>
+                (await accounts.ResetPasswordAsync(id, actor, ct)).Map(Results.Ok))
+            .Produces<PasswordResetResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapGet("/history", async (long id, Accounts accounts, CancellationToken ct) => TypedResults.Ok(await accounts.HistoryAsync(id, ct)))
+            .Produces<IReadOnlyList<UserEvent>>();
     }
 }

@@ -7,7 +7,7 @@ namespace WorkOrders.Ticketing.Access;
 
 public sealed record UserSkill(string Skill, int Level);
 
-public sealed record UserInfo(long Id, string UserName, string DisplayName, string? Email, Role Role, long? DepartmentId, string? DepartmentName, bool Active, IReadOnlyList<UserSkill> Skills);
+public sealed record UserInfo(long Id, string UserName, string DisplayName, string? Email, Role Role, long? DepartmentId, string? DepartmentName, bool Active, IReadOnlyList<UserSkill> Skills, bool MustChangePassword = false, int RowVersion = 1);
 
 public sealed record CreateUserRequest(string? UserName, string? DisplayName, string? Password, string? Role, long? DepartmentId = null, string? Email = null, IReadOnlyList<UserSkill>? Skills = null);
 
@@ -25,18 +25,32 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
     // Verified when the user does not exist, so a wrong user name costs as much time as a wrong password.
     private static readonly string DecoyHash = new PasswordHasher<Users>().HashPassword(null!, "decoy-password");
 
-    public async Task<Actor?> SignInAsync(LoginRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks a user name and password. Only a caller who knows the password learns that the account is deactivated
+    /// or must choose a new password, so a guesser learns nothing beyond "wrong".
+    /// </summary>
+    public async Task<SignInResult> SignInAsync(LoginRequest request, CancellationToken cancellationToken)
     {
         var userName = request.UserName?.Trim().ToLowerInvariant() ?? "";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<AccountRow>(new CommandDefinition(
-            "SELECT id, user_name, password_hash, role, department_id, active FROM users WHERE user_name = @userName",
+            $"{AccountColumns} WHERE user_name = @userName",
             new { userName },
             cancellationToken: cancellationToken));
         var verdict = hasher.VerifyHashedPassword(this, row?.PasswordHash ?? DecoyHash, request.Password ?? "");
-        if (row is not { Active: true } || verdict == PasswordVerificationResult.Failed)
+        if (row is null || verdict == PasswordVerificationResult.Failed)
         {
-            return null;
+            return SignInResult.Refused(SignInRefusal.WrongPassword);
+        }
+
+        if (!row.Active)
+        {
+            return SignInResult.Refused(SignInRefusal.Deactivated);
+        }
+
+        if (row.MustChangePassword)
+        {
+            return SignInResult.Refused(SignInRefusal.MustChangePassword);
         }
 
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
@@ -47,18 +61,18 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
                 cancellationToken: cancellationToken));
         }
 
-        return new Actor(row.Id, row.UserName, WireNames.Parse<Role>(row.Role), row.DepartmentId);
+        return SignInResult.Success(row.ToSession());
     }
 
-    /// <summary>The user as they are now (role, department), or null when they no longer exist or are deactivated.</summary>
-    public async Task<Actor?> CurrentAsync(long userId, CancellationToken cancellationToken)
+    /// <summary>The user as they are now (role, department, stamp), or null when they no longer exist or are deactivated.</summary>
+    public async Task<SignedIn?> CurrentAsync(long userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<AccountRow>(new CommandDefinition(
-            "SELECT id, user_name, password_hash, role, department_id, active FROM users WHERE id = @userId AND active",
+            $"{AccountColumns} WHERE id = @userId AND active",
             new { userId },
             cancellationToken: cancellationToken));
-        return row is null ? null : new Actor(row.Id, row.UserName, WireNames.Parse<Role>(row.Role), row.DepartmentId);
+        return row?.ToSession();
     }
 
     public async Task<Outcome<UserInfo>> CreateAsync(CreateUserRequest request, Actor? actor, CancellationToken cancellationToken)
@@ -153,6 +167,10 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
 
     public Task<IReadOnlyList<UserInfo>> ListAsync(CancellationToken cancellationToken) => ListAsync(null, null, cancellationToken);
 
+    /// <summary>One user, or null when there is none with this id.</summary>
+    public async Task<UserInfo?> GetAsync(long id, CancellationToken cancellationToken) =>
+        (await ListAsync(id, null, cancellationToken)).SingleOrDefault();
+
     /// <summary>The active technicians and managers of a department: who a work order of it can be assigned to.</summary>
     public Task<IReadOnlyList<UserInfo>> AssignableAsync(long departmentId, CancellationToken cancellationToken) =>
         ListAsync(null, departmentId, cancellationToken);
@@ -163,11 +181,12 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
         var rows = await connection.QueryAsync<UserRow>(new CommandDefinition(
             """
             SELECT u.id, u.user_name, u.display_name, u.email, u.role, u.department_id, d.name AS department_name, u.active,
+                   u.must_change_password, u.row_version,
                    coalesce(string_agg(s.skill || ':' || s.level, ',' ORDER BY s.skill), '') AS skills
             FROM users u LEFT JOIN departments d ON d.id = u.department_id LEFT JOIN user_skills s ON s.user_id = u.id
             WHERE (@id::bigint IS NULL OR u.id = @id)
               AND (@assignableIn::bigint IS NULL OR (u.department_id = @assignableIn AND u.active AND u.role IN ('technician', 'manager')))
-            GROUP BY u.id, d.name ORDER BY u.display_name
+            GROUP BY u.id, d.name ORDER BY u.display_name, u.id
             """,
             new { id, assignableIn },
             cancellationToken: cancellationToken));
@@ -190,11 +209,16 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
             "SELECT id AS Id, name AS Name FROM departments ORDER BY name", cancellationToken: cancellationToken))).ToList();
     }
 
+    internal static bool IsEmail(string text) => EmailForm().IsMatch(text);
+
     // One @, something before it, a dotted domain after it, no spaces: what a mail server can be given, at most 254 long.
     [System.Text.RegularExpressions.GeneratedRegex(@"^(?=.{3,254}$)[^@\s]+@[^@\s]+\.[^@\s.]+$")]
     private static partial System.Text.RegularExpressions.Regex EmailForm();
 
-    private sealed class AccountRow
+    internal const string AccountColumns =
+        "SELECT id, user_name, password_hash, role, department_id, active, must_change_password, security_stamp FROM users";
+
+    internal sealed class AccountRow
     {
         public long Id { get; init; }
         public string UserName { get; init; } = "";
@@ -202,6 +226,10 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
         public string Role { get; init; } = "";
         public long? DepartmentId { get; init; }
         public bool Active { get; init; }
+        public bool MustChangePassword { get; init; }
+        public Guid SecurityStamp { get; init; }
+
+        public SignedIn ToSession() => new(new Actor(Id, UserName, WireNames.Parse<Role>(Role), DepartmentId), SecurityStamp);
     }
 
     private sealed class UserRow
@@ -215,12 +243,16 @@ public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<U
         public string? DepartmentName { get; init; }
         public bool Active { get; init; }
         public string Skills { get; init; } = "";
+        public bool MustChangePassword { get; init; }
+        public int RowVersion { get; init; }
 
         public UserInfo ToInfo() => new(
             Id, UserName, DisplayName, Email, WireNames.Parse<Role>(Role), DepartmentId, DepartmentName, Active,
             Skills.Split(',', StringSplitOptions.RemoveEmptyEntries)
                 .Select(s => s.Split(':'))
                 .Select(p => new UserSkill(p[0], int.Parse(p[1], CultureInfo.InvariantCulture)))
-                .ToList());
+                .ToList(),
+            MustChangePassword,
+            RowVersion);
     }
 }

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,38 +37,82 @@ public static class TicketingApi
                     return Problems.TooManyAttempts(http, wait);
                 }
 
-                if (await users.SignInAsync(request, ct) is { } actor)
+                var result = await users.SignInAsync(request, ct);
+                if (result.Session is { } session)
                 {
-                    return Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+                    return Results.SignIn(session.Principal(BearerTokenDefaults.AuthenticationScheme), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
                 }
 
-                throttle.Failed(http, request.UserName);
-                return Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal("auth.wrong_password"));
+                if (result.Refusal == SignInRefusal.WrongPassword)
+                {
+                    throttle.Failed(http, request.UserName);
+                    return Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal(result.Code!));
+                }
+
+                // The password was right: a deactivated account, or a temporary password to change first.
+                return Problems.Problem(StatusCodes.Status403Forbidden, new Refusal("auth.sign_in_failed"), new Refusal(result.Code!));
             })
             .AllowAnonymous()
             .Produces<AccessTokenResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithTags("Auth");
 
-        // A new access token for a refresh token that is genuine, unexpired and of a user still active; the new token
-        // carries the user's role and department as they are now.
+        // A new access token for a refresh token that is genuine, unexpired, of a user still active and of a session
+        // not ended since (same security stamp); the new token carries the user's role and department as they are now.
         api.MapPost("/auth/refresh", async (RefreshRequest request, Users users, IOptionsMonitor<BearerTokenOptions> options, TimeProvider clock, CancellationToken ct) =>
             {
                 var ticket = string.IsNullOrEmpty(request.RefreshToken)
                     ? null
                     : options.Get(BearerTokenDefaults.AuthenticationScheme).RefreshTokenProtector.Unprotect(request.RefreshToken);
                 if (ticket?.Properties.ExpiresUtc is not { } expires || expires <= clock.GetUtcNow()
-                    || Actor.From(ticket.Principal) is not { } signedIn || await users.CurrentAsync(signedIn.UserId, ct) is not { } actor)
+                    || Actor.From(ticket.Principal) is not { } signedIn || await users.CurrentAsync(signedIn.UserId, ct) is not { } session
+                    || ticket.Principal.FindFirst(SessionStamps.Claim)?.Value != SessionStamps.ClaimOf(session.Stamp).Value)
                 {
                     return Problems.Problem(StatusCodes.Status401Unauthorized, new Refusal("auth.sign_in_failed"), new Refusal("auth.refresh_invalid"));
                 }
 
-                return Results.SignIn(new ClaimsPrincipal(new ClaimsIdentity(actor.ToClaims(), BearerTokenDefaults.AuthenticationScheme)), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+                return Results.SignIn(session.Principal(BearerTokenDefaults.AuthenticationScheme), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
             })
             .AllowAnonymous()
             .Produces<AccessTokenResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .WithTags("Auth");
+
+        // Ends every session of the caller: tokens, refresh tokens and cookies (copies included) stop working at once.
+        api.MapPost("/auth/sign-out", async (Actor actor, Accounts accounts, CancellationToken ct) =>
+            {
+                await accounts.SignOutAsync(actor.UserId, ct);
+                return Results.NoContent();
+            })
+            .Produces(StatusCodes.Status204NoContent)
+            .WithTags("Auth");
+
+        // The caller's own password: signed in, or with a temporary password and the user name. Other sessions end;
+        // the answer is a new access token. Wrong current passwords count against sign-in throttling.
+        api.MapPost("/auth/change-password", async (ChangePasswordRequest request, Accounts accounts, SignInThrottle throttle, HttpContext http, CancellationToken ct) =>
+            {
+                var signedIn = Actor.From(http.User);
+                var userName = signedIn?.UserName ?? request.UserName;
+                if (throttle.Refuse(http, userName) is { } wait)
+                {
+                    return Problems.TooManyAttempts(http, wait);
+                }
+
+                var changed = await accounts.ChangePasswordAsync(request, signedIn, ct);
+                if (changed.Failure?.Errors?.ContainsKey("currentPassword") == true)
+                {
+                    throttle.Failed(http, userName);
+                }
+
+                return changed.Map(session => Results.SignIn(session.Principal(BearerTokenDefaults.AuthenticationScheme), authenticationScheme: BearerTokenDefaults.AuthenticationScheme));
+            })
+            .AllowAnonymous()
+            .Produces<AccessTokenResponse>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithTags("Auth");
 
         api.MapGet("/me", (Actor actor) => TypedResults.Ok(actor)).WithTags("Auth");

@@ -11,7 +11,7 @@ public sealed record UserSchedule(long UserId, string TimeZone, IReadOnlyList<Wo
 public sealed record ScheduleRequest(string? TimeZone, IReadOnlyList<WorkingHours>? Hours, IReadOnlyList<AwayPeriod>? Away);
 
 /// <summary>When people work: administrators set anyone's schedule, managers those of their department.</summary>
-public sealed class Schedules(NpgsqlDataSource dataSource)
+public sealed class Schedules(NpgsqlDataSource dataSource, TimeProvider? clock = null)
 {
     public const int MaxReasonLength = 200;
 
@@ -23,6 +23,8 @@ public sealed class Schedules(NpgsqlDataSource dataSource)
         DELETE FROM user_away WHERE user_id = @userId;
         INSERT INTO user_away (user_id, away_from, away_to, reason)
         SELECT @userId, unnest(@froms), unnest(@tos), unnest(@reasons);
+        INSERT INTO user_events (user_id, occurred_at, actor_id, kind, payload)
+        VALUES (@userId, @at, @actorId, 'schedule_changed', jsonb_build_object('timeZone', @timeZone::text, 'hours', cardinality(@weekdays), 'away', cardinality(@froms)));
         """;
 
     public async Task<Outcome<UserSchedule>> GetAsync(long userId, Actor actor, CancellationToken cancellationToken)
@@ -66,6 +68,8 @@ public sealed class Schedules(NpgsqlDataSource dataSource)
                 froms = away.Select(a => DateTime.SpecifyKind(a.From, DateTimeKind.Utc)).ToArray(),
                 tos = away.Select(a => DateTime.SpecifyKind(a.To, DateTimeKind.Utc)).ToArray(),
                 reasons = away.Select(a => string.IsNullOrWhiteSpace(a.Reason) ? null : a.Reason.Trim()).ToArray(),
+                at = (clock ?? TimeProvider.System).GetUtcNow(),
+                actorId = actor.UserId,
             },
             transaction,
             cancellationToken: cancellationToken));

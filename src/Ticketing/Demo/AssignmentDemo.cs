@@ -22,7 +22,7 @@ internal static class AssignmentDemo
         CancellationToken cancellationToken)
     {
         var admin = people["admin"];
-        var schedules = new Schedules(dataSource);
+        var schedules = new Schedules(dataSource, clock);
         WorkingHours[] Weekdays(int from, int to) => [.. Enumerable.Range(1, 5).Select(d => new WorkingHours(d, new TimeOnly(from, 0), new TimeOnly(to, 0)))];
         WorkingHours[] AllWeek() => [.. Enumerable.Range(1, 7).Select(d => new WorkingHours(d, TimeOnly.MinValue, new TimeOnly(23, 59)))];
         var now = clock.GetUtcNow().UtcDateTime;

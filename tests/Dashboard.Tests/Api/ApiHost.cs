@@ -73,6 +73,9 @@ public class ApiHost : IAsyncLifetime
 
     public HttpClient Anonymous() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
+    /// <summary>A client that keeps no cookies: it sends only the ones a test puts in its headers.</summary>
+    public HttpClient WithoutCookies() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+
     public async Task<HttpClient> SignedInAsync(Actor user)
     {
         var client = Anonymous();
