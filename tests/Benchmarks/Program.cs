@@ -12,7 +12,8 @@ namespace WorkOrders.Benchmarks;
 /// <c>dotnet run -c Release --project tests/Benchmarks -- --filter '*'</c> runs the BenchmarkDotNet classes of the
 /// in-process hot paths (<c>--list flat</c> names them, <c>--job dry</c> runs each once, <c>--help</c> tells the rest);
 /// <c>-- page-timings</c> times the pages of a running dashboard; <c>-- session-stamp</c> measures the
-/// per-request security-stamp check. The classes that need PostgreSQL run when
+/// per-request security-stamp check; <c>-- conflicting-edits --database ...</c> runs 50 clients x 1,000 conflicting
+/// edits against a running dashboard. The classes that need PostgreSQL run when
 /// WORKORDERS_BENCH_PG names a server.
 /// </summary>
 public static class Program
@@ -27,6 +28,11 @@ public static class Program
         if (args is [SessionStampTimings.Name, ..])
         {
             return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: the cost of the security-stamp check") { SessionStampTimings.Verb() }, args);
+        }
+
+        if (args is [ConflictingEditsBench.Name, ..])
+        {
+            return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: conflicting edits through the API of a running dashboard") { ConflictingEditsBench.Verb() }, args);
         }
 
         var benchmarks = typeof(Program).Assembly.GetTypes()

@@ -33,7 +33,7 @@ public static class AlarmApi
                 await queries.EpisodeAsync(id, ct) is { } episode ? Results.Ok(episode) : Failure.NotFound("alarm.episode_not_found", id).ToResult())
             .Produces<AlarmEpisode>();
         alarms.MapGet("/episodes/{id:long}/events", async (long id, Actor actor, AlarmQueries queries, CancellationToken ct, int skip = 0, int take = 50) =>
-                Results.Ok(await queries.EventsAsync(id, skip, take, ct)))
+                await queries.EpisodeAsync(id, ct) is null ? Failure.NotFound("alarm.episode_not_found", id).ToResult() : Results.Ok(await queries.EventsAsync(id, skip, take, ct)))
             .Produces<AlarmEventPage>();
 
         var sources = api.MapGroup("/alarm-sources").WithTags("Alarms");

@@ -13,6 +13,7 @@ namespace WorkOrders.Ticketing.Api;
 /// <item>no control character in any text (C0 other than tab, line feed and carriage return, DEL and C1: PostgreSQL
 /// refuses U+0000 deep in a transaction, and the others are never typed) and no unpaired surrogate in JSON;</item>
 /// <item>well-formed JSON, refused as the body rather than blamed on a field;</item>
+/// <item>no JSON string longer than <see cref="MaxJsonText"/> characters, whatever the field's own limit;</item>
 /// <item>a multipart body that ends properly;</item>
 /// <item>paging that means the same on every list: <c>skip</c> from 0, <c>take</c> from 1 to <see cref="MaxTake"/>;</item>
 /// <item>a URL of at most <see cref="MaxUrlLength"/> characters, answered 414 with a problem body.</item>
@@ -24,6 +25,12 @@ public sealed class InputGuard(RequestDelegate next)
     public const int MaxTake = 200;
     public const int MaxSkip = 100_000_000;
     public const int MaxUrlLength = 8 * 1024;
+
+    /// <summary>
+    /// The ceiling on any one string of a JSON body: fields with no limit of their own (a password, a note, a secret)
+    /// must not take a 300,000-character value to the password hasher or the database.
+    /// </summary>
+    public const int MaxJsonText = 100_000;
 
     private static readonly SearchValues<char> Refused = SearchValues.Create(RefusedCharacters());
 
@@ -191,7 +198,7 @@ public sealed class InputGuard(RequestDelegate next)
                     break;
                 case JsonTokenType.String:
                     var text = Text(ref reader);
-                    if ((text is null ? new Refusal("text.invalid_unicode") : CheckText(text)) is { } badText)
+                    if ((text is null ? new Refusal("text.invalid_unicode") : text.Length > MaxJsonText ? new Refusal("field.too_long", MaxJsonText) : CheckText(text)) is { } badText)
                     {
                         return Refuse(path.ToString(), badText);
                     }

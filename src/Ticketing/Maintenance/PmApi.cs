@@ -54,11 +54,14 @@ public static class PmApi
             .Produces<PmPlan>()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
+        // A plan or asset that does not exist is a 404, not an empty list that looks like "no schedules yet".
         pm.MapGet("/plans/{id:long}/assets", async (long id, PmPlans plans, CancellationToken ct) =>
-                TypedResults.Ok(await plans.SchedulesAsync(id, null, ct)));
+                await plans.FindAsync(id, ct) is null ? Failure.NotFound("pm.plan_not_found", id).ToResult() : Results.Ok(await plans.SchedulesAsync(id, null, ct)))
+            .Produces<IReadOnlyList<PmPlanAsset>>();
 
-        pm.MapGet("/assets/{assetId:long}/plans", async (long assetId, PmPlans plans, CancellationToken ct) =>
-                TypedResults.Ok(await plans.SchedulesAsync(null, assetId, ct)));
+        pm.MapGet("/assets/{assetId:long}/plans", async (long assetId, PmPlans plans, Assets.AssetRegister assets, CancellationToken ct) =>
+                (await assets.GetRecordAsync(assetId, ct)).Succeeded ? Results.Ok(await plans.SchedulesAsync(null, assetId, ct)) : Failure.NotFound("asset.not_found", assetId).ToResult())
+            .Produces<IReadOnlyList<PmPlanAsset>>();
 
         pm.MapGet("/calendar", async (DateTime from, DateTime until, PmOccurrences occurrences, CancellationToken ct, long? departmentId = null, long? planId = null, long? assetId = null) =>
                 (await occurrences.ForecastAsync(new PmForecastQuery(from, until, departmentId, planId, assetId), ct)).Map(Results.Ok))
