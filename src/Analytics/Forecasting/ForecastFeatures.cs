@@ -20,6 +20,13 @@ public sealed record FeatureRow(
     public bool Label => DaysToModeFailure is not null;
 
     public float this[string feature] => Features[ForecastFeatures.Index(feature)];
+
+    /// <summary>The same row with its outcome read over a shorter horizon: failures from <paramref name="horizonDays"/> on do not count.</summary>
+    public FeatureRow Within(int horizonDays) => this with
+    {
+        DaysToModeFailure = DaysToModeFailure < horizonDays ? DaysToModeFailure : null,
+        DaysToAssetFailure = DaysToAssetFailure < horizonDays ? DaysToAssetFailure : null,
+    };
 }
 
 /// <summary>

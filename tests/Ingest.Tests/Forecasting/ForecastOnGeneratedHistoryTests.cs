@@ -122,6 +122,43 @@ public sealed class ForecastOnGeneratedHistoryTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task the_backtest_printed_to_a_file_keeps_every_column_and_shows_an_unknown_share_as_empty()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"forecast-cli-{Guid.NewGuid():N}.duckdb");
+        try
+        {
+            using (var warehouse = WarehouseFile.Open(path))
+            {
+                var day = new DateTime(2025, 1, 1);
+                var info = new ForecastModelInfo(
+                    0, day, TimeSpan.FromSeconds(3), ForecastTraining.Trainer, 30, 1, day.AddYears(-2), day, day.AddYears(-2), day.AddMonths(-7),
+                    day.AddMonths(-6), day.AddMonths(-1), 40, 1000, 100, 500, 50, 0.8, 0.2, 0.3, 0.5, 0.4, true, ForecastTraining.GoodRule);
+                new ForecastStore(warehouse).Save(info, [1, 2, 3], [], [
+                    new BacktestRow(ForecastBacktest.Model, 5, 10, 50, 20, 40, 0.4, 0.5, 12.5, null, null),
+                    new BacktestRow(ForecastBacktest.Mtbf, 5, 10, 50, 10, 40, 0.2, 0.25, 10, null, null),
+                ], []);
+            }
+
+            var output = new StringWriter();
+            Assert.Equal(0, await Cli.RunAsync(["backtest", "--warehouse", path], output, TextWriter.Null));
+
+            var lines = output.ToString().Split('\n');
+            // Spectre cuts a table to 80 columns when it cannot see a terminal; to a file every header stays on one line.
+            Assert.Contains(lines, l => l.Length > 80);
+            var header = Assert.Single(lines, l => l.Contains("method", StringComparison.Ordinal) && l.Contains("K / cut-off", StringComparison.Ordinal));
+            Assert.Contains("on degrading assets", header, StringComparison.Ordinal);
+            var model = Assert.Single(lines, l => l.Contains(" model ", StringComparison.Ordinal) && l.Contains("12.5", StringComparison.Ordinal));
+            Assert.Contains("40.0%", model.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+            // The last cell, the share on degrading assets, is empty: no generator truth, so not 0 %.
+            Assert.Matches(@"12\.5\s*[│|]\s*[│|]\s*$", model);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static async Task RefusedAsync(int exitCode, string saying, params string[] args)
     {
         var error = new StringWriter();
