@@ -32,6 +32,7 @@ public static class ForecastReasons
             "days_since_mode_failure" => Invariant($"{n} days since the last {mode1} failure"),
             "days_since_any_failure" => Invariant($"{n} days since the last failure"),
             "days_since_pm" => Invariant($"{n} days since last preventive work"),
+            "days_since_mode_pm" => Invariant($"{n} days since the last preventive work on {mode1}"),
             "mode_mtbf_days" => Invariant($"a {mode1} failure every {n} days on average"),
             "any_mtbf_days" => Invariant($"a failure every {n} days on average"),
             "mode_due_ratio" => value >= 1
@@ -99,7 +100,7 @@ public static class ForecastReasons
             var value = features[ForecastFeatures.Index(name)];
             var evidence = name switch
             {
-                "days_since_mode_failure" or "days_since_any_failure" or "days_since_pm" =>
+                "days_since_mode_failure" or "days_since_any_failure" or "days_since_pm" or "days_since_mode_pm" =>
                     DateOnly.FromDateTime(now.AddDays(-value)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 "month_sin" or "month_cos" => now.Month.ToString(CultureInfo.InvariantCulture),
                 "mode_due_ratio" or "age_years" => "-",

@@ -344,5 +344,5 @@ public static class ForecastTraining
     }
 
     /// <summary>The length of <see cref="ForecastFeatures.Names"/>, as the constant the vector attributes need.</summary>
-    internal const int FeatureCount = 31;
+    internal const int FeatureCount = 32;
 }

@@ -14,6 +14,7 @@ public sealed class ForecastDecisionTests
         Assert.Equal("1 sensor alarm in 7 days", ForecastReasons.Describe("alarms_7", 1, "bearing", "pump"));
         Assert.Equal("no minor fault reported in 90 days", ForecastReasons.Describe("minor_faults_90", 0, "bearing", "pump"));
         Assert.Equal("41 days since last preventive work", ForecastReasons.Describe("days_since_pm", 41.2f, "bearing", "pump"));
+        Assert.Equal("12 days since the last preventive work on bearing", ForecastReasons.Describe("days_since_mode_pm", 12f, "bearing", "pump"));
         Assert.Equal("intervals between bearing failures shrinking (the last was 50% of the average)",
             ForecastReasons.Describe("interval_trend", 0.5f, "bearing", "pump"));
         Assert.Equal("2 failures of any kind in 365 days", ForecastReasons.Describe("any_failures_365", 2, "bearing", "pump"));
