@@ -4,7 +4,8 @@ namespace WorkOrders.Analytics.Forecasting;
 /// How one way of proposing work did on the held-back months, at the same number of proposals per cut-off (K):
 /// precision (proposed assets that failed within the horizon / proposals), recall (failing assets that had been
 /// proposed / failing assets), mean lead time (days from the proposal to the failure it preceded), and, when the
-/// truly degrading assets are known (generated data), how many of the proposals were on them.
+/// truly degrading assets are known (generated data), how many of the proposals were on them: null, not 0, where there
+/// is no such truth (real data), so it is shown empty.
 /// </summary>
 public sealed record BacktestRow(
     string Method,
@@ -17,7 +18,15 @@ public sealed record BacktestRow(
     double Recall,
     double? MeanLeadDays,
     long? DegradingProposals,
-    double? DegradingShare);
+    double? DegradingShare,
+    double? BaseRate = null)
+{
+    /// <summary>
+    /// Whether the method can be used to propose work: it hit at least once and its precision beats picking assets at
+    /// random (<see cref="BaseRate"/>: the share of the assets at a cut-off that failed within the horizon).
+    /// </summary>
+    public bool BeatsRandom => Hits > 0 && Precision > (BaseRate ?? 0);
+}
 
 /// <summary>
 /// The backtest: at each held-back cut-off each method proposes K assets, where K is <c>proposalShare</c> of the
@@ -30,7 +39,8 @@ public sealed record BacktestRow(
 /// <item>fixed_interval: assets whose last preventive work is older than their type's median preventive interval,
 /// ranked by how far overdue.</item>
 /// </list>
-/// A pure function of the held-back feature rows and the model's probabilities.
+/// A pure function of the held-back feature rows and the model's probabilities. Each row also gives the base rate, the
+/// precision of picking K assets at random.
 /// </summary>
 public static class ForecastBacktest
 {
@@ -45,22 +55,18 @@ public static class ForecastBacktest
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(proposalShare, nameof(proposalShare));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(proposalShare, 1, nameof(proposalShare));
 
-        var assets = Assets(rows, probabilities);
-        var methods = new (string Name, Func<IReadOnlyList<AssetAtCutoff>, int, IEnumerable<AssetAtCutoff>> Propose)[]
+        // An empty set of degrading assets is no truth at all (the generator never ran), not a truth that none degrade.
+        if (degrading is { Count: 0 })
         {
-            (Model, (all, k) => all.OrderByDescending(a => a.Risk).ThenBy(a => a.AssetId).Take(k)),
-            (Mtbf, (all, k) => all.Where(a => a.FailuresSoFar > 0)
-                .OrderBy(a => a.DueInDays <= horizonDays ? 0 : 1)
-                .ThenBy(a => a.DueInDays <= horizonDays ? Math.Abs(a.DueInDays) : a.DueInDays)
-                .ThenBy(a => a.AssetId).Take(k)),
-            (FixedInterval, (all, k) => all.Where(a => a.PmIntervalDays > 0)
-                .OrderByDescending(a => a.DaysSincePm - a.PmIntervalDays).ThenBy(a => a.AssetId).Take(k)),
-        };
+            degrading = null;
+        }
 
+        var assets = Assets(rows, probabilities);
         var byCutoff = assets.GroupBy(a => a.Cutoff).OrderBy(g => g.Key).ToList();
         var k = byCutoff.Count == 0 ? 0 : (int)Math.Max(1, Math.Round(byCutoff.Average(g => g.Count()) * proposalShare));
         var result = new List<BacktestRow>();
-        foreach (var (name, propose) in methods)
+        var assetCutoffs = assets.Count;
+        foreach (var name in (string[])[Model, Mtbf, FixedInterval])
         {
             long proposals = 0, hits = 0, failing = 0, onDegrading = 0;
             double lead = 0;
@@ -68,7 +74,7 @@ public static class ForecastBacktest
             {
                 var all = cutoff.ToList();
                 failing += all.Count(a => a.DaysToFailure is not null);
-                foreach (var proposal in propose(all, k))
+                foreach (var proposal in Propose(name, all, k, horizonDays))
                 {
                     proposals++;
                     if (proposal.DaysToFailure is { } days)
@@ -90,11 +96,28 @@ public static class ForecastBacktest
                 failing == 0 ? 0 : (double)hits / failing,
                 hits == 0 ? null : lead / hits,
                 degrading is null ? null : onDegrading,
-                degrading is null || proposals == 0 ? null : (double)onDegrading / proposals));
+                degrading is null || proposals == 0 ? null : (double)onDegrading / proposals,
+                assetCutoffs == 0 ? 0 : (double)failing / assetCutoffs));
         }
 
         return result;
     }
+
+    /// <summary>The methods compared, simplest first (the order ties are settled in).</summary>
+    public static IReadOnlyList<string> Methods { get; } = [FixedInterval, Mtbf, Model];
+
+    /// <summary>The <paramref name="k"/> assets <paramref name="method"/> proposes among those at one cut-off (or now).</summary>
+    internal static IEnumerable<AssetAtCutoff> Propose(string method, IReadOnlyList<AssetAtCutoff> all, int k, int horizonDays) => method switch
+    {
+        Model => all.OrderByDescending(a => a.Risk).ThenBy(a => a.AssetId).Take(k),
+        Mtbf => all.Where(a => a.FailuresSoFar > 0)
+            .OrderBy(a => a.DueInDays <= horizonDays ? 0 : 1)
+            .ThenBy(a => a.DueInDays <= horizonDays ? Math.Abs(a.DueInDays) : a.DueInDays)
+            .ThenBy(a => a.AssetId).Take(k),
+        FixedInterval => all.Where(a => a.PmIntervalDays > 0)
+            .OrderByDescending(a => a.DaysSincePm - a.PmIntervalDays).ThenBy(a => a.AssetId).Take(k),
+        _ => throw new ArgumentOutOfRangeException(nameof(method), method, "not a backtest method"),
+    };
 
     internal sealed record AssetAtCutoff(
         DateTime Cutoff, long AssetId, double Risk, double? DaysToFailure, float FailuresSoFar, double DueInDays, float DaysSincePm, float PmIntervalDays);

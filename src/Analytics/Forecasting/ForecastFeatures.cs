@@ -20,6 +20,13 @@ public sealed record FeatureRow(
     public bool Label => DaysToModeFailure is not null;
 
     public float this[string feature] => Features[ForecastFeatures.Index(feature)];
+
+    /// <summary>The same row with its outcome read over a shorter horizon: failures from <paramref name="horizonDays"/> on do not count.</summary>
+    public FeatureRow Within(int horizonDays) => this with
+    {
+        DaysToModeFailure = DaysToModeFailure < horizonDays ? DaysToModeFailure : null,
+        DaysToAssetFailure = DaysToAssetFailure < horizonDays ? DaysToAssetFailure : null,
+    };
 }
 
 /// <summary>
@@ -32,6 +39,8 @@ public sealed record FeatureRow(
 /// orders with a failure code; minor faults are corrective work orders without one; alarms are the asset's alarm
 /// episodes, whether they raised a work order, were attached to an open one or were held back by the rate limit, but
 /// not those suppressed by an inhibiting site alarm (a gateway that lost its connection says nothing of the machine);
+/// preventive work that names the mode it addressed (<c>fact_pm_mode</c>: raised before the cut-off) gives the days since
+/// the last preventive work on that mode;
 /// preventive work on a machine also covers its components (their parent). Asset attributes (type,
 /// criticality, installed_on) are taken from the asset dimension as it is now: they describe the asset, not events.
 /// The outcome (label) is computed by a separate relation over the horizon after the cut-off that no feature reads.
@@ -58,7 +67,7 @@ public static class ForecastFeatures
         "minor_faults_7", "minor_faults_30", "minor_faults_90", "minor_faults_365",
         "alarms_7", "alarms_30", "alarms_90", "alarms_365",
         "mode_mtbf_days", "any_mtbf_days", "mode_due_ratio", "interval_trend", "mode_share",
-        "month_sin", "month_cos", "pm_interval_days",
+        "month_sin", "month_cos", "pm_interval_days", "days_since_mode_pm",
     ];
 
     private static readonly Dictionary<string, int> Indexes = Names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
@@ -86,6 +95,9 @@ public static class ForecastFeatures
         -- The only alarms the features read: episodes raised before the cut-off, not suppressed by an inhibiting site alarm.
         alarms_seen AS (
             SELECT asset_id, raised_at FROM {source}fact_alarm_episode WHERE raised_at < {knownBefore} AND outcome <> 'suppressed'),
+        -- Preventive work that named the mode it addressed, raised before the cut-off (asset, mode and raise time only).
+        pm_modes_seen AS (
+            SELECT asset_id, fault_code AS mode, created_at FROM {source}fact_pm_mode WHERE created_at < {knownBefore}),
         first_seen AS (
             SELECT coalesce(min(created_at), $cutoff) AS at,
                    least(greatest(date_diff('second', coalesce(min(created_at), $cutoff), $cutoff) / 86400.0, 1.0), 365.0) AS year_days
@@ -149,6 +161,11 @@ public static class ForecastFeatures
             FROM assets a
             LEFT JOIN pm_last own ON own.asset_id = a.asset_id LEFT JOIN pm_last parent ON parent.asset_id = a.parent_id
             LEFT JOIN pm_gaps own_gap ON own_gap.asset_id = a.asset_id LEFT JOIN pm_gaps parent_gap ON parent_gap.asset_id = a.parent_id),
+        -- Preventive work on the mode, on the asset itself or, for a component, on its machine.
+        mode_pm AS (
+            SELECT a.asset_id, m.mode, date_diff('second', max(m.created_at), $cutoff) / 86400.0 AS since
+            FROM assets a JOIN pm_modes_seen m ON m.asset_id = a.asset_id OR m.asset_id = a.parent_id
+            GROUP BY ALL),
         type_pm AS (
             SELECT a.asset_type, median(c.interval_days) AS interval_days FROM assets a JOIN pm_cover c USING (asset_id) GROUP BY ALL),
         features AS (
@@ -172,7 +189,8 @@ public static class ForecastFeatures
                    coalesce(t.last_to_mean, 1.0) AS interval_trend,
                    coalesce(mf.n365 / nullif(af.n365, 0), 0.0) AS mode_share,
                    sin(2 * pi() * (month($cutoff) - 1) / 12) AS month_sin, cos(2 * pi() * (month($cutoff) - 1) / 12) AS month_cos,
-                   coalesce(tp.interval_days, -1.0) AS pm_interval_days
+                   coalesce(tp.interval_days, -1.0) AS pm_interval_days,
+                   coalesce(mp.since, p.observed_days) AS days_since_mode_pm
             FROM pairs p
             LEFT JOIN mode_failures mf ON mf.asset_id = p.asset_id AND mf.mode = p.mode
             LEFT JOIN any_failures af ON af.asset_id = p.asset_id
@@ -180,7 +198,8 @@ public static class ForecastFeatures
             LEFT JOIN signals s ON s.asset_id = p.asset_id
             LEFT JOIN alarm_counts al ON al.asset_id = p.asset_id
             LEFT JOIN pm_cover pc ON pc.asset_id = p.asset_id
-            LEFT JOIN type_pm tp ON tp.asset_type = p.asset_type),
+            LEFT JOIN type_pm tp ON tp.asset_type = p.asset_type
+            LEFT JOIN mode_pm mp ON mp.asset_id = p.asset_id AND mp.mode = p.mode),
         -- What happened in the horizon after the cut-off; read by the label only, never by a feature.
         outcome AS (
             SELECT asset_id, failure_code AS mode, min(created_at) AS first_at FROM (

@@ -14,7 +14,7 @@ public sealed record LeakCheckResult(DateTime Cutoff, int Rows, IReadOnlyList<st
 /// Proves that the features at a cut-off t see nothing from t on: it copies the warehouse into an in-memory catalog as
 /// it stood at t (work orders raised before t, every timestamp from t on blanked, the status and rating unknown,
 /// events and status intervals that ended before t, alarm episodes raised before t not yet cleared if they cleared
-/// from t on, and the alarm event counts of the days before t's), computes the features there and in the full warehouse, and
+/// from t on, the alarm event counts of the days before t's, and the preventive work naming a mode raised before t), computes the features there and in the full warehouse, and
 /// compares them value by value. A feature that peeks past t differs between the two.
 /// </summary>
 public static class ForecastLeakCheck
@@ -45,6 +45,7 @@ public static class ForecastLeakCheck
                CASE WHEN cleared_at < $cutoff THEN cleared_at END, outcome, work_order_id, ingest_run_id
         FROM fact_alarm_episode WHERE raised_at < $cutoff;
         INSERT INTO forecast_leak_check.fact_alarm_event_day SELECT * FROM fact_alarm_event_day WHERE day < $cutoff::DATE;
+        INSERT INTO forecast_leak_check.fact_pm_mode SELECT * FROM fact_pm_mode WHERE created_at < $cutoff;
         """;
 
     /// <summary>Compares the features at <paramref name="cutoff"/> of the warehouse with those of its copy cut at the cut-off.</summary>

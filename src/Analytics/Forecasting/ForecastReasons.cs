@@ -32,6 +32,7 @@ public static class ForecastReasons
             "days_since_mode_failure" => Invariant($"{n} days since the last {mode1} failure"),
             "days_since_any_failure" => Invariant($"{n} days since the last failure"),
             "days_since_pm" => Invariant($"{n} days since last preventive work"),
+            "days_since_mode_pm" => Invariant($"{n} days since the last preventive work on {mode1}"),
             "mode_mtbf_days" => Invariant($"a {mode1} failure every {n} days on average"),
             "any_mtbf_days" => Invariant($"a failure every {n} days on average"),
             "mode_due_ratio" => value >= 1
@@ -99,7 +100,7 @@ public static class ForecastReasons
             var value = features[ForecastFeatures.Index(name)];
             var evidence = name switch
             {
-                "days_since_mode_failure" or "days_since_any_failure" or "days_since_pm" =>
+                "days_since_mode_failure" or "days_since_any_failure" or "days_since_pm" or "days_since_mode_pm" =>
                     DateOnly.FromDateTime(now.AddDays(-value)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 "month_sin" or "month_cos" => now.Month.ToString(CultureInfo.InvariantCulture),
                 "mode_due_ratio" or "age_years" => "-",
@@ -110,6 +111,24 @@ public static class ForecastReasons
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..20];
     }
+
+    /// <summary>The name of a backtest method as a planner reads it.</summary>
+    public static string MethodName(string method) => method switch
+    {
+        ForecastBacktest.Mtbf => "last failure + MTBF",
+        ForecastBacktest.FixedInterval => "fixed-interval preventive work",
+        _ => "the failure-risk model",
+    };
+
+    /// <summary>The first reason of a heuristic's proposal: which method made it and why that method.</summary>
+    public static string Method(string method, int horizonDays, double precision, double? mtbfPrecision) => Invariant(
+        $"proposed by {MethodName(method)}, which did best in the backtest at {horizonDays} days: {Math.Round(precision * 100)}% of its proposals were followed by a failure")
+        + (method != ForecastBacktest.Mtbf && mtbfPrecision is { } m ? Invariant($" ({Math.Round(m * 100)}% for last failure + MTBF)") : "");
+
+    /// <summary>The evidence a heuristic went by for one asset.</summary>
+    public static string Heuristic(string method, FeatureRow row) => method == ForecastBacktest.Mtbf
+        ? Invariant($"last failure {Math.Round(row["days_since_any_failure"])} days ago, mean time between failures {Math.Round(row["any_mtbf_days"])} days: due in {Math.Round(row["any_mtbf_days"] - row["days_since_any_failure"])} days")
+        : Invariant($"{Math.Round(row["days_since_pm"])} days since last preventive work; the usual interval is {Math.Round(row["pm_interval_days"])} days");
 
     private static bool IsCount(string feature) =>
         feature.StartsWith("mode_failures_", StringComparison.Ordinal) || feature.StartsWith("any_failures_", StringComparison.Ordinal)

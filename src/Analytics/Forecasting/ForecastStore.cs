@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using DuckDB.NET.Data;
 
 namespace WorkOrders.Analytics.Forecasting;
@@ -98,6 +99,41 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
             degrading_share     DOUBLE
         );
 
+        -- Added with the method choice; versions stored before it have none.
+        ALTER TABLE forecast_backtest ADD COLUMN IF NOT EXISTS base_rate DOUBLE;
+
+        -- A choice of horizon and method by backtest: what won (nothing when no method was usable, and why).
+        CREATE TABLE IF NOT EXISTS forecast_choice (
+            id                  BIGINT PRIMARY KEY,
+            chosen_at           TIMESTAMP NOT NULL,
+            horizon_days        INTEGER,
+            method              VARCHAR,
+            model_version       BIGINT,
+            precision           DOUBLE,
+            mtbf_precision      DOUBLE,
+            proposal_share      DOUBLE NOT NULL,
+            refusal_code        VARCHAR,
+            refusal_args        VARCHAR
+        );
+
+        -- Every (horizon, method) the choice compared.
+        CREATE TABLE IF NOT EXISTS forecast_choice_row (
+            choice_id           BIGINT NOT NULL,
+            horizon_days        INTEGER NOT NULL,
+            model_version       BIGINT,
+            method              VARCHAR NOT NULL,
+            proposals_per_cutoff INTEGER NOT NULL,
+            proposals           BIGINT NOT NULL,
+            hits                BIGINT NOT NULL,
+            precision           DOUBLE NOT NULL,
+            recall              DOUBLE NOT NULL,
+            base_rate           DOUBLE,
+            usable              BOOLEAN NOT NULL,
+            chosen              BOOLEAN NOT NULL,
+            refusal_code        VARCHAR,
+            refusal_args        VARCHAR
+        );
+
         CREATE TABLE IF NOT EXISTS forecast_calibration (
             model_version       BIGINT NOT NULL,
             bin                 INTEGER NOT NULL,
@@ -134,18 +170,7 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
         EnsureTables();
         using var command = warehouse.CreateCommand();
         command.CommandText = $"SELECT {ModelColumns}, features, model FROM forecast_model WHERE good ORDER BY version DESC LIMIT 1";
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        var info = ReadInfo(reader);
-        var features = reader.GetString(24).Split(',');
-        using var blob = reader.GetStream(25);
-        using var copy = new MemoryStream();
-        blob.CopyTo(copy);
-        return (info, copy.ToArray(), features);
+        return ReadModel(command);
     }
 
     public IReadOnlyList<BacktestRow> Backtest(long version)
@@ -153,7 +178,8 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
         EnsureTables();
         using var command = warehouse.CreateCommand();
         command.CommandText = """
-            SELECT method, proposals_per_cutoff, cutoffs, proposals, hits, failing_assets, precision, recall, mean_lead_days, degrading_proposals, degrading_share
+            SELECT method, proposals_per_cutoff, cutoffs, proposals, hits, failing_assets, precision, recall, mean_lead_days, degrading_proposals, degrading_share,
+                   base_rate
             FROM forecast_backtest WHERE model_version = $version
             ORDER BY CASE method WHEN 'model' THEN 0 WHEN 'mtbf' THEN 1 ELSE 2 END
             """;
@@ -167,7 +193,8 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
                 reader.GetDouble(6), reader.GetDouble(7),
                 reader.IsDBNull(8) ? null : reader.GetDouble(8),
                 reader.IsDBNull(9) ? null : reader.GetInt64(9),
-                reader.IsDBNull(10) ? null : reader.GetDouble(10)));
+                reader.IsDBNull(10) ? null : reader.GetDouble(10),
+                reader.IsDBNull(11) ? null : reader.GetDouble(11)));
         }
 
         return rows;
@@ -263,9 +290,13 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
         foreach (var row in backtest)
         {
             Insert(
-                "INSERT INTO forecast_backtest VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i, $j, $k)",
+                """
+                INSERT INTO forecast_backtest (model_version, method, proposals_per_cutoff, cutoffs, proposals, hits, failing_assets, precision, recall,
+                    mean_lead_days, degrading_proposals, degrading_share, base_rate)
+                VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i, $j, $k, $l)
+                """,
                 version, row.Method, row.ProposalsPerCutoff, row.Cutoffs, row.Proposals, row.Hits, row.FailingAssets, row.Precision, row.Recall,
-                row.MeanLeadDays, row.DegradingProposals, row.DegradingShare);
+                row.MeanLeadDays, row.DegradingProposals, row.DegradingShare, row.BaseRate);
         }
 
         foreach (var bin in calibration)
@@ -275,6 +306,117 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
 
         transaction.Commit();
         return saved;
+    }
+
+    /// <summary>Stores a choice with every row it compared, in one transaction; returns it with its id.</summary>
+    public ForecastChoice SaveChoice(ForecastChoice choice)
+    {
+        EnsureTables();
+        using var transaction = warehouse.BeginTransaction();
+        long id;
+        using (var command = warehouse.CreateCommand())
+        {
+            command.CommandText = "SELECT coalesce(max(id), 0) + 1 FROM forecast_choice";
+            id = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        Insert(
+            "INSERT INTO forecast_choice VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i)",
+            id, choice.ChosenAt, choice.HorizonDays, choice.Method, choice.ModelVersion, choice.Precision, choice.MtbfPrecision, choice.ProposalShare,
+            choice.Refusal?.Code, choice.Refusal is { } r ? JsonSerializer.Serialize(r.Args) : null);
+        foreach (var row in choice.Rows)
+        {
+            Insert(
+                "INSERT INTO forecast_choice_row VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i, $j, $k, $l, $m)",
+                id, row.HorizonDays, row.ModelVersion, row.Method, row.ProposalsPerCutoff, row.Proposals, row.Hits, row.Precision, row.Recall,
+                row.BaseRate, row.Usable, row.Chosen, row.Refusal?.Code, row.Refusal is { } why ? JsonSerializer.Serialize(why.Args) : null);
+        }
+
+        transaction.Commit();
+        return choice with { Id = id };
+    }
+
+    /// <summary>The newest choice with its rows (horizon, then method, simplest first); null when none was made yet.</summary>
+    public ForecastChoice? NewestChoice()
+    {
+        EnsureTables();
+        ForecastChoice choice;
+        using (var command = warehouse.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT id, chosen_at, horizon_days, method, model_version, precision, mtbf_precision, proposal_share, refusal_code, refusal_args
+                FROM forecast_choice ORDER BY id DESC LIMIT 1
+                """;
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            choice = new ForecastChoice(
+                reader.GetInt64(0), reader.GetDateTime(1),
+                reader.IsDBNull(2) ? null : reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetInt64(4),
+                reader.IsDBNull(5) ? null : reader.GetDouble(5),
+                reader.IsDBNull(6) ? null : reader.GetDouble(6),
+                reader.GetDouble(7),
+                reader.IsDBNull(8) ? null : new ForecastRefusal("history", reader.GetString(8), Args(reader.IsDBNull(9) ? "[]" : reader.GetString(9))),
+                []);
+        }
+
+        using (var command = warehouse.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT horizon_days, model_version, method, proposals_per_cutoff, proposals, hits, precision, recall, base_rate, usable, chosen,
+                       refusal_code, refusal_args
+                FROM forecast_choice_row WHERE choice_id = $id
+                ORDER BY horizon_days, CASE method WHEN 'fixed_interval' THEN 0 WHEN 'mtbf' THEN 1 ELSE 2 END
+                """;
+            command.Parameters.Add(new DuckDBParameter("id", choice.Id));
+            using var reader = command.ExecuteReader();
+            var rows = new List<ChoiceRow>();
+            while (reader.Read())
+            {
+                rows.Add(new ChoiceRow(
+                    reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4),
+                    reader.GetInt64(5), reader.GetDouble(6), reader.GetDouble(7), reader.IsDBNull(8) ? null : reader.GetDouble(8),
+                    reader.GetBoolean(9), reader.GetBoolean(10),
+                    reader.IsDBNull(11) ? null : new ForecastRefusal("history", reader.GetString(11), Args(reader.IsDBNull(12) ? "[]" : reader.GetString(12)))));
+            }
+
+            return choice with { Rows = rows };
+        }
+    }
+
+    /// <summary>A stored version with its serialized model and feature names; null when there is none.</summary>
+    public (ForecastModelInfo Info, byte[] Model, IReadOnlyList<string> Features)? Version(long version)
+    {
+        EnsureTables();
+        using var command = warehouse.CreateCommand();
+        command.CommandText = $"SELECT {ModelColumns}, features, model FROM forecast_model WHERE version = $version";
+        command.Parameters.Add(new DuckDBParameter("version", version));
+        return ReadModel(command);
+    }
+
+    /// <summary>A refusal's arguments as stored: numbers come back as numbers (so "{3:F1}" still formats), the rest as text.</summary>
+    private static object[] Args(string json) =>
+        [.. (JsonSerializer.Deserialize<JsonElement[]>(json) ?? []).Select(a => a.ValueKind == JsonValueKind.Number ? a.GetDouble() : (object)(a.ToString() ?? ""))];
+
+    private static (ForecastModelInfo Info, byte[] Model, IReadOnlyList<string> Features)? ReadModel(DuckDBCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var info = ReadInfo(reader);
+        var features = reader.GetString(24).Split(',');
+        using var blob = reader.GetStream(25);
+        using var copy = new MemoryStream();
+        blob.CopyTo(copy);
+        return (info, copy.ToArray(), features);
     }
 
     private void Insert(string sql, long version, params object?[] values)

@@ -54,7 +54,10 @@ public sealed record TrainingResult(ForecastModelInfo? Model, IReadOnlyList<Back
 /// </summary>
 public static class ForecastTraining
 {
-    public const string Trainer = "FastTree binary (200 trees, 16 leaves) + Platt calibration";
+    public const string Trainer = "FastTree binary (200 trees, 16 leaves, 90 % of the features per tree by seed) + Platt calibration";
+
+    /// <summary>The share of the features each tree may split on, drawn with the request's seed.</summary>
+    internal const double FeatureFraction = 0.9;
 
     public const double MinAuc = 0.65;
 
@@ -63,31 +66,64 @@ public static class ForecastTraining
         $"good when, on the held-back months, AUC >= {MinAuc} and the log-loss is below that of always predicting the training base rate");
 
     public const int MinFailures = 100;
-    public const int MinMonths = 12;
+
+    /// <summary>
+    /// The shortest history trained on, in calendar months: the history spans them when the day after its last work
+    /// order is at least <see cref="MinMonths"/> months after the day of its first (1 January to 30 September does;
+    /// a full calendar year does with room to spare).
+    /// </summary>
+    public const int MinMonths = 9;
 
     /// <summary>Trains, backtests and stores a model version; refuses (storing nothing) when the request or the history falls short.</summary>
     public static TrainingResult Train(
-        DuckDBConnection warehouse, TrainingRequest request, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        DuckDBConnection warehouse, TrainingRequest request, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) =>
+        Train(warehouse, request, [request.HorizonDays], progress, cancellationToken)[0].Result;
+
+    /// <summary>
+    /// Trains, backtests and stores one model version per horizon (each refused on its own when its cut-offs fall
+    /// short), shortest first. The features are computed once per cut-off, with the outcome read over the longest
+    /// horizon: a failure within a shorter horizon is one whose days to failure are fewer than it, so each horizon's
+    /// labels come from the same rows (kept in memory up to <see cref="TrainingRequest.MaxExamples"/> rows; past that
+    /// they are computed again for each horizon).
+    /// </summary>
+    public static IReadOnlyList<(int HorizonDays, TrainingResult Result)> Train(
+        DuckDBConnection warehouse, TrainingRequest request, IReadOnlyList<int> horizons, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        if (Check(request) is { } refusal)
+        List<int> sorted = [.. horizons.Distinct().Order()];
+        if (sorted.Count == 0 || sorted[0] < 1 || sorted[^1] > 365)
         {
-            return refusal;
+            return [(request.HorizonDays, TrainingResult.Refused("horizonDays", "forecast.days_range", 1, 365))];
         }
 
-        var stopwatch = Stopwatch.StartNew();
-        var trainedAt = DateTime.UtcNow;
+        if (Check(request with { HorizonDays = sorted[^1] }) is { } refusal)
+        {
+            return [.. sorted.Select(h => (h, refusal))];
+        }
+
         progress?.Report(new TrainingProgress("reading the history", 0, 1));
         var (from, to, failures) = History(warehouse);
         var months = from is null ? 0 : (to!.Value - from.Value).TotalDays / 30.44;
-        if (failures < MinFailures || months < MinMonths)
+        if (failures < MinFailures || !SpansMinMonths(from, to))
         {
-            return TrainingResult.Refused("history", "forecast.history_short", MinFailures, MinMonths, failures, months);
+            var tooShort = TrainingResult.Refused("history", "forecast.history_short", MinFailures, MinMonths, failures, months);
+            return [.. sorted.Select(h => (h, tooShort))];
         }
 
-        var cutoffs = Cutoffs(from!.Value, to!.Value, request);
-        var testFrom = to.Value.AddDays(-request.HorizonDays).AddMonths(-request.HeldBackMonths);
+        var fitted = FitToHistory(request, from!.Value, to!.Value);
+        var features = new FeatureCache(warehouse, sorted[^1], sorted.Count > 1 ? request.MaxExamples : 0);
+        return [.. sorted.Select(h => (h, TrainOne(warehouse, fitted with { HorizonDays = h }, from.Value, to.Value, features, progress, cancellationToken)))];
+    }
+
+    private static TrainingResult TrainOne(
+        DuckDBConnection warehouse, TrainingRequest request, DateTime from, DateTime to, FeatureCache features,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var trainedAt = DateTime.UtcNow;
+        var cutoffs = Cutoffs(from, to, request);
+        var testFrom = to.AddDays(-request.HorizonDays).AddMonths(-request.HeldBackMonths);
         var test = cutoffs.Where(c => c >= testFrom).ToList();
-        var train = cutoffs.Where(c => c.AddDays(request.HorizonDays) <= (test.Count > 0 ? test[0] : to.Value)).ToList();
+        var train = cutoffs.Where(c => c.AddDays(request.HorizonDays) <= (test.Count > 0 ? test[0] : to)).ToList();
         if (train.Count < 8 || test.Count < 3)
         {
             return TrainingResult.Refused("history", "forecast.cutoffs_few", request.CutoffStepDays, request.HeldBackMonths, from, to, train.Count, test.Count);
@@ -104,7 +140,7 @@ public static class ForecastTraining
         {
             cancellationToken.ThrowIfCancellationRequested();
             progress?.Report(new TrainingProgress("computing features", i, all.Count));
-            var rows = ForecastFeatures.At(warehouse, all[i], request.HorizonDays);
+            var rows = features.At(all[i], request.HorizonDays);
             negativeRate ??= Math.Min(1, request.MaxExamples / Math.Max(1.0, rows.Count * (double)fitCutoffs));
             assetRate ??= Math.Min(1, request.MaxExamples / Math.Max(1.0, rows.Count * (double)(all.Count - fitCutoffs)));
             var heldBack = i >= train.Count;
@@ -134,9 +170,11 @@ public static class ForecastTraining
             NumberOfLeaves = 16,
             MinimumExampleCountPerLeaf = 40,
             LearningRate = 0.08,
+            // One thread keeps a run repeatable; each tree sees a seeded 90 % of the features, so the seed picks the model.
             Seed = request.Seed,
+            FeatureSelectionSeed = request.Seed,
             NumberOfThreads = 1,
-            FeatureFraction = 1,
+            FeatureFraction = FeatureFraction,
         }).Fit(fit);
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new TrainingProgress("calibrating", 0, 1));
@@ -170,7 +208,7 @@ public static class ForecastTraining
         }
 
         var info = new ForecastModelInfo(
-            0, trainedAt, stopwatch.Elapsed, Trainer, request.HorizonDays, request.Seed, from.Value, to.Value,
+            0, trainedAt, stopwatch.Elapsed, Trainer, request.HorizonDays, request.Seed, from, to,
             train[0], train[^1], test[0], test[^1], all.Count,
             trainRows.Count, trainPositives, testRows.Count, testPositives,
             metrics.AreaUnderRocCurve, logLoss, baseLogLoss, Finite(metrics.PositivePrecision), Finite(metrics.PositiveRecall), good, GoodRule);
@@ -178,6 +216,28 @@ public static class ForecastTraining
         var saved = new ForecastStore(warehouse).Save(info with { Duration = stopwatch.Elapsed }, bytes, used, backtest, calibration);
         progress?.Report(new TrainingProgress("done", 1, 1));
         return new TrainingResult(saved, backtest, calibration, null);
+    }
+
+    /// <summary>The feature rows of each cut-off, read once with the outcome over the longest horizon and relabelled for shorter ones.</summary>
+    private sealed class FeatureCache(DuckDBConnection warehouse, int outcomeHorizon, int keepRows)
+    {
+        private readonly Dictionary<DateTime, List<FeatureRow>> _rows = [];
+        private long _kept;
+
+        public List<FeatureRow> At(DateTime cutoff, int horizonDays)
+        {
+            if (!_rows.TryGetValue(cutoff, out var rows))
+            {
+                rows = ForecastFeatures.At(warehouse, cutoff, outcomeHorizon);
+                if (_kept + rows.Count <= keepRows)
+                {
+                    _rows[cutoff] = rows;
+                    _kept += rows.Count;
+                }
+            }
+
+            return horizonDays == outcomeHorizon ? rows : [.. rows.Select(r => r.Within(horizonDays))];
+        }
     }
 
     /// <summary>The first and last moments of the history and its failures with a failure code.</summary>
@@ -192,6 +252,25 @@ public static class ForecastTraining
         using var reader = command.ExecuteReader();
         reader.Read();
         return reader.IsDBNull(0) ? (null, null, 0) : (reader.GetDateTime(0), reader.GetDateTime(1), reader.GetInt64(2));
+    }
+
+    /// <summary>Whether the history from <paramref name="from"/> to <paramref name="to"/> spans <see cref="MinMonths"/> calendar months.</summary>
+    internal static bool SpansMinMonths(DateTime? from, DateTime? to) =>
+        from is not null && to is not null && from.Value.Date.AddMonths(MinMonths) <= to.Value.Date.AddDays(1);
+
+    /// <summary>
+    /// A short history (under two years) could not hold the requested warm-up and held-back months and still leave cut-offs to
+    /// train on: the warm-up is cut to a sixth of the history and the held-back months to a quarter of it (at least
+    /// one), so 9 months train on about 5 and test on 2. Longer histories keep the request as it is.
+    /// </summary>
+    internal static TrainingRequest FitToHistory(TrainingRequest request, DateTime from, DateTime to)
+    {
+        var days = (to - from).TotalDays;
+        return request with
+        {
+            WarmupDays = Math.Min(request.WarmupDays, (int)(days / 6)),
+            HeldBackMonths = Math.Min(request.HeldBackMonths, Math.Max(1, (int)Math.Round(days / 30.44 / 4))),
+        };
     }
 
     internal static List<DateTime> Cutoffs(DateTime from, DateTime to, TrainingRequest request)
@@ -265,5 +344,5 @@ public static class ForecastTraining
     }
 
     /// <summary>The length of <see cref="ForecastFeatures.Names"/>, as the constant the vector attributes need.</summary>
-    internal const int FeatureCount = 31;
+    internal const int FeatureCount = 32;
 }

@@ -24,6 +24,13 @@ public sealed class ForecastOptions
 
     public int Seed { get; set; } = 1;
 
+    /// <summary>The horizons tried when the horizon and method are chosen by backtest (null: 7, 14 and 30 days).</summary>
+    public TimeSpan[]? Horizons { get; set; }
+
+    /// <summary>The horizons tried, in whole days.</summary>
+    public IReadOnlyList<int> HorizonDays() =>
+        Horizons is { Length: > 0 } horizons ? [.. horizons.Select(h => (int)h.TotalDays)] : ForecastSelection.DefaultHorizons;
+
     public TrainingRequest Request(IReadOnlySet<long>? degradingAssets = null) => new(
         HorizonDays: (int)Horizon.TotalDays,
         CutoffStepDays: (int)CutoffStep.TotalDays,
@@ -38,11 +45,21 @@ public sealed class ForecastOptions
 /// </summary>
 public sealed class Forecasts(WarehouseReader reader, IOptions<ForecastOptions> options)
 {
-    /// <summary>Trains and stores a model version with the configured options (see <see cref="ForecastTraining.Train"/>).</summary>
+    /// <summary>Trains and stores a model version with the configured options (see <see cref="ForecastTraining"/>).</summary>
     public TrainingResult Train(IReadOnlySet<long>? degradingAssets, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) =>
         Run(w => ForecastTraining.Train(w, options.Value.Request(degradingAssets), progress, cancellationToken));
 
-    /// <summary>Proposals at or above the threshold from the newest good model (see <see cref="RiskScoring.Score"/>).</summary>
+    /// <summary>Trains a version per configured horizon and chooses the horizon and method by backtest (see <see cref="ForecastSelection"/>).</summary>
+    public ForecastChoice Choose(IReadOnlySet<long>? degradingAssets, DateTime now, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) =>
+        Run(w => ForecastSelection.Run(w, options.Value.Request(degradingAssets), options.Value.HorizonDays(), now, progress, cancellationToken));
+
+    /// <summary>The newest choice of horizon and method with every row it compared; null before the first.</summary>
+    public ForecastChoice? Choice() => Run(w => new ForecastStore(w).NewestChoice());
+
+    /// <summary>Proposals by the newest choice (see <see cref="RiskScoring.ScoreChoice"/>).</summary>
+    public ScoringResult ScoreChoice(double threshold, CancellationToken cancellationToken) => Run(w => RiskScoring.ScoreChoice(w, threshold, cancellationToken));
+
+    /// <summary>Proposals at or above the threshold from the newest good model (see <see cref="RiskScoring"/>).</summary>
     public ScoringResult Score(double threshold, CancellationToken cancellationToken) => Run(w => RiskScoring.Score(w, threshold, cancellationToken));
 
     public IReadOnlyList<ForecastModelInfo> Models() => Run(w => new ForecastStore(w).Models());

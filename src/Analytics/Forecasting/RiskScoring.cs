@@ -28,10 +28,20 @@ public sealed record RiskProposal(
     string? CoveredBy,
     string EvidenceKey);
 
-/// <summary>The proposals of one scoring run, the model that made them and the moment they are for; or why there are none.</summary>
-public sealed record ScoringResult(ForecastModelInfo? Model, DateTime Now, IReadOnlyList<RiskProposal> Proposals, ForecastRefusal? Refusal, int Scored)
+/// <summary>
+/// The proposals of one scoring run, the model version of the choice behind them, the method that made them (the model
+/// or a heuristic, <see cref="ForecastBacktest.Methods"/>) at its horizon, and the moment they are for; or why there are none.
+/// </summary>
+public sealed record ScoringResult(
+    ForecastModelInfo? Model, DateTime Now, IReadOnlyList<RiskProposal> Proposals, ForecastRefusal? Refusal, int Scored,
+    string Method = ForecastBacktest.Model, int? HorizonDays = null)
 {
     public bool Succeeded => Refusal is null;
+
+    /// <summary>What made the proposals, as stored with them: the model version ("3"), or the heuristic and its horizon ("mtbf 14d").</summary>
+    public string MadeBy => Method == ForecastBacktest.Model
+        ? Model?.Version.ToString(CultureInfo.InvariantCulture) ?? ""
+        : string.Create(CultureInfo.InvariantCulture, $"{Method} {HorizonDays}d");
 }
 
 /// <summary>
@@ -96,14 +106,74 @@ public static class RiskScoring
     /// The proposals at or above <paramref name="threshold"/> (0 to 1; refused otherwise, naming "threshold"). Refused
     /// naming "model" when no good model version is stored yet.
     /// </summary>
-    public static ScoringResult Score(DuckDBConnection warehouse, double threshold, CancellationToken cancellationToken = default)
+    public static ScoringResult Score(DuckDBConnection warehouse, double threshold, CancellationToken cancellationToken = default) =>
+        Score(warehouse, threshold, null, cancellationToken);
+
+    /// <summary>
+    /// Proposals by the newest choice of horizon and method (<see cref="ForecastSelection"/>): the model's at or above
+    /// the threshold when the model won, else the top <see cref="ForecastChoice.ProposalShare"/> of the in-service assets
+    /// by the heuristic that won, as in its backtest (the threshold is a cut on the model's probabilities; a heuristic
+    /// has none, so its proposals carry its backtest precision as their probability). Refused naming "model" when
+    /// there is no usable choice.
+    /// </summary>
+    public static ScoringResult ScoreChoice(DuckDBConnection warehouse, double threshold, CancellationToken cancellationToken = default)
+    {
+        var store = new ForecastStore(warehouse);
+        if (store.NewestChoice() is not { Usable: true } choice)
+        {
+            return new ScoringResult(null, default, [], new ForecastRefusal("model", "forecast.no_model"), 0);
+        }
+
+        if (choice.Method == ForecastBacktest.Model)
+        {
+            return Score(warehouse, threshold, choice.ModelVersion, cancellationToken);
+        }
+
+        var info = choice.ModelVersion is { } v ? store.Version(v)?.Info : null;
+        var horizon = choice.HorizonDays!.Value;
+        var now = Now(warehouse);
+        var details = Details(warehouse);
+        var covering = Coverings(warehouse);
+        cancellationToken.ThrowIfCancellationRequested();
+        var rows = ForecastFeatures.At(warehouse, now, horizon).Where(r => details.ContainsKey(r.AssetId)).ToList();
+        var assets = ForecastBacktest.Assets(rows, new float[rows.Count]);
+        var k = (int)Math.Max(1, Math.Round(assets.Count * choice.ProposalShare));
+        var byAsset = rows.ToLookup(r => r.AssetId);
+        var proposals = new List<RiskProposal>();
+        foreach (var a in ForecastBacktest.Propose(choice.Method!, assets, k, horizon))
+        {
+            // The asset's mode due soonest by its own MTBF names the work.
+            var row = byAsset[a.AssetId]
+                .OrderBy(r => r["mode_failures_365"] > 0 ? 0 : 1).ThenBy(r => r["mode_mtbf_days"] - r["days_since_mode_failure"]).ThenBy(r => r.Mode, StringComparer.Ordinal)
+                .First();
+            var asset = details[a.AssetId];
+            var mtbf = choice.Method == ForecastBacktest.Mtbf;
+            string[] drivers = mtbf ? ["any_failures_all", "days_since_any_failure"] : ["days_since_pm"];
+            var (from, to) = mtbf ? Window(now, horizon, row) : (now, now.AddDays(horizon));
+            proposals.Add(new RiskProposal(
+                a.AssetId, asset.Code, asset.Name, row.AssetType, asset.Criticality, row.Mode, choice.Precision!.Value, from, to,
+                [ForecastReasons.Method(choice.Method!, horizon, choice.Precision.Value, choice.MtbfPrecision), ForecastReasons.Heuristic(choice.Method!, row)],
+                asset.TemplateId, asset.TemplateName, asset.Hours,
+                covering.GetValueOrDefault((a.AssetId, row.Mode)) ?? covering.GetValueOrDefault((a.AssetId, "")),
+                choice.Method + ":" + ForecastReasons.EvidenceKey(a.AssetId, row.Mode, now, drivers, row.Features)));
+        }
+
+        return new ScoringResult(
+            info, now,
+            [.. proposals.OrderByDescending(p => p.Criticality).ThenBy(p => p.AssetCode, StringComparer.Ordinal)],
+            null, rows.Count, choice.Method!, horizon);
+    }
+
+    /// <summary>Proposals of one stored version (<paramref name="version"/>), or of the newest good one when null.</summary>
+    public static ScoringResult Score(DuckDBConnection warehouse, double threshold, long? version, CancellationToken cancellationToken = default)
     {
         if (double.IsNaN(threshold) || threshold < 0 || threshold > 1)
         {
             return new ScoringResult(null, default, [], new ForecastRefusal("threshold", "forecast.threshold"), 0);
         }
 
-        var stored = new ForecastStore(warehouse).NewestGood();
+        var store = new ForecastStore(warehouse);
+        var stored = version is { } chosen ? store.Version(chosen) : store.NewestGood();
         if (stored is not { } newest)
         {
             return new ScoringResult(null, default, [], new ForecastRefusal("model", "forecast.no_model"), 0);
@@ -153,7 +223,7 @@ public static class RiskScoring
         return new ScoringResult(
             newest.Info, now,
             [.. proposals.OrderByDescending(p => p.Probability * p.Criticality).ThenBy(p => p.AssetCode, StringComparer.Ordinal).ThenBy(p => p.FaultMode, StringComparer.Ordinal)],
-            null, rows.Count);
+            null, rows.Count, ForecastBacktest.Model, horizon);
     }
 
     /// <summary>

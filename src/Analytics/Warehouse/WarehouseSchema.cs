@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 8;
+    public const int Version = 9;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -192,6 +192,15 @@ public static class WarehouseSchema
         ],
         "SELECT {columns} FROM meter_readings r JOIN meters m ON m.id = r.meter_id");
 
+    public static readonly WarehouseTable PmModes = new(
+        "fact_pm_mode",
+        "One row per preventive work order that names the fault mode it addressed (its custom field \"fault_code\", as corrective work records the mode that failed), replaced whole each run.",
+        [
+            Required("work_order_id", BigInt, "w.id"), Required("asset_id", BigInt, "w.asset_id"), Required("fault_code", Varchar, "w.custom_fields->>'fault_code'"),
+            Required("created_at", Timestamp, "w.created_at"),
+        ],
+        "SELECT {columns} FROM work_orders w WHERE w.work_type = 'preventive' AND w.asset_id IS NOT NULL AND w.custom_fields->>'fault_code' IS NOT NULL");
+
     // Inspection rounds and their findings are copied whole in each run, as the PM occurrences are: a round changes
     // after it is made (started, completed, missed), and a plant's rounds of a year are some thousands of rows.
     public static readonly WarehouseTable InspectionRounds = new(
@@ -257,13 +266,13 @@ public static class WarehouseSchema
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
         [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
-        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays];
+        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays, PmModes];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates];
 
     /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL in each run.</summary>
-    public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings];
+    public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings, PmModes];
 
     /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];

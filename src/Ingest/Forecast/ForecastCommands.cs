@@ -21,14 +21,21 @@ internal static class ForecastCommands
         var step = Cli.Whole("--step-days", "days between the rolling cut-off dates", 14, 1, 90);
         var heldBack = Cli.Whole("--held-back-months", "the latest months kept out of training for the backtest", 6, 1, 24);
         var seed = Cli.Whole("--seed", "the trainer's random seed", 1, 0, int.MaxValue);
+        var horizons = new Option<int[]>("--horizons")
+        {
+            Description = "train one version per horizon (days, comma-separated, e.g. 7,14,30) and choose the horizon and method by backtest, as the dashboard's job does",
+            HelpName = "DAYS",
+            CustomParser = Horizons,
+        };
         var command = new Command(
             "train",
             "train a failure-risk model on the warehouse and store it with its backtest; with ConnectionStrings__WorkOrders set, the generator's degrading assets are scored too")
         {
-            warehouse, horizon, step, heldBack, seed,
+            warehouse, horizon, step, heldBack, seed, horizons,
         };
         command.SetRun((parsed, cancellationToken) => TrainAsync(
-            parsed.GetRequiredValue(warehouse), parsed.GetValue(horizon), parsed.GetValue(step), parsed.GetValue(heldBack), parsed.GetValue(seed), cancellationToken));
+            Screen(parsed.InvocationConfiguration.Output), parsed.GetRequiredValue(warehouse), parsed.GetValue(horizon), parsed.GetValue(step), parsed.GetValue(heldBack), parsed.GetValue(seed),
+            parsed.GetValue(horizons), cancellationToken));
         return command;
     }
 
@@ -36,7 +43,7 @@ internal static class ForecastCommands
     {
         var warehouse = Cli.WarehouseOption("the DuckDB warehouse file holding the models");
         var command = new Command("backtest", "print the stored backtest of the newest model version") { warehouse };
-        command.SetRun((parsed, cancellationToken) => BacktestAsync(parsed.GetRequiredValue(warehouse), cancellationToken));
+        command.SetRun((parsed, cancellationToken) => BacktestAsync(Screen(parsed.InvocationConfiguration.Output), parsed.GetRequiredValue(warehouse), cancellationToken));
         return command;
     }
 
@@ -55,11 +62,12 @@ internal static class ForecastCommands
         {
             warehouse, threshold, top,
         };
-        command.SetRun((parsed, cancellationToken) => ScoreAsync(parsed.GetRequiredValue(warehouse), parsed.GetValue(threshold), parsed.GetValue(top), cancellationToken));
+        command.SetRun((parsed, cancellationToken) => ScoreAsync(Screen(parsed.InvocationConfiguration.Output), parsed.GetRequiredValue(warehouse), parsed.GetValue(threshold), parsed.GetValue(top), cancellationToken));
         return command;
     }
 
-    private static async Task<int> TrainAsync(string path, int horizonDays, int stepDays, int heldBackMonths, int seed, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(
+        IAnsiConsole console, string path, int horizonDays, int stepDays, int heldBackMonths, int seed, int[]? horizons, CancellationToken cancellationToken)
     {
         var request = new TrainingRequest(
             HorizonDays: horizonDays,
@@ -69,7 +77,8 @@ internal static class ForecastCommands
             DegradingAssets: await DegradingAssetsAsync(cancellationToken));
         using var warehouse = WarehouseFile.Open(path);
         TrainingResult? result = null;
-        await AnsiConsole.Progress()
+        ForecastChoice? choice = null;
+        await console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(context =>
             {
@@ -89,7 +98,15 @@ internal static class ForecastCommands
 
                     task.Value = p.Done;
                 });
-                result = ForecastTraining.Train(warehouse, request, progress, cancellationToken);
+                if (horizons is { Length: > 0 })
+                {
+                    choice = ForecastSelection.Run(warehouse, request, horizons, DateTime.UtcNow, progress, cancellationToken);
+                }
+                else
+                {
+                    result = ForecastTraining.Train(warehouse, request, progress, cancellationToken);
+                }
+
                 foreach (var task in tasks.Values)
                 {
                     task.Value = task.MaxValue;
@@ -99,6 +116,19 @@ internal static class ForecastCommands
                 return Task.CompletedTask;
             });
 
+        if (choice is not null)
+        {
+            foreach (var version in choice.Rows.Select(r => r.ModelVersion).OfType<long>().Distinct())
+            {
+                var store = new ForecastStore(warehouse);
+                PrintModel(console, store.Models().First(m => m.Version == version));
+                PrintBacktest(console, store.Backtest(version));
+            }
+
+            PrintChoice(console, choice);
+            return choice.Usable ? 0 : throw new CliException(new Refusal(choice.Refusal!.Code, choice.Refusal.Args).ToString(), Cli.Failed);
+        }
+
         if (result!.Refusal is { } refusal)
         {
             var reason = new Refusal(refusal.Code, refusal.Args);
@@ -107,24 +137,29 @@ internal static class ForecastCommands
                 : new CliException($"--{Option(refusal.Field)} {reason}");
         }
 
-        PrintModel(result.Model!);
-        PrintBacktest(result.Backtest);
+        PrintModel(console, result.Model!);
+        PrintBacktest(console, result.Backtest);
         return 0;
     }
 
-    private static Task<int> BacktestAsync(string path, CancellationToken cancellationToken)
+    private static Task<int> BacktestAsync(IAnsiConsole console, string path, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var warehouse = WarehouseFile.Open(path);
         var store = new ForecastStore(warehouse);
         var newest = store.Models().FirstOrDefault()
             ?? throw new CliException("no model has been trained on this warehouse yet; run the train command first", Cli.Failed);
-        PrintModel(newest);
-        PrintBacktest(store.Backtest(newest.Version));
+        PrintModel(console, newest);
+        PrintBacktest(console, store.Backtest(newest.Version));
+        if (store.NewestChoice() is { } choice)
+        {
+            PrintChoice(console, choice);
+        }
+
         return Task.FromResult(0);
     }
 
-    private static Task<int> ScoreAsync(string path, double threshold, int top, CancellationToken cancellationToken)
+    private static Task<int> ScoreAsync(IAnsiConsole console, string path, double threshold, int top, CancellationToken cancellationToken)
     {
         using var warehouse = WarehouseFile.Open(path);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -146,14 +181,14 @@ internal static class ForecastCommands
                 p.EstimatedHours is { } hours ? $"{hours:F1}" : "-", Markup.Escape(p.CoveredBy ?? ""));
         }
 
-        AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine(
+        console.Write(table);
+        console.MarkupLine(
             $"model version {result.Model!.Version} at {result.Now:yyyy-MM-dd HH:mm}: {result.Scored:N0} (asset, mode) pairs scored in {clock.Elapsed.TotalSeconds:F1} s, " +
             $"{result.Proposals.Count:N0} at or above {threshold:P0}");
         return Task.FromResult(0);
     }
 
-    private static void PrintModel(ForecastModelInfo model)
+    private static void PrintModel(IAnsiConsole console, ForecastModelInfo model)
     {
         var table = new Table().AddColumns("model", $"version {model.Version}");
         table.AddRow("trainer", Markup.Escape(model.Trainer));
@@ -165,10 +200,10 @@ internal static class ForecastCommands
         table.AddRow("log-loss (base rate)", $"{model.LogLoss:F4} ({model.BaseLogLoss:F4})");
         table.AddRow("precision / recall at 0.5", $"{model.Precision:P1} / {model.Recall:P1}");
         table.AddRow("good", (model.Good ? "[green]yes[/]" : "[red]no[/]") + $" ({Markup.Escape(model.GoodRule)})");
-        AnsiConsole.Write(table);
+        console.Write(table);
     }
 
-    private static void PrintBacktest(IReadOnlyList<BacktestRow> rows)
+    private static void PrintBacktest(IAnsiConsole console, IReadOnlyList<BacktestRow> rows)
     {
         var table = new Table().AddColumns("method", "K / cut-off", "cut-offs", "proposals", "hits", "failing assets", "precision", "recall", "mean lead (days)", "on degrading assets");
         foreach (var row in rows)
@@ -176,10 +211,70 @@ internal static class ForecastCommands
             table.AddRow(
                 row.Method, $"{row.ProposalsPerCutoff}", $"{row.Cutoffs}", $"{row.Proposals:N0}", $"{row.Hits:N0}", $"{row.FailingAssets:N0}",
                 $"{row.Precision:P1}", $"{row.Recall:P1}", row.MeanLeadDays is { } lead ? $"{lead:F1}" : "-",
-                row.DegradingShare is { } share ? $"{share:P1} ({row.DegradingProposals:N0})" : "-");
+                row.DegradingShare is { } share ? $"{share:P1} ({row.DegradingProposals:N0})" : "");
         }
 
-        AnsiConsole.Write(table);
+        console.Write(table);
+    }
+
+    private static void PrintChoice(IAnsiConsole console, ForecastChoice choice)
+    {
+        var table = new Table().AddColumns("horizon (days)", "method", "model version", "K / cut-off", "proposals", "hits", "precision", "recall", "random pick", "usable", "chosen");
+        foreach (var row in choice.Rows)
+        {
+            table.AddRow(
+                $"{row.HorizonDays}", row.Refusal is { } why ? Markup.Escape($"{row.Method} (not trained: {new Refusal(why.Code, why.Args)})") : row.Method,
+                row.ModelVersion?.ToString(CultureInfo.InvariantCulture) ?? "", $"{row.ProposalsPerCutoff}", $"{row.Proposals:N0}", $"{row.Hits:N0}",
+                $"{row.Precision:P1}", $"{row.Recall:P1}", row.BaseRate is { } rate ? $"{rate:P1}" : "", row.Usable ? "yes" : "no", row.Chosen ? "[green]chosen[/]" : "");
+        }
+
+        console.Write(table);
+        console.WriteLine(choice.Usable
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"chosen: {choice.Method} at {choice.HorizonDays} days, precision {choice.Precision:P1}; last failure + MTBF {choice.MtbfPrecision:P1} at the same number of proposals; ratio {(choice.GainOverMtbf is { } gain ? gain.ToString("F2", CultureInfo.InvariantCulture) : "-")}")
+            : $"no usable method: {new Refusal(choice.Refusal!.Code, choice.Refusal.Args)}");
+    }
+
+    private static int[] Horizons(ArgumentResult result)
+    {
+        var days = new List<int>();
+        foreach (var part in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var day) || day is < 1 or > 365)
+            {
+                result.AddError($"--horizons must be whole days from 1 to 365, comma-separated, not '{part}'");
+                return [];
+            }
+
+            days.Add(day);
+        }
+
+        return [.. days];
+    }
+
+    /// <summary>Wider than any table the verbs print: a table sent to a file or a pipe is never cut to fit a screen.</summary>
+    internal const int RedirectedWidth = 1000;
+
+    /// <summary>
+    /// The console the verb writes to: the invocation's output, as wide as the terminal when it is one, and
+    /// <see cref="RedirectedWidth"/> wide when it goes to a file or a pipe (where Spectre would assume 80 columns).
+    /// </summary>
+    internal static IAnsiConsole Screen(TextWriter output)
+    {
+        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
+
+        return console;
     }
 
     private static async Task<IReadOnlySet<long>?> DegradingAssetsAsync(CancellationToken cancellationToken)
@@ -191,7 +286,8 @@ internal static class ForecastCommands
 
         // The generator's truly degrading assets, for the backtest's ground-truth column.
         await using var data = NpgsqlDataSource.Create(connectionString);
-        return await new GeneratorTruth(data).DegradingAssetsAsync(cancellationToken);
+        var degrading = await new GeneratorTruth(data).DegradingAssetsAsync(cancellationToken);
+        return degrading.Count == 0 ? null : degrading;
     }
 
     private static string Option(string field) => field switch

@@ -21,9 +21,39 @@ public sealed class ForecastJobOptions : JobOptions
 
     public ForecastJobOptions() => StartDelay = TimeSpan.FromSeconds(20);
 
-    /// <summary>A model older than this is trained again before scoring.</summary>
+    /// <summary>A choice older than this is made again (every horizon trained and backtested) before scoring.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan RetrainAfter { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>After a choice found no usable method, the wait before the next try; it doubles with each try that fails again.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
+    public TimeSpan FirstRetry { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The longest wait between two tries that find no usable method.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan MaxRetry { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Whether a run chooses again: on request, when there is no choice yet, when the usable one is older than
+    /// <see cref="RetrainAfter"/>, or when the last found no usable method and its retry time has come.
+    /// </summary>
+    public bool DueToChoose(ForecastChoice? choice, DateTime now, DateTime? retryAt, bool requested) =>
+        requested || choice is null || (choice.Usable ? now - choice.ChosenAt > RetrainAfter : now >= (retryAt ?? choice.ChosenAt + RetryAfter(1)));
+
+    /// <summary>
+    /// The wait after <paramref name="failedTries"/> tries in a row found no usable method: <see cref="FirstRetry"/>,
+    /// doubled for each further one, at most <see cref="MaxRetry"/> (1 h, 2 h, 4 h, ... 1 day by default).
+    /// </summary>
+    public TimeSpan RetryAfter(int failedTries)
+    {
+        var wait = FirstRetry;
+        for (var i = 1; i < failedTries && wait < MaxRetry; i++)
+        {
+            wait *= 2;
+        }
+
+        return wait > MaxRetry ? MaxRetry : wait;
+    }
 }
 
 public sealed record ForecastJobStatus(
@@ -38,11 +68,17 @@ public sealed record ForecastJobStatus(
     int? Scored,
     PublishResult? Published,
     string? LastError,
-    DateTime? NextRunAt);
+    DateTime? NextRunAt,
+    ForecastChoice? Choice = null,
+    DateTime? RetryTrainingAt = null);
 
 /// <summary>
-/// The forecast job of the process that owns the warehouse (the dashboard): trains a model version when there is none or it is old (or on request), scores every
-/// asset with the newest good one and publishes the proposals to PostgreSQL for planners, through the <see cref="JobRunner"/>.
+/// The forecast job of the process that owns the warehouse (the dashboard): chooses the horizon and method by backtest
+/// (a model version per horizon, see <see cref="ForecastSelection"/>) when there is no choice or it is old (or on
+/// request), then publishes the proposals of the chosen method (the model's, or a heuristic's that won) to PostgreSQL
+/// for planners, through the <see cref="JobRunner"/>. When a choice finds no usable method, the job does not try again
+/// every hour: it waits <see cref="ForecastJobOptions.RetryAfter"/> (1 h, 2 h, 4 h, ... at most 1 day), and its status says
+/// why and until when.
 /// </summary>
 public sealed partial class ForecastJob(
     Forecasts forecasts,
@@ -56,6 +92,8 @@ public sealed partial class ForecastJob(
     private readonly JobRunner _runner = new("forecast", clock, logger, e => e is WarehouseEmptyException);
     private readonly Lock _gate = new();
     private bool _retrainRequested;
+    private int _failedTries;
+    private DateTime? _retryAt;
     private Outcome _outcome = new(null, 0, 0, null, null, null, null);
 
     public ForecastJobStatus Status => StatusAfter(_runner.Status);
@@ -89,36 +127,57 @@ public sealed partial class ForecastJob(
 
         try
         {
-            var newest = forecasts.Models().FirstOrDefault(m => m.Good);
-            if (retrain || newest is null || clock.GetUtcNow().UtcDateTime - newest.TrainedAt > options.Value.RetrainAfter)
+            var now = clock.GetUtcNow().UtcDateTime;
+            var choice = forecasts.Choice();
+            if (choice is { Usable: false } && _failedTries == 0)
+            {
+                // A choice that found nothing, stored before this process started: count it as the first failed try.
+                _failedTries = 1;
+                _retryAt = choice.ChosenAt + options.Value.RetryAfter(1);
+            }
+
+            if (options.Value.DueToChoose(choice, now, _retryAt, retrain))
             {
                 var degrading = await truth.DegradingAssetsAsync(stoppingToken);
-                var trained = forecasts.Train(
+                choice = forecasts.Choose(
                     degrading.Count == 0 ? null : degrading,
+                    now,
                     new Progress(p => Update(s => s with { Stage = p.Stage, Done = p.Done, Total = p.Total })),
                     stoppingToken);
-                Update(s => s with { TrainedModel = trained.Model, Refusal = trained.Refusal });
-                if (trained.Refusal is { } refusal)
+                var model = choice.ModelVersion is { } version ? forecasts.Models().FirstOrDefault(m => m.Version == version) : null;
+                Update(s => s with { TrainedModel = model, Refusal = choice.Refusal });
+                if (choice.Usable)
                 {
-                    LogRefused(refusal.Field, new Refusal(refusal.Code, refusal.Args).ToString());
+                    _failedTries = 0;
+                    _retryAt = null;
+                    LogChosen(choice.Method!, choice.HorizonDays!.Value, choice.Precision!.Value, choice.MtbfPrecision);
                 }
                 else
                 {
-                    LogTrained(trained.Model!.Version, trained.Model.Duration);
+                    _failedTries++;
+                    _retryAt = now + options.Value.RetryAfter(_failedTries);
+                    LogRefused(choice.Refusal!.Field, new Refusal(choice.Refusal.Code, choice.Refusal.Args).ToString(), _retryAt.Value);
                 }
             }
 
+            Update(s => s with { Choice = choice, RetryAt = _retryAt, Refusal = choice?.Refusal ?? s.Refusal });
+            if (choice is not { Usable: true })
+            {
+                return;
+            }
+
             Update(s => s with { Stage = "scoring", Done = 0, Total = 0 });
-            var scored = forecasts.Score(await proposals.ThresholdAsync(stoppingToken), stoppingToken);
+            var scored = forecasts.ScoreChoice(await proposals.ThresholdAsync(stoppingToken), stoppingToken);
             if (scored.Refusal is { } none)
             {
                 Update(s => s with { Refusal = s.Refusal ?? none });
                 return;
             }
 
-            var published = await proposals.PublishAsync([.. scored.Proposals.Select(Candidate(scored.Model!))], stoppingToken);
+            var published = await proposals.PublishAsync(
+                [.. scored.Proposals.Select(Candidate(scored))], applyThreshold: scored.Method == ForecastBacktest.Model, stoppingToken);
             Update(s => s with { Scored = scored.Scored, Published = published });
-            LogPublished(scored.Scored, published.Created, published.Updated, published.Expired);
+            LogPublished(scored.Method, scored.Scored, published.Created, published.Updated, published.Expired);
         }
         finally
         {
@@ -126,10 +185,10 @@ public sealed partial class ForecastJob(
         }
     }
 
-    /// <summary>A scored asset and mode as a proposal candidate for PostgreSQL.</summary>
-    public static Func<RiskProposal, ProposalCandidate> Candidate(ForecastModelInfo model) => p => new(
+    /// <summary>A scored asset and mode as a proposal candidate for PostgreSQL, saying what made it (model version, or heuristic and horizon).</summary>
+    public static Func<RiskProposal, ProposalCandidate> Candidate(ScoringResult scored) => p => new(
         p.AssetId, p.FaultMode, p.Probability, p.WindowFrom, p.WindowTo, p.Reasons, p.SuggestedTemplateId, p.EstimatedHours, p.EvidenceKey,
-        model.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        scored.MadeBy);
 
     private void Update(Func<Outcome, Outcome> change)
     {
@@ -148,12 +207,18 @@ public sealed partial class ForecastJob(
         }
 
         return new ForecastJobStatus(
-            job.Running, o.Stage, o.Done, o.Total, job.LastStartedAt, job.LastFinishedAt, o.TrainedModel, o.Refusal, o.Scored, o.Published, job.LastError, job.NextRunAt);
+            job.Running, o.Stage, o.Done, o.Total, job.LastStartedAt, job.LastFinishedAt, o.TrainedModel, o.Refusal, o.Scored, o.Published, job.LastError, job.NextRunAt,
+            o.Choice, o.RetryAt);
     }
 
     /// <summary>What the runs found so far: the stage of the one going on, and the last training and publishing.</summary>
     private sealed record Outcome(
-        string? Stage, int Done, int Total, ForecastModelInfo? TrainedModel, ForecastRefusal? Refusal, int? Scored, PublishResult? Published);
+        string? Stage, int Done, int Total, ForecastModelInfo? TrainedModel, ForecastRefusal? Refusal, int? Scored, PublishResult? Published)
+    {
+        public ForecastChoice? Choice { get; init; }
+
+        public DateTime? RetryAt { get; init; }
+    }
 
     // Reports progress as it happens (Progress<T> would post it later, out of order).
     private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
@@ -161,12 +226,12 @@ public sealed partial class ForecastJob(
         public void Report(TrainingProgress value) => report(value);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Forecast model version {Version} trained in {Duration}")]
-    private partial void LogTrained(long version, TimeSpan duration);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Forecast chose {Method} at {Horizon} days by backtest: precision {Precision:P1} (last failure + MTBF {MtbfPrecision:P1})")]
+    private partial void LogChosen(string method, int horizon, double precision, double? mtbfPrecision);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Forecast training refused ({Field}): {Reason}")]
-    private partial void LogRefused(string field, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Forecast found no usable method ({Field}): {Reason}; next try at {RetryAt:u}")]
+    private partial void LogRefused(string field, string reason, DateTime retryAt);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Forecast scored {Scored} asset modes: {Created} new proposals, {Updated} refreshed, {Expired} expired")]
-    private partial void LogPublished(int scored, int created, int updated, int expired);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Forecast ({Method}) scored {Scored} asset modes: {Created} new proposals, {Updated} refreshed, {Expired} expired")]
+    private partial void LogPublished(string method, int scored, int created, int updated, int expired);
 }

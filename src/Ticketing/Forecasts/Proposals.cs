@@ -130,7 +130,14 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     /// asset and mode is refreshed), unless open work already covers them or a planner dismissed the same evidence;
     /// open proposals that this run no longer supports expire. One transaction.
     /// </summary>
-    public async Task<PublishResult> PublishAsync(IReadOnlyList<ProposalCandidate> candidates, CancellationToken cancellationToken)
+    public Task<PublishResult> PublishAsync(IReadOnlyList<ProposalCandidate> candidates, CancellationToken cancellationToken) =>
+        PublishAsync(candidates, applyThreshold: true, cancellationToken);
+
+    /// <summary>
+    /// Publishes one run as above; with <paramref name="applyThreshold"/> false every candidate is proposed: a heuristic
+    /// that won the backtest proposes a fixed share of the assets and has no probabilities to cut.
+    /// </summary>
+    public async Task<PublishResult> PublishAsync(IReadOnlyList<ProposalCandidate> candidates, bool applyThreshold, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -140,7 +147,7 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
         var expired = await connection.ExecuteAsync(new CommandDefinition(ExpireOld, new { now }, transaction, cancellationToken: cancellationToken));
         int created = 0, updated = 0, covered = 0, dismissed = 0;
         var kept = new List<(long AssetId, string Mode)>();
-        foreach (var candidate in candidates.Where(c => c.Probability >= threshold))
+        foreach (var candidate in candidates.Where(c => !applyThreshold || c.Probability >= threshold))
         {
             var key = new { assetId = candidate.AssetId, faultCode = candidate.FaultCode, evidenceKey = candidate.EvidenceKey };
             if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(Covered, key, transaction, cancellationToken: cancellationToken)))

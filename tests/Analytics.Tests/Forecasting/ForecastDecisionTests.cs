@@ -14,6 +14,7 @@ public sealed class ForecastDecisionTests
         Assert.Equal("1 sensor alarm in 7 days", ForecastReasons.Describe("alarms_7", 1, "bearing", "pump"));
         Assert.Equal("no minor fault reported in 90 days", ForecastReasons.Describe("minor_faults_90", 0, "bearing", "pump"));
         Assert.Equal("41 days since last preventive work", ForecastReasons.Describe("days_since_pm", 41.2f, "bearing", "pump"));
+        Assert.Equal("12 days since the last preventive work on bearing", ForecastReasons.Describe("days_since_mode_pm", 12f, "bearing", "pump"));
         Assert.Equal("intervals between bearing failures shrinking (the last was 50% of the average)",
             ForecastReasons.Describe("interval_trend", 0.5f, "bearing", "pump"));
         Assert.Equal("2 failures of any kind in 365 days", ForecastReasons.Describe("any_failures_365", 2, "bearing", "pump"));
@@ -74,11 +75,29 @@ public sealed class ForecastDecisionTests
             .ToDictionary(b => b.Method);
 
         // Model proposes 1 and 2: one hit, 5 days ahead.
-        Assert.Equal(new BacktestRow("model", 2, 1, 2, 1, 2, 0.5, 0.5, 5, 0, 0), backtest["model"]);
+        Assert.Equal(new BacktestRow("model", 2, 1, 2, 1, 2, 0.5, 0.5, 5, 0, 0, 0.5), backtest["model"]);
         // MTBF proposes 2 (due in 2 days) then 1 (due in 10): one hit.
-        Assert.Equal(new BacktestRow("mtbf", 2, 1, 2, 1, 2, 0.5, 0.5, 5, 0, 0), backtest["mtbf"]);
+        Assert.Equal(new BacktestRow("mtbf", 2, 1, 2, 1, 2, 0.5, 0.5, 5, 0, 0, 0.5), backtest["mtbf"]);
         // Fixed interval proposes 3 (20 days overdue) and 2 (10 overdue): one hit, 20 days ahead, one on a degrading asset.
-        Assert.Equal(new BacktestRow("fixed_interval", 2, 1, 2, 1, 2, 0.5, 0.5, 20, 1, 0.5), backtest["fixed_interval"]);
+        // Picking 2 of the 4 at random finds a failure half the time: the base rate of every row.
+        Assert.Equal(new BacktestRow("fixed_interval", 2, 1, 2, 1, 2, 0.5, 0.5, 20, 1, 0.5, 0.5), backtest["fixed_interval"]);
+    }
+
+    [Fact]
+    public void without_generator_truth_the_share_on_degrading_assets_is_unknown_not_zero()
+    {
+        var rows = new[] { Row(1, 0.9f, 5, 3, 60, 50, 10, 60), Row(2, 0.8f, null, 3, 60, 58, 70, 60) };
+
+        foreach (var truth in new[] { null, new HashSet<long>() })
+        {
+            var backtest = ForecastBacktest.Run(rows.Select(r => r.Row).ToList(), rows.Select(r => r.P).ToList(), 30, 0.5, truth);
+            Assert.All(backtest, b => Assert.Null(b.DegradingShare));
+            Assert.All(backtest, b => Assert.Null(b.DegradingProposals));
+        }
+
+        // With a truth that names no proposed asset, the share is a real 0 %.
+        var known = ForecastBacktest.Run(rows.Select(r => r.Row).ToList(), rows.Select(r => r.P).ToList(), 30, 0.5, new HashSet<long> { 99 });
+        Assert.All(known, b => Assert.Equal(0, b.DegradingShare));
     }
 
     [Fact]

@@ -40,6 +40,8 @@ public sealed class ForecastFeatureTests : IDisposable
             ["mode_share"] = 1,
             ["month_sin"] = Math.Sin(2 * Math.PI * 4 / 12), ["month_cos"] = Math.Cos(2 * Math.PI * 4 / 12),
             ["pm_interval_days"] = 60,
+            // WO-5 named the bearing; the bearing preventive work of 3 May comes after the cut-off.
+            ["days_since_mode_pm"] = 29,
         });
         Assert.True(pump.Label);
         Assert.Equal(9, pump.DaysToModeFailure);
@@ -57,6 +59,8 @@ public sealed class ForecastFeatureTests : IDisposable
             ["days_since_any_failure"] = 11,
             ["days_since_pm"] = 29,
             ["pm_interval_days"] = 60,
+            // the bearing preventive work on its machine counts for the unit too.
+            ["days_since_mode_pm"] = 29,
             ["mode_failures_365"] = 0,
             ["any_failures_30"] = 1,
             ["mode_mtbf_days"] = 178,
@@ -85,6 +89,7 @@ public sealed class ForecastFeatureTests : IDisposable
         Assert.False(leaky.Clean);
         Assert.Contains(leaky.Differences, d => d.Contains("asset 3 bearing: mode_failures_7", StringComparison.Ordinal));
         Assert.Contains(leaky.Differences, d => d.Contains("asset 3 bearing: alarms_7", StringComparison.Ordinal));
+        Assert.Contains(leaky.Differences, d => d.Contains("asset 3 bearing: days_since_mode_pm", StringComparison.Ordinal));
 
         // The check leaves the warehouse as it was and can run again.
         Assert.True(ForecastLeakCheck.Check(_warehouse.Connection, Cutoff.AddDays(-20)).Clean);

@@ -101,6 +101,9 @@ internal sealed class ForecastWarehouse : IDisposable
             (5, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-05-01 00:00', NULL, 'attached', 6, 1),
             (6, 3, 1, 1, 'vibration', 'bearing', 'major', 1, '2025-05-03 00:00', '2025-05-03 04:00', 'work_order', 10, 1);
         INSERT INTO fact_alarm_event_day VALUES ('2025-04-10', 3, 'bearing', 'raised', 1), ('2025-05-03', 3, 'bearing', 'raised', 1);
+
+        -- Preventive work naming the bearing: WO-5 on the pump 29 days before the cut-off, and one 2 days after it (not seen).
+        INSERT INTO fact_pm_mode VALUES (5, 3, 'bearing', '2025-04-02 00:00'), (12, 3, 'bearing', '2025-05-03 00:00');
         """;
 
     /// <summary>

@@ -23,9 +23,15 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
             new CreateWorkOrderRequest(org.TemplateId, "Lubricate", "Monthly", 3, null, org.MachineId,
                 CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("other") }),
             org[Role.Requester], WorkOrderSource.Web, null, CancellationToken.None)).Value!.Id;
+        // Preventive work that names the mode it addressed (the same custom field corrective work records the failure in).
+        var bearingPm = (await new CreateWorkOrder(database.DataSource, _clock).HandleAsync(
+            new CreateWorkOrderRequest(org.TemplateId, "Grease the bearing", "Monthly", 3, null, org.MachineId,
+                CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("bearing") }),
+            org[Role.Requester], WorkOrderSource.Web, null, CancellationToken.None)).Value!.Id;
         long plan;
         await using (var connection = await database.DataSource.OpenConnectionAsync())
         {
+            await connection.ExecuteAsync("UPDATE work_orders SET work_type = 'preventive' WHERE id = @bearingPm", new { bearingPm });
             plan = await connection.ExecuteScalarAsync<long>(
                 """
                 INSERT INTO pm_plans (name, template_id, asset_id, estimated_hours, lead_days, created_at, updated_at)
@@ -74,6 +80,10 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
         Assert.Equal(
             ["run hours|h|120.5|120.5|False|api"],
             WarehouseFixture.Rows(warehouse, $"SELECT meter_name, unit, value, lifetime, is_reset, source FROM fact_meter_reading WHERE asset_id = {org.MachineId}"));
+        // Only the preventive work naming a mode; the corrective "other" is a failure, not preventive work.
+        Assert.Equal(
+            [$"{bearingPm}|bearing"],
+            WarehouseFixture.Rows(warehouse, $"SELECT work_order_id, fault_code FROM fact_pm_mode WHERE asset_id = {org.MachineId}"));
         Assert.Equal("TIMESTAMP", warehouse.ExecuteScalar<string>(
             "SELECT data_type FROM duckdb_columns() WHERE table_name = 'fact_pm_occurrence' AND column_name = 'due_at'"));
     }
