@@ -268,9 +268,15 @@ public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users>
     }
 
     /// <summary>The account's changes, newest first.</summary>
-    public async Task<IReadOnlyList<UserEvent>> HistoryAsync(long id, CancellationToken cancellationToken)
+    public async Task<Outcome<IReadOnlyList<UserEvent>>> HistoryAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, cancellationToken: cancellationToken)))
+        {
+            return Failure.NotFound("user.not_found", id);
+        }
+
         return (await connection.QueryAsync<UserEvent>(new CommandDefinition(
             """
             SELECT e.id AS Id, e.occurred_at AS OccurredAt, e.actor_id AS ActorId, a.display_name AS ActorName, e.kind AS Kind, e.payload::text AS Payload

@@ -45,7 +45,8 @@ public static class UserApi
                 (await accounts.ResetPasswordAsync(id, actor, ct)).Map(Results.Ok))
             .Produces<PasswordResetResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapGet("/history", async (long id, Accounts accounts, CancellationToken ct) => TypedResults.Ok(await accounts.HistoryAsync(id, ct)))
-            .Produces<IReadOnlyList<UserEvent>>();
+        admin.MapGet("/history", async (long id, Accounts accounts, CancellationToken ct) => (await accounts.HistoryAsync(id, ct)).Map(Results.Ok))
+            .Produces<IReadOnlyList<UserEvent>>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 }
