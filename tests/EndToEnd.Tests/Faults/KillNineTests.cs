@@ -479,7 +479,10 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
         var received = _smtp.Received.Select(m => m.Message.MessageId).ToArray();
         Assert.Equal(owed.Order(), received.Distinct().Order());
         var repeats = received.Length - owed.Count;
-        Assert.True(repeats <= Points.Length, $"{repeats} e-mails sent again, more than one per kill");
+        // The outbox settles a batch in one transaction after sending it, so a kill mid-batch sends that batch's
+        // mails again: at most one batch per kill, each repeat under its row's Message-Id (checked above).
+        var batch = new WorkOrders.Ticketing.Email.EmailOptions().BatchSize;
+        Assert.True(repeats <= Points.Length * batch, $"{repeats} e-mails sent again, more than a batch of {batch} per kill");
         return (owed.Count, repeats);
     }
 }
