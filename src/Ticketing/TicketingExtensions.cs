@@ -4,6 +4,8 @@ using Dapper;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Routing;
@@ -11,6 +13,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Alarms;
 using WorkOrders.Ticketing.Api;
@@ -86,6 +89,10 @@ public static class TicketingExtensions
         services.AddSingleton<SessionStamps>();
         services.AddSingleton<Accounts>();
         services.AddHealthChecks().AddCheck<DatabaseReadiness>("database", tags: ["ready"]);
+
+        // One key ring for every instance, whatever its folder or machine: in PostgreSQL, under one application name.
+        services.AddDataProtection().SetApplicationName("WorkOrders");
+        services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource>((o, data) => o.XmlRepository = new DataProtectionKeys(data));
 
         services.AddAuthentication(CookieOrBearer)
             .AddPolicyScheme(CookieOrBearer, "Cookie for the browser, bearer token for the API", o =>
