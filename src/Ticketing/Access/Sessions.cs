@@ -60,8 +60,16 @@ public class SessionStamps(NpgsqlDataSource dataSource)
             return false;
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var current = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(Current, new { userId }, cancellationToken: cancellationToken));
+        // Retried here, a read on its own: the authentication handler keeps its first result for the whole request, so a
+        // failure let out of this check could not be ridden through by retrying the request.
+        var current = await Database.DatabaseRetry.Pipeline.ExecuteAsync(
+            static async (state, ct) =>
+            {
+                await using var connection = await state.dataSource.OpenConnectionAsync(ct);
+                return await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(Current, new { state.userId }, cancellationToken: ct));
+            },
+            (dataSource, userId),
+            cancellationToken);
         return current == stamp;
     }
 }
