@@ -171,16 +171,7 @@ public sealed partial class RowRules
         }
 
         var department = _department is null ? template.DepartmentName : _department.Require(values, problems);
-        string? assignee = null;
-        var assigneeName = _assignee?.Get(values, problems);
-        if (assigneeName is not null)
-        {
-            assignee = UserName(assigneeName);
-            if (!UserNamePattern().IsMatch(assignee))
-            {
-                problems.Add(new("assignee", $"'{assigneeName}' does not make a user name (2 to 64 of a-z, 0-9, '.', '_', '-')."));
-            }
-        }
+        var (assignee, assigneeName) = Assignee(values, problems);
 
         return status is { } known && department is not null && problems.Count == 0
             ? new TicketUpdate(ToUtc(at), known, assignee, assigneeName, department)
@@ -237,16 +228,7 @@ public sealed partial class RowRules
             problems.Add(new("department", $"'{department}' is longer than {MaxDepartmentName} characters."));
         }
 
-        string? assignee = null;
-        var assigneeName = _assignee?.Get(values, problems);
-        if (assigneeName is not null)
-        {
-            assignee = UserName(assigneeName);
-            if (!UserNamePattern().IsMatch(assignee))
-            {
-                problems.Add(new("assignee", $"'{assigneeName}' does not make a user name (2 to 64 of a-z, 0-9, '.', '_', '-')."));
-            }
-        }
+        var (assignee, assigneeName) = Assignee(values, problems);
 
         SiteRef? site = null;
         if (_site?.Get(values, problems) is { } siteName)
@@ -360,6 +342,23 @@ public sealed partial class RowRules
 
         problems.Add(new("reopens", $"'{raw}' in {_mapping.Reopens} is not a count of reopens 0 to 100."));
         return 0;
+    }
+
+    /// <summary>The assignee as a user name and as the source wrote it; null when the mapping names none or the cell is empty.</summary>
+    private (string? UserName, string? Name) Assignee(string?[] values, List<RowProblem> problems)
+    {
+        if (_assignee?.Get(values, problems) is not { } name)
+        {
+            return (null, null);
+        }
+
+        var userName = UserName(name);
+        if (!UserNamePattern().IsMatch(userName))
+        {
+            problems.Add(new("assignee", $"'{name}' does not make a user name (2 to 64 of a-z, 0-9, '.', '_', '-')."));
+        }
+
+        return (userName, name);
     }
 
     /// <summary>The row's template: the one templateBy names, else the mapping's default.</summary>
