@@ -28,8 +28,13 @@ public sealed class MqttBridgeOptions
     [Required]
     public string TopicRoot { get; set; } = "workorders/alarms";
 
-    /// <summary>The client id; a persistent session under it keeps unacknowledged messages across a restart.</summary>
-    public string ClientId { get; set; } = "workorders-alarms";
+    /// <summary>
+    /// The client id; a persistent session under it keeps unacknowledged messages across a restart. A broker keeps one
+    /// connection per id and drops the older one, so the default (<see cref="NewClientId"/>) is new for each app
+    /// instance: two instances never take the session from each other. Set a fixed id per instance (never shared) to
+    /// have a restarted instance take back the messages its session held.
+    /// </summary>
+    public string ClientId { get; set; } = NewClientId();
 
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 1000;
@@ -49,6 +54,13 @@ public sealed class MqttBridgeOptions
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Host);
+
+    /// <summary>
+    /// "workorders-alarms-{machine}-{process id}-{random}": the machine and process say in the broker's log which instance
+    /// a session is, and the random part keeps two hosts of one process (tests, a bench) apart as well.
+    /// </summary>
+    public static string NewClientId() =>
+        $"workorders-alarms-{Environment.MachineName}-{Environment.ProcessId}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
 }
 
 /// <summary>
@@ -91,13 +103,16 @@ public sealed partial class MqttBridge(
             return;
         }
 
+        // An id set empty in the configuration means the default, not an id the broker would refuse for a persistent session.
+        var clientId = string.IsNullOrWhiteSpace(settings.ClientId) ? MqttBridgeOptions.NewClientId() : settings.ClientId.Trim();
+
         var consumer = ConsumeAsync(stoppingToken);
         var factory = new MqttClientFactory();
         using var client = factory.CreateMqttClient();
         client.ApplicationMessageReceivedAsync += OnMessageAsync;
         var clientOptions = new MqttClientOptionsBuilder()
             .WithTcpServer(settings.Host, settings.Port)
-            .WithClientId(settings.ClientId)
+            .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(false)
             .WithSessionExpiryInterval(3600)
@@ -116,7 +131,7 @@ public sealed partial class MqttBridge(
                     {
                         await client.ConnectAsync(clientOptions, stoppingToken);
                         await client.SubscribeAsync(subscribe, stoppingToken);
-                        LogConnected(settings.Host!, settings.Port, settings.TopicRoot);
+                        LogConnected(settings.Host!, settings.Port, settings.TopicRoot, clientId);
                         Subscribed.TrySetResult();
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
@@ -312,8 +327,8 @@ public sealed partial class MqttBridge(
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT alarm bridge is off: no broker is configured (Alarms:Mqtt:Host)")]
     private partial void LogOff();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT alarm bridge connected to {Host}:{Port}, subscribed to {Root}/#")]
-    private partial void LogConnected(string host, int port, string root);
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT alarm bridge connected to {Host}:{Port} as client {ClientId}, subscribed to {Root}/#")]
+    private partial void LogConnected(string host, int port, string root, string clientId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT alarm bridge cannot reach {Host}:{Port}: {Reason}; it tries again")]
     private partial void LogConnectFailed(string host, int port, string reason);

@@ -72,8 +72,7 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         ["Alarms:Mqtt:Host"] = _broker.Host,
         ["Alarms:Mqtt:Port"] = _broker.Port.ToString(CultureInfo.InvariantCulture),
         ["Alarms:Mqtt:TopicRoot"] = _topicRoot,
-        // Each instance its own MQTT session: two clients under one id would take the session from each other.
-        ["Alarms:Mqtt:ClientId"] = $"two-{name}-{Guid.NewGuid():N}",
+        // No client id: the default is each instance's own, so neither takes the other's session off the broker.
         ["Webhooks:PollInterval"] = "00:00:01",
         ["Webhooks:AllowedHosts"] = "127.0.0.1",
         ["Webhooks:AllowedHosts:0"] = "127.0.0.1",
