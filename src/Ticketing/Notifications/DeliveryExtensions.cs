@@ -24,8 +24,8 @@ public static class DeliveryExtensions
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations()
             .Validate(WebhookOptions.HasPositiveTimes, "Webhooks: Timeout, FirstRetryDelay and PollInterval must be positive, and MaxRetryDelay at least FirstRetryDelay.")
             .ValidateOnStart();
-        services.AddHttpClient(WebhookDispatcher.HttpClientName);
         services.AddSingleton<WebhookTargets>();
+        services.AddWebhookClient();
         services.AddSingleton<WebhookSubscriptions>();
         services.AddSingleton<WebhookDeliveries>();
         services.AddHostedService<WebhookDispatcher>();
@@ -34,6 +34,22 @@ public static class DeliveryExtensions
             .Validate(EmailOptions.IsConsistent, "Email: From must be an e-mail address when Host is set, UserName and Password go together, and the times must be positive.")
             .ValidateOnStart();
         services.AddHostedService<EmailSender>();
+        return services;
+    }
+
+    /// <summary>
+    /// The named client the dispatcher posts with: every connection it opens goes through
+    /// <see cref="WebhookTargets.ConnectAsync"/>, so the receiver rule holds on the address actually connected to. It
+    /// goes straight to the receiver (no proxy from the environment), since the rule is about where the post lands.
+    /// </summary>
+    public static IServiceCollection AddWebhookClient(this IServiceCollection services)
+    {
+        services.AddHttpClient(WebhookDispatcher.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                ConnectCallback = sp.GetRequiredService<WebhookTargets>().ConnectAsync,
+                UseProxy = false,
+            });
         return services;
     }
 }

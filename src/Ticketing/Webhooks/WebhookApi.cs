@@ -20,10 +20,12 @@ public static class WebhookApi
             .Produces<WebhookSubscription>();
         webhooks.MapPost("/", async (WebhookRequest request, Actor actor, WebhookSubscriptions service, CancellationToken ct) =>
                 (await service.CreateAsync(request, actor, ct)).Map(created => Results.Created($"/api/v1/webhooks/{created.Subscription.Id}", created)))
+            .AccessFirst(WebhookSubscriptions.Refuse)
             .Produces<CreatedWebhook>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         webhooks.MapPut("/{id:long}", async (long id, WebhookRequest request, Actor actor, WebhookSubscriptions service, CancellationToken ct) =>
                 (await service.UpdateAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(WebhookSubscriptions.Refuse)
             .Produces<WebhookSubscription>()
             .ProducesValidationProblem();
         webhooks.MapDelete("/{id:long}", async (long id, Actor actor, WebhookSubscriptions service, CancellationToken ct) =>

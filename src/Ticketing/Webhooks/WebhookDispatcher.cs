@@ -162,6 +162,12 @@ internal sealed partial class WebhookDispatcher(
             // A URL the client cannot use (the database allows what validation refused): logged as a failed attempt.
             return new AttemptResult(at, Elapsed(watch), null, e.Message);
         }
+        catch (HttpRequestException e) when (e is WebhookTargetRefusedException || e.InnerException is WebhookTargetRefusedException)
+        {
+            // Refused when connecting (the name resolves to this machine now, or a redirect led there): never retried.
+            var atConnect = e as WebhookTargetRefusedException ?? (WebhookTargetRefusedException)e.InnerException!;
+            return new AttemptResult(at, Elapsed(watch), null, atConnect.Message, Permanent: true);
+        }
         catch (HttpRequestException e)
         {
             return new AttemptResult(at, Elapsed(watch), null, e.HttpRequestError is HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Database;
+using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Webhooks;
 using WorkOrders.Ticketing.WorkOrders;
 using WorkOrders.Tests;
@@ -34,9 +36,9 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
 
     public void Dispose() => _http.Dispose();
 
-    private WebhookDispatcher Dispatcher(WebhookOptions? options = null, ChannelListener? listener = null, WebhookTargets? targets = null) => new(
+    private WebhookDispatcher Dispatcher(WebhookOptions? options = null, ChannelListener? listener = null, WebhookTargets? targets = null, IHttpClientFactory? http = null) => new(
         Data,
-        _http.GetRequiredService<IHttpClientFactory>(),
+        http ?? _http.GetRequiredService<IHttpClientFactory>(),
         listener ?? Listener(),
         Options.Create(options ?? new WebhookOptions { Timeout = TimeSpan.FromSeconds(5), FirstRetryDelay = TimeSpan.FromMinutes(1), BackoffFactor = 2, MaxAttempts = 3 }),
         targets ?? Targets(),
@@ -123,6 +125,66 @@ public sealed class WebhookTests(TestDatabase database) : IClassFixture<TestData
         Assert.Null(attempt.StatusCode);
         Assert.StartsWith("Not sent:", attempt.Error, StringComparison.Ordinal);
         Assert.Contains("127.0.0.1", attempt.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>The client the app posts with (<see cref="DeliveryExtensions.AddWebhookClient"/>), over <paramref name="targets"/>.</summary>
+    private static ServiceProvider WebhookClient(WebhookTargets targets) =>
+        new ServiceCollection().AddSingleton(targets).AddWebhookClient().BuildServiceProvider();
+
+    [Fact]
+    public async Task a_name_that_resolves_outside_when_checked_and_to_this_machine_when_connecting_is_refused_at_the_connection()
+    {
+        var org = await FreshAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        // A name under the attacker's control: its first answer (the check before the delivery) is a public address,
+        // every later one (the connection) this machine, as a DNS server with a zero TTL can arrange.
+        var lookups = 0;
+        var rebinding = new WebhookTargets(Data, Options.Create(new WebhookOptions()), (host, _) =>
+            Task.FromResult<IPAddress[]>(host != "rebind.test" ? [] : Interlocked.Increment(ref lookups) == 1 ? [IPAddress.Parse("203.0.113.7")] : [IPAddress.Loopback]));
+        var hook = await SubscribeAsync(org, new Uri($"http://rebind.test:{receiver.Port}/hook"));
+        await NewWorkOrderAsync(org);
+
+        using var http = WebhookClient(rebinding);
+        Assert.Equal(1, await Dispatcher(targets: rebinding, http: http.GetRequiredService<IHttpClientFactory>()).DispatchDueAsync(CancellationToken.None));
+
+        Assert.Equal(2, lookups);
+        Assert.Empty(receiver.Received);
+        var delivery = await OnlyDeliveryAsync(org, hook);
+        Assert.Equal((WebhookDeliveries.Failed, 1), (delivery.Status, delivery.Attempts));
+        var attempt = Assert.Single(delivery.AttemptLog);
+        Assert.Null(attempt.StatusCode);
+        Assert.StartsWith("Not sent:", attempt.Error, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", attempt.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task the_webhook_client_connects_to_localhost_only_when_it_is_an_allowed_host()
+    {
+        var org = await FreshAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var url = new Uri($"http://localhost:{receiver.Port}/hook");
+
+        // Straight through the client, past the checks before it: the connection itself refuses.
+        using (var strict = WebhookClient(Targets(Options.Create(new WebhookOptions()))))
+        {
+            var client = strict.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
+            var refused = await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.PostAsync(url, new StringContent("{}")));
+            var reason = refused as WebhookTargetRefusedException ?? Assert.IsType<WebhookTargetRefusedException>(refused.InnerException);
+            Assert.Equal("webhook.url_internal", reason.Refusal.Code);
+            Assert.Empty(receiver.Received);
+        }
+
+        var allowed = Targets(Options.Create(new WebhookOptions { AllowedHosts = ["localhost"] }));
+        var created = await new WebhookSubscriptions(Data, _clock, allowed).CreateAsync(new WebhookRequest(url.ToString(), "created", null), org[Role.Admin], CancellationToken.None);
+        Assert.True(created.Succeeded, created.Failure?.Message);
+        await NewWorkOrderAsync(org);
+
+        using var http = WebhookClient(allowed);
+        Assert.Equal(1, await Dispatcher(targets: allowed, http: http.GetRequiredService<IHttpClientFactory>()).DispatchDueAsync(CancellationToken.None));
+
+        Assert.Single(receiver.Received);
+        var delivery = await OnlyDeliveryAsync(org, created.Value!);
+        Assert.Equal((WebhookDeliveries.Delivered, 204), (delivery.Status, Assert.Single(delivery.AttemptLog).StatusCode));
     }
 
     [Fact]
