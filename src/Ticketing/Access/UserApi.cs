@@ -17,6 +17,7 @@ public static class UserApi
             .WithTags("Users");
         api.MapPost("/users", async (CreateUserRequest request, Actor actor, Users users, CancellationToken ct) =>
             (await users.CreateAsync(request, actor, ct)).Map(u => Results.Created($"/api/v1/users/{u.Id}", u)))
+            .AccessFirst(Users.AdminOnly)
             .Produces<UserInfo>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .WithTags("Users");

@@ -20,6 +20,9 @@ public sealed record Department(long Id, string Name);
 /// <summary>Accounts: sign-in with hashed passwords, and administration of users.</summary>
 public sealed partial class Users(NpgsqlDataSource dataSource, IPasswordHasher<Users> hasher)
 {
+    /// <summary>The refusal of an account change through the API by anyone but an administrator.</summary>
+    public static Failure? AdminOnly(Actor actor) => actor.Role == Role.Admin ? null : Failure.Forbidden("user.admin_only");
+
     public const int MinPasswordLength = 4;
 
     // Verified when the user does not exist, so a wrong user name costs as much time as a wrong password.

@@ -18,7 +18,8 @@ namespace WorkOrders.Ticketing.Api;
 /// <item>paging that means the same on every list: <c>skip</c> from 0, <c>take</c> from 1 to <see cref="MaxTake"/>;</item>
 /// <item>a URL of at most <see cref="MaxUrlLength"/> characters, answered 414 with a problem body.</item>
 /// </list>
-/// A refusal is a 400 (or 414) problem that names the field (its JSON path, query or form name) and the reason.
+/// A refusal is a 400 (or 414) problem that names the field (its JSON path, query or form name) and the reason, unless
+/// the endpoint's <see cref="AccessFirst"/> check refuses the caller: then that 403 or 404 is the answer.
 /// </summary>
 public sealed class InputGuard(RequestDelegate next)
 {
@@ -46,7 +47,9 @@ public sealed class InputGuard(RequestDelegate next)
         var refusal = UrlTooLong(request) ?? Query(request.Query) ?? await BodyAsync(request, http.RequestAborted);
         if (refusal is { } refused)
         {
-            await refused.ExecuteAsync(http);
+            // Who may use the endpoint before what is wrong with the request: a caller it refuses learns nothing more.
+            var first = await AccessFirst.RefusalAsync(http, http.GetEndpoint(), request.RouteValues);
+            await (first ?? refused).ExecuteAsync(http);
             return;
         }
 

@@ -76,7 +76,8 @@ public static class Problems
 
 /// <summary>
 /// A body that is not JSON, or a value of the wrong type, fails model binding with a BadHttpRequestException.
-/// This names the field the JSON path points at, instead of an empty 400.
+/// This names the field the JSON path points at, instead of an empty 400; or answers the endpoint's
+/// <see cref="AccessFirst"/> refusal when the caller may not use it at all.
 /// </summary>
 public sealed class BadRequestHandler(IProblemDetailsService problems) : IExceptionHandler
 {
@@ -93,6 +94,14 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
             JsonException json => ("body", new Refusal("body.malformed", json.Message.Split(" Path:")[0])),
             _ => ("body", new Refusal("body.unreadable", bad.Message)),
         };
+        // The exception handler has cleared the endpoint and route values; its feature keeps those of the request.
+        var feature = httpContext.Features.Get<IExceptionHandlerFeature>();
+        if (await AccessFirst.RefusalAsync(httpContext, feature?.Endpoint, feature?.RouteValues ?? new Microsoft.AspNetCore.Routing.RouteValueDictionary()) is { } first)
+        {
+            await first.ExecuteAsync(httpContext);
+            return true;
+        }
+
         httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
         var problem = Problems.ValidationDetails(Failure.Invalid(field, reason));
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });

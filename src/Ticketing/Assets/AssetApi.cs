@@ -90,21 +90,25 @@ public static class AssetApi
             .WithTags("Assets");
         api.MapPost("/assets", async (CreateAssetRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
             (await assets.CreateAsync(request, actor, ct)).Map(a => Results.Created($"/api/v1/assets/{a.Id}", a)))
+            .AccessFirst(AssetRegister.WriteRefusal)
             .Produces<Asset>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .WithTags("Assets");
         api.MapPut("/assets/{id:long}", async (long id, EditAssetRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
             (await assets.EditAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(AssetRegister.WriteRefusal)
             .Produces<AssetRecord>()
             .ProducesValidationProblem()
             .WithTags("Assets");
         api.MapPost("/assets/{id:long}/move", async (long id, MoveAssetRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
             (await assets.MoveAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(AssetRegister.WriteRefusal)
             .Produces<AssetRecord>()
             .ProducesValidationProblem()
             .WithTags("Assets");
         api.MapPost("/assets/{id:long}/lifecycle", async (long id, AssetLifecycleRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
             (await assets.ChangeLifecycleAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(AssetRegister.WriteRefusal)
             .Produces<AssetRecord>()
             .ProducesValidationProblem()
             .WithTags("Assets");

@@ -210,6 +210,9 @@ public static class AssetPlacement
 
 public sealed partial class AssetRegister
 {
+    /// <summary>The refusal of a change to the register by a reader (see <see cref="Actor.WritesAssets"/>); null for a writer.</summary>
+    public static Failure? WriteRefusal(Actor actor) => actor.WritesAssets ? null : Failure.Forbidden("asset.write_forbidden");
+
     /// <summary>The advisory lock that serialises moves, so two concurrent moves can never close a cycle between them.</summary>
     private const long MoveLock = 0x4153_5345_544D;
 

@@ -25,6 +25,7 @@ public static class AssignmentApi
             .WithSummary("A user's weekly working hours, time zone and away periods.");
         schedules.MapPut("/", async (long id, ScheduleRequest request, Actor actor, Schedules service, CancellationToken ct) =>
                 (await service.SaveAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(Schedules.AccessFirstAsync)
             .Produces<UserSchedule>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -84,6 +85,7 @@ public static class AssignmentApi
             .WithSummary("A technician takes an unassigned work order of their department; the first claim wins.");
         workOrders.MapPost("/{id:long}/reassign", async (long id, ReassignRequest request, Actor actor, ReassignWorkOrder reassign, CancellationToken ct) =>
                 (await reassign.HandleAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
             .Produces<TransitionResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)

@@ -40,6 +40,7 @@ public static class PmApi
 
         pm.MapPost("/plans", async (PmPlanRequest request, Actor actor, PmPlans plans, CancellationToken ct) =>
                 (await plans.CreateAsync(request, actor, ct)).Map(plan => Results.Created($"/api/v1/pm/plans/{plan.Id}", plan)))
+            .AccessFirst(PmPlans.PlannerOnly)
             .Produces<PmPlan>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
 

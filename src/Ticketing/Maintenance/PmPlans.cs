@@ -150,6 +150,9 @@ public sealed class PmPlans(NpgsqlDataSource dataSource, TimeProvider clock)
 
     public static bool CanPlan(Actor actor) => actor.Role is Role.Admin or Role.Planner;
 
+    /// <summary>The refusal of a plan change by someone who does not plan; null for a planner.</summary>
+    public static Failure? PlannerOnly(Actor actor) => CanPlan(actor) ? null : Failure.Forbidden("pm.planner_only");
+
     public async Task<Outcome<PmPlan>> CreateAsync(PmPlanRequest request, Actor actor, CancellationToken cancellationToken)
     {
         if (!CanPlan(actor))

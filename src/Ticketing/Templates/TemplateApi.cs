@@ -19,10 +19,12 @@ public static class TemplateApi
             .Produces<Template>();
         templates.MapPost("/", async (TemplateRequest request, Actor actor, Templates service, CancellationToken ct) =>
             (await service.CreateAsync(request, actor, ct)).Map(t => Results.Created($"/api/v1/templates/{t.Id}", t)))
+            .AccessFirst(Templates.AdminOnly)
             .Produces<Template>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         templates.MapPut("/{id:long}", async (long id, TemplateRequest request, Actor actor, Templates service, CancellationToken ct) =>
             (await service.UpdateAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(Templates.AdminOnly)
             .Produces<Template>()
             .ProducesValidationProblem();
     }

@@ -33,6 +33,9 @@ public sealed record TemplateRequest(
 /// <summary>Templates: read by everyone who raises work, written by administrators.</summary>
 public sealed class Templates(NpgsqlDataSource dataSource)
 {
+    /// <summary>The refusal of a template change by anyone but an administrator.</summary>
+    public static Failure? AdminOnly(Actor actor) => actor.Role == Role.Admin ? null : Failure.Forbidden("template.admin_only");
+
     private const string SelectTemplates = """
         SELECT t.id, t.name, t.work_type, t.default_priority, t.department_id, d.name AS department_name,
                t.asset_required, t.contact_required, t.fields::text AS fields, t.active, t.row_version

@@ -1,6 +1,8 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Api;
 
 namespace WorkOrders.Ticketing.WorkOrders;
 
@@ -112,6 +114,18 @@ internal static class WorkOrderAccess
 
     public static async Task<Failure?> CheckAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long workOrderId, Actor actor, CancellationToken cancellationToken) =>
         (await LoadAsync<Row>(connection, transaction, Check, workOrderId, actor, cancellationToken)).Failure;
+
+    /// <summary>The <see cref="AccessFirst"/> check of the endpoints under /work-orders/{id}: missing (404) or not the actor's to see (403).</summary>
+    public static async Task<Failure?> AccessFirstAsync(AccessFirst.Request request)
+    {
+        if (request.Id() is not { } id)
+        {
+            return null;
+        }
+
+        await using var connection = await request.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(request.Aborted);
+        return await CheckAsync(connection, null, id, request.Actor, request.Aborted);
+    }
 
     private const string Check =
         $"SELECT number, requester_id, assignee_id, department_id, {Visibility.IsCollaboratorSql} AS is_collaborator FROM work_orders w WHERE id = @id";

@@ -74,6 +74,7 @@ public static class WorkOrderApi
                     return Results.Ok(result);
                 });
             })
+            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
             .Produces<TransitionResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -81,6 +82,7 @@ public static class WorkOrderApi
 
         workOrders.MapPost("/{id:long}/comments", async (long id, CommentRequest request, Actor actor, AddComment comments, CancellationToken ct) =>
                 (await comments.HandleAsync(id, request, actor, ct)).Map(c => Results.Created($"/api/v1/work-orders/{id}#comment-{c.Id}", c)))
+            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
             .Produces<Comment>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
 
@@ -101,6 +103,7 @@ public static class WorkOrderApi
                 return (await attachments.AddAsync(id, file.FileName, file.ContentType, content, actor, ct))
                     .Map(a => Results.Created($"/api/v1/work-orders/{id}/attachments/{a.Id}", a));
             })
+            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
             .DisableAntiforgery()
             .Accepts<IFormFile>("multipart/form-data")
             .Produces<AttachmentInfo>(StatusCodes.Status201Created)
