@@ -1,14 +1,22 @@
 using Dapper;
 using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Api;
 
 namespace WorkOrders.Ticketing.Assignment;
 
-/// <summary>A user's working week and away periods as the API shows and takes them. Weekday 1 = Monday ... 7 = Sunday.</summary>
-public sealed record UserSchedule(long UserId, string TimeZone, IReadOnlyList<WorkingHours> Hours, IReadOnlyList<AwayPeriod> Away);
+/// <summary>
+/// A user's working week and away periods as the API shows and takes them. Weekday 1 = Monday ... 7 = Sunday.
+/// <see cref="Version"/> counts the saves of the schedule; sent back with a change, it refuses one made from a stale read.
+/// </summary>
+public sealed record UserSchedule(long UserId, string TimeZone, IReadOnlyList<WorkingHours> Hours, IReadOnlyList<AwayPeriod> Away, int Version);
 
-/// <summary>Replaces a user's whole schedule. Times of day are in <see cref="TimeZone"/> (an IANA name such as Asia/Taipei).</summary>
-public sealed record ScheduleRequest(string? TimeZone, IReadOnlyList<WorkingHours>? Hours, IReadOnlyList<AwayPeriod>? Away);
+/// <summary>
+/// Replaces a user's whole schedule. Times of day are in <see cref="TimeZone"/> (an IANA name such as Asia/Taipei).
+/// With <see cref="Version"/> (that of the schedule read), a schedule saved by someone else since is not overwritten (409).
+/// </summary>
+public sealed record ScheduleRequest(string? TimeZone, IReadOnlyList<WorkingHours>? Hours, IReadOnlyList<AwayPeriod>? Away, int? Version = null);
 
 /// <summary>When people work: administrators set anyone's schedule, managers those of their department.</summary>
 public sealed class Schedules(NpgsqlDataSource dataSource, TimeProvider? clock = null)
@@ -25,6 +33,24 @@ public sealed class Schedules(NpgsqlDataSource dataSource, TimeProvider? clock =
         SELECT @userId, unnest(@froms), unnest(@tos), unnest(@reasons);
         INSERT INTO user_events (user_id, occurred_at, actor_id, kind, payload)
         VALUES (@userId, @at, @actorId, 'schedule_changed', jsonb_build_object('timeZone', @timeZone::text, 'hours', cardinality(@weekdays), 'away', cardinality(@froms)));
+        """;
+
+    /// <summary>The <see cref="AccessFirst"/> check of PUT /users/{id}/schedule: the same refusal as <see cref="SaveAsync"/> makes.</summary>
+    public static async Task<Failure?> AccessFirstAsync(AccessFirst.Request request)
+    {
+        if (request.Id() is not { } id)
+        {
+            return null;
+        }
+
+        await using var connection = await request.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(request.Aborted);
+        return await RefusalAsync(connection, id, request.Actor, request.Aborted);
+    }
+
+    private const string LockVersion = """
+        SELECT (SELECT count(*) FROM user_events e WHERE e.user_id = u.id AND e.kind = 'schedule_changed')::int
+        FROM users u WHERE u.id = @userId
+        FOR UPDATE OF u
         """;
 
     public async Task<Outcome<UserSchedule>> GetAsync(long userId, Actor actor, CancellationToken cancellationToken)
@@ -56,6 +82,13 @@ public sealed class Schedules(NpgsqlDataSource dataSource, TimeProvider? clock =
         var hours = request.Hours ?? [];
         var away = request.Away ?? [];
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The user's row locked first, so two saves of one schedule take turns and the second sees the first's version.
+        var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(LockVersion, new { userId }, transaction, cancellationToken: cancellationToken));
+        if (request.Version is { } expected && expected != version)
+        {
+            return Failure.Conflict("schedule.changed");
+        }
+
         await connection.ExecuteAsync(new CommandDefinition(
             Replace,
             new
@@ -120,6 +153,11 @@ public sealed class Schedules(NpgsqlDataSource dataSource, TimeProvider? clock =
             {
                 errors.Add($"away[{i}].reason", "field.too_long", MaxReasonLength);
             }
+            else if (away[i].Reason is { } reason && InputGuard.CheckText(reason) is { } control)
+            {
+                // The API's guard has refused this before; a page calls the service directly.
+                errors.Add($"away[{i}].reason", control);
+            }
         }
     }
 
@@ -151,10 +189,13 @@ public sealed class Schedules(NpgsqlDataSource dataSource, TimeProvider? clock =
             new { userId },
             transaction,
             cancellationToken: cancellationToken));
+        var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM user_events WHERE user_id = @userId AND kind = 'schedule_changed'", new { userId }, transaction, cancellationToken: cancellationToken));
         return new UserSchedule(
             userId,
             timeZone ?? "UTC",
             hours.Select(h => h.ToHours()).ToList(),
-            away.Select(a => new AwayPeriod(a.AwayFrom, a.AwayTo, a.Reason)).ToList());
+            away.Select(a => new AwayPeriod(a.AwayFrom, a.AwayTo, a.Reason)).ToList(),
+            version);
     }
 }
