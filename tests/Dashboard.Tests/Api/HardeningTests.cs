@@ -100,6 +100,57 @@ public sealed class HardeningTests(ExportJobHost host) : IClassFixture<ExportJob
     }
 
     [Fact]
+    public async Task a_body_the_guard_or_binding_refuses_is_answered_403_to_a_caller_the_endpoint_refuses_and_400_to_one_it_lets_in()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        var id = await CreateAsync(await host.SignedInAsync(org[Role.Requester]), org);
+        var outsider = await host.SignedInAsync(org.OutsideManager);
+        var manager = await host.SignedInAsync(org[Role.Manager]);
+        var technician = await host.SignedInAsync(org[Role.Technician]);
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+
+        // Malformed JSON, a control character (the guard) and a value of the wrong type (binding): none may speak first.
+        string[] malformed = ["{\"action\": ", "{\"note\": \"a\u0001b\"}"];
+        (HttpClient Refused, HttpClient Allowed, string Method, string Path, string[] Bodies)[] cases =
+        [
+            (outsider, manager, "POST", $"/api/v1/work-orders/{id}/transitions", [.. malformed, "{\"action\": 5}"]),
+            (outsider, manager, "POST", $"/api/v1/work-orders/{id}/comments", malformed),
+            (outsider, manager, "POST", $"/api/v1/work-orders/{id}/reassign", [.. malformed, "{\"assigneeId\": \"someone\"}"]),
+            (outsider, manager, "POST", $"/api/v1/work-orders/{id}/collaborators", [.. malformed, "{\"userId\": \"someone\"}"]),
+            (outsider, manager, "POST", $"/api/v1/work-orders/{id}/sub-tasks", malformed),
+            (outsider, manager, "PUT", $"/api/v1/users/{org[Role.Technician].UserId}/schedule", [.. malformed, "{\"hours\": 7}"]),
+            (technician, admin, "POST", "/api/v1/templates", malformed),
+            (technician, admin, "PUT", $"/api/v1/templates/{org.TemplateId}", malformed),
+            (technician, admin, "POST", "/api/v1/webhooks", malformed),
+            (technician, admin, "POST", "/api/v1/assets", malformed),
+            (technician, admin, "PUT", $"/api/v1/assets/{org.MachineId}", malformed),
+            (technician, admin, "POST", "/api/v1/users", malformed),
+            (technician, admin, "POST", "/api/v1/pm/plans", malformed),
+        ];
+        var tried = 0;
+        foreach (var (refused, allowed, method, path, bodies) in cases)
+        {
+            foreach (var body in bodies)
+            {
+                HttpRequestMessage Request() => new(new HttpMethod(method), path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+                using var asRefused = Request();
+                var answer = await refused.SendAsync(asRefused);
+                Assert.True(answer.StatusCode == HttpStatusCode.Forbidden, $"{method} {path} {body}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+
+                using var asAllowed = Request();
+                var told = await allowed.SendAsync(asAllowed);
+                Assert.True(told.StatusCode == HttpStatusCode.BadRequest, $"{method} {path} {body} (allowed): {(int)told.StatusCode} {await told.Content.ReadAsStringAsync()}");
+                tried++;
+            }
+        }
+
+        // A work order that does not exist is a 404 whatever the body, as with a well-formed one.
+        using var missing = new HttpRequestMessage(HttpMethod.Post, "/api/v1/work-orders/999999999/transitions") { Content = new StringContent("{", System.Text.Encoding.UTF8, "application/json") };
+        Assert.Equal(HttpStatusCode.NotFound, (await outsider.SendAsync(missing)).StatusCode);
+        Console.WriteLine($"403 before 400: {tried} bodies x 2 callers");
+    }
+
+    [Fact]
     public async Task a_replayed_create_answers_201_with_the_same_location_as_the_first_answer()
     {
         var org = await TestOrg.CreateAsync(host.Data);
