@@ -8,10 +8,11 @@ namespace WorkOrders.Ticketing.Api;
 
 /// <summary>
 /// Endpoint metadata: the refusal a caller gets from an endpoint whatever its body says (a role the service refuses, a
-/// resource that is missing or not theirs), asked only when the body itself is refused (malformed JSON, a control
-/// character, a value of the wrong type). Then this refusal is the answer instead of the 400, so a caller who may not use
-/// the endpoint learns nothing about how to shape a request to it. The services make the same check again when a
-/// well-formed body reaches them; this one reads nothing of the body.
+/// resource that is not theirs), asked only when the body itself is refused (malformed JSON, a control character, a
+/// value of the wrong type). A 403 from it is the answer instead of the 400, so a caller who may not use the endpoint
+/// learns nothing about how to shape a request to it; a resource that does not exist leaves the 400 to name the field,
+/// which tells nobody anything the 404 would not. The services make the same check again when a well-formed body
+/// reaches them; this one reads nothing of the body.
 /// </summary>
 public sealed class AccessFirst(Func<AccessFirst.Request, Task<Failure?>> check)
 {
@@ -24,7 +25,7 @@ public sealed class AccessFirst(Func<AccessFirst.Request, Task<Failure?>> check)
     }
 
     /// <summary>
-    /// The answer instead of a body refusal, or null when the caller may use the endpoint (or it declares no check):
+    /// The 403 to answer instead of a body refusal, or null when the caller may use the endpoint (or it declares no check):
     /// the endpoint and route values are those of the request, also inside the exception handler, which clears them.
     /// </summary>
     public static async Task<IResult?> RefusalAsync(HttpContext http, Endpoint? endpoint, RouteValueDictionary routeValues)
@@ -34,7 +35,9 @@ public sealed class AccessFirst(Func<AccessFirst.Request, Task<Failure?>> check)
             return null;
         }
 
-        return await first.Check(new Request(actor, routeValues, http.RequestServices, http.RequestAborted)) is { } failure ? failure.ToResult() : null;
+        return await first.Check(new Request(actor, routeValues, http.RequestServices, http.RequestAborted)) is { Kind: FailureKind.Forbidden } refused
+            ? refused.ToResult()
+            : null;
     }
 
     private Func<Request, Task<Failure?>> Check { get; } = check;

@@ -19,7 +19,7 @@ namespace WorkOrders.Ticketing.Api;
 /// <item>a URL of at most <see cref="MaxUrlLength"/> characters, answered 414 with a problem body.</item>
 /// </list>
 /// A refusal is a 400 (or 414) problem that names the field (its JSON path, query or form name) and the reason, unless
-/// the endpoint's <see cref="AccessFirst"/> check refuses the caller: then that 403 or 404 is the answer.
+/// the endpoint's <see cref="AccessFirst"/> check refuses the caller: then that 403 is the answer.
 /// </summary>
 public sealed class InputGuard(RequestDelegate next)
 {

@@ -144,9 +144,9 @@ public sealed class HardeningTests(ExportJobHost host) : IClassFixture<ExportJob
             }
         }
 
-        // A work order that does not exist is a 404 whatever the body, as with a well-formed one.
+        // A work order that does not exist hides nothing: the body's own 400 names what is wrong with it.
         using var missing = new HttpRequestMessage(HttpMethod.Post, "/api/v1/work-orders/999999999/transitions") { Content = new StringContent("{", System.Text.Encoding.UTF8, "application/json") };
-        Assert.Equal(HttpStatusCode.NotFound, (await outsider.SendAsync(missing)).StatusCode);
+        Assert.Contains("body", (await FieldCodesAsync(await outsider.SendAsync(missing))).Keys);
         Console.WriteLine($"403 before 400: {tried} bodies x 2 callers");
     }
 
