@@ -86,6 +86,7 @@ public static class TicketingExtensions
         services.AddExceptionHandler<BadRequestHandler>();
         services.AddExceptionHandler<DatabaseUnavailableHandler>();
         services.AddSingleton<SignInThrottle>();
+        services.AddSingleton(new ListenChannel(SessionStamps.Channel));
         services.AddSingleton<SessionStamps>();
         services.AddSingleton<Accounts>();
         services.AddHealthChecks().AddCheck<DatabaseReadiness>("database", tags: ["ready"]);

@@ -14,6 +14,13 @@ public sealed class TicketingOptions
     /// <summary>How long an API bearer token stays valid.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How long a security stamp read from PostgreSQL answers from memory at most, should the notification of its
+    /// change be lost (see <see cref="Access.SessionStamps"/>). Zero reads it on every request.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan SessionStampLifetime { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Apply pending migrations at start-up; when false, a start that finds the schema behind refuses.</summary>
     public bool MigrateOnStart { get; set; } = true;
 

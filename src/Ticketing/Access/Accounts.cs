@@ -21,9 +21,10 @@ public sealed record ChangePasswordRequest(string? UserName, string? CurrentPass
 /// <summary>
 /// The account changes: an administrator's edit, deactivation, reactivation and password reset, a user's own
 /// password change and sign-out. Each writes a <c>user_events</c> row (who, when, what) in the same transaction, and
-/// each that must end the user's sessions replaces their security stamp (see <see cref="SessionStamps"/>).
+/// each that must end the user's sessions replaces their security stamp (see <see cref="SessionStamps"/>): every
+/// instance hears of it from PostgreSQL, and this one forgets the old stamp before it answers.
 /// </summary>
-public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users> hasher, Users users, TimeProvider clock)
+public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users> hasher, Users users, SessionStamps stamps, TimeProvider clock)
 {
     public const int TemporaryPasswordLength = 12;
 
@@ -147,6 +148,11 @@ public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users>
         };
         await AuditAsync(connection, transaction, id, actor.UserId, "edited", payload, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (revoke)
+        {
+            stamps.Forget(id);
+        }
+
         return (await users.GetAsync(id, cancellationToken))!;
     }
 
@@ -187,6 +193,7 @@ public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users>
 
         await AuditAsync(connection, transaction, id, actor.UserId, "password_reset", new { }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        stamps.Forget(id);
         return new PasswordResetResponse(id, temporary);
     }
 
@@ -250,6 +257,7 @@ public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users>
             cancellationToken: cancellationToken));
         await AuditAsync(connection, transaction, row.Id, row.Id, "password_changed", new { wasTemporary = row.MustChangePassword }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        stamps.Forget(row.Id);
         return row.ToSession() with { Stamp = stamp };
     }
 
@@ -265,6 +273,7 @@ public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users>
             cancellationToken: cancellationToken));
         await AuditAsync(connection, transaction, userId, userId, "signed_out", new { }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        stamps.Forget(userId);
     }
 
     /// <summary>The account's changes, newest first.</summary>
@@ -321,6 +330,7 @@ public sealed class Accounts(NpgsqlDataSource dataSource, IPasswordHasher<Users>
         }
 
         await transaction.CommitAsync(cancellationToken);
+        stamps.Forget(id);
         return (await users.GetAsync(id, cancellationToken))!;
     }
 

@@ -24,13 +24,24 @@ public sealed partial class ChannelListener(NpgsqlDataSource dataSource, IEnumer
     private readonly string[] _channels = channels.Select(c => c.Name).Distinct(StringComparer.Ordinal).ToArray();
     private readonly Lock _gate = new();
     private ImmutableList<Subscription> _subscriptions = [];
-    private volatile bool _listening;
+    private long _connected;
+    private long _connections;
+    private volatile int _processId;
 
     /// <summary>How many in-process subscriptions are open: pages that went away must not be left here.</summary>
     public int SubscriptionCount => _subscriptions.Count;
 
     /// <summary>Whether the connection is up and listening right now.</summary>
-    public bool Listening => _listening;
+    public bool Listening => Connected != 0;
+
+    /// <summary>
+    /// Which connection is listening now, counted from 1 by every successful LISTEN; 0 while none is. A subscriber that
+    /// trusts state built from notifications trusts it only while this stays the value it had when it built it.
+    /// </summary>
+    public long Connected => Interlocked.Read(ref _connected);
+
+    /// <summary>The PostgreSQL backend process of the listening connection (0 while none), e.g. for pg_terminate_backend.</summary>
+    public int ProcessId => _processId;
 
     /// <summary>
     /// Calls <paramref name="handler"/> with the payload of each notification on <paramref name="channel"/>, and with
@@ -67,7 +78,6 @@ public sealed partial class ChannelListener(NpgsqlDataSource dataSource, IEnumer
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
             {
-                _listening = false;
                 LogConnectionLost(e, pause);
                 try
                 {
@@ -84,38 +94,51 @@ public sealed partial class ChannelListener(NpgsqlDataSource dataSource, IEnumer
 
             pause = FirstPause;
         }
+    }
 
-        _listening = false;
+    private void Lost()
+    {
+        Interlocked.Exchange(ref _connected, 0);
+        _processId = 0;
     }
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
         connection.Notification += (_, e) => Raise(e.Channel, e.Payload);
-        foreach (var channel in _channels)
+        try
         {
-            // Channel names come from the app's own registrations, quoted as identifiers; never from a request.
-#pragma warning disable CA2100
-            await using var listen = new NpgsqlCommand($"LISTEN \"{channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection);
-#pragma warning restore CA2100
-            await listen.ExecuteNonQueryAsync(stoppingToken);
-        }
-
-        _listening = true;
-        LogListening(string.Join(", ", _channels));
-        foreach (var channel in _channels)
-        {
-            Raise(channel, null);
-        }
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            if (!await connection.WaitAsync(KeepAlive, stoppingToken))
+            foreach (var channel in _channels)
             {
-                // Nothing arrived for a while: a round trip finds a dead connection that waiting alone would not.
-                await using var ping = new NpgsqlCommand("SELECT 1", connection);
-                await ping.ExecuteNonQueryAsync(stoppingToken);
+                // Channel names come from the app's own registrations, quoted as identifiers; never from a request.
+#pragma warning disable CA2100
+                await using var listen = new NpgsqlCommand($"LISTEN \"{channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection);
+#pragma warning restore CA2100
+                await listen.ExecuteNonQueryAsync(stoppingToken);
             }
+
+            _processId = connection.ProcessID;
+            Interlocked.Exchange(ref _connected, Interlocked.Increment(ref _connections));
+            LogListening(string.Join(", ", _channels));
+            foreach (var channel in _channels)
+            {
+                Raise(channel, null);
+            }
+
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!await connection.WaitAsync(KeepAlive, stoppingToken))
+                {
+                    // Nothing arrived for a while: a round trip finds a dead connection that waiting alone would not.
+                    await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                    await ping.ExecuteNonQueryAsync(stoppingToken);
+                }
+            }
+        }
+        finally
+        {
+            // Whatever ends the loop, nobody may go on trusting that notifications arrive.
+            Lost();
         }
     }
 

@@ -27,10 +27,8 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
     private const int ArchivedWorkOrders = 20_000;
 
     private readonly string _folder = Directory.CreateTempSubdirectory("workorders-kill9-").FullName;
-    private TestReceiver _receiver = null!;
-    private TestSmtpServer _smtp = null!;
+    private FaultRig _rig = null!;
     private DashboardProcess _app = null!;
-    private TestOrg _org = null!;
 
     // What the clients sent and what was acknowledged, across every restart.
     private readonly ConcurrentDictionary<string, long> _created = new();
@@ -39,6 +37,12 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
     private readonly ConcurrentQueue<(long Id, string Sha256)> _uploads = new();
     private readonly ConcurrentQueue<long> _lifecycle = new();
     private readonly ConcurrentDictionary<string, int> _lost = new();
+
+    private TestReceiver Receiver => _rig.Receiver;
+
+    private TestSmtpServer Smtp => _rig.Smtp;
+
+    private TestOrg Org => _rig.Org;
 
     private string WarehousePath => Path.Combine(_folder, "warehouse.duckdb");
 
@@ -76,48 +80,22 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
 
     public async Task InitializeAsync()
     {
-        _receiver = await TestReceiver.StartAsync();
-        _smtp = TestSmtpServer.Start();
-        _org = await TestOrg.CreateAsync(database.DataSource);
-
-        // An archive big enough that a whole ingest takes a while, so a kill finds it copying; made before the webhook
-        // subscription, so that its history owes no deliveries.
-        await WarehouseFixture.AddArchivedAsync(database.DataSource, _org, ArchivedWorkOrders, $"{_org.Suffix}k9");
-        await using (var connection = await database.DataSource.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("UPDATE users SET email = user_name || '@plant.test' WHERE user_name LIKE '%' || @Suffix", new { _org.Suffix });
-            await connection.ExecuteAsync(
-                "INSERT INTO webhook_subscriptions (url, event_kind, secret, created_at) VALUES (@url, '*', @Secret, now())",
-                new { url = _receiver.Url.ToString(), Secret });
-        }
-
-        _app = new DashboardProcess("kill9", new Dictionary<string, string>
-        {
-            ["ConnectionStrings:WorkOrders"] = database.ConnectionString,
-            ["Warehouse:Path"] = WarehousePath,
-            ["Ingest:RunOnStart"] = "false",
-            ["Ingest:Interval"] = "1.00:00:00",
-            ["ForecastJob:RunOnStart"] = "false",
-            ["Webhooks:PollInterval"] = "00:00:01",
-            ["Webhooks:FirstRetryDelay"] = "00:00:01",
-            ["Webhooks:Timeout"] = "00:00:10",
-            // Loopback receivers are allowed by name, for when webhook URLs to loopback need an administrator's list.
-            ["Webhooks:AllowedHosts"] = "127.0.0.1",
-            ["Webhooks:AllowedHosts:0"] = "127.0.0.1",
-            ["Email:Host"] = "127.0.0.1",
-            ["Email:Port"] = _smtp.Port.ToString(CultureInfo.InvariantCulture),
-            ["Email:Tls"] = "None",
-            ["Email:From"] = "WorkOrders <workorders@plant.test>",
-            ["Email:PollInterval"] = "00:00:01",
-            ["Email:FirstRetryDelay"] = "00:00:01",
-        }, _folder);
+        // An archive big enough that a whole ingest takes a while, so a kill finds it copying.
+        _rig = await FaultRig.StartAsync(database.DataSource, ArchivedWorkOrders, "k9", Secret);
+        var settings = _rig.Settings(database.ConnectionString);
+        settings["Warehouse:Path"] = WarehousePath;
+        settings["Ingest:RunOnStart"] = "false";
+        settings["Ingest:Interval"] = "1.00:00:00";
+        settings["Webhooks:FirstRetryDelay"] = "00:00:01";
+        settings["Webhooks:Timeout"] = "00:00:10";
+        settings["Email:FirstRetryDelay"] = "00:00:01";
+        _app = new DashboardProcess("kill9", settings, _folder);
     }
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
-        await _receiver.DisposeAsync();
-        await _smtp.DisposeAsync();
+        await _rig.DisposeAsync();
         try
         {
             Directory.Delete(_folder, recursive: true);
@@ -140,9 +118,14 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
         }
 
         // The last restart: what was left unanswered is asked again, then every outbox drains.
-        _receiver.Delay = TimeSpan.Zero;
-        _smtp.Delay = TimeSpan.Zero;
+        Receiver.Delay = TimeSpan.Zero;
+        Smtp.Delay = TimeSpan.Zero;
         var final = await StartAndCheckAsync(Points.Length + 1);
+        await using (var outboxes = await database.DataSource.OpenConnectionAsync())
+        {
+            await FaultRig.OutboxesDrainedAsync(outboxes, TimeSpan.FromSeconds(60));
+        }
+
         var (webhooks, webhookRepeats) = await AssertWebhooksDeliveredAsync();
         var (emails, emailRepeats) = await AssertEmailsSentAsync();
 
@@ -180,9 +163,9 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
     {
         await _app.StartAsync();
         var clients = new Clients(
-            await SignInAsync(_org[Role.Manager].UserName),
-            await SignInAsync(_org[Role.Technician].UserName),
-            await SignInAsync(_org[Role.Admin].UserName));
+            await SignInAsync(Org[Role.Manager].UserName),
+            await SignInAsync(Org[Role.Technician].UserName),
+            await SignInAsync(Org[Role.Admin].UserName));
 
         // A create whose answer was lost is sent again with its key: it makes the work order once in all.
         foreach (var key in _unanswered.Keys)
@@ -200,15 +183,7 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
         return clients;
     }
 
-    private async Task<HttpClient> SignInAsync(string userName)
-    {
-        var client = new HttpClient { BaseAddress = _app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        using var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { userName, password = TestOrg.Password });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
+    private Task<HttpClient> SignInAsync(string userName) => FaultRig.SignInAsync(_app, userName, TimeSpan.FromSeconds(30));
 
     /// <summary>Runs the clients until the point's moment comes, then kills the app; says what was under way.</summary>
     private async Task<string> RunUntilKilledAsync(KillPoint point, Clients clients)
@@ -216,10 +191,10 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
         using var stop = new CancellationTokenSource();
         var trigger = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var bigUpload = point.Kind == "upload";
-        _receiver.Delay = point.Kind == "webhook" ? TimeSpan.FromSeconds(4) : TimeSpan.Zero;
-        _smtp.Delay = point.Kind == "email" ? TimeSpan.FromSeconds(4) : TimeSpan.Zero;
-        _receiver.Arrived = point.Kind == "webhook" ? _ => trigger.TrySetResult() : null;
-        _smtp.Arrived = point.Kind == "email" ? _ => trigger.TrySetResult() : null;
+        Receiver.Delay = point.Kind == "webhook" ? TimeSpan.FromSeconds(4) : TimeSpan.Zero;
+        Smtp.Delay = point.Kind == "email" ? TimeSpan.FromSeconds(4) : TimeSpan.Zero;
+        Receiver.Arrived = point.Kind == "webhook" ? _ => trigger.TrySetResult() : null;
+        Smtp.Arrived = point.Kind == "email" ? _ => trigger.TrySetResult() : null;
         var under = "";
         Task[] clientsRunning =
         [
@@ -252,8 +227,8 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
         await stop.CancelAsync();
         await Task.WhenAll(clientsRunning);
         clients.Dispose();
-        _receiver.Arrived = null;
-        _smtp.Arrived = null;
+        Receiver.Arrived = null;
+        Smtp.Arrived = null;
         return (hit ? "killed at its moment" : "its moment never came, killed after 20 s") + (under.Length > 0 ? $", {under}" : "");
     }
 
@@ -263,11 +238,11 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
         {
             Content = JsonContent.Create(new
             {
-                templateId = _org.TemplateId,
+                templateId = Org.TemplateId,
                 title = $"Crash {key}",
                 description = "Raised by the kill -9 test.",
                 priority = 3,
-                assetId = _org.MachineId,
+                assetId = Org.MachineId,
                 customFields = new { fault_code = "leak" },
             }),
         };
@@ -327,7 +302,7 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
                 var version = detail.GetProperty("rowVersion").GetInt32();
                 (HttpClient Client, object Body, string Action)? next = detail.GetProperty("status").GetString() switch
                 {
-                    "new" => (clients.Manager, new { action = "assign", assigneeId = _org[Role.Technician].UserId, rowVersion = version }, "assign"),
+                    "new" => (clients.Manager, new { action = "assign", assigneeId = Org[Role.Technician].UserId, rowVersion = version }, "assign"),
                     "assigned" => (clients.Technician, new { action = "start", rowVersion = version }, "start"),
                     "in_progress" => (clients.Technician, new { action = "resolve", note = "fixed", rowVersion = version }, "resolve"),
                     "resolved" => (clients.Manager, new { action = "approve", rating = 4, rowVersion = version }, "approve"),
@@ -447,14 +422,8 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
     private async Task<(int Owed, int Repeats)> AssertWebhooksDeliveredAsync()
     {
         await using var connection = await database.DataSource.OpenConnectionAsync();
-        await Eventually.Until(
-            () => connection.ExecuteScalarAsync<long>("SELECT count(*) FROM webhook_outbox WHERE status <> 'delivered'"),
-            left => left == 0,
-            "the webhook outbox to be delivered",
-            TimeSpan.FromSeconds(60),
-            TimeSpan.FromMilliseconds(200));
         var owed = (await connection.QueryAsync<(long Id, long EventId)>("SELECT id, event_id FROM webhook_outbox")).ToDictionary(r => r.Id, r => r.EventId);
-        var received = _receiver.Received.ToArray()
+        var received = Receiver.Received.ToArray()
             .Select(r => (Delivery: long.Parse(r.Headers["X-WorkOrders-Delivery"], CultureInfo.InvariantCulture),
                 Event: JsonDocument.Parse(r.Body).RootElement.GetProperty("eventId").GetInt64()))
             .ToArray();
@@ -468,15 +437,9 @@ public sealed class KillNineTests(TestDatabase database, ITestOutputHelper outpu
     private async Task<(int Owed, int Repeats)> AssertEmailsSentAsync()
     {
         await using var connection = await database.DataSource.OpenConnectionAsync();
-        await Eventually.Until(
-            () => connection.ExecuteScalarAsync<long>("SELECT count(*) FROM email_outbox WHERE status <> 'sent'"),
-            left => left == 0,
-            "the e-mail outbox to be sent",
-            TimeSpan.FromSeconds(60),
-            TimeSpan.FromMilliseconds(200));
         var owed = (await connection.QueryAsync<long>("SELECT id FROM email_outbox")).Select(id => $"email-outbox-{id}@plant.test").ToHashSet();
         Assert.NotEmpty(owed);
-        var received = _smtp.Received.Select(m => m.Message.MessageId).ToArray();
+        var received = Smtp.Received.Select(m => m.Message.MessageId).ToArray();
         Assert.Equal(owed.Order(), received.Distinct().Order());
         var repeats = received.Length - owed.Count;
         // The outbox settles a batch in one transaction after sending it, so a kill mid-batch sends that batch's

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -32,56 +31,38 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
     private readonly string _folder = Directory.CreateTempSubdirectory("workorders-two-").FullName;
     private readonly TestBroker _broker = new();
     private readonly string _topicRoot = $"two-{Guid.NewGuid():N}/alarms";
-    private TestReceiver _receiver = null!;
-    private TestSmtpServer _smtp = null!;
+    private FaultRig _rig = null!;
     private DashboardProcess[] _apps = [];
-    private TestOrg _org = null!;
+
+    private TestReceiver Receiver => _rig.Receiver;
+
+    private TestOrg Org => _rig.Org;
 
     public async Task InitializeAsync()
     {
         await _broker.InitializeAsync();
-        _receiver = await TestReceiver.StartAsync();
-        _smtp = TestSmtpServer.Start();
-        _org = await TestOrg.CreateAsync(database.DataSource);
-
-        // History for the ingest to copy, made before the webhook subscription so that it owes no deliveries.
-        await WarehouseFixture.AddArchivedAsync(database.DataSource, _org, 2_000, $"{_org.Suffix}two");
-        await using (var connection = await database.DataSource.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("UPDATE users SET email = user_name || '@plant.test' WHERE user_name LIKE '%' || @Suffix", new { _org.Suffix });
-            await connection.ExecuteAsync(
-                "INSERT INTO webhook_subscriptions (url, event_kind, secret, created_at) VALUES (@url, '*', @Secret, now())",
-                new { url = _receiver.Url.ToString(), Secret });
-        }
-
+        // History for the ingest to copy.
+        _rig = await FaultRig.StartAsync(database.DataSource, 2_000, "two", Secret);
         _apps = [Instance("a"), Instance("b")];
     }
 
-    private DashboardProcess Instance(string name) => new(name, new Dictionary<string, string>
+    private DashboardProcess Instance(string name)
     {
-        ["ConnectionStrings:WorkOrders"] = database.ConnectionString,
+        var settings = _rig.Settings(database.ConnectionString);
         // Each instance owns its warehouse file: DuckDB lets one process write a file.
-        ["Warehouse:Path"] = Path.Combine(_folder, $"warehouse-{name}.duckdb"),
-        ["Ingest:Interval"] = "00:00:05",
-        ["ForecastJob:RunOnStart"] = "false",
-        ["ForecastJob:Interval"] = "7.00:00:00",
-        ["Sla:Interval"] = "00:00:05",
-        ["Pm:Interval"] = "00:00:05",
-        ["Inspections:Interval"] = "00:00:05",
-        ["Alarms:Interval"] = "00:00:05",
-        ["Alarms:Mqtt:Host"] = _broker.Host,
-        ["Alarms:Mqtt:Port"] = _broker.Port.ToString(CultureInfo.InvariantCulture),
-        ["Alarms:Mqtt:TopicRoot"] = _topicRoot,
+        settings["Warehouse:Path"] = Path.Combine(_folder, $"warehouse-{name}.duckdb");
+        settings["Ingest:Interval"] = "00:00:05";
+        settings["ForecastJob:Interval"] = "7.00:00:00";
+        settings["Sla:Interval"] = "00:00:05";
+        settings["Pm:Interval"] = "00:00:05";
+        settings["Inspections:Interval"] = "00:00:05";
+        settings["Alarms:Interval"] = "00:00:05";
+        settings["Alarms:Mqtt:Host"] = _broker.Host;
+        settings["Alarms:Mqtt:Port"] = _broker.Port.ToString(CultureInfo.InvariantCulture);
+        settings["Alarms:Mqtt:TopicRoot"] = _topicRoot;
         // No client id: the default is each instance's own, so neither takes the other's session off the broker.
-        ["Webhooks:PollInterval"] = "00:00:01",
-        ["Webhooks:AllowedHosts"] = "127.0.0.1",
-        ["Webhooks:AllowedHosts:0"] = "127.0.0.1",
-        ["Email:Host"] = "127.0.0.1",
-        ["Email:Port"] = _smtp.Port.ToString(CultureInfo.InvariantCulture),
-        ["Email:Tls"] = "None",
-        ["Email:From"] = "WorkOrders <workorders@plant.test>",
-        ["Email:PollInterval"] = "00:00:01",
-    }, _folder);
+        return new DashboardProcess(name, settings, _folder);
+    }
 
     public async Task DisposeAsync()
     {
@@ -90,8 +71,7 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
             await app.DisposeAsync();
         }
 
-        await _receiver.DisposeAsync();
-        await _smtp.DisposeAsync();
+        await _rig.DisposeAsync();
         await _broker.DisposeAsync();
         try
         {
@@ -115,15 +95,15 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         using var planner = await SignInAsync(b, Role.Planner);
 
         // An SLA target on every work order the test raises; alarm rules on five machines; PM plans and a route due.
-        await PostAsync(adminA, "/api/v1/sla-policies", new { name = $"P3 {_org.Suffix}", priority = 3, templateId = _org.TemplateId, responseMinutes = 60, resolutionMinutes = 480 });
+        await PostAsync(adminA, "/api/v1/sla-policies", new { name = $"P3 {Org.Suffix}", priority = 3, templateId = Org.TemplateId, responseMinutes = 60, resolutionMinutes = 480 });
         var machines = await MachinesAsync();
-        var source = await PostAsync(adminA, "/api/v1/alarm-sources", new { name = $"Scada {_org.Suffix}" });
+        var source = await PostAsync(adminA, "/api/v1/alarm-sources", new { name = $"Scada {Org.Suffix}" });
         var sourceName = source.GetProperty("source").GetProperty("name").GetString()!;
         foreach (var (id, _) in machines)
         {
             await PostAsync(adminB, "/api/v1/alarm-rules", new
             {
-                assetId = id, signal = "vibration", comparison = "above", threshold = 7.1, deadband = 0.5, severity = "critical", faultCode = "bearing", templateId = _org.TemplateId,
+                assetId = id, signal = "vibration", comparison = "above", threshold = 7.1, deadband = 0.5, severity = "critical", faultCode = "bearing", templateId = Org.TemplateId,
             });
         }
 
@@ -133,9 +113,9 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         {
             await PostAsync(planner, "/api/v1/pm/plans", new
             {
-                name = $"Daily check {i} {_org.Suffix}",
+                name = $"Daily check {i} {Org.Suffix}",
                 templateId = preventive,
-                assetId = _org.MachineId,
+                assetId = Org.MachineId,
                 estimatedHours = 1,
                 leadDays = 3,
                 overlap = "allow",
@@ -147,9 +127,9 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         var today = DateTime.UtcNow.Date.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         await PostAsync(planner, "/api/v1/inspections/routes", new
         {
-            name = $"Walk {_org.Suffix}",
+            name = $"Walk {Org.Suffix}",
             templateId = inspection,
-            stops = new object[] { new { assetId = _org.MachineId, items = new object[] { new { label = "Noise", kind = "pass_fail", findingTemplateId = _org.TemplateId } } } },
+            stops = new object[] { new { assetId = Org.MachineId, items = new object[] { new { label = "Noise", kind = "pass_fail", findingTemplateId = Org.TemplateId } } } },
             schedules = new object[] { new { every = 1, unit = "day", anchor = today, times = Enumerable.Range(0, 24).Select(h => $"{h:00}:00:00").ToArray(), windowMinutes = 30 } },
         });
 
@@ -159,11 +139,11 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
             var (creator, assigner) = i % 2 == 0 ? (managerA, managerB) : (managerB, managerA);
             var created = await PostAsync(creator, "/api/v1/work-orders", new
             {
-                templateId = _org.TemplateId, title = $"Two {i}", description = "Raised on two instances.", priority = 3, assetId = _org.MachineId,
+                templateId = Org.TemplateId, title = $"Two {i}", description = "Raised on two instances.", priority = 3, assetId = Org.MachineId,
                 customFields = new { fault_code = "leak" },
             });
             var id = created.GetProperty("id").GetInt64();
-            await PostAsync(assigner, $"/api/v1/work-orders/{id}/transitions", new { action = "assign", assigneeId = _org[Role.Technician].UserId, rowVersion = 1 });
+            await PostAsync(assigner, $"/api/v1/work-orders/{id}/transitions", new { action = "assign", assigneeId = Org[Role.Technician].UserId, rowVersion = 1 });
             return id;
         }));
         await using (var connection = await database.DataSource.OpenConnectionAsync())
@@ -208,11 +188,7 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
             TimeSpan.FromMilliseconds(500));
         // Two more rounds of every job on both instances: a duplicate would come now.
         await Task.Delay(TimeSpan.FromSeconds(12));
-        await Eventually.Until(
-            () => data.ExecuteScalarAsync<long>("SELECT (SELECT count(*) FROM webhook_outbox WHERE status <> 'delivered') + (SELECT count(*) FROM email_outbox WHERE status <> 'sent')"),
-            left => left == 0,
-            "the outboxes to be empty",
-            TimeSpan.FromSeconds(30));
+        await FaultRig.OutboxesDrainedAsync(data, TimeSpan.FromSeconds(30));
 
         var figures = new List<string>();
         async Task Once(string effect, string countSql, string duplicatesSql, object? args = null)
@@ -263,12 +239,12 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         Assert.Equal(0, roundNotices.Repeated);
 
         // Deliveries and e-mails as their receivers saw them.
-        var deliveries = _receiver.Received.Select(r => r.Headers["X-WorkOrders-Delivery"]).ToList();
+        var deliveries = Receiver.Received.Select(r => r.Headers["X-WorkOrders-Delivery"]).ToList();
         var owedDeliveries = await data.ExecuteScalarAsync<long>("SELECT count(*) FROM webhook_outbox");
         figures.Add($"webhook deliveries: {owedDeliveries} owed, {deliveries.Count} received, {deliveries.Count - deliveries.Distinct().Count()} received more than once");
         Assert.Equal(owedDeliveries, deliveries.Distinct().Count());
         Assert.Equal(deliveries.Count, deliveries.Distinct().Count());
-        var mails = _smtp.Received.Select(m => m.Message.MessageId).ToList();
+        var mails = _rig.Smtp.Received.Select(m => m.Message.MessageId).ToList();
         var owedMails = await data.ExecuteScalarAsync<long>("SELECT count(*) FROM email_outbox");
         figures.Add($"e-mails: {owedMails} owed, {mails.Count} received, {mails.Count - mails.Distinct().Count()} received more than once");
         Assert.True(owedMails > 0, "no e-mail was owed");
@@ -297,15 +273,7 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         output.WriteLine($"starts: {string.Join(", ", _apps.Select(p => $"{p.Name} {p.Starts[0].TotalSeconds:0.0} s"))}; total {total.Elapsed.TotalSeconds:0} s");
     }
 
-    private async Task<HttpClient> SignInAsync(DashboardProcess app, Role role)
-    {
-        var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        using var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { userName = _org[role].UserName, password = TestOrg.Password });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
+    private Task<HttpClient> SignInAsync(DashboardProcess app, Role role) => FaultRig.SignInAsync(app, Org[role].UserName, TimeSpan.FromSeconds(60));
 
     private static async Task<JsonElement> PostAsync(HttpClient client, string path, object body)
     {
@@ -326,11 +294,11 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
                 INSERT INTO assets (code, name, kind, parent_id, asset_type)
                 SELECT @code, 'Pump ' || @i, 'machine', parent_id, 'pump' FROM assets WHERE id = @MachineId
                 """,
-                new { code = $"M{i}-{_org.Suffix}", i, _org.MachineId });
+                new { code = $"M{i}-{Org.Suffix}", i, Org.MachineId });
         }
 
         return (await connection.QueryAsync<(long, string)>(
-            "SELECT id, code FROM assets WHERE kind = 'machine' AND code LIKE '%' || @Suffix ORDER BY id", new { _org.Suffix })).ToList();
+            "SELECT id, code FROM assets WHERE kind = 'machine' AND code LIKE '%' || @Suffix ORDER BY id", new { Org.Suffix })).ToList();
     }
 
     private async Task<(long Preventive, long Inspection)> TemplatesAsync()
@@ -338,10 +306,10 @@ public sealed class TwoInstanceTests(TestDatabase database, ITestOutputHelper ou
         await using var connection = await database.DataSource.OpenConnectionAsync();
         var preventive = await connection.ExecuteScalarAsync<long>(
             "INSERT INTO templates (name, work_type, default_priority, department_id, asset_required, fields) VALUES (@name, 'preventive', 3, @DepartmentId, true, '[]') RETURNING id",
-            new { name = $"Greasing {_org.Suffix}", _org.DepartmentId });
+            new { name = $"Greasing {Org.Suffix}", Org.DepartmentId });
         var inspection = await connection.ExecuteScalarAsync<long>(
             "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @DepartmentId) RETURNING id",
-            new { name = $"Rounds {_org.Suffix}", _org.DepartmentId });
+            new { name = $"Rounds {Org.Suffix}", Org.DepartmentId });
         return (preventive, inspection);
     }
 
