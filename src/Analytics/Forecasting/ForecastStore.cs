@@ -337,7 +337,15 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
         }
 
         transaction.Commit();
-        return choice with { Id = id, Sites = sites };
+        return choice with { Id = id, Sites = HasAssets() ? [.. sites.Select(s => s with { SiteCode = SiteCode(s.SiteId) })] : sites };
+    }
+
+    private string? SiteCode(long? siteId)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = "SELECT code FROM dim_asset WHERE asset_id = $id";
+        command.Parameters.Add(new DuckDBParameter("id", siteId));
+        return command.ExecuteScalar() as string;
     }
 
     private void InsertChoice(long id, long? parentId, ForecastChoice choice)

@@ -154,6 +154,7 @@ public sealed class ForecastChoiceTests
         var site = read.Sites[0];
         Assert.Equal((1L, "S1", 40L, false, ForecastBacktest.Mtbf, 0.60), (site.SiteId!.Value, site.SiteCode!, site.SiteFailures, site.UsesPlant, site.Method!, site.Precision!.Value));
         Assert.Equal(saved.Sites[0].Rows, site.Rows);
+        Assert.Equal("S1", saved.Sites[0].SiteCode);
         Assert.Equal(3, site.Rows.Count);
     }
 
