@@ -34,6 +34,7 @@ public static class Cli
         Import.ImportCommand.Verb(),
         Import.AssetImportCommand.Verb(),
         Import.ReadingImport.Verb(),
+        Import.AlarmImport.Verb(),
         Warehouse.IngestBenchmark.Verb(),
         Warehouse.AnalyticsBenchmark.Verb(),
         Bench.AssignmentBenchmark.Verb(),

@@ -38,14 +38,34 @@ public sealed record ForecastChoice(
 {
     public bool Usable => Method is not null;
 
+    /// <summary>The site this choice is for; null: the plant (every site), which sites with too little history fall back on.</summary>
+    public long? SiteId { get; init; }
+
+    /// <summary>The site's code, as the warehouse knows it (for display).</summary>
+    public string? SiteCode { get; init; }
+
+    /// <summary>The site's failing assets over its held-back cut-offs at the shortest horizon: the evidence its own choice rests on.</summary>
+    public long SiteFailures { get; init; }
+
+    /// <summary>Whether a site uses the plant's choice (too little history of its own, or no method usable on it alone).</summary>
+    public bool UsesPlant { get; init; }
+
+    /// <summary>The choices per site of a plant's choice (each with its own rows); empty on a site's own choice.</summary>
+    public IReadOnlyList<ForecastChoice> Sites { get; init; } = [];
+
+    /// <summary>The choice that serves a site: its own, or the plant's when it has none of its own.</summary>
+    public ForecastChoice For(long? siteId) =>
+        siteId is { } id && Sites.FirstOrDefault(s => s.SiteId == id) is { UsesPlant: false } own ? own : this;
+
     /// <summary>Precision of the chosen method over that of last failure + MTBF at the same number of proposals (null when MTBF hit nothing).</summary>
     public double? GainOverMtbf => Precision is { } p && MtbfPrecision is > 0 ? p / MtbfPrecision : null;
 }
 
 /// <summary>
-/// Chooses the horizon and the method of a plant by backtest. The plant is the whole warehouse: one model is trained
-/// over every site (sites share asset types and fault modes, and one site's held-back months hold too few failures
-/// to compare methods on), so one horizon and method serve them all.
+/// Chooses the horizon and the method of a plant by backtest, and of each of its sites. One model is trained over every
+/// site (sites share asset types and fault modes, and a small site's months hold too few failures to learn from);
+/// the comparison is then made for the plant and again on each site's assets alone, so a site whose failures follow
+/// a different rhythm gets the horizon and method that suit it, and a site with too little history the plant's.
 /// <para>
 /// A method is usable at a horizon when its training was not refused, it hit at least once, its precision beats
 /// picking assets at random (the base rate) and, for the model, the version is good (<see cref="ForecastTraining.GoodRule"/>).
@@ -62,13 +82,46 @@ public static class ForecastSelection
     /// <summary>The default horizons tried, in days.</summary>
     public static IReadOnlyList<int> DefaultHorizons { get; } = [7, 14, 30];
 
-    /// <summary>Trains a version per horizon, compares every method at every horizon and stores the choice.</summary>
+    /// <summary>
+    /// The fewest failing assets a site's held-back cut-offs must hold (at the shortest horizon) for the site to get a
+    /// choice of its own; below it, the site uses the plant's.
+    /// </summary>
+    public const int MinSiteFailures = 30;
+
+    /// <summary>Trains a version per horizon, compares every method at every horizon, for the plant and per site, and stores the choice.</summary>
     public static ForecastChoice Run(
         DuckDB.NET.Data.DuckDBConnection warehouse, TrainingRequest request, IReadOnlyList<int> horizons, DateTime now,
         IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         var trained = ForecastTraining.Train(warehouse, request, horizons, progress, cancellationToken);
-        return new ForecastStore(warehouse).SaveChoice(Choose(trained, now, request.ProposalShare));
+        var plant = Choose(trained, now, request.ProposalShare);
+        return new ForecastStore(warehouse).SaveChoice(plant with { Sites = ChooseSites(trained, plant, now, request.ProposalShare) });
+    }
+
+    /// <summary>
+    /// The choice of each site (a pure function): the same comparison on the backtest of the site's assets alone, with
+    /// the models trained over every site. A site whose held-back months hold fewer than <see cref="MinSiteFailures"/>
+    /// failing assets, or on which no method is usable alone, uses the plant's choice (<see cref="ForecastChoice.UsesPlant"/>),
+    /// its own rows kept for the comparison.
+    /// </summary>
+    public static IReadOnlyList<ForecastChoice> ChooseSites(
+        IReadOnlyList<(int HorizonDays, TrainingResult Result)> trained, ForecastChoice plant, DateTime now, double proposalShare, int minFailures = MinSiteFailures)
+    {
+        var sites = trained.SelectMany(t => t.Result.BySite.Keys).Distinct().Order().ToList();
+        var choices = new List<ForecastChoice>(sites.Count);
+        foreach (var site in sites)
+        {
+            List<(int, TrainingResult)> own = [.. trained.Select(t => (t.HorizonDays, t.Result with { Backtest = t.Result.BySite.GetValueOrDefault(site) ?? [] }))];
+            var failures = trained.Where(t => t.Result.Trained).OrderBy(t => t.HorizonDays)
+                .Select(t => t.Result.BySite.GetValueOrDefault(site)?.FirstOrDefault()?.FailingAssets ?? 0).FirstOrDefault();
+            var choice = Choose(own, now, proposalShare);
+            var usesPlant = failures < minFailures || !choice.Usable;
+            choices.Add(usesPlant
+                ? plant with { Id = 0, Rows = [.. choice.Rows.Select(r => r with { Chosen = false })], SiteId = site, SiteFailures = failures, UsesPlant = true, Sites = [] }
+                : choice with { SiteId = site, SiteFailures = failures });
+        }
+
+        return choices;
     }
 
     /// <summary>The choice among the trained horizons (a pure function: nothing is stored).</summary>

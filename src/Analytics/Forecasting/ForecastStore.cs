@@ -116,6 +116,13 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
             refusal_args        VARCHAR
         );
 
+        -- Added with the choice per site: a site's choice points at the plant's (parent_id); uses_plant when the site
+        -- has too little history of its own (site_failures) or no usable method alone.
+        ALTER TABLE forecast_choice ADD COLUMN IF NOT EXISTS parent_id BIGINT;
+        ALTER TABLE forecast_choice ADD COLUMN IF NOT EXISTS site_id BIGINT;
+        ALTER TABLE forecast_choice ADD COLUMN IF NOT EXISTS site_failures BIGINT;
+        ALTER TABLE forecast_choice ADD COLUMN IF NOT EXISTS uses_plant BOOLEAN;
+
         -- Every (horizon, method) the choice compared.
         CREATE TABLE IF NOT EXISTS forecast_choice_row (
             choice_id           BIGINT NOT NULL,
@@ -308,7 +315,7 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
         return saved;
     }
 
-    /// <summary>Stores a choice with every row it compared, in one transaction; returns it with its id.</summary>
+    /// <summary>Stores a choice, and those of its sites, with every row each compared, in one transaction; returns it with its ids.</summary>
     public ForecastChoice SaveChoice(ForecastChoice choice)
     {
         EnsureTables();
@@ -320,10 +327,38 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
             id = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
 
+        InsertChoice(id, null, choice);
+        var sites = new List<ForecastChoice>(choice.Sites.Count);
+        foreach (var site in choice.Sites)
+        {
+            var siteId = id + 1 + sites.Count;
+            InsertChoice(siteId, id, site);
+            sites.Add(site with { Id = siteId });
+        }
+
+        transaction.Commit();
+        return choice with { Id = id, Sites = HasAssets() ? [.. sites.Select(s => s with { SiteCode = SiteCode(s.SiteId) })] : sites };
+    }
+
+    private string? SiteCode(long? siteId)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = "SELECT code FROM dim_asset WHERE asset_id = $id";
+        command.Parameters.Add(new DuckDBParameter("id", siteId));
+        return command.ExecuteScalar() as string;
+    }
+
+    private void InsertChoice(long id, long? parentId, ForecastChoice choice)
+    {
         Insert(
-            "INSERT INTO forecast_choice VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i)",
+            """
+            INSERT INTO forecast_choice (id, chosen_at, horizon_days, method, model_version, precision, mtbf_precision, proposal_share, refusal_code, refusal_args,
+                                         parent_id, site_id, site_failures, uses_plant)
+            VALUES ($v, $a, $b, $c, $d, $e, $f, $g, $h, $i, $j, $k, $l, $m)
+            """,
             id, choice.ChosenAt, choice.HorizonDays, choice.Method, choice.ModelVersion, choice.Precision, choice.MtbfPrecision, choice.ProposalShare,
-            choice.Refusal?.Code, choice.Refusal is { } r ? JsonSerializer.Serialize(r.Args) : null);
+            choice.Refusal?.Code, choice.Refusal is { } r ? JsonSerializer.Serialize(r.Args) : null,
+            parentId, choice.SiteId, choice.SiteId is null ? null : choice.SiteFailures, choice.SiteId is null ? null : choice.UsesPlant);
         foreach (var row in choice.Rows)
         {
             Insert(
@@ -331,40 +366,71 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
                 id, row.HorizonDays, row.ModelVersion, row.Method, row.ProposalsPerCutoff, row.Proposals, row.Hits, row.Precision, row.Recall,
                 row.BaseRate, row.Usable, row.Chosen, row.Refusal?.Code, row.Refusal is { } why ? JsonSerializer.Serialize(why.Args) : null);
         }
-
-        transaction.Commit();
-        return choice with { Id = id };
     }
 
-    /// <summary>The newest choice with its rows (horizon, then method, simplest first); null when none was made yet.</summary>
+    /// <summary>
+    /// The newest choice of the plant with its rows (horizon, then method, simplest first) and its sites' choices (by
+    /// site code) with theirs; null when none was made yet.
+    /// </summary>
     public ForecastChoice? NewestChoice()
     {
         EnsureTables();
-        ForecastChoice choice;
+        var plant = Choices("c.parent_id IS NULL ORDER BY c.id DESC LIMIT 1", null).FirstOrDefault();
+        return plant is null ? null : plant with { Sites = Choices("c.parent_id = $parent ORDER BY a.code NULLS LAST, c.site_id", plant.Id) };
+    }
+
+    private List<ForecastChoice> Choices(string where, long? parent)
+    {
+        var choices = new List<ForecastChoice>();
         using (var command = warehouse.CreateCommand())
         {
-            command.CommandText = """
-                SELECT id, chosen_at, horizon_days, method, model_version, precision, mtbf_precision, proposal_share, refusal_code, refusal_args
-                FROM forecast_choice ORDER BY id DESC LIMIT 1
+            // dim_asset is the warehouse's: a store holding only models (tests) has none, and the code is then unknown.
+            var assets = HasAssets() ? "dim_asset" : "(SELECT NULL::BIGINT AS asset_id, NULL::VARCHAR AS code)";
+            command.CommandText = $"""
+                SELECT c.id, c.chosen_at, c.horizon_days, c.method, c.model_version, c.precision, c.mtbf_precision, c.proposal_share, c.refusal_code, c.refusal_args,
+                       c.site_id, a.code, c.site_failures, c.uses_plant
+                FROM forecast_choice c LEFT JOIN {assets} a ON a.asset_id = c.site_id
+                WHERE {where}
                 """;
-            using var reader = command.ExecuteReader();
-            if (!reader.Read())
+            if (parent is { } p)
             {
-                return null;
+                command.Parameters.Add(new DuckDBParameter("parent", p));
             }
 
-            choice = new ForecastChoice(
-                reader.GetInt64(0), reader.GetDateTime(1),
-                reader.IsDBNull(2) ? null : reader.GetInt32(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetInt64(4),
-                reader.IsDBNull(5) ? null : reader.GetDouble(5),
-                reader.IsDBNull(6) ? null : reader.GetDouble(6),
-                reader.GetDouble(7),
-                reader.IsDBNull(8) ? null : new ForecastRefusal("history", reader.GetString(8), Args(reader.IsDBNull(9) ? "[]" : reader.GetString(9))),
-                []);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                choices.Add(new ForecastChoice(
+                    reader.GetInt64(0), reader.GetDateTime(1),
+                    reader.IsDBNull(2) ? null : reader.GetInt32(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetInt64(4),
+                    reader.IsDBNull(5) ? null : reader.GetDouble(5),
+                    reader.IsDBNull(6) ? null : reader.GetDouble(6),
+                    reader.GetDouble(7),
+                    reader.IsDBNull(8) ? null : new ForecastRefusal("history", reader.GetString(8), Args(reader.IsDBNull(9) ? "[]" : reader.GetString(9))),
+                    [])
+                {
+                    SiteId = reader.IsDBNull(10) ? null : reader.GetInt64(10),
+                    SiteCode = reader.IsDBNull(11) ? null : reader.GetString(11),
+                    SiteFailures = reader.IsDBNull(12) ? 0 : reader.GetInt64(12),
+                    UsesPlant = !reader.IsDBNull(13) && reader.GetBoolean(13),
+                });
+            }
         }
 
+        return [.. choices.Select(c => c with { Rows = Rows(c.Id) })];
+    }
+
+    private bool HasAssets()
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'dim_asset'";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    private List<ChoiceRow> Rows(long choiceId)
+    {
         using (var command = warehouse.CreateCommand())
         {
             command.CommandText = """
@@ -373,7 +439,7 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
                 FROM forecast_choice_row WHERE choice_id = $id
                 ORDER BY horizon_days, CASE method WHEN 'fixed_interval' THEN 0 WHEN 'mtbf' THEN 1 ELSE 2 END
                 """;
-            command.Parameters.Add(new DuckDBParameter("id", choice.Id));
+            command.Parameters.Add(new DuckDBParameter("id", choiceId));
             using var reader = command.ExecuteReader();
             var rows = new List<ChoiceRow>();
             while (reader.Read())
@@ -385,7 +451,7 @@ public sealed class ForecastStore(DuckDBConnection warehouse)
                     reader.IsDBNull(11) ? null : new ForecastRefusal("history", reader.GetString(11), Args(reader.IsDBNull(12) ? "[]" : reader.GetString(12)))));
             }
 
-            return choice with { Rows = rows };
+            return rows;
         }
     }
 

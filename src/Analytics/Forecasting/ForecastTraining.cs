@@ -42,6 +42,9 @@ public sealed record TrainingResult(ForecastModelInfo? Model, IReadOnlyList<Back
 {
     public bool Trained => Model is not null;
 
+    /// <summary>The same backtest on each site's assets alone (the site at the root of their tree), at that site's share of proposals.</summary>
+    public IReadOnlyDictionary<long, IReadOnlyList<BacktestRow>> BySite { get; init; } = new Dictionary<long, IReadOnlyList<BacktestRow>>();
+
     internal static TrainingResult Refused(string field, string code, params object[] args) => new(null, [], [], new ForecastRefusal(field, code, args));
 }
 
@@ -198,6 +201,13 @@ public static class ForecastTraining
 
         progress?.Report(new TrainingProgress("backtesting", 0, 1));
         var backtest = ForecastBacktest.Run(testRows, probabilities, request.HorizonDays, request.ProposalShare, request.DegradingAssets);
+        var sites = Sites(warehouse);
+        var bySite = testRows.Select((row, index) => (row, index))
+            .Where(x => sites.ContainsKey(x.row.AssetId))
+            .GroupBy(x => sites[x.row.AssetId])
+            .ToDictionary(
+                g => g.Key,
+                g => ForecastBacktest.Run([.. g.Select(x => x.row)], [.. g.Select(x => probabilities[x.index])], request.HorizonDays, request.ProposalShare, request.DegradingAssets));
         var calibration = Calibration(testRows, probabilities);
 
         byte[] bytes;
@@ -215,7 +225,22 @@ public static class ForecastTraining
         progress?.Report(new TrainingProgress("storing", 0, 1));
         var saved = new ForecastStore(warehouse).Save(info with { Duration = stopwatch.Elapsed }, bytes, used, backtest, calibration);
         progress?.Report(new TrainingProgress("done", 1, 1));
-        return new TrainingResult(saved, backtest, calibration, null);
+        return new TrainingResult(saved, backtest, calibration, null) { BySite = bySite };
+    }
+
+    /// <summary>The site of every asset that has one (the root of its tree, itself excepted).</summary>
+    internal static Dictionary<long, long> Sites(DuckDBConnection warehouse)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = "SELECT asset_id, site_id FROM dim_asset WHERE site_id IS NOT NULL AND site_id <> asset_id";
+        using var reader = command.ExecuteReader();
+        var sites = new Dictionary<long, long>();
+        while (reader.Read())
+        {
+            sites[reader.GetInt64(0)] = reader.GetInt64(1);
+        }
+
+        return sites;
     }
 
     /// <summary>The feature rows of each cut-off, read once with the outcome over the longest horizon and relabelled for shorter ones.</summary>

@@ -233,6 +233,22 @@ internal static class ForecastCommands
             ? string.Create(CultureInfo.InvariantCulture,
                 $"chosen: {choice.Method} at {choice.HorizonDays} days, precision {choice.Precision:P1}; last failure + MTBF {choice.MtbfPrecision:P1} at the same number of proposals; ratio {(choice.GainOverMtbf is { } gain ? gain.ToString("F2", CultureInfo.InvariantCulture) : "-")}")
             : $"no usable method: {new Refusal(choice.Refusal!.Code, choice.Refusal.Args)}");
+        if (choice.Sites.Count == 0)
+        {
+            return;
+        }
+
+        var sites = new Table().AddColumns("site", "held-back failures", "choice", "horizon (days)", "method", "precision", "MTBF precision", "ratio");
+        foreach (var site in choice.Sites)
+        {
+            sites.AddRow(
+                Markup.Escape(site.SiteCode ?? $"#{site.SiteId}"), $"{site.SiteFailures:N0}",
+                site.UsesPlant ? (site.SiteFailures < ForecastSelection.MinSiteFailures ? "plant's (too few failures)" : "plant's (no usable method alone)") : "[green]own[/]",
+                $"{site.HorizonDays}", site.Method ?? "-", site.Precision is { } p ? $"{p:P1}" : "-", site.MtbfPrecision is { } m ? $"{m:P1}" : "-",
+                site.GainOverMtbf is { } ratio ? ratio.ToString("F2", CultureInfo.InvariantCulture) : "-");
+        }
+
+        console.Write(sites);
     }
 
     private static int[] Horizons(ArgumentResult result)

@@ -276,7 +276,9 @@ public sealed class HistoryWriter
             case OccurrenceKind.MinorFault:
                 return $$"""{"symptom":"{{Catalogue.Symptoms[wo.Choice]}}"}""";
             case OccurrenceKind.Preventive:
-                return string.Create(CultureInfo.InvariantCulture, $$"""{"interval_days":{{wo.Choice}},"checklist":"Lubricate, check belts, filters, fasteners and safety devices."}""");
+                return o.FaultCode is { } addressed
+                    ? string.Create(CultureInfo.InvariantCulture, $$"""{"interval_days":{{wo.Choice}},"checklist":"Lubricate, check belts, filters, fasteners and safety devices.","fault_code":"{{addressed}}"}""")
+                    : string.Create(CultureInfo.InvariantCulture, $$"""{"interval_days":{{wo.Choice}},"checklist":"Lubricate, check belts, filters, fasteners and safety devices."}""");
             case OccurrenceKind.Inspection:
                 return $$"""{"route":{{Json(_plant.Assets[o.Asset].Name + " round")}}}""";
             default:

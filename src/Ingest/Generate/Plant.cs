@@ -319,6 +319,7 @@ public sealed class Plant
         [
             new("interval_days", "Interval (days)", FieldKind.Number, Required: true, Min: 1, Max: 3650, Labels: TemplateSchema.Label("zh-TW", "週期（天）")),
             new("checklist", "Checklist", FieldKind.Text, MaxLength: 4000, Labels: TemplateSchema.Label("zh-TW", "檢查清單")),
+            new("fault_code", "Fault mode addressed", FieldKind.Choice, Options: [.. Catalogue.FaultCodes], Labels: TemplateSchema.Label("zh-TW", "保養針對的故障模式")),
         ]));
         yield return (TemplateKind.Inspection, new TemplatePlan($"Inspection round · {site} ({Tag})", TemplateKind.Inspection, WorkType.Inspection, 3, department, true, false,
         [

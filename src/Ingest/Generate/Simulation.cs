@@ -16,7 +16,11 @@ public enum OccurrenceKind : byte
 /// failures which mode of the asset's type and when the failure itself happened. Flag: for a preventive maintenance,
 /// it was cancelled (and so did not help); for a minor fault, it was found on an inspection round.
 /// </summary>
-public readonly record struct Occurrence(double Day, OccurrenceKind Kind, int Asset, int Mode, int Site, double FailedDay, bool Flag);
+/// <summary>
+/// One thing that happened. <see cref="FaultCode"/>: for preventive work, the fault mode its visit addressed (null when
+/// it was cancelled), which the work order names as corrective work names the mode that failed.
+/// </summary>
+public readonly record struct Occurrence(double Day, OccurrenceKind Kind, int Asset, int Mode, int Site, double FailedDay, bool Flag, string? FaultCode = null);
 
 /// <summary>A stream of occurrences in time order; the simulation merges many of them.</summary>
 public abstract class OccurrenceSource
@@ -170,8 +174,13 @@ public sealed class MachineSource : OccurrenceSource
             case PendingKind.Preventive:
             {
                 var cancelled = _random.Chance(0.04);
+                string? addressed = null;
                 if (!cancelled)
                 {
+                    // The visit addresses the mode most worn for its law (its task list: that mode's parts are renewed,
+                    // its full PM effect); the general checklist (lubrication, belts) does half as much for the others.
+                    var ages = new double[_modes.Length];
+                    var target = -1;
                     for (var i = 0; i < _modes.Length; i++)
                     {
                         var mode = _modes[i];
@@ -180,16 +189,32 @@ public sealed class MachineSource : OccurrenceSource
                             continue;
                         }
 
-                        var age = mode.Age + _clock.Integrate(mode.Updated, day, mode.Law.SummerAmplitude, mode.Degradation);
-                        mode.Age = age * (1 - mode.Law.PmEffect);
+                        ages[i] = mode.Age + _clock.Integrate(mode.Updated, day, mode.Law.SummerAmplitude, mode.Degradation);
+                        if (target < 0 || ages[i] / mode.Law.ScaleDays > ages[target] / _modes[target].Law.ScaleDays)
+                        {
+                            target = i;
+                        }
+                    }
+
+                    for (var i = 0; i < _modes.Length; i++)
+                    {
+                        var mode = _modes[i];
+                        if (mode.Law.PmEffect <= 0)
+                        {
+                            continue;
+                        }
+
+                        mode.Age = ages[i] * (1 - (i == target ? mode.Law.PmEffect : mode.Law.PmEffect * AlongsideShare));
                         mode.Updated = day;
                         mode.Version++;
                         ScheduleFailure(i, day);
                     }
+
+                    addressed = target < 0 ? null : _modes[target].Law.FaultCode;
                 }
 
                 Compact();
-                occurrence = new Occurrence(day, OccurrenceKind.Preventive, _machine.Asset, -1, site, 0, cancelled);
+                occurrence = new Occurrence(day, OccurrenceKind.Preventive, _machine.Asset, -1, site, 0, cancelled, addressed);
                 Push(item, PmTime(Math.Floor(day) + _machine.Type.PmIntervalDays));
                 break;
             }
@@ -206,6 +231,9 @@ public sealed class MachineSource : OccurrenceSource
         Purge();
         return occurrence;
     }
+
+    /// <summary>The share of its PM effect a mode gets from a visit that addressed another mode of the machine.</summary>
+    internal const double AlongsideShare = 0.5;
 
     /// <summary>Preventive work is raised at 22:00 UTC (06:00 in Taiwan) on its day.</summary>
     private static double PmTime(double day) => Math.Floor(day) + (22.0 / 24);

@@ -147,6 +147,25 @@ public sealed class ImportReferences
         return new ImportReferences(userId, templates, templateCreated) { DepartmentsCreated = departmentsCreated };
     }
 
+    /// <summary>The system user 'import', created when missing; the actor of whatever an import writes.</summary>
+    internal static async Task<long> ImportUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var (id, _) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+            EnsureUser,
+            new { userName = ImportUserName, displayName = "Imported history", passwordHash = UnusablePassword(), role = Roles.Requester, departmentId = (long?)null },
+            transaction,
+            cancellationToken: cancellationToken));
+        return id;
+    }
+
+    /// <summary>A department by name, created when missing.</summary>
+    internal static async Task<long> EnsureDepartmentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, CancellationToken cancellationToken)
+    {
+        var (id, _) = await connection.QuerySingleAsync<(long, bool)>(new CommandDefinition(
+            EnsureDepartment, new { name }, transaction, cancellationToken: cancellationToken));
+        return id;
+    }
+
     /// <summary>A template of the mapping by name, created (with its department) when missing.</summary>
     private static async Task<(long Id, bool Created, bool DepartmentCreated)> TemplateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, TemplateSpec spec, ImportMapping mapping, CancellationToken cancellationToken)

@@ -51,14 +51,9 @@ public sealed class ReadingRowRules(IReadOnlyList<string> columns, TimeZoneInfo 
         {
             problems.Add(new("read_at", "is empty; the time of the reading is required."));
         }
-        else if (DateTimeOffset.TryParse(readAtText, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var parsed) && HasOffset(readAtText))
+        else if (TryParseTime(readAtText, zone, out var parsed))
         {
-            readAt = parsed.UtcDateTime;
-        }
-        else if (DateTime.TryParse(readAtText, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var local))
-        {
-            var wall = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-            readAt = zone.IsInvalidTime(wall) ? DateTime.SpecifyKind(wall - zone.BaseUtcOffset, DateTimeKind.Utc) : TimeZoneInfo.ConvertTimeToUtc(wall, zone);
+            readAt = parsed;
         }
         else
         {
@@ -99,6 +94,29 @@ public sealed class ReadingRowRules(IReadOnlyList<string> columns, TimeZoneInfo 
         }
 
         return new RowVerdict(row.Number, asset is null ? null : $"{asset}/{meter}", null, problems);
+    }
+
+    /// <summary>
+    /// A time of a file in UTC: ISO 8601 with an offset as it says, without one in <paramref name="zone"/> (a wall time a
+    /// daylight-saving jump skipped is read in standard time).
+    /// </summary>
+    internal static bool TryParseTime(string text, TimeZoneInfo zone, out DateTime utc)
+    {
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var parsed) && HasOffset(text))
+        {
+            utc = parsed.UtcDateTime;
+            return true;
+        }
+
+        if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var local))
+        {
+            var wall = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+            utc = zone.IsInvalidTime(wall) ? DateTime.SpecifyKind(wall - zone.BaseUtcOffset, DateTimeKind.Utc) : TimeZoneInfo.ConvertTimeToUtc(wall, zone);
+            return true;
+        }
+
+        utc = default;
+        return false;
     }
 
     private static bool HasOffset(string text) =>

@@ -638,7 +638,8 @@ public sealed partial class RowRules
         {
             if (_parts.Length == 1)
             {
-                return Blank(values[_parts[0].Column]);
+                // One part: a column, or a template with no placeholder (a constant such as "elevator").
+                return _parts[0].Literal is { } constant ? Blank(constant) : Blank(values[_parts[0].Column]);
             }
 
             var text = new StringBuilder();

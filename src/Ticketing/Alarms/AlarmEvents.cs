@@ -40,6 +40,9 @@ public static class AlarmOutcomes
     public const string RefusedByCore = "refused_by_core";
     public const string NoRule = "no_rule";
 
+    /// <summary>An alarm of another system's history, imported: it raised no work order here (episodes and raise events).</summary>
+    public const string Imported = "imported";
+
     /// <summary>Stored for an event whose asset code or device id the register does not know; answered refused.</summary>
     public const string UnknownAsset = "unknown_asset";
 

@@ -64,7 +64,7 @@ public sealed class ForecastChoiceTests
         var choice = ForecastSelection.Run(warehouse.Connection, new TrainingRequest(), [14, 30], Now, null, CancellationToken.None);
 
         Assert.True(choice.Usable, choice.Refusal?.Code);
-        Assert.Equal(choice with { Id = 1 }, store.NewestChoice()! with { Rows = choice.Rows });
+        Assert.Equal(choice with { Id = 1 }, store.NewestChoice()! with { Rows = choice.Rows, Sites = choice.Sites });
         Assert.Equal(choice.Rows, store.NewestChoice()!.Rows);
         Assert.Equal([14, 14, 14, 30, 30, 30], choice.Rows.Select(r => r.HorizonDays));
         Assert.Single(choice.Rows, r => r.Chosen);
@@ -89,6 +89,81 @@ public sealed class ForecastChoiceTests
         });
         Assert.Equal(heuristic.Id, store.NewestChoice()!.Id);
     }
+
+    [Fact]
+    public void each_site_gets_the_choice_of_its_own_backtest_and_a_site_with_too_little_history_or_no_usable_method_the_plant_s()
+    {
+        // The plant: the model wins at 30 days. Site 10 alone: MTBF wins at 7 days. Site 20: 12 failures held back, too
+        // few. Site 30: enough failures, but no method beats random picking on it alone.
+        var trained = new[]
+        {
+            (7, Trained(1, good: true, model: 0.20, mtbf: 0.10, interval: 0.0) with
+            {
+                BySite = new Dictionary<long, IReadOnlyList<BacktestRow>>
+                {
+                    [10] = Site(40, model: 0.30, mtbf: 0.50), [20] = Site(12, model: 0.90, mtbf: 0.10), [30] = Site(40, model: 0.04, mtbf: 0.03),
+                },
+            }),
+            (30, Trained(2, good: true, model: 0.50, mtbf: 0.20, interval: 0.0) with
+            {
+                BySite = new Dictionary<long, IReadOnlyList<BacktestRow>>
+                {
+                    [10] = Site(80, model: 0.40, mtbf: 0.45), [20] = Site(30, model: 0.95, mtbf: 0.20), [30] = Site(80, model: 0.02, mtbf: 0.01),
+                },
+            }),
+        };
+        var plant = ForecastSelection.Choose(trained, Now, 0.05);
+
+        var sites = ForecastSelection.ChooseSites(trained, plant, Now, 0.05);
+
+        Assert.Equal((30, ForecastBacktest.Model), (plant.HorizonDays!.Value, plant.Method!));
+        Assert.Equal([10L, 20L, 30L], sites.Select(s => s.SiteId!.Value));
+        var own = sites[0];
+        Assert.Equal((false, 40L, 7, ForecastBacktest.Mtbf, 0.50, 0.50), (own.UsesPlant, own.SiteFailures, own.HorizonDays!.Value, own.Method!, own.Precision!.Value, own.MtbfPrecision!.Value));
+        Assert.Equal((7, ForecastBacktest.Mtbf), Assert.Single(own.Rows, r => r.Chosen) is var c ? (c.HorizonDays, c.Method) : default);
+        Assert.All(sites.Skip(1), s => Assert.Equal((true, 30, ForecastBacktest.Model, 0.50), (s.UsesPlant, s.HorizonDays!.Value, s.Method!, s.Precision!.Value)));
+        Assert.Equal([12L, 40L], sites.Skip(1).Select(s => s.SiteFailures));
+        Assert.All(sites.Skip(1), s => Assert.DoesNotContain(s.Rows, r => r.Chosen));
+
+        // What serves a site: its own choice, else the plant's (also for a site the backtest never saw).
+        var withSites = plant with { Sites = sites };
+        Assert.Same(own, withSites.For(10));
+        Assert.Same(withSites, withSites.For(20));
+        Assert.Same(withSites, withSites.For(99));
+        Assert.Same(withSites, withSites.For(null));
+    }
+
+    [Fact]
+    public void a_choice_is_stored_with_its_sites_and_read_back_with_their_codes_and_rows()
+    {
+        using var warehouse = new ForecastWarehouse(ForecastWarehouse.Rhythmic);
+        using (var command = warehouse.Connection.CreateCommand())
+        {
+            command.CommandText = "INSERT INTO dim_asset VALUES (1, 'S1', 'Site one', 'site', NULL, NULL, NULL, 3, NULL, 'in_service', 1, 'S1')";
+            command.ExecuteNonQuery();
+        }
+
+        var store = new ForecastStore(warehouse.Connection);
+        var trained = new[] { (30, Trained(2, good: true, model: 0.50, mtbf: 0.20, interval: 0.0) with { BySite = new Dictionary<long, IReadOnlyList<BacktestRow>> { [1] = Site(40, model: 0.30, mtbf: 0.60) } }) };
+        var plant = ForecastSelection.Choose(trained, Now, 0.05);
+
+        var saved = store.SaveChoice(plant with { Sites = ForecastSelection.ChooseSites(trained, plant, Now, 0.05) });
+        var read = store.NewestChoice()!;
+
+        Assert.Equal((saved.Id, ForecastBacktest.Model, 1), (read.Id, read.Method!, read.Sites.Count));
+        var site = read.Sites[0];
+        Assert.Equal((1L, "S1", 40L, false, ForecastBacktest.Mtbf, 0.60), (site.SiteId!.Value, site.SiteCode!, site.SiteFailures, site.UsesPlant, site.Method!, site.Precision!.Value));
+        Assert.Equal(saved.Sites[0].Rows, site.Rows);
+        Assert.Equal("S1", saved.Sites[0].SiteCode);
+        Assert.Equal(3, site.Rows.Count);
+    }
+
+    private static IReadOnlyList<BacktestRow> Site(long failing, double model, double mtbf) =>
+    [
+        Row(ForecastBacktest.Model, model) with { FailingAssets = failing },
+        Row(ForecastBacktest.Mtbf, mtbf) with { FailingAssets = failing },
+        Row(ForecastBacktest.FixedInterval, 0) with { FailingAssets = failing },
+    ];
 
     private static TrainingResult Trained(long version, bool good, double model, double mtbf, double interval)
     {

@@ -17,6 +17,11 @@ internal static class ImportFiles
 
     public static string NycMapping => Path.Combine(FolderHolding("samples/nyc311-elevator-mapping.json"), "samples", "nyc311-elevator-mapping.json");
 
+    public static string NycBuildingsMapping =>
+        Path.Combine(FolderHolding("samples/nyc311-elevator-buildings-mapping.json"), "samples", "nyc311-elevator-buildings-mapping.json");
+
+    public static string AlarmMapping => Path.Combine(FolderHolding("samples/alarm-history-mapping.json"), "samples", "alarm-history-mapping.json");
+
     /// <summary>The nearest folder above the test binaries that holds <paramref name="relative"/>: the repository root.</summary>
     public static string FolderHolding(string relative)
     {

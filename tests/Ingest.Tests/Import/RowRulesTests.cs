@@ -49,6 +49,17 @@ public sealed class RowRulesTests
     }
 
     [Fact]
+    public void a_template_without_a_placeholder_is_a_constant_such_as_every_asset_s_type()
+    {
+        var rules = new RowRules(
+            Mapping(""", "asset": { "template": "{subject} {id}", "codePrefix": "B-", "parentCode": "SITE-1", "type": { "template": "elevator" } } """), Columns, Template);
+
+        var ticket = rules.Decide(Row("Open", Opened, null)).Ticket!;
+
+        Assert.Equal(("B-LIFT-STUCK-A-1", "Lift stuck A-1", "elevator"), (ticket.Asset!.Code, ticket.Asset.Name, ticket.Asset.Type));
+    }
+
+    [Fact]
     public void a_closed_date_equal_to_created_on_an_open_row_follows_its_own_rule()
     {
         var rules = new RowRules(Mapping(""", "openWithClosedDate": "close", "openClosedAtCreation": "keep_open" """), Columns, Template);
