@@ -259,8 +259,8 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
                 FROM (SELECT w.*, date_diff('second', w.created_at, w.resolved_at) AS s FROM fact_work_order w) w
                 WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to AND {{filter.Where("w")}}
                 GROUP BY ALL)
-            SELECT category, coalesce(v.n, 0), r.mean, r.median, r.p90, coalesce(r.n, 0)
-            FROM volume v FULL JOIN restore r USING (category)
+            SELECT coalesce(v.category, r.category) AS category, coalesce(v.n, 0), r.mean, r.median, r.p90, coalesce(r.n, 0)
+            FROM volume v FULL JOIN restore r ON r.category IS NOT DISTINCT FROM v.category
             ORDER BY coalesce(v.n, 0) DESC, category NULLS LAST
             """, cancellationToken);
         filter.Bind(command);
