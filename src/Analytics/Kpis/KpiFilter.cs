@@ -194,9 +194,9 @@ public sealed partial record KpiFilter(
     }
 
     /// <summary>
-    /// The parts of the filter a table of work orders can meet, as SQL over PostgreSQL's work_orders aliased
-    /// <paramref name="alias"/>, for the PostgreSQL twin of each question (the benchmark that checks the warehouse
-    /// against the live tables). The period is the caller's.
+    /// The filter as SQL over rows shaped like PostgreSQL's work_orders aliased <paramref name="alias"/> (columns
+    /// department_id, asset_id, work_type, priority, source and custom_fields as jsonb), for the PostgreSQL twin of each
+    /// question (the benchmark that checks the warehouse against the live tables). The period is the caller's.
     /// </summary>
     public string PostgresWhere(string alias)
     {
@@ -204,6 +204,18 @@ public sealed partial record KpiFilter(
         if (DepartmentId is { } department)
         {
             sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.department_id = {department}");
+        }
+
+        // A site is the root of its tree, so the site filter is the subtree of the site.
+        foreach (var root in new[] { SiteId, AssetId })
+        {
+            if (root is { } id)
+            {
+                sql.Append(CultureInfo.InvariantCulture, $"""
+                     AND {alias}.asset_id IN (WITH RECURSIVE sub AS (SELECT id FROM assets WHERE id = {id}
+                         UNION ALL SELECT a.id FROM assets a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)
+                    """);
+            }
         }
 
         if (WorkType is not null)
