@@ -103,6 +103,18 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
     public Task<IReadOnlyList<FindingCell>> FindingsHeatmapAsync(KpiFilter filter, int maxRows, CancellationToken cancellationToken) =>
         CachedAsync(nameof(FindingsHeatmapAsync), (filter, maxRows), (w, c) => new InspectionQueries(w, c).FindingsHeatmap(filter, maxRows), cancellationToken);
 
+    /// <summary>Volume and MTTR per category (fault code), the largest volume first.</summary>
+    public Task<IReadOnlyList<CategoryFigures>> ByCategoryAsync(KpiFilter filter, CancellationToken cancellationToken) =>
+        CachedAsync(nameof(ByCategoryAsync), filter, (w, c) => new ReliabilityQueries(w, c).ByCategory(filter), cancellationToken);
+
+    /// <summary>The categories (fault codes) in the warehouse, for the filter's choice.</summary>
+    public Task<IReadOnlyList<string>> CategoriesAsync(CancellationToken cancellationToken) =>
+        CachedAsync(nameof(CategoriesAsync), "", (w, c) => new ReliabilityQueries(w, c).Categories(), cancellationToken);
+
+    /// <summary>The templates' custom fields, for the filter's field choice.</summary>
+    public Task<IReadOnlyList<CustomFieldChoice>> CustomFieldsAsync(CancellationToken cancellationToken) =>
+        CachedAsync(nameof(CustomFieldsAsync), "", (w, c) => new ReliabilityQueries(w, c).CustomFields(), cancellationToken);
+
     /// <summary>The days that hold work, for period pickers.</summary>
     public Task<(DateOnly First, DateOnly Last)?> DataRangeAsync(CancellationToken cancellationToken) => RunAsync(
         (w, c) =>

@@ -7,7 +7,9 @@ namespace WorkOrders.Analytics.Tests;
 /// <summary>
 /// A warehouse of seven work orders written by hand, with what each one is there to show in the comments. March 2026
 /// is the period; asset 3 is a machine under line 2 of site 1, asset 4 a machine of site 10. Technician 7 works in
-/// department 1, technician 8 in department 2.
+/// department 1, technician 8 in department 2. Categories (fault codes): bearing on 1, 2, 4 (the mode the preventive
+/// work addressed) and 6, leak on 3. Sources: live (web) 1, 2 and 5, import 3, pm 4 and 7, alarm 6. Custom field
+/// shift: night on 1 and 3, day on 2.
 /// </summary>
 internal static class HandBuiltWarehouse
 {
@@ -31,28 +33,28 @@ internal static class HandBuiltWarehouse
                 (4, 'M4', 'Press', 'machine', 10, 'press', NULL, 4, NULL, 'in_service', 10, 'S10 > M4');
 
             -- id, number, template, type, title, priority, status, requester, asset, department, assignee, source, failure,
-            -- created, acknowledged, started, resolved, closed, due, response due, resolution due, rating, run
+            -- category, custom fields, created, acknowledged, started, resolved, closed, due, response due, resolution due, rating, run
             INSERT INTO fact_work_order VALUES
                 -- 1: acknowledged after 1 h (response met); resolved after 4 h, one hour past the resolution deadline,
                 --    but 2 h on hold move the deadline: met. One assignment, no rejection: first-time fix.
-                (1, 'WO-1', 1, 'corrective', 'a', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
+                (1, 'WO-1', 1, 'corrective', 'a', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing', 'bearing', '{"fault_code":"bearing","shift":"night"}',
                  '2026-03-02 00:00', '2026-03-02 01:00', '2026-03-02 01:00', '2026-03-02 04:00', '2026-03-02 05:00', NULL,
                  '2026-03-02 02:00', '2026-03-02 03:00', 4, 1),
                 -- 2: same asset and failure 8 days later: a repeat. Acknowledged after 3 h, past its response deadline.
                 --    Resolved after 10 h, within its resolution deadline. Rejected once: not a first-time fix.
-                (2, 'WO-2', 1, 'corrective', 'b', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
+                (2, 'WO-2', 1, 'corrective', 'b', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing', 'bearing', '{"fault_code":"bearing","shift":"day"}',
                  '2026-03-10 00:00', '2026-03-10 03:00', '2026-03-10 03:00', '2026-03-10 10:00', '2026-03-10 11:00', NULL,
                  '2026-03-10 02:00', '2026-03-10 12:00', 2, 1),
-                -- 3: created in February, resolved on 1 March after 216 h; reassigned: not a first-time fix.
-                (3, 'WO-3', 1, 'corrective', 'c', 3, 'closed', 9, 4, 2, 8, 'web', 'leak',
+                -- 3: imported; created in February, resolved on 1 March after 216 h; reassigned: not a first-time fix.
+                (3, 'WO-3', 1, 'corrective', 'c', 3, 'closed', 9, 4, 2, 8, 'import', 'leak', 'leak', '{"fault_code":"leak","shift":"night"}',
                  '2026-02-20 00:00', '2026-02-20 02:00', '2026-02-20 02:00', '2026-03-01 00:00', '2026-03-01 01:00', NULL,
                  NULL, NULL, 5, 1),
                 -- 4: preventive due 11 March, done 12 h late: missed, but within 10% of its 10-day lead (1 day).
-                (4, 'WO-4', 2, 'preventive', 'd', 3, 'closed', 9, 3, 1, 7, 'pm', NULL,
+                (4, 'WO-4', 2, 'preventive', 'd', 3, 'closed', 9, 3, 1, 7, 'pm', NULL, 'bearing', '{"fault_code":"bearing"}',
                  '2026-03-01 00:00', '2026-03-01 02:00', '2026-03-01 02:00', '2026-03-11 12:00', '2026-03-11 13:00', '2026-03-11 00:00',
                  NULL, NULL, NULL, 1),
                 -- 5: cancelled; counts in volume only.
-                (5, 'WO-5', 1, 'corrective', 'e', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL,
+                (5, 'WO-5', 1, 'corrective', 'e', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL, NULL, NULL,
                  '2026-03-05 00:00', NULL, NULL, NULL, '2026-03-05 01:00', NULL, NULL, NULL, NULL, 1);
 
             INSERT INTO fact_event VALUES
@@ -71,14 +73,14 @@ internal static class HandBuiltWarehouse
                 (2, 'in_progress', '2026-03-10 03:00', '2026-03-10 10:00', 25200, 7200, false, 7),
                 (4, 'in_progress', '2026-03-01 02:00', '2026-03-01 12:00', 36000, 0, false, 7);
 
-            -- id, number, template, type, title, priority, status, asset, department, assignee, source, failure, created,
+            -- id, number, template, type, title, priority, status, asset, department, assignee, source, failure, category, custom fields, created,
             -- acknowledged, due, response due, resolution due, snapshot
             INSERT INTO open_work_order VALUES
                 -- 6: a third bearing failure on asset 3, 10 days after the second: a repeat; 12 days old; its response deadline passed.
-                (6, 'WO-6', 1, 'corrective', 'f', 1, 'new', 3, 1, NULL, 'alarm', 'bearing', '2026-03-20 00:00', NULL, NULL,
+                (6, 'WO-6', 1, 'corrective', 'f', 1, 'new', 3, 1, NULL, 'alarm', 'bearing', 'bearing', '{"fault_code":"bearing"}', '2026-03-20 00:00', NULL, NULL,
                  '2026-03-20 01:00', NULL, '2026-04-01 00:00'),
                 -- 7: preventive due 25 March and still open: missed. 4 days old.
-                (7, 'WO-7', 2, 'preventive', 'g', 3, 'in_progress', 3, 1, 7, 'pm', NULL, '2026-03-28 00:00', '2026-03-28 01:00',
+                (7, 'WO-7', 2, 'preventive', 'g', 3, 'in_progress', 3, 1, 7, 'pm', NULL, NULL, NULL, '2026-03-28 00:00', '2026-03-28 01:00',
                  '2026-03-25 00:00', NULL, NULL, '2026-04-01 00:00');
             """;
         command.ExecuteNonQuery();

@@ -227,6 +227,87 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
     }
 
     [Fact]
+    public async Task category_and_source_filters_go_into_the_address_and_the_reliability_page_shows_mttr_and_volume_by_category()
+    {
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var data = new AnalyticsData(Host.BaseAddress, org);
+        await data.CloseAsync(await data.CreateAsync($"Leak {org.Suffix}", "leak"), rating: 4);
+        await data.CreateAsync($"Leak again {org.Suffix}", "leak");
+        await data.CloseAsync(await data.CreateAsync($"Bearing {org.Suffix}", "bearing"), rating: 5);
+        var imported = await data.CreateAsync($"Old bearing {org.Suffix}", "bearing");
+
+        // One of them as the importer would have made it: the work-order core records the channel it came by.
+        await using (var connection = await Database.DataSource.OpenConnectionAsync())
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE work_orders SET source = 'import' WHERE id = @id";
+            command.Parameters.AddWithValue("id", imported);
+            Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        }
+
+        await data.IngestAsync();
+
+        var page = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Executive].UserName, TestOrg.Password);
+        await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
+        var volume = page.GetByTestId("kpi-volume").GetByTestId("kpi-value");
+        var restored = page.GetByTestId("kpi-mttr").GetByTestId("kpi-count");
+        await Expect(volume).ToHaveTextAsync("4");
+
+        // Raised through the API by people: live. The imported one drops out.
+        await Browser.PickAsync(page, page.GetByTestId("filter-source").Locator(".rz-dropdown"), "Live (raised by a person)");
+        await page.WaitForURLAsync(new Regex("source=live"));
+        await Expect(volume).ToHaveTextAsync("3");
+
+        // Live leaks: both leaks; one of them restored.
+        await Browser.PickAsync(page, page.GetByTestId("filter-category").Locator(".rz-dropdown"), "leak");
+        await page.WaitForURLAsync(new Regex("category=leak"));
+        await Expect(volume).ToHaveTextAsync("2");
+        await Expect(restored).ToHaveAttributeAsync("data-count", "1");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "workorders-kpi-filters-en.png"), FullPage = true });
+
+        // The address alone gives the same figures: imported bearings are the one made by the importer.
+        await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}&category=bearing&source=import");
+        await Expect(volume).ToHaveTextAsync("1");
+        await Expect(page.GetByTestId("filter-category")).ToContainTextAsync("bearing");
+        await Expect(page.GetByTestId("filter-source")).ToContainTextAsync("Import");
+
+        // A custom field without a known key is marked on its field.
+        await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&field=Bad!&fieldValue=x");
+        await Expect(page.GetByTestId("error-field")).ToContainTextAsync("must be a custom field's key");
+        await Expect(page.GetByTestId("kpi-tiles")).ToHaveCountAsync(0);
+
+        // MTTR and volume by category on the reliability page, each row listing its work orders as the other views do.
+        await Browser.OpenAsync(page, $"/analytics/reliability?{AnalyticsData.Period}&departmentId={org.DepartmentId}");
+        var grid = page.GetByTestId("category-grid");
+        await Expect(grid.GetByTestId("category-name")).ToHaveTextAsync(["bearing", "leak"]);
+        await Expect(grid.GetByTestId("category-volume")).ToHaveTextAsync(["2", "2"]);
+        await Expect(grid.GetByTestId("category-restored")).ToHaveTextAsync(["1", "1"]);
+        await Expect(grid.GetByTestId("category-mttr").First).ToContainTextAsync("h");
+        await Expect(page.GetByTestId("category-chart")).ToBeVisibleAsync();
+
+        await grid.GetByTestId("category-volume").Nth(1).ClickAsync();
+        var drill = page.GetByTestId("category-drill-down");
+        await Expect(drill).ToHaveAttributeAsync("data-code", "leak");
+        await Expect(drill.GetByTestId("drill-total")).ToHaveAttributeAsync("data-total", "2");
+        await Expect(drill.GetByTestId("drill-title")).ToHaveTextAsync([$"Leak again {org.Suffix}", $"Leak {org.Suffix}"]);
+        await grid.GetByTestId("category-restored").First.ClickAsync();
+        await Expect(drill).ToHaveAttributeAsync("data-code", "bearing");
+        await Expect(drill.GetByTestId("drill-title")).ToHaveTextAsync([$"Bearing {org.Suffix}"]);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "workorders-reliability-by-category-en.png"), FullPage = true });
+
+        // In Traditional Chinese: the filter bar and the section speak it, with the same figures.
+        await Browser.OpenAsync(page, $"/culture?culture=zh-TW&returnUrl={Uri.EscapeDataString($"/analytics/reliability?{AnalyticsData.Period}&departmentId={org.DepartmentId}&source=live")}");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "zh-TW");
+        await Expect(page.GetByTestId("filter-source")).ToContainTextAsync("即時（人員建立）");
+        await Expect(page.GetByText("各類別的 MTTR 與工單量")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("category-grid").GetByTestId("category-volume")).ToHaveTextAsync(["2", "1"]);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "workorders-reliability-by-category-zh-TW.png"), FullPage = true });
+        await Browser.OpenAsync(page, $"/analytics?{AnalyticsData.Period}&departmentId={org.DepartmentId}&source=live&category=leak");
+        await Expect(volume).ToHaveTextAsync("2");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "workorders-kpi-filters-zh-TW.png"), FullPage = true });
+    }
+
+    [Fact]
     public async Task a_period_that_ends_before_it_starts_is_marked_on_the_to_field()
     {
         var org = await TestOrg.CreateAsync(Database.DataSource);

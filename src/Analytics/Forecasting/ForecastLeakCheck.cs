@@ -28,14 +28,14 @@ public static class ForecastLeakCheck
         INSERT INTO forecast_leak_check.dim_template SELECT * FROM dim_template;
         INSERT INTO forecast_leak_check.fact_work_order
         SELECT work_order_id, number, template_id, work_type, title, priority, 'unknown', requester_id, asset_id, department_id,
-               NULL, source, failure_code, created_at,
+               NULL, source, failure_code, category, custom_fields, created_at,
                CASE WHEN acknowledged_at < $cutoff THEN acknowledged_at END, CASE WHEN started_at < $cutoff THEN started_at END,
                CASE WHEN resolved_at < $cutoff THEN resolved_at END, CASE WHEN closed_at < $cutoff THEN closed_at END,
                due_at, response_due_at, resolution_due_at, NULL, ingest_run_id
         FROM fact_work_order WHERE created_at < $cutoff;
         INSERT INTO forecast_leak_check.open_work_order
         SELECT work_order_id, number, template_id, work_type, title, priority, 'unknown', asset_id, department_id, NULL, source,
-               failure_code, created_at, CASE WHEN acknowledged_at < $cutoff THEN acknowledged_at END,
+               failure_code, category, custom_fields, created_at, CASE WHEN acknowledged_at < $cutoff THEN acknowledged_at END,
                due_at, response_due_at, resolution_due_at, $cutoff
         FROM open_work_order WHERE created_at < $cutoff;
         INSERT INTO forecast_leak_check.fact_event SELECT * FROM fact_event WHERE occurred_at < $cutoff;

@@ -36,7 +36,7 @@ public sealed class InspectionQueries(DuckDBConnection warehouse, CancellationTo
             SELECT r.route_id, any_value(r.route_name ORDER BY r.slot_at DESC),
                    count(*) FILTER (WHERE r.timeliness = 'on_time'), count(*) FILTER (WHERE r.timeliness = 'late'),
                    count(*) FILTER (WHERE r.timeliness = 'missed'), count(*) FILTER (WHERE r.timeliness IS NULL)
-            FROM fact_inspection_round r
+            FROM (SELECT *, NULL::VARCHAR AS category, 'inspection' AS source, NULL::VARCHAR AS custom_fields FROM fact_inspection_round) r
             WHERE r.slot_at >= $from AND r.slot_at < $to AND {(filter with { SiteId = null, AssetId = null, WorkType = null, Priority = null }).Where("r")}
             GROUP BY r.route_id
             ORDER BY (count(*) FILTER (WHERE r.timeliness IN ('on_time', 'late')))::DOUBLE / nullif(count(*) FILTER (WHERE r.timeliness IS NOT NULL), 0) NULLS LAST,
@@ -59,7 +59,9 @@ public sealed class InspectionQueries(DuckDBConnection warehouse, CancellationTo
         using var command = warehouse.Command($"""
             WITH cells AS (
                 SELECT f.asset_id, a.code || ' ' || a.name AS label, date_trunc('week', f.raised_at)::DATE AS week, count(*) AS n
-                FROM (SELECT f.*, r.department_id FROM fact_inspection_finding f JOIN fact_inspection_round r ON r.round_id = f.round_id) f
+                FROM (SELECT f.*, r.department_id, f.fault_code AS category, 'inspection' AS source, x.custom_fields
+                      FROM fact_inspection_finding f JOIN fact_inspection_round r ON r.round_id = f.round_id
+                      LEFT JOIN {KpiFilter.WorkOrderFields} x ON x.work_order_id = f.work_order_id) f
                 JOIN dim_asset a ON a.asset_id = f.asset_id
                 WHERE f.raised_at >= $from AND f.raised_at < $to AND {(filter with { WorkType = null, Priority = null }).Where("f")}
                 GROUP BY ALL),

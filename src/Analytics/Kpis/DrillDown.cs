@@ -45,11 +45,11 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
         ["volume", "mtta", "mttr", "sla_response", "sla_resolution", "pm", "backlog", "ftf", "repeat", "satisfaction"];
 
     private const string Both = """
-        (SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, source,
+        (SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, source, category, custom_fields,
                 created_at, acknowledged_at, resolved_at, closed_at, due_at, response_due_at, resolution_due_at, rating, false AS open, NULL::TIMESTAMP AS snapshot_at
          FROM fact_work_order
          UNION ALL
-         SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, source,
+         SELECT work_order_id, number, title, status, work_type, priority, department_id, asset_id, failure_code, source, category, custom_fields,
                 created_at, acknowledged_at, NULL, NULL, due_at, response_due_at, resolution_due_at, NULL, true, snapshot_at
          FROM open_work_order)
         """;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
 
 namespace WorkOrders.Analytics.Kpis;
@@ -19,22 +20,62 @@ public enum FilterProblem
 
     /// <summary>The priority is not 1 to 4.</summary>
     PriorityOutOfRange,
+
+    /// <summary>The source is none of <see cref="KpiFilter.Sources"/>.</summary>
+    UnknownSource,
+
+    /// <summary>The category is blank or longer than <see cref="KpiFilter.MaxValueLength"/>.</summary>
+    CategoryInvalid,
+
+    /// <summary>The custom field's key is not a template field key (a lower-case letter, then letters, digits or _; at most 40).</summary>
+    FieldKeyInvalid,
+
+    /// <summary>A custom field without a value, a value without a field, or a value longer than <see cref="KpiFilter.MaxValueLength"/>.</summary>
+    FieldValueInvalid,
 }
 
 /// <summary>
 /// The period and filters every KPI takes. The period is [From, To) in UTC days. A filter left null takes all.
-/// AssetId takes the asset and everything below it.
+/// AssetId takes the asset and everything below it. Category is the fault code (the custom field "fault_code" of any
+/// work type); Source is where the work came from (see <see cref="Sources"/>); FieldKey and FieldValue take the work
+/// orders whose custom field of that key holds that value (as text: a number as written, true or false). A row that
+/// cannot meet a filter (a missed PM occurrence has no custom fields, a round no category) is left out by it.
 /// </summary>
-public sealed record KpiFilter(
+public sealed partial record KpiFilter(
     DateOnly From,
     DateOnly To,
     long? SiteId = null,
     long? DepartmentId = null,
     long? AssetId = null,
     string? WorkType = null,
-    int? Priority = null)
+    int? Priority = null,
+    string? Category = null,
+    string? Source = null,
+    string? FieldKey = null,
+    string? FieldValue = null)
 {
+    public const int MaxValueLength = 200;
+
     public static IReadOnlyList<string> WorkTypes { get; } = ["corrective", "preventive", "inspection", "service_request", "approval"];
+
+    /// <summary>
+    /// Where work came from, as the KPIs group it: live (raised by a person, in the app or through its API), import,
+    /// forecast (an accepted forecast proposal), pm (a preventive plan), alarm, round (an inspection finding).
+    /// </summary>
+    public static IReadOnlyList<string> Sources { get; } = ["live", "import", "forecast", "pm", "alarm", "round"];
+
+    /// <summary>
+    /// The channels the work-order core records (work_orders.source: web, api, alarm, inspection, pm, forecast, import)
+    /// that make up a source of <see cref="Sources"/>: live is web and api, round is inspection, the others their own.
+    /// </summary>
+    public static IReadOnlyList<string> Channels(string source) => source switch
+    {
+        "live" => ["web", "api"],
+        "round" => ["inspection"],
+        _ => [Sources.Single(s => s == source)],
+    };
+
+    private string SourceIn(string column) => $"{column} IN ({string.Join(", ", Channels(Source!).Select(c => $"'{c}'"))})";
 
     [JsonIgnore]
     public DateTime Start => From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
@@ -71,15 +112,40 @@ public sealed record KpiFilter(
             errors["priority"] = FilterProblem.PriorityOutOfRange;
         }
 
+        if (Source is not null && !Sources.Contains(Source))
+        {
+            errors["source"] = FilterProblem.UnknownSource;
+        }
+
+        if (Category is not null && (string.IsNullOrWhiteSpace(Category) || Category.Length > MaxValueLength || Category.Contains('\0', StringComparison.Ordinal)))
+        {
+            errors["category"] = FilterProblem.CategoryInvalid;
+        }
+
+        if (FieldKey is not null && !FieldKeyPattern().IsMatch(FieldKey))
+        {
+            errors["field"] = FilterProblem.FieldKeyInvalid;
+        }
+        else if ((FieldKey is null) != (FieldValue is null) || FieldValue is { Length: 0 or > MaxValueLength } || FieldValue?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            errors["fieldValue"] = FilterProblem.FieldValueInvalid;
+        }
+
         return errors;
     }
 
     /// <summary>
     /// The filter as SQL over a work-order table aliased <paramref name="alias"/> (columns department_id, asset_id,
-    /// work_type, priority). Only numbers and checked names reach the text.
+    /// work_type, priority, category, source (the channel, see <see cref="Channels"/>) and custom_fields (JSON
+    /// text)). Only numbers, checked names and quoted literals reach the text.
     /// </summary>
     public string Where(string alias)
     {
+        if (Problems().Count > 0)
+        {
+            throw new InvalidOperationException($"A filter with problems ({string.Join(", ", Problems().Keys)}) cannot be asked.");
+        }
+
         var sql = new StringBuilder("TRUE");
         if (DepartmentId is { } department)
         {
@@ -109,8 +175,92 @@ public sealed record KpiFilter(
             sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.priority = {priority}");
         }
 
+        if (Category is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.category = {Literal(Category)}");
+        }
+
+        if (Source is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {SourceIn($"{alias}.source")}");
+        }
+
+        if (FieldKey is not null && FieldValue is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND json_extract_string({alias}.custom_fields, '$.{FieldKey}') = {Literal(FieldValue)}");
+        }
+
         return sql.ToString();
     }
+
+    /// <summary>
+    /// The filter as SQL over rows shaped like PostgreSQL's work_orders aliased <paramref name="alias"/> (columns
+    /// department_id, asset_id, work_type, priority, source and custom_fields as jsonb), for the PostgreSQL twin of each
+    /// question (the benchmark that checks the warehouse against the live tables). The period is the caller's.
+    /// </summary>
+    public string PostgresWhere(string alias)
+    {
+        var sql = new StringBuilder("TRUE");
+        if (DepartmentId is { } department)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.department_id = {department}");
+        }
+
+        // A site is the root of its tree, so the site filter is the subtree of the site.
+        foreach (var root in new[] { SiteId, AssetId })
+        {
+            if (root is { } id)
+            {
+                sql.Append(CultureInfo.InvariantCulture, $"""
+                     AND {alias}.asset_id IN (WITH RECURSIVE sub AS (SELECT id FROM assets WHERE id = {id}
+                         UNION ALL SELECT a.id FROM assets a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)
+                    """);
+            }
+        }
+
+        if (WorkType is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.work_type = '{WorkTypes.Single(w => w == WorkType)}'");
+        }
+
+        if (Priority is { } priority)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.priority = {priority}");
+        }
+
+        if (Category is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.custom_fields->>'fault_code' = {Literal(Category)}");
+        }
+
+        if (Source is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {SourceIn($"{alias}.source")}");
+        }
+
+        if (FieldKey is not null && FieldValue is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.custom_fields->>'{FieldKey}' = {Literal(FieldValue)}");
+        }
+
+        return sql.ToString();
+    }
+
+    /// <summary>
+    /// The category and custom fields of every work order, archived or open, by id: for the rows a work order stands
+    /// behind (a PM occurrence, an alarm episode, an inspection finding), so that they meet the filter as their work does.
+    /// </summary>
+    internal const string WorkOrderFields = """
+        (SELECT work_order_id, category, custom_fields FROM fact_work_order
+         UNION ALL
+         SELECT work_order_id, category, custom_fields FROM open_work_order)
+        """;
+
+    // A string literal for DuckDB and PostgreSQL (standard strings: a quote is doubled, a backslash is itself).
+    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,39}$")]
+    private static partial Regex FieldKeyPattern();
 
     /// <summary>The period and filters in words, for the top of an exported sheet.</summary>
     public string Describe(string? departmentName = null)
@@ -139,6 +289,21 @@ public sealed record KpiFilter(
         if (Priority is { } priority)
         {
             parts.Add($"priority P{priority.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (Category is not null)
+        {
+            parts.Add($"category {Category}");
+        }
+
+        if (Source is not null)
+        {
+            parts.Add($"source {Source}");
+        }
+
+        if (FieldKey is not null)
+        {
+            parts.Add($"{FieldKey} = {FieldValue}");
         }
 
         return string.Join("; ", parts);

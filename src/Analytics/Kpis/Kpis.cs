@@ -71,10 +71,10 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
 
     // Open and archived work orders side by side, with the columns both have.
     private const string AllWorkOrders = """
-        (SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, created_at, acknowledged_at
+        (SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, category, custom_fields, created_at, acknowledged_at
          FROM fact_work_order
          UNION ALL
-         SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, created_at, acknowledged_at
+         SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, category, custom_fields, created_at, acknowledged_at
          FROM open_work_order)
         """;
 
@@ -208,9 +208,10 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
     private Dictionary<DateOnly, Compliance> SlaResponseBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
         SELECT {Period("w.response_due_at", periods)} AS period,
                count(*) FILTER (WHERE w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at), count(*)
-        FROM (SELECT department_id, asset_id, work_type, priority, acknowledged_at, response_due_at FROM fact_work_order WHERE status <> 'cancelled'
+        FROM (SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, acknowledged_at, response_due_at
+              FROM fact_work_order WHERE status <> 'cancelled'
               UNION ALL
-              SELECT department_id, asset_id, work_type, priority, acknowledged_at, response_due_at FROM open_work_order
+              SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, acknowledged_at, response_due_at FROM open_work_order
               WHERE acknowledged_at IS NOT NULL OR response_due_at < snapshot_at) w
         WHERE w.response_due_at >= $from AND w.response_due_at < $to AND {filter.Where("w")}
         GROUP BY period
@@ -218,11 +219,11 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
 
     private Dictionary<DateOnly, Compliance> SlaResolutionBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
         SELECT {Period("w.resolution_due_at", periods)} AS period, count(*) FILTER (WHERE w.met), count(*)
-        FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.resolution_due_at,
+        FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.source, f.category, f.custom_fields, f.resolution_due_at,
                      f.resolved_at <= f.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0)) AS met
               FROM fact_work_order f LEFT JOIN fact_work_order_history h USING (work_order_id) WHERE f.status = 'closed'
               UNION ALL
-              SELECT department_id, asset_id, work_type, priority, resolution_due_at, false FROM open_work_order
+              SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, resolution_due_at, false FROM open_work_order
               WHERE resolution_due_at < snapshot_at) w
         WHERE w.resolution_due_at >= $from AND w.resolution_due_at < $to AND {filter.Where("w")}
         GROUP BY period
@@ -234,14 +235,16 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         SELECT {Period("w.due_at", periods)} AS period,
                count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND epoch(w.resolved_at) <= epoch(w.due_at)
                                     + {(grace ? "0.1 * coalesce(w.interval_seconds, epoch(w.due_at) - epoch(w.created_at))" : "0")}), count(*)
-        FROM (SELECT department_id, asset_id, work_type, priority, created_at, due_at, resolved_at, NULL::DOUBLE AS interval_seconds FROM fact_work_order f
+        FROM (SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, created_at, due_at, resolved_at, NULL::DOUBLE AS interval_seconds
+              FROM fact_work_order f
               WHERE status <> 'cancelled' AND work_type = 'preventive' AND NOT EXISTS (SELECT 1 FROM fact_pm_occurrence o WHERE o.work_order_id = f.work_order_id)
               UNION ALL
-              SELECT department_id, asset_id, work_type, priority, created_at, due_at, NULL, NULL FROM open_work_order f
+              SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, created_at, due_at, NULL, NULL FROM open_work_order f
               WHERE work_type = 'preventive' AND NOT EXISTS (SELECT 1 FROM fact_pm_occurrence o WHERE o.work_order_id = f.work_order_id)
               UNION ALL
-              SELECT o.department_id, o.asset_id, 'preventive', o.priority, o.created_at, coalesce(o.moved_to, o.due_at), o.resolved_at, p.interval_days * 86400
-              FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id)
+              SELECT o.department_id, o.asset_id, 'preventive', o.priority, 'pm', x.category, x.custom_fields, o.created_at, coalesce(o.moved_to, o.due_at),
+                     o.resolved_at, p.interval_days * 86400
+              FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN {KpiFilter.WorkOrderFields} x USING (work_order_id)
               WHERE o.status IN ('generated', 'missed') AND coalesce(o.work_order_status, '') <> 'cancelled') w
         WHERE w.due_at >= $from AND w.due_at < $to AND {filter.Where("w")}
         GROUP BY period

@@ -34,14 +34,14 @@ public sealed class PmProgrammeQueries(DuckDBConnection warehouse, CancellationT
         "The variant allows 10% of the plan's interval. Skipped occurrences (an earlier one was still open) are shown but not counted; cancelled work is left out.";
 
     // Every occurrence with its effective due date and whether it met it, strictly and with the variant's grace.
-    private const string Occurrences = """
+    private const string Occurrences = $"""
         (SELECT o.*, coalesce(o.moved_to, o.due_at) AS due, o.moved_to IS NOT NULL AS moved,
                 o.status IN ('generated', 'missed') AND coalesce(o.work_order_status, '') <> 'cancelled' AS counted,
                 o.resolved_at IS NOT NULL AND o.resolved_at <= coalesce(o.moved_to, o.due_at) AS met,
                 o.resolved_at IS NOT NULL AND epoch(o.resolved_at) <= epoch(coalesce(o.moved_to, o.due_at))
                     + 0.1 * coalesce(p.interval_days * 86400, epoch(coalesce(o.moved_to, o.due_at)) - epoch(o.created_at), 0) AS met_grace,
-                p.name AS plan_name, p.triggers
-         FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id))
+                p.name AS plan_name, p.triggers, 'pm' AS source, x.category, x.custom_fields
+         FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN {KpiFilter.WorkOrderFields} x USING (work_order_id))
         """;
 
     private const string Figures = """

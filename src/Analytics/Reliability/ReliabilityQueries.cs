@@ -28,6 +28,35 @@ public sealed record HeatmapCell(string RowKey, string RowLabel, string FailureC
 
 public sealed record ParetoBar(string FailureCode, long Failures, double CumulativeShare);
 
+/// <summary>
+/// One category (fault code; null: work without one) in a period: the work orders created in it (open and archived),
+/// and the time to restore of its closed corrective work orders resolved in it, as the KPI tiles count them.
+/// </summary>
+public sealed record CategoryFigures(string? Category, long Volume, DurationStats Mttr);
+
+/// <summary>A custom field to filter by: its key, its neutral label and its labels per culture as JSON text (null: none).</summary>
+public sealed record CustomFieldChoice(string Key, string Label, string? Labels)
+{
+    /// <summary>The label in a culture (or its parent cultures), else the neutral one.</summary>
+    public string LabelFor(System.Globalization.CultureInfo culture)
+    {
+        if (Labels is not null)
+        {
+            using var labels = System.Text.Json.JsonDocument.Parse(Labels);
+            for (var c = culture; c.Name.Length > 0; c = c.Parent)
+            {
+                if (labels.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && labels.RootElement.TryGetProperty(c.Name, out var label) && label.GetString() is { Length: > 0 } text)
+                {
+                    return text;
+                }
+            }
+        }
+
+        return Label;
+    }
+}
+
 public sealed record RepeatFailure(long WorkOrderId, string Number, long AssetId, string AssetCode, string FailureCode, DateTime CreatedAt, long PreviousWorkOrderId, double DaysSincePrevious);
 
 /// <summary>
@@ -58,12 +87,12 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
 {
     // Corrective work with a failure code; downtime is the wall time from creation to resolution (open work: to the snapshot).
     private const string Failures = """
-        (SELECT work_order_id, number, title, status, department_id, asset_id, work_type, priority, failure_code, created_at, resolved_at,
-                date_diff('second', created_at, resolved_at) / 3600.0 AS downtime_hours
+        (SELECT work_order_id, number, title, status, department_id, asset_id, work_type, priority, failure_code, source, category, custom_fields,
+                created_at, resolved_at, date_diff('second', created_at, resolved_at) / 3600.0 AS downtime_hours
          FROM fact_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL AND status = 'closed'
          UNION ALL
-         SELECT work_order_id, number, title, status, department_id, asset_id, work_type, priority, failure_code, created_at, NULL::TIMESTAMP,
-                date_diff('second', created_at, snapshot_at) / 3600.0
+         SELECT work_order_id, number, title, status, department_id, asset_id, work_type, priority, failure_code, source, category, custom_fields,
+                created_at, NULL::TIMESTAMP, date_diff('second', created_at, snapshot_at) / 3600.0
          FROM open_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL)
         """;
 
@@ -148,7 +177,9 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
                 SELECT e.*, a.code || ' ' || a.name AS label,
                        date_diff('second', lag(e.cleared_at) OVER (PARTITION BY e.asset_id, e.rule_id ORDER BY e.raised_at, e.episode_id), e.raised_at)
                            BETWEEN 0 AND {(long)ChatterWithin.TotalSeconds} AS chatter
-                FROM fact_alarm_episode e JOIN dim_asset a ON a.asset_id = e.asset_id
+                FROM (SELECT e.*, e.fault_code AS category, 'alarm' AS source, x.custom_fields
+                      FROM fact_alarm_episode e LEFT JOIN {KpiFilter.WorkOrderFields} x USING (work_order_id)) e
+                JOIN dim_asset a ON a.asset_id = e.asset_id
                 WHERE e.raised_at < $to AND {(filter with { WorkType = null, Priority = null }).Where("e")})
             SELECT grouping(asset_id, fault_code) AS level, asset_id, CASE WHEN grouping(asset_id) = 0 THEN any_value(label) END, fault_code, count(*),
                    count(*) FILTER (WHERE outcome = 'work_order'), count(*) FILTER (WHERE outcome IN ('attached', 'rejected_back')),
@@ -206,6 +237,83 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
         }
 
         return bars;
+    }
+
+    /// <summary>
+    /// Volume and MTTR per category (fault code) over the filter, the largest volume first: the same sets as the volume
+    /// and MTTR tiles (<see cref="KpiQueries"/>), split by category, so that the rows of a category add up to its tiles
+    /// with the category filter set. Work without a category is one row with a null category.
+    /// </summary>
+    public IReadOnlyList<CategoryFigures> ByCategory(KpiFilter filter)
+    {
+        using var command = warehouse.Command($$"""
+            WITH volume AS (
+                SELECT w.category, count(*) AS n
+                FROM (SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, created_at FROM fact_work_order
+                      UNION ALL
+                      SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, created_at FROM open_work_order) w
+                WHERE w.created_at >= $from AND w.created_at < $to AND {{filter.Where("w")}}
+                GROUP BY ALL),
+            restore AS (
+                SELECT w.category, avg(s) / 3600.0 AS mean, median(s) / 3600.0 AS median, quantile_cont(s, 0.9) / 3600.0 AS p90, count(*) AS n
+                FROM (SELECT w.*, date_diff('second', w.created_at, w.resolved_at) AS s FROM fact_work_order w) w
+                WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to AND {{filter.Where("w")}}
+                GROUP BY ALL)
+            SELECT coalesce(v.category, r.category) AS category, coalesce(v.n, 0), r.mean, r.median, r.p90, coalesce(r.n, 0)
+            FROM volume v FULL JOIN restore r ON r.category IS NOT DISTINCT FROM v.category
+            ORDER BY coalesce(v.n, 0) DESC, category NULLS LAST
+            """, cancellationToken);
+        filter.Bind(command);
+        using var reader = command.ExecuteReader();
+        var rows = new List<CategoryFigures>();
+        double? Hours(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
+        while (reader.Read())
+        {
+            rows.Add(new CategoryFigures(
+                reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1), new DurationStats(Hours(2), Hours(3), Hours(4), reader.GetInt64(5))));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The categories (fault codes) of the work in the warehouse, for the filter's choice.</summary>
+    public IReadOnlyList<string> Categories()
+    {
+        using var command = warehouse.Command("""
+            SELECT category FROM fact_work_order WHERE category IS NOT NULL
+            UNION
+            SELECT category FROM open_work_order WHERE category IS NOT NULL
+            ORDER BY category
+            LIMIT 1000
+            """, cancellationToken);
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// The custom fields of the templates, one per key (the label of the lowest template id that has it), for the
+    /// filter's field choice; fault_code is the category filter's and is left out.
+    /// </summary>
+    public IReadOnlyList<CustomFieldChoice> CustomFields()
+    {
+        using var command = warehouse.Command("""
+            SELECT key, arg_min(label, template_id), arg_min(labels, template_id) FROM dim_template_field
+            WHERE key <> 'fault_code' GROUP BY key ORDER BY key
+            """, cancellationToken);
+        using var reader = command.ExecuteReader();
+        var rows = new List<CustomFieldChoice>();
+        while (reader.Read())
+        {
+            rows.Add(new CustomFieldChoice(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return rows;
     }
 
     public IReadOnlyList<RepeatFailure> RepeatFailures(KpiFilter filter, int withinDays = KpiQueries.DefaultRepeatDays, int take = 200)

@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 9;
+    public const int Version = 10;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -31,6 +31,11 @@ public static class WarehouseSchema
 
     // The failure code is the corrective templates' custom field "fault_code".
     private static readonly WarehouseColumn FailureCode = Optional("failure_code", Varchar, "CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END");
+
+    // The category the KPIs filter and group by: the fault code of any work type (corrective work records the mode that
+    // failed; preventive, alarm and inspection work the mode it addressed or found), and every custom field as JSON text.
+    private static readonly WarehouseColumn Category = Optional("category", Varchar, "nullif(w.custom_fields->>'fault_code', '')");
+    private static readonly WarehouseColumn CustomFields = Optional("custom_fields", Varchar, "nullif(w.custom_fields, '{}'::jsonb)::text");
     private static readonly WarehouseColumn CreatedAt = Required("created_at", Timestamp, "w.created_at");
     private static readonly WarehouseColumn AcknowledgedAt = Optional("acknowledged_at", Timestamp, "w.acknowledged_at");
     private static readonly WarehouseColumn DueAt = Optional("due_at", Timestamp, "w.due_at");
@@ -80,6 +85,15 @@ public static class WarehouseSchema
         ],
         "SELECT {columns} FROM templates");
 
+    public static readonly WarehouseTable TemplateFields = new(
+        "dim_template_field",
+        "The custom fields of each template, with the neutral label and the labels per culture as JSON text ({\"zh-TW\": \"...\"}), replaced whole each run.",
+        [
+            Required("template_id", BigInt, "t.id"), Required("key", Varchar, "f->>'key'"), Required("label", Varchar, "coalesce(f->>'label', f->>'key')"),
+            Optional("labels", Varchar, "(f->'labels')::text"), Required("kind", Varchar, "coalesce(f->>'kind', 'text')"),
+        ],
+        "SELECT {columns} FROM templates t CROSS JOIN LATERAL jsonb_array_elements(t.fields) f WHERE f->>'key' IS NOT NULL");
+
     public static readonly WarehouseTable Dates = new(
         "dim_date", "Every day from the first work order to 400 days ahead (see FillDates).",
         [
@@ -91,7 +105,7 @@ public static class WarehouseSchema
         "fact_work_order", "One row per archived (closed or cancelled) work order.",
         [
             WorkOrderId, Number, TemplateId, WorkType, Title, Priority, Status, Required("requester_id", BigInt, "w.requester_id"), AssetId, DepartmentId,
-            AssigneeId, Source, FailureCode, CreatedAt, AcknowledgedAt, Optional("started_at", Timestamp, "w.started_at"),
+            AssigneeId, Source, FailureCode, Category, CustomFields, CreatedAt, AcknowledgedAt, Optional("started_at", Timestamp, "w.started_at"),
             Optional("resolved_at", Timestamp, "w.resolved_at"), Optional("closed_at", Timestamp, "w.closed_at"), DueAt, ResponseDueAt, ResolutionDueAt,
             Optional("rating", SmallInt, "w.rating"), IngestRunId,
         ],
@@ -121,7 +135,7 @@ public static class WarehouseSchema
     public static readonly WarehouseTable OpenWorkOrders = new(
         "open_work_order", "The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).",
         [
-            WorkOrderId, Number, TemplateId, WorkType, Title, Priority, Status, AssetId, DepartmentId, AssigneeId, Source, FailureCode, CreatedAt,
+            WorkOrderId, Number, TemplateId, WorkType, Title, Priority, Status, AssetId, DepartmentId, AssigneeId, Source, FailureCode, Category, CustomFields, CreatedAt,
             AcknowledgedAt, DueAt, ResponseDueAt, ResolutionDueAt, Required("snapshot_at", Timestamp, "{snapshot_at}"),
         ],
         "SELECT {columns} FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled')");
@@ -265,11 +279,11 @@ public static class WarehouseSchema
 
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
-        [Info, Departments, Users, Assets, Templates, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
+        [Info, Departments, Users, Assets, Templates, TemplateFields, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
         InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays, PmModes];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
-    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates];
+    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates, TemplateFields];
 
     /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings, PmModes];

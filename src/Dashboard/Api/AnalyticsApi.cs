@@ -235,7 +235,9 @@ public static class AnalyticsApi
 }
 
 /// <summary>The query string every analytics endpoint takes. Dates are yyyy-MM-dd; "to" is exclusive.</summary>
-public sealed record FilterParameters(string? From, string? To, long? SiteId, long? DepartmentId, long? AssetId, string? WorkType, int? Priority)
+public sealed record FilterParameters(
+    string? From, string? To, long? SiteId, long? DepartmentId, long? AssetId, string? WorkType, int? Priority,
+    string? Category = null, string? Source = null, string? Field = null, string? FieldValue = null)
 {
     public const int DefaultDays = 30;
 
@@ -255,7 +257,7 @@ public sealed record FilterParameters(string? From, string? To, long? SiteId, lo
             department = actor.DepartmentId ?? -1;
         }
 
-        var filter = new KpiFilter(from, to, SiteId, department, AssetId, WorkType, Priority);
+        var filter = new KpiFilter(from, to, SiteId, department, AssetId, WorkType, Priority, Category, Source, Field, FieldValue);
         foreach (var (field, problem) in filter.Problems())
         {
             errors.Add(field, problem switch
@@ -263,6 +265,10 @@ public sealed record FilterParameters(string? From, string? To, long? SiteId, lo
                 FilterProblem.PeriodBackwards => new Refusal("period.backwards"),
                 FilterProblem.PeriodTooLong => new Refusal("period.too_long"),
                 FilterProblem.UnknownWorkType => new Refusal("field.one_of", string.Join(", ", KpiFilter.WorkTypes)),
+                FilterProblem.UnknownSource => new Refusal("field.one_of", string.Join(", ", KpiFilter.Sources)),
+                FilterProblem.CategoryInvalid => new Refusal("field.required_short", KpiFilter.MaxValueLength),
+                FilterProblem.FieldKeyInvalid => new Refusal("analytics.field_key"),
+                FilterProblem.FieldValueInvalid => new Refusal("analytics.field_value", KpiFilter.MaxValueLength),
                 _ => new Refusal("analytics.priority"),
             });
         }

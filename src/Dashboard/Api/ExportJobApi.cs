@@ -8,7 +8,8 @@ namespace WorkOrders.Dashboard.Api;
 
 /// <summary>What to export as a job: the list behind a KPI, in a format, with the analytics filters.</summary>
 public sealed record StartExportRequest(
-    string? Kind, string? Format, string? Kpi, string? From, string? To, long? SiteId, long? DepartmentId, long? AssetId, string? WorkType, int? Priority);
+    string? Kind, string? Format, string? Kpi, string? From, string? To, long? SiteId, long? DepartmentId, long? AssetId, string? WorkType, int? Priority,
+    string? Category = null, string? Source = null, string? Field = null, string? FieldValue = null);
 
 /// <summary>
 /// POST /api/v1/exports starts an export job (202 with the job and its Location); its status, the user's list and the
@@ -32,7 +33,9 @@ public static class ExportJobApi
                     return Failure.Invalid("kind", "field.one_of", WorkOrderExportStarter.Kind).ToResult();
                 }
 
-                var parsed = new FilterParameters(request.From, request.To, request.SiteId, request.DepartmentId, request.AssetId, request.WorkType, request.Priority)
+                var parsed = new FilterParameters(
+                        request.From, request.To, request.SiteId, request.DepartmentId, request.AssetId, request.WorkType, request.Priority,
+                        request.Category, request.Source, request.Field, request.FieldValue)
                     .ToFilter(actor);
                 if (parsed.Failure is { } failure)
                 {

@@ -27,21 +27,21 @@ internal static class AnalyticsBenchmark
     private const string Archived = """
         (SELECT w.id AS work_order_id, w.number, w.title, w.status, w.department_id, w.asset_id, w.work_type, w.priority, w.source, w.assignee_id,
                 w.rating, CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END AS failure_code, w.created_at,
-                w.acknowledged_at, w.resolved_at, w.closed_at, w.due_at, w.response_due_at, w.resolution_due_at
+                w.acknowledged_at, w.resolved_at, w.closed_at, w.due_at, w.response_due_at, w.resolution_due_at, w.custom_fields
          FROM work_orders w WHERE w.status IN ('closed', 'cancelled'))
         """;
 
     private const string Open = """
         (SELECT w.id AS work_order_id, w.number, w.title, w.status, w.department_id, w.asset_id, w.work_type, w.priority, w.source,
                 CASE WHEN w.work_type = 'corrective' THEN w.custom_fields->>'fault_code' END AS failure_code, w.created_at,
-                w.acknowledged_at, w.due_at, w.response_due_at, w.resolution_due_at, @snapshot AS snapshot_at
+                w.acknowledged_at, w.due_at, w.response_due_at, w.resolution_due_at, @snapshot AS snapshot_at, w.custom_fields
          FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled'))
         """;
 
     private const string All = $"""
-        (SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, created_at, acknowledged_at FROM {Archived} a
+        (SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, custom_fields, created_at, acknowledged_at FROM {Archived} a
          UNION ALL
-         SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, created_at, acknowledged_at FROM {Open} o)
+         SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, custom_fields, created_at, acknowledged_at FROM {Open} o)
         """;
 
     private const string Intervals = """
@@ -54,10 +54,12 @@ internal static class AnalyticsBenchmark
         """;
 
     private const string Failures = $"""
-        (SELECT work_order_id, number, asset_id, failure_code, created_at, extract(epoch FROM resolved_at - created_at) / 3600.0 AS downtime_hours
+        (SELECT work_order_id, number, department_id, asset_id, work_type, priority, source, custom_fields, failure_code, created_at,
+                extract(epoch FROM resolved_at - created_at) / 3600.0 AS downtime_hours
          FROM {Archived} a WHERE work_type = 'corrective' AND failure_code IS NOT NULL AND status = 'closed'
          UNION ALL
-         SELECT work_order_id, number, asset_id, failure_code, created_at, extract(epoch FROM snapshot_at - created_at) / 3600.0
+         SELECT work_order_id, number, department_id, asset_id, work_type, priority, source, custom_fields, failure_code, created_at,
+                extract(epoch FROM snapshot_at - created_at) / 3600.0
          FROM {Open} o WHERE work_type = 'corrective' AND failure_code IS NOT NULL)
         """;
 
@@ -70,15 +72,24 @@ internal static class AnalyticsBenchmark
     {
         var warehouse = Cli.WarehouseOption("the ingested DuckDB warehouse to ask");
         var runs = Cli.Whole("--runs", "timed runs of each question after one warm-up", 5, 1, 50);
+        var category = new Option<string?>("--category") { Description = "ask every question of one category (fault code) only" };
+        var source = new Option<string?>("--source") { Description = $"ask every question of one source only: {string.Join(", ", KpiFilter.Sources)}" };
+        var field = new Option<string?>("--field") { Description = "with --field-value: ask every question of the work whose custom field holds the value" };
+        var fieldValue = new Option<string?>("--field-value") { Description = "the value of --field" };
         var command = new Command("bench-analytics", "time every dashboard query in DuckDB beside the same question asked of PostgreSQL, and a 100k-row export")
         {
-            warehouse, runs,
+            warehouse, runs, category, source, field, fieldValue,
         };
-        command.SetRun((parsed, cancellationToken) => RunAsync(parsed.GetRequiredValue(warehouse), parsed.GetValue(runs), cancellationToken));
+        command.SetRun((parsed, cancellationToken) => RunAsync(
+            parsed.GetRequiredValue(warehouse), parsed.GetValue(runs),
+            new Filters(parsed.GetValue(category), parsed.GetValue(source), parsed.GetValue(field), parsed.GetValue(fieldValue)), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string path, int runs, CancellationToken cancellationToken)
+    /// <summary>The filters of the command line, beside the period the benchmark picks.</summary>
+    private sealed record Filters(string? Category, string? Source, string? Field, string? FieldValue);
+
+    private static async Task<int> RunAsync(string path, int runs, Filters filters, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -91,7 +102,14 @@ internal static class AnalyticsBenchmark
         var snapshot = Scalar<DateTime>(warehouse, "SELECT max(snapshot_at) FROM open_work_order");
         var last = Scalar<DateTime>(warehouse, "SELECT max(created_at) FROM fact_work_order");
         var to = new DateOnly(last.Year, last.Month, 1);
-        var filter = new KpiFilter(to.AddMonths(-12), to);
+        var filter = new KpiFilter(
+            to.AddMonths(-12), to, Category: filters.Category, Source: filters.Source, FieldKey: filters.Field, FieldValue: filters.FieldValue);
+        if (filter.Problems() is { Count: > 0 } problems)
+        {
+            throw new CliException(
+                $"the filter cannot be asked: {string.Join("; ", problems.Select(p => $"{(p.Key == "fieldValue" ? "--field-value" : "--" + p.Key)} {p.Value}"))}", Cli.UsageError);
+        }
+
         AnsiConsole.MarkupLine($"period [bold]{filter.Describe()}[/], {runs} runs each after one warm-up; open work as of {snapshot:yyyy-MM-dd HH:mm}");
 
         var export = Export(warehouse, filter with { From = new DateOnly(1900, 1, 1) });
@@ -127,6 +145,7 @@ internal static class AnalyticsBenchmark
     {
         KpiQueries Kpis(DuckDBConnection w) => new(w);
         double N(double? value) => value ?? double.NaN;
+        string F(string alias) => filter.PostgresWhere(alias);
 
         var tiles = KpiQuestions(filter).ToList();
         foreach (var (name, duck, sql) in tiles)
@@ -144,16 +163,16 @@ internal static class AnalyticsBenchmark
             SELECT count(*), sum(n) FROM (
                 SELECT coalesce(a.asset_type, '(none)'), f.failure_code, date_trunc('month', f.created_at), count(*) AS n
                 FROM {Failures} f JOIN assets a ON a.id = f.asset_id
-                WHERE f.created_at >= @from AND f.created_at < @to GROUP BY 1, 2, 3) c
+                WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")} GROUP BY 1, 2, 3) c
             """]);
         yield return new("heatmap asset x fault x week (downtime)", w => Cells(new ReliabilityQueries(w).Heatmap(filter, HeatmapRows.Asset, HeatmapMeasure.DowntimeHours, TimeBucket.Week)), [$"""
             SELECT count(*), sum(n) FROM (
                 SELECT a.id, f.failure_code, date_trunc('week', f.created_at), count(*) AS n, sum(f.downtime_hours)
                 FROM {Failures} f JOIN assets a ON a.id = f.asset_id
-                WHERE f.created_at >= @from AND f.created_at < @to GROUP BY 1, 2, 3) c
+                WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")} GROUP BY 1, 2, 3) c
             """]);
         yield return new("Pareto of fault codes", w => [.. new ReliabilityQueries(w).Pareto(filter).Select(b => (double)b.Failures)], [$"""
-            SELECT count(*) AS n FROM {Failures} f WHERE f.created_at >= @from AND f.created_at < @to
+            SELECT count(*) AS n FROM {Failures} f WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")}
             GROUP BY f.failure_code ORDER BY n DESC, f.failure_code
             """]);
         yield return new("repeat failures (newest 200)", w => [.. new ReliabilityQueries(w).RepeatFailures(filter).Select(r => (double)r.WorkOrderId)], [$"""
@@ -161,11 +180,12 @@ internal static class AnalyticsBenchmark
                 SELECT *, lag(created_at) OVER w AS previous_at FROM {Failures} x
                 WINDOW w AS (PARTITION BY asset_id, failure_code ORDER BY created_at, work_order_id)) f
             WHERE f.created_at >= @from AND f.created_at < @to AND f.previous_at >= f.created_at - interval '{KpiQueries.DefaultRepeatDays} days'
+              AND {F("f")}
             ORDER BY f.created_at DESC LIMIT 200
             """]);
         yield return new("MTBF per asset (top 50)", w => [.. Kpis(w).MtbfByAsset(filter).Select(a => (double)a.Failures)], [$"""
             SELECT count(*) AS failures FROM {All} w JOIN assets a ON a.id = w.asset_id
-            WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.created_at >= @from AND w.created_at < @to
+            WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.created_at >= @from AND w.created_at < @to AND {F("w")}
             GROUP BY a.id, a.code ORDER BY failures DESC, a.code LIMIT 50
             """]);
         yield return new("staff by technician", w => [.. new StaffQueries(w).ByTechnician(filter).Select(s => (double)s.WorkDone)], [$"""
@@ -177,13 +197,13 @@ internal static class AnalyticsBenchmark
                             ELSE w.resolved_at <= w.resolution_due_at + make_interval(secs => coalesce(p.seconds, 0)) END AS sla_met,
                        coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1 AS first_time
                 FROM {Archived} w LEFT JOIN paused p USING (work_order_id) LEFT JOIN history h USING (work_order_id)
-                WHERE w.status = 'closed' AND w.resolved_at >= @from AND w.resolved_at < @to),
+                WHERE w.status = 'closed' AND w.resolved_at >= @from AND w.resolved_at < @to AND {F("w")}),
             away AS (
                 SELECT a.assignee_id, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved, count(*) AS total
                 FROM (SELECT (e.payload->>'assigneeId')::bigint AS assignee_id, e.occurred_at,
                              lead((e.payload->>'assigneeId')::bigint) OVER (PARTITION BY e.work_order_id ORDER BY e.id) AS next_assignee
                       FROM work_order_events e JOIN work_orders w ON w.id = e.work_order_id
-                      WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND w.status IN ('closed', 'cancelled')) a
+                      WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND w.status IN ('closed', 'cancelled') AND {F("w")}) a
                 WHERE a.occurred_at >= @from AND a.occurred_at < @to
                 GROUP BY a.assignee_id)
             SELECT count(done.work_order_id)
@@ -195,10 +215,10 @@ internal static class AnalyticsBenchmark
             """]);
         yield return new("drill-down: first page of the volume tile", w => new DrillDown(w).Page(filter, "volume", 0, 50) is var p ? [p.Total, .. p.Items.Select(i => (double)i.WorkOrderId)] : [], [$"""
             SELECT v FROM (
-                SELECT 0 AS k, 0::bigint AS r, count(*) AS v FROM {All} w WHERE w.created_at >= @from AND w.created_at < @to
+                SELECT 0 AS k, 0::bigint AS r, count(*) AS v FROM {All} w WHERE w.created_at >= @from AND w.created_at < @to AND {F("w")}
                 UNION ALL
                 (SELECT 1, row_number() OVER (ORDER BY w.created_at DESC, w.work_order_id DESC), w.work_order_id FROM {All} w
-                 WHERE w.created_at >= @from AND w.created_at < @to ORDER BY w.created_at DESC, w.work_order_id DESC LIMIT 50)) x
+                 WHERE w.created_at >= @from AND w.created_at < @to AND {F("w")} ORDER BY w.created_at DESC, w.work_order_id DESC LIMIT 50)) x
             ORDER BY k, r
             """]);
     }
@@ -212,66 +232,68 @@ internal static class AnalyticsBenchmark
     {
         KpiQueries Kpis(DuckDBConnection w) => new(w);
         double N(double? value) => value ?? double.NaN;
+        string F(string alias) => filter.PostgresWhere(alias);
+        const string Columns = "department_id, asset_id, work_type, priority, source, custom_fields";
 
         yield return ("KPI volume", w => [Kpis(w).Volume(filter).Count], p => $"""
-            SELECT {p("w.created_at")} AS period, count(*) FROM {All} w WHERE w.created_at >= @from AND w.created_at < @to GROUP BY 1 ORDER BY 1
+            SELECT {p("w.created_at")} AS period, count(*) FROM {All} w WHERE w.created_at >= @from AND w.created_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI MTTA", w => Kpi(Kpis(w).Mtta(filter)), p => $"""
             SELECT {p("w.acknowledged_at")} AS period, avg(extract(epoch FROM w.acknowledged_at - w.created_at)) / 3600.0, count(*) FROM {All} w
-            WHERE w.acknowledged_at >= @from AND w.acknowledged_at < @to GROUP BY 1 ORDER BY 1
+            WHERE w.acknowledged_at >= @from AND w.acknowledged_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI MTTR mean/median/p90", w => Kpis(w).Mttr(filter) is var m ? [N(m.MeanHours), N(m.MedianHours), N(m.P90Hours), m.Count] : [], p => $"""
             SELECT period, avg(s) / 3600.0, percentile_cont(0.5) WITHIN GROUP (ORDER BY s) / 3600.0, percentile_cont(0.9) WITHIN GROUP (ORDER BY s) / 3600.0, count(*)
             FROM (SELECT {p("w.resolved_at")} AS period, extract(epoch FROM w.resolved_at - w.created_at) AS s FROM {Archived} w
-                  WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= @from AND w.resolved_at < @to) x
+                  WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= @from AND w.resolved_at < @to AND {F("w")}) x
             GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI SLA response", w => Ratio(Kpis(w).Sla(filter).Response), p => $"""
             SELECT {p("w.response_due_at")} AS period, count(*) FILTER (WHERE w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at), count(*)
-            FROM (SELECT acknowledged_at, response_due_at FROM {Archived} a WHERE status <> 'cancelled'
+            FROM (SELECT {Columns}, acknowledged_at, response_due_at FROM {Archived} a WHERE status <> 'cancelled'
                   UNION ALL
-                  SELECT acknowledged_at, response_due_at FROM {Open} o WHERE acknowledged_at IS NOT NULL OR response_due_at < snapshot_at) w
-            WHERE w.response_due_at >= @from AND w.response_due_at < @to GROUP BY 1 ORDER BY 1
+                  SELECT {Columns}, acknowledged_at, response_due_at FROM {Open} o WHERE acknowledged_at IS NOT NULL OR response_due_at < snapshot_at) w
+            WHERE w.response_due_at >= @from AND w.response_due_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI SLA resolution (paused time excluded)", w => Ratio(Kpis(w).Sla(filter).Resolution), p => $"""
             WITH paused AS (SELECT work_order_id, sum(seconds) AS seconds FROM {Intervals} i WHERE paused GROUP BY work_order_id)
             SELECT {p("w.resolution_due_at")} AS period, count(*) FILTER (WHERE w.met), count(*)
-            FROM (SELECT f.resolution_due_at, f.resolved_at <= f.resolution_due_at + make_interval(secs => coalesce(p.seconds, 0)) AS met
+            FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.source, f.custom_fields, f.resolution_due_at, f.resolved_at <= f.resolution_due_at + make_interval(secs => coalesce(p.seconds, 0)) AS met
                   FROM {Archived} f LEFT JOIN paused p USING (work_order_id) WHERE f.status = 'closed'
                   UNION ALL
-                  SELECT resolution_due_at, false FROM {Open} o WHERE resolution_due_at < snapshot_at) w
-            WHERE w.resolution_due_at >= @from AND w.resolution_due_at < @to GROUP BY 1 ORDER BY 1
+                  SELECT {Columns}, resolution_due_at, false FROM {Open} o WHERE resolution_due_at < snapshot_at) w
+            WHERE w.resolution_due_at >= @from AND w.resolution_due_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
         foreach (var grace in new[] { false, true })
         {
             var allowance = grace ? "make_interval(secs => round(0.1 * extract(epoch FROM w.due_at - w.created_at)))" : "interval '0'";
             yield return (grace ? "KPI PM compliance (+10%)" : "KPI PM compliance", w => Ratio(Kpis(w).PmCompliance(filter, grace)), p => $"""
                 SELECT {p("w.due_at")} AS period, count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= w.due_at + {allowance}), count(*)
-                FROM (SELECT created_at, due_at, resolved_at FROM {Archived} a WHERE status <> 'cancelled' AND work_type = 'preventive'
+                FROM (SELECT {Columns}, created_at, due_at, resolved_at FROM {Archived} a WHERE status <> 'cancelled' AND work_type = 'preventive'
                       UNION ALL
-                      SELECT created_at, due_at, NULL FROM {Open} o WHERE work_type = 'preventive') w
-                WHERE w.due_at >= @from AND w.due_at < @to GROUP BY 1 ORDER BY 1
+                      SELECT {Columns}, created_at, due_at, NULL FROM {Open} o WHERE work_type = 'preventive') w
+                WHERE w.due_at >= @from AND w.due_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
                 """);
         }
 
         yield return ("KPI backlog by age", w => Kpis(w).Backlog(filter) is var b ? [b.Open, .. b.Ages.Select(a => (double)a.Count)] : [], _ => $"""
-            SELECT (SELECT count(*) FROM {Open} o),
+            SELECT (SELECT count(*) FROM {Open} o WHERE {F("o")}),
                    count(*) FILTER (WHERE age <= 7), count(*) FILTER (WHERE age > 7 AND age <= 30),
                    count(*) FILTER (WHERE age > 30 AND age <= 90), count(*) FILTER (WHERE age > 90)
-            FROM (SELECT snapshot_at::date - created_at::date AS age FROM {Open} o) w
+            FROM (SELECT snapshot_at::date - created_at::date AS age FROM {Open} o WHERE {F("o")}) w
             """);
         yield return ("KPI first-time fix", w => Ratio(Kpis(w).FirstTimeFix(filter)), p => $"""
             WITH {History}
             SELECT {p("w.resolved_at")} AS period, count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1), count(*)
             FROM {Archived} w LEFT JOIN history h USING (work_order_id)
-            WHERE w.status = 'closed' AND w.resolved_at >= @from AND w.resolved_at < @to GROUP BY 1 ORDER BY 1
+            WHERE w.status = 'closed' AND w.resolved_at >= @from AND w.resolved_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI planned maintenance share", w => Kpi(Kpis(w).PlannedMaintenanceShare(filter)), p => $"""
             SELECT {p("i.started_at")} AS period,
                    coalesce(sum(i.seconds) FILTER (WHERE w.work_type = 'preventive' OR w.source = 'forecast'), 0) / nullif(sum(i.seconds), 0),
                    floor(coalesce(sum(i.seconds), 0) / 3600)
             FROM {Intervals} i JOIN {Archived} w USING (work_order_id)
-            WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive') AND i.started_at >= @from AND i.started_at < @to
+            WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive') AND i.started_at >= @from AND i.started_at < @to AND {F("w")}
             GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI repeat failures", w => [Kpis(w).RepeatFailures(filter).Count], p => $"""
@@ -279,11 +301,12 @@ internal static class AnalyticsBenchmark
                 SELECT w.*, lag(w.created_at) OVER (PARTITION BY w.asset_id, w.failure_code ORDER BY w.created_at, w.work_order_id) AS previous
                 FROM {All} w WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL) w
             WHERE w.created_at >= @from AND w.created_at < @to AND w.previous >= w.created_at - interval '{KpiQueries.DefaultRepeatDays} days'
+              AND {F("w")}
             GROUP BY 1 ORDER BY 1
             """);
         yield return ("KPI satisfaction", w => Kpi(Kpis(w).Satisfaction(filter)), p => $"""
             SELECT {p("w.closed_at")} AS period, avg(w.rating), count(*) FROM {Archived} w
-            WHERE w.status = 'closed' AND w.rating IS NOT NULL AND w.closed_at >= @from AND w.closed_at < @to GROUP BY 1 ORDER BY 1
+            WHERE w.status = 'closed' AND w.rating IS NOT NULL AND w.closed_at >= @from AND w.closed_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
     }
 

@@ -37,8 +37,8 @@ public sealed class ForecastTrainingTests
         warehouse.Execute($"""
             DELETE FROM fact_work_order WHERE created_at < '2024-01-01' OR created_at >= '{end}';
             INSERT INTO fact_work_order VALUES
-                (900001, 'WO-A', 1, 'corrective', 'a', 2, 'closed', 9, 100, 1, 7, 'web', NULL, '2024-01-01 00:00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
-                (900002, 'WO-B', 1, 'corrective', 'b', 2, 'closed', 9, 100, 1, 7, 'web', NULL, TIMESTAMP '{end}' - INTERVAL 12 HOUR, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1);
+                (900001, 'WO-A', 1, 'corrective', 'a', 2, 'closed', 9, 100, 1, 7, 'web', NULL, NULL, NULL, '2024-01-01 00:00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
+                (900002, 'WO-B', 1, 'corrective', 'b', 2, 'closed', 9, 100, 1, 7, 'web', NULL, NULL, NULL, TIMESTAMP '{end}' - INTERVAL 12 HOUR, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1);
             """);
 
         var result = Train(warehouse, new TrainingRequest());
@@ -155,8 +155,8 @@ public sealed class ForecastTrainingTests
         // A failure on pump 100 raised just before the data ends; and an open preventive work order on pump 101.
         warehouse.Execute("""
             INSERT INTO open_work_order VALUES
-                (90001, 'WO-90001', 1, 'corrective', 'x', 2, 'new', 100, 1, NULL, 'web', 'bearing', '2025-02-28 23:00', NULL, NULL, NULL, NULL, '2025-03-01'),
-                (90002, 'WO-90002', 2, 'preventive', 'y', 3, 'new', 101, 1, NULL, 'pm', NULL, '2025-02-28 23:00', NULL, NULL, NULL, NULL, '2025-03-01');
+                (90001, 'WO-90001', 1, 'corrective', 'x', 2, 'new', 100, 1, NULL, 'web', 'bearing', 'bearing', NULL, '2025-02-28 23:00', NULL, NULL, NULL, NULL, '2025-03-01'),
+                (90002, 'WO-90002', 2, 'preventive', 'y', 3, 'new', 101, 1, NULL, 'pm', NULL, NULL, NULL, '2025-02-28 23:00', NULL, NULL, NULL, NULL, '2025-03-01');
             """);
         var after = RiskScoring.Score(warehouse.Connection, 0).Proposals.ToDictionary(p => p.AssetId);
 

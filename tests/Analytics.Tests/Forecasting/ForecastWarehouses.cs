@@ -48,34 +48,34 @@ internal sealed class ForecastWarehouse : IDisposable
             (6, 'P6', 'New pump', 'machine', 1, 'pump', NULL, 2, '2025-06-01', 'in_service', 1, 'S1 > P6');
 
         -- id, number, template, type, title, priority, status, requester, asset, department, assignee, source, failure,
-        -- created, acknowledged, started, resolved, closed, due, response due, resolution due, rating, run
+        -- category, custom fields, created, acknowledged, started, resolved, closed, due, response due, resolution due, rating, run
         INSERT INTO fact_work_order VALUES
             -- bearing failures on the pump: 1 Jan, 1 Mar (59 days later); the third (1 Apr 12:00) is still open, below
-            (1, 'WO-1', 1, 'corrective', 'a', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
+            (1, 'WO-1', 1, 'corrective', 'a', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing', 'bearing', NULL,
              '2025-01-01 00:00', NULL, NULL, '2025-01-02 00:00', '2025-01-03 00:00', NULL, NULL, NULL, NULL, 1),
             -- resolved after the cut-off: a feature reading resolved_at would peek
-            (2, 'WO-2', 1, 'corrective', 'b', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
+            (2, 'WO-2', 1, 'corrective', 'b', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing', 'bearing', NULL,
              '2025-03-01 00:00', NULL, NULL, '2025-05-03 00:00', '2025-05-04 00:00', NULL, NULL, NULL, NULL, 1),
             -- a leak on the bearing unit 11 days before the cut-off: one failure of any kind; leak is not a mode (1 < 3 failures)
-            (3, 'WO-3', 1, 'corrective', 'c', 2, 'closed', 9, 4, 1, 7, 'web', 'leak',
+            (3, 'WO-3', 1, 'corrective', 'c', 2, 'closed', 9, 4, 1, 7, 'web', 'leak', 'leak', NULL,
              '2025-04-20 00:00', NULL, NULL, '2025-04-21 00:00', '2025-04-22 00:00', NULL, NULL, NULL, NULL, 1),
             -- preventive work on the pump on 1 Feb and 2 Apr (60 days apart, 29 days before the cut-off)
-            (4, 'WO-4', 2, 'preventive', 'd', 3, 'closed', 9, 3, 1, 7, 'pm', NULL,
+            (4, 'WO-4', 2, 'preventive', 'd', 3, 'closed', 9, 3, 1, 7, 'pm', NULL, NULL, NULL,
              '2025-02-01 00:00', NULL, '2025-02-01 02:00', '2025-02-01 06:00', '2025-02-02 00:00', NULL, NULL, NULL, NULL, 1),
-            (5, 'WO-5', 2, 'preventive', 'e', 3, 'closed', 9, 3, 1, 7, 'pm', NULL,
+            (5, 'WO-5', 2, 'preventive', 'e', 3, 'closed', 9, 3, 1, 7, 'pm', NULL, NULL, NULL,
              '2025-04-02 00:00', NULL, '2025-04-02 02:00', '2025-04-02 04:00', '2025-04-03 00:00', NULL, NULL, NULL, NULL, 1),
             -- an alarm check raised by the alarm below 21 days and a minor fault (corrective without failure code) 6 days before the cut-off
-            (6, 'WO-6', 3, 'inspection', 'f', 2, 'closed', 9, 3, 1, 7, 'alarm', NULL,
+            (6, 'WO-6', 3, 'inspection', 'f', 2, 'closed', 9, 3, 1, 7, 'alarm', NULL, NULL, NULL,
              '2025-04-10 00:00', NULL, NULL, '2025-04-10 05:00', '2025-04-11 00:00', NULL, NULL, NULL, NULL, 1),
-            (7, 'WO-7', 4, 'corrective', 'g', 3, 'closed', 9, 3, 1, 7, 'web', NULL,
+            (7, 'WO-7', 4, 'corrective', 'g', 3, 'closed', 9, 3, 1, 7, 'web', NULL, NULL, NULL,
              '2025-04-25 00:00', NULL, NULL, '2025-04-25 05:00', '2025-04-26 00:00', NULL, NULL, NULL, NULL, 1),
             -- raised at the cut-off itself: not before it, so not seen
-            (8, 'WO-8', 4, 'corrective', 'h', 3, 'closed', 9, 3, 1, 7, 'web', NULL,
+            (8, 'WO-8', 4, 'corrective', 'h', 3, 'closed', 9, 3, 1, 7, 'web', NULL, NULL, NULL,
              '2025-05-01 00:00', NULL, NULL, '2025-05-01 05:00', '2025-05-02 00:00', NULL, NULL, NULL, NULL, 1),
             -- after the cut-off: the leak on the bearing unit 4 days after, the pump's bearing failure 9 days after
-            (9, 'WO-9', 1, 'corrective', 'i', 2, 'closed', 9, 4, 1, 7, 'web', 'leak',
+            (9, 'WO-9', 1, 'corrective', 'i', 2, 'closed', 9, 4, 1, 7, 'web', 'leak', 'leak', NULL,
              '2025-05-05 00:00', NULL, NULL, '2025-05-05 05:00', '2025-05-06 00:00', NULL, NULL, NULL, NULL, 1),
-            (10, 'WO-10', 1, 'corrective', 'j', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing',
+            (10, 'WO-10', 1, 'corrective', 'j', 2, 'closed', 9, 3, 1, 7, 'web', 'bearing', 'bearing', NULL,
              '2025-05-10 00:00', NULL, NULL, '2025-05-10 05:00', '2025-05-11 00:00', NULL, NULL, NULL, NULL, 1);
 
         INSERT INTO fact_status_interval VALUES
@@ -85,7 +85,7 @@ internal sealed class ForecastWarehouse : IDisposable
         -- id, number, template, type, title, priority, status, asset, department, assignee, source, failure, created,
         -- acknowledged, due, response due, resolution due, snapshot
         INSERT INTO open_work_order VALUES
-            (11, 'WO-11', 1, 'corrective', 'k', 1, 'in_progress', 3, 1, 7, 'web', 'bearing', '2025-04-01 12:00', NULL, NULL, NULL, NULL,
+            (11, 'WO-11', 1, 'corrective', 'k', 1, 'in_progress', 3, 1, 7, 'web', 'bearing', 'bearing', NULL, '2025-04-01 12:00', NULL, NULL, NULL, NULL,
              '2025-06-01 00:00');
         INSERT INTO ingest_run VALUES (1, '2025-06-01', '2025-06-01', 10, 0, 1, '1:1:', '1:1:', 0);
 
@@ -118,7 +118,7 @@ internal sealed class ForecastWarehouse : IDisposable
         INSERT INTO dim_asset SELECT 100 + i, 'P' || i, 'Pump ' || i, 'machine', NULL, 'pump', NULL, 1 + i % 5, DATE '2020-01-01', 'in_service', NULL, 'P' || i
             FROM range(60) t(i);
         INSERT INTO fact_work_order
-            SELECT row_number() OVER (ORDER BY happened, asset), 'WO', template, work_type, 't', 2, 'closed', 9, asset, 1, 7, 'web', code,
+            SELECT row_number() OVER (ORDER BY happened, asset), 'WO', template, work_type, 't', 2, 'closed', 9, asset, 1, 7, 'web', code, code, NULL,
                    happened, NULL, NULL, happened + INTERVAL 4 HOUR, happened + INTERVAL 1 DAY, NULL, NULL, NULL, NULL, 1
             FROM (
                 SELECT 100 + i AS asset, 1 AS template, 'corrective' AS work_type, 'bearing' AS code,

@@ -82,6 +82,10 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
     [InlineData("from=2026-03-01&to=2026-02-01", "to")]
     [InlineData("from=March&to=2026-04-01", "from")]
     [InlineData("workType=magic", "workType")]
+    [InlineData("source=email", "source")]
+    [InlineData("category=%20", "category")]
+    [InlineData("field=Shift!&fieldValue=night", "field")]
+    [InlineData("field=shift", "fieldValue")]
     [InlineData("rows=machines", "rows")]
     public async Task a_bad_period_or_filter_is_refused_naming_the_field(string query, string field)
     {

@@ -4,6 +4,7 @@ using Dapper;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Warehouse;
 using WorkOrders.Ingest.Warehouse;
 using WorkOrders.Ticketing;
@@ -73,6 +74,47 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
         warehouse.Open();
         Assert.Equal("resolved", warehouse.ExecuteScalar<string>($"SELECT status FROM open_work_order WHERE work_order_id = {open}"));
         Assert.Equal("bearing", warehouse.ExecuteScalar<string>($"SELECT failure_code FROM fact_work_order WHERE work_order_id = {closed}"));
+    }
+
+    [Fact]
+    public async Task the_category_the_source_and_the_custom_fields_of_work_arrive_and_the_kpi_filters_find_them()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var closed = await LivedWorkOrderAsync(org, close: true);
+        var open = (await new CreateWorkOrder(database.DataSource, _clock).HandleAsync(
+            new CreateWorkOrderRequest(org.TemplateId, "Drips", "A small leak", 3, null, org.MachineId, CustomFields: new()
+            {
+                ["fault_code"] = JsonSerializer.SerializeToElement("leak"),
+                ["downtime_hours"] = JsonSerializer.SerializeToElement(3),
+                ["notes"] = JsonSerializer.SerializeToElement("夜班 night 'shift'"),
+            }),
+            org[Role.Requester], WorkOrderSource.Api, null, CancellationToken.None)).Value!.Id;
+        var path = NewWarehouse();
+
+        await IngestAsync(path);
+
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        Assert.Equal("bearing", warehouse.ExecuteScalar<string>($"SELECT category FROM fact_work_order WHERE work_order_id = {closed}"));
+        Assert.Equal("bearing", warehouse.ExecuteScalar<string>(
+            $"SELECT json_extract_string(custom_fields, '$.fault_code') FROM fact_work_order WHERE work_order_id = {closed}"));
+        Assert.Equal("leak|3|夜班 night 'shift'|api", warehouse.ExecuteScalar<string>(
+            $"SELECT category || '|' || json_extract_string(custom_fields, '$.downtime_hours') || '|' || json_extract_string(custom_fields, '$.notes') || '|' || source " +
+            $"FROM open_work_order WHERE work_order_id = {open}"));
+        Assert.Equal("downtime_hours fault_code notes observed_on related_asset", warehouse.ExecuteScalar<string>(
+            $"SELECT string_agg(key, ' ' ORDER BY key) FROM dim_template_field WHERE template_id = {org.TemplateId}"));
+        Assert.Equal("故障類型", warehouse.ExecuteScalar<string>(
+            $"SELECT json_extract_string(labels, '$.\"zh-TW\"') FROM dim_template_field WHERE template_id = {org.TemplateId} AND key = 'fault_code'"));
+
+        // Raised by people in the app (web) and through its API: both live; the filters find each by what it carries.
+        var kpis = new KpiQueries(warehouse);
+        var ours = new KpiFilter(new DateOnly(2026, 3, 1), new DateOnly(2026, 5, 1), DepartmentId: org.DepartmentId);
+        Assert.Equal(2, kpis.Volume(ours with { Source = "live" }).Count);
+        Assert.Equal(0, kpis.Volume(ours with { Source = "import" }).Count);
+        Assert.Equal(1, kpis.Volume(ours with { Category = "leak" }).Count);
+        Assert.Equal(1, kpis.Mttr(ours with { Category = "bearing", Source = "live" }).Count);
+        Assert.Equal(1, kpis.Volume(ours with { FieldKey = "downtime_hours", FieldValue = "3" }).Count);
+        Assert.Equal(1, kpis.Volume(ours with { FieldKey = "notes", FieldValue = "夜班 night 'shift'" }).Count);
     }
 
     [Fact]

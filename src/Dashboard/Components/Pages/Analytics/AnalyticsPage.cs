@@ -56,7 +56,19 @@ public abstract class AnalyticsPage : CircuitComponent
     [SupplyParameterFromQuery(Name = "priority")]
     public int? Priority { get; set; }
 
-    protected FilterParameters Query => new(From, To, SiteId, DepartmentId, AssetId, WorkType, Priority);
+    [SupplyParameterFromQuery(Name = "category")]
+    public string? Category { get; set; }
+
+    [SupplyParameterFromQuery(Name = "source")]
+    public string? Source { get; set; }
+
+    [SupplyParameterFromQuery(Name = "field")]
+    public string? Field { get; set; }
+
+    [SupplyParameterFromQuery(Name = "fieldValue")]
+    public string? FieldValue { get; set; }
+
+    protected FilterParameters Query => new(From, To, SiteId, DepartmentId, AssetId, WorkType, Priority, Category, Source, Field, FieldValue);
 
     protected Actor Me { get; private set; } = default!;
 
@@ -156,6 +168,10 @@ public abstract class AnalyticsPage : CircuitComponent
             ["assetId"] = filter.AssetId,
             ["workType"] = filter.WorkType,
             ["priority"] = filter.Priority,
+            ["category"] = filter.Category,
+            ["source"] = filter.Source,
+            ["field"] = filter.Field,
+            ["fieldValue"] = filter.FieldValue,
         }));
         return Task.CompletedTask;
     }
@@ -189,6 +205,10 @@ public abstract class AnalyticsPage : CircuitComponent
         Add("assetId", filter.AssetId);
         Add("workType", filter.WorkType);
         Add("priority", filter.Priority);
+        Add("category", filter.Category);
+        Add("source", filter.Source);
+        Add("field", filter.FieldKey);
+        Add("fieldValue", filter.FieldValue);
         return string.Join('&', parts);
     }
 
