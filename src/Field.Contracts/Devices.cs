@@ -1,4 +1,4 @@
-namespace WorkOrders.Field.Contracts;
+namespace WorkOrders.FieldApp.Contracts;
 
 /// <summary>
 /// <c>POST /api/v1/devices</c>, signed in as a technician or manager (cookie or bearer token): registers this phone or

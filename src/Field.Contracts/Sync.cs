@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace WorkOrders.Field.Contracts;
+namespace WorkOrders.FieldApp.Contracts;
 
 /// <summary>
 /// One change made on the device, queued in its outbox. <see cref="CommandId"/> is made by the client (a UUIDv7, so the

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace WorkOrders.Field.Contracts;
+namespace WorkOrders.FieldApp.Contracts;
 
 /// <summary>
 /// <c>GET /api/v1/field/trip-pack?days=N</c> (1-14, default 3): what a technician takes out for a trip, made at

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using WorkOrders.Field.Contracts;
+using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Ticketing.Field;

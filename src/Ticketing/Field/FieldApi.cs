@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using WorkOrders.Field.Contracts;
+using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
 
@@ -12,7 +12,7 @@ namespace WorkOrders.Ticketing.Field;
 /// <summary>
 /// The field app's API: devices (<c>/api/v1/devices</c>), the trip pack and photo uploads (<c>/api/v1/field</c>), sync
 /// (<c>/api/v1/sync</c>) and, for the office, sync conflicts (<c>/api/v1/sync-conflicts</c>). The request and response
-/// records are those of the WorkOrders.Field.Contracts project, which the field app shares.
+/// records are those of the WorkOrders.FieldApp.Contracts project, which the field app shares.
 /// </summary>
 public static class FieldApi
 {

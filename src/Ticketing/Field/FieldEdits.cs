@@ -1,6 +1,6 @@
 using Dapper;
 using Npgsql;
-using WorkOrders.Field.Contracts;
+using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.WorkOrders;
 

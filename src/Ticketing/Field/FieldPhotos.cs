@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using WorkOrders.Field.Contracts;
+using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.WorkOrders;
 

@@ -7,7 +7,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using WorkOrders.Field.Contracts;
+using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Inspections;
 using WorkOrders.Ticketing.Meters;
@@ -145,7 +145,7 @@ public sealed class SyncCommands(
 
         if (command.BaseVersion is < 0)
         {
-            Add("baseVersion", "field.from", 0);
+            Add("baseVersion", "sync.base_version");
         }
 
         object? payload = null;

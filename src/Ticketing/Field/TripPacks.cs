@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using WorkOrders.Field.Contracts;
+using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Inspections;
 using WorkOrders.Ticketing.Templates;
