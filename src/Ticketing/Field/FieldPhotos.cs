@@ -192,7 +192,13 @@ public sealed class FieldPhotos(NpgsqlDataSource dataSource, TimeProvider clock,
     {
         var parts = await connection.QueryAsync<byte[]>(new CommandDefinition(
             "SELECT content FROM field_photo_chunks WHERE sha256 = @sha ORDER BY start_byte", new { sha }, transaction, cancellationToken: cancellationToken));
-        var content = parts.SelectMany(p => p).ToArray();
+        using var joined = new MemoryStream();
+        foreach (var part in parts)
+        {
+            joined.Write(part);
+        }
+
+        var content = joined.ToArray();
         if (!SHA256.HashData(content).AsSpan().SequenceEqual(sha))
         {
             return Failure.Invalid("sha256", "field_photo.hash_mismatch");

@@ -24,7 +24,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
     private async Task<T> ScalarAsync<T>(string sql, object parameters)
     {
         await using var connection = await host.Data.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<T>(sql, parameters);
+        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
     }
 
     [Fact]
