@@ -194,7 +194,9 @@ public sealed class SyncCommands(
     {
         var hash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
             new { command.Kind, command.BaseVersion, deviceTime = command.DeviceTime.ToUniversalTime(), command.Payload }, PayloadJson));
-        var now = clock.GetUtcNow().UtcDateTime;
+        // To the microsecond PostgreSQL keeps, so the first answer and every stored one read the same.
+        var clockNow = clock.GetUtcNow().UtcDateTime;
+        var now = new DateTime(clockNow.Ticks - (clockNow.Ticks % 10), DateTimeKind.Utc);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // A concurrent send of the same id waits here, on the primary key, until the first commits or rolls back.
