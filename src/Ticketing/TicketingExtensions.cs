@@ -22,6 +22,7 @@ using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Demo;
 using WorkOrders.Ticketing.Exports;
+using WorkOrders.Ticketing.Field;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Notifications;
 using WorkOrders.Ticketing.Sla;
@@ -79,6 +80,7 @@ public static class TicketingExtensions
         services.AddSingleton<Stocktaking.Stocktakes>();
         services.AddAlarms();
         services.AddExportJobs();
+        services.AddField();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -98,9 +100,12 @@ public static class TicketingExtensions
         services.AddAuthentication(CookieOrBearer)
             .AddPolicyScheme(CookieOrBearer, "Cookie for the browser, bearer token for the API", o =>
                 o.ForwardDefaultSelector = context =>
-                    context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    context.Request.Headers.Authorization.ToString() is var authorization
+                    && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
                         ? BearerTokenDefaults.AuthenticationScheme
-                        : CookieAuthenticationDefaults.AuthenticationScheme)
+                        : authorization.StartsWith(DeviceAuthenticationHandler.SchemeName + " ", StringComparison.OrdinalIgnoreCase)
+                            ? DeviceAuthenticationHandler.SchemeName
+                            : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o =>
             {
                 o.LoginPath = "/login";
@@ -116,7 +121,8 @@ public static class TicketingExtensions
                 o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context.HttpContext, context.RedirectUri, StatusCodes.Status403Forbidden);
                 o.Events.OnValidatePrincipal = RejectEndedCookieAsync;
             })
-            .AddBearerToken(o => o.Events.OnMessageReceived = RejectEndedTokenAsync);
+            .AddBearerToken(o => o.Events.OnMessageReceived = RejectEndedTokenAsync)
+            .AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
         services.AddOptions<BearerTokenOptions>(BearerTokenDefaults.AuthenticationScheme)
             .Configure<IOptions<TicketingOptions>>((o, ticketing) => o.BearerTokenExpiration = ticketing.Value.TokenLifetime);
         services.AddAuthorization();

@@ -111,6 +111,8 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             (Role.Manager, "/exports"),
             (Role.Admin, "/admin/exports"),
             (Role.Admin, "/admin/users"),
+            (Role.Admin, "/admin/devices"),
+            (Role.Manager, "/sync-conflicts"),
             (null, "/account/password?temporary=1"),
         ];
         var unvisited = Routes().Where(route => !visits.Any(v => Matches(route, v.Path))).ToList();

@@ -8,6 +8,7 @@ using WorkOrders.Ticketing.Alarms;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.Exports;
+using WorkOrders.Ticketing.Field;
 using WorkOrders.Ticketing.Forecasts;
 using WorkOrders.Ticketing.Maintenance;
 using WorkOrders.Ticketing.Meters;
@@ -133,6 +134,7 @@ public static class TicketingApi
         api.MapStocktakeApi();
         api.MapAlarmApi();
         api.MapExportApi();
+        api.MapFieldApi();
         return app;
     }
 }

@@ -183,7 +183,10 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
     }
 
     public Task<Outcome<RoundView>> StartAsync(long roundId, StartRoundCommand command, Actor actor, CancellationToken cancellationToken) =>
-        RunAsync(roundId, command.CommandId, "start", command, actor, async (c, round, now) =>
+        RunAsync(roundId, command.CommandId, "start", command, actor, StartBody(actor, cancellationToken), cancellationToken);
+
+    private Func<CommandContext, LockedRound, DateTime, Task<Outcome<long?>>> StartBody(Actor actor, CancellationToken cancellationToken) =>
+        async (c, round, now) =>
         {
             if (round.Status is "completed" or "missed")
             {
@@ -192,10 +195,13 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
 
             await StartIfOpenAsync(c, round, actor, now, cancellationToken);
             return (long?)null;
-        }, cancellationToken);
+        };
 
     public Task<Outcome<RoundView>> ConfirmStopAsync(long roundId, ConfirmStopCommand command, Actor actor, CancellationToken cancellationToken) =>
-        RunAsync(roundId, command.CommandId, "confirm_stop", command, actor, async (c, round, now) =>
+        RunAsync(roundId, command.CommandId, "confirm_stop", command, actor, ConfirmStopBody(command, actor, cancellationToken), cancellationToken);
+
+    private Func<CommandContext, LockedRound, DateTime, Task<Outcome<long?>>> ConfirmStopBody(ConfirmStopCommand command, Actor actor, CancellationToken cancellationToken) =>
+        async (c, round, now) =>
         {
             var errors = new FieldErrors();
             if (command.StopId is null)
@@ -246,10 +252,13 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
                 c.Transaction,
                 cancellationToken: cancellationToken));
             return stop.Id;
-        }, cancellationToken);
+        };
 
     public Task<Outcome<RoundView>> SkipStopAsync(long roundId, SkipStopCommand command, Actor actor, CancellationToken cancellationToken) =>
-        RunAsync(roundId, command.CommandId, "skip_stop", command, actor, async (c, round, now) =>
+        RunAsync(roundId, command.CommandId, "skip_stop", command, actor, SkipStopBody(command, actor, cancellationToken), cancellationToken);
+
+    private Func<CommandContext, LockedRound, DateTime, Task<Outcome<long?>>> SkipStopBody(SkipStopCommand command, Actor actor, CancellationToken cancellationToken) =>
+        async (c, round, now) =>
         {
             var errors = new FieldErrors();
             if (command.StopId is null)
@@ -293,11 +302,25 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
                 c.Transaction,
                 cancellationToken: cancellationToken));
             return stop.Id;
-        }, cancellationToken);
+        };
 
     public async Task<Outcome<RoundView>> RecordAsync(long roundId, RecordResultCommand command, Actor actor, CancellationToken cancellationToken)
     {
-        var outcome = await RunAsync(roundId, command.CommandId, "record", command, actor, async (c, round, now) =>
+        var outcome = await RunAsync(roundId, command.CommandId, "record", command, actor, RecordBody(command, actor, cancellationToken), cancellationToken);
+
+        if (outcome.Succeeded)
+        {
+            // After the result's commit, and again on a replay while it is still owed: the meter has its own rules and
+            // transaction, and the same meter, time and value is one reading however often it is sent.
+            await FeedMeterAsync(roundId, command.ItemId, actor, cancellationToken);
+            return await GetAsync(roundId, cancellationToken);
+        }
+
+        return outcome;
+    }
+
+    private Func<CommandContext, LockedRound, DateTime, Task<Outcome<long?>>> RecordBody(RecordResultCommand command, Actor actor, CancellationToken cancellationToken) =>
+        async (c, round, now) =>
         {
             if (command.ItemId is null)
             {
@@ -388,21 +411,13 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
             }
 
             return resultId;
-        }, cancellationToken);
-
-        if (outcome.Succeeded)
-        {
-            // After the result's commit, and again on a replay while it is still owed: the meter has its own rules and
-            // transaction, and the same meter, time and value is one reading however often it is sent.
-            await FeedMeterAsync(roundId, command.ItemId, actor, cancellationToken);
-            return await GetAsync(roundId, cancellationToken);
-        }
-
-        return outcome;
-    }
+        };
 
     public Task<Outcome<RoundView>> CompleteAsync(long roundId, CompleteRoundCommand command, Actor actor, CancellationToken cancellationToken) =>
-        RunAsync(roundId, command.CommandId, "complete", command, actor, async (c, round, now) =>
+        RunAsync(roundId, command.CommandId, "complete", command, actor, CompleteBody(actor, cancellationToken), cancellationToken);
+
+    private Func<CommandContext, LockedRound, DateTime, Task<Outcome<long?>>> CompleteBody(Actor actor, CancellationToken cancellationToken) =>
+        async (c, round, now) =>
         {
             if (round.Status is "completed" or "missed")
             {
@@ -437,7 +452,7 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
                 c.Transaction,
                 cancellationToken: cancellationToken));
             return (long?)null;
-        }, cancellationToken);
+        };
 
     /// <summary>Stores a photo by its SHA-256 (the same bytes twice are one photo) for results to name.</summary>
     public async Task<Outcome<PhotoInfo>> UploadPhotoAsync(string? fileName, string? contentType, Stream content, Actor actor, CancellationToken cancellationToken)
@@ -533,6 +548,54 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
             return await ViewAsync(connection, transaction, roundId, cancellationToken) is { } replay ? replay : Failure.NotFound("inspection.round_not_found", roundId);
         }
 
+        var done = await ActAsync(connection, transaction, roundId, actor, body, now, cancellationToken);
+        if (done.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE inspection_commands SET round_id = @roundId, entity_id = @entityId WHERE command_id = @id",
+            new { id, roundId, entityId = done.Value },
+            transaction,
+            cancellationToken: cancellationToken));
+        var view = await ViewAsync(connection, transaction, roundId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return view!;
+    }
+
+    /// <summary>
+    /// A round command inside the caller's transaction, for the field sync, which keeps its own record of the command id
+    /// in that transaction: the same checks and effect as the round page's command. The caller commits, then calls
+    /// <see cref="AfterRecordAsync"/> for a recorded result.
+    /// </summary>
+    internal Task<Outcome<long?>> WithinAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long roundId, object command, Actor actor, CancellationToken cancellationToken)
+    {
+        if (!MaySee(actor))
+        {
+            return Task.FromResult<Outcome<long?>>(Failure.Forbidden("inspection.round_not_yours"));
+        }
+
+        var body = command switch
+        {
+            ConfirmStopCommand confirm => ConfirmStopBody(confirm, actor, cancellationToken),
+            SkipStopCommand skip => SkipStopBody(skip, actor, cancellationToken),
+            RecordResultCommand record => RecordBody(record, actor, cancellationToken),
+            CompleteRoundCommand => CompleteBody(actor, cancellationToken),
+            StartRoundCommand => StartBody(actor, cancellationToken),
+            _ => throw new ArgumentException($"No round command {command.GetType().Name}.", nameof(command)),
+        };
+        return ActAsync(connection, transaction, roundId, actor, body, clock.GetUtcNow().UtcDateTime, cancellationToken);
+    }
+
+    /// <summary>What a recorded result owes after its commit: the reading of the meter its item feeds.</summary>
+    internal Task AfterRecordAsync(long roundId, long? itemId, Actor actor, CancellationToken cancellationToken) =>
+        FeedMeterAsync(roundId, itemId, actor, cancellationToken);
+
+    private static async Task<Outcome<long?>> ActAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long roundId, Actor actor, Func<CommandContext, LockedRound, DateTime, Task<Outcome<long?>>> body, DateTime now, CancellationToken cancellationToken)
+    {
         var round = await connection.QuerySingleOrDefaultAsync<LockedRound>(new CommandDefinition(LockRound, new { roundId }, transaction, cancellationToken: cancellationToken));
         if (round is null)
         {
@@ -548,20 +611,7 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
             return Failure.Forbidden("inspection.round_not_yours");
         }
 
-        var done = await body(new CommandContext(connection, transaction), round, now);
-        if (done.Failure is { } failure)
-        {
-            return failure;
-        }
-
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE inspection_commands SET round_id = @roundId, entity_id = @entityId WHERE command_id = @id",
-            new { id, roundId, entityId = done.Value },
-            transaction,
-            cancellationToken: cancellationToken));
-        var view = await ViewAsync(connection, transaction, roundId, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return view!;
+        return await body(new CommandContext(connection, transaction), round, now);
     }
 
     private static async Task<Failure?> OpenRoundAsync(CommandContext c, LockedRound round, Actor actor, DateTime now, CancellationToken cancellationToken)

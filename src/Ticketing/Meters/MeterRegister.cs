@@ -206,6 +206,25 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var recorded = await RecordWithinAsync(connection, transaction, entries, actor, source, single, now, cancellationToken);
+        if (recorded.Succeeded)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return recorded;
+    }
+
+    /// <summary>
+    /// Records validated readings inside the caller's transaction (the field sync keeps its command record in it); the
+    /// caller commits. One reading alone names its fields without the <c>readings[i].</c> prefix.
+    /// </summary>
+    internal static async Task<Outcome<IReadOnlyList<RecordedReading>>> RecordWithinAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ReadingEntry> entries, Actor? actor, ReadingSource source, bool single, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        string Prefix(int i) => single ? "" : $"readings[{i}].";
         var meterIds = entries.Select(e => e.MeterId!.Value).Distinct().Order().ToArray();
         // Locked in id order, so two batches over the same meters wait for each other instead of deadlocking.
         var locked = (await connection.QueryAsync<long>(new CommandDefinition(
@@ -293,7 +312,6 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
             await PmOccurrences.NudgeForMetersAsync(connection, transaction, [.. changed], now, cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return results.Select(r => r!).ToList();
     }
 

@@ -33,11 +33,22 @@ public sealed class AddComment(NpgsqlDataSource dataSource, TimeProvider clock)
             return refusal;
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
+        var comment = await InsertAsync(connection, transaction, workOrderId, body, actor, clock.GetUtcNow().UtcDateTime, null, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return comment;
+    }
+
+    /// <summary>
+    /// Stores a checked comment and its history event inside the caller's transaction, after the caller checked the
+    /// work order is the actor's to see; <paramref name="origin"/> names a field device in the event.
+    /// </summary>
+    internal static async Task<Comment> InsertAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long workOrderId, string body, Actor actor, DateTime now, object? origin, CancellationToken cancellationToken)
+    {
         var comment = await connection.QuerySingleAsync<Comment>(new CommandDefinition(
             Insert, new { id = workOrderId, authorId = actor.UserId, body, now }, transaction, cancellationToken: cancellationToken));
-        await History.AppendAsync(connection, transaction, workOrderId, now, actor.UserId, EventKinds.Comment, null, null, body, new { commentId = comment.Id }, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await History.AppendAsync(
+            connection, transaction, workOrderId, now, actor.UserId, EventKinds.Comment, null, null, body, new { commentId = comment.Id, via = origin }, cancellationToken);
         return comment;
     }
 }

@@ -116,7 +116,8 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         Actor actor,
         WorkOrderSource source,
         string? idempotencyKey,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        object? origin = null)
     {
         var template = request.TemplateId is { } templateId ? await Templates.Templates.FindAsync(connection, transaction, templateId, cancellationToken) : null;
         var errors = new FieldErrors();
@@ -156,6 +157,14 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         object payload = decommissionedReason is null
             ? new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) }
             : new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source), decommissionedReason };
+        if (origin is not null)
+        {
+            // Raised on a field device: the history keeps the device and its clock beside the sync time.
+            var withOrigin = JsonSerializer.SerializeToNode(payload, TemplateSchema.Json)!.AsObject();
+            withOrigin["via"] = JsonSerializer.SerializeToNode(origin, TemplateSchema.Json);
+            payload = withOrigin;
+        }
+
         await History.AppendAsync(
             connection, transaction, id, now, actor.UserId, EventKinds.Created, null, WorkOrderStatus.New, decommissionedReason,
             payload,

@@ -24,6 +24,12 @@ public static class EventKinds
     public const string AlarmRaised = "alarm_raised";
     public const string AlarmCleared = "alarm_cleared";
 
+    /// <summary>A field of a work order (title, description, contact) set from a field device, or by a manager resolving a sync conflict.</summary>
+    public const string FieldEdited = "field_edited";
+
+    /// <summary>A field edit from a device that met another edit of the same field: a conflict for the department's manager.</summary>
+    public const string SyncConflict = "sync_conflict";
+
     /// <summary>A move to another department, as an imported event log records it.</summary>
     public const string Transfer = "transfer";
 
@@ -34,7 +40,7 @@ public static class EventKinds
     public static IReadOnlyList<string> All { get; } =
     [
         Created, Comment, Attachment, SubTaskOf, SubTaskAdded, SubTaskOverride, CollaboratorAdded, CollaboratorRemoved, Finding,
-        AutoAssigned, Queued, Reassign, Claim, AlarmRaised, AlarmCleared, Transfer,
+        AutoAssigned, Queued, Reassign, Claim, AlarmRaised, AlarmCleared, Transfer, FieldEdited, SyncConflict,
         SlaEvents.Paused, SlaEvents.Resumed, SlaEvents.Warning, SlaEvents.Breach, SlaEvents.PriorityRaised,
         .. Enum.GetValues<WorkOrderAction>().Select(Of),
     ];

@@ -70,7 +70,8 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
     /// change (an alarm sending a resolved work order back). The caller commits.
     /// </summary>
     internal async Task<Outcome<TransitionResult>> ApplyAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, WorkOrderAction action, TransitionRequest request, Actor actor, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, WorkOrderAction action, TransitionRequest request, Actor actor, CancellationToken cancellationToken,
+        object? origin = null)
     {
         var opened = await WorkOrderAccess.LoadAsync<LockedRow>(
             connection, transaction, Lock, id, actor, r => WorkOrderAccess.Unseen(r, actor) ?? WorkOrderAccess.Stale(r, request.RowVersion), cancellationToken);
@@ -132,7 +133,7 @@ public sealed class ApplyTransition(NpgsqlDataSource dataSource, TimeProvider cl
             cancellationToken: cancellationToken));
         await History.AppendAsync(
             connection, transaction, id, now, actor.UserId, EventKinds.Of(action), change.From, change.To, request.Note?.Trim(),
-            new { assigneeId = candidate?.UserId, assignee = candidate?.UserName, previousAssigneeId = action == WorkOrderAction.Assign ? row.AssigneeId : null, rating = change.Rating },
+            new { assigneeId = candidate?.UserId, assignee = candidate?.UserName, previousAssigneeId = action == WorkOrderAction.Assign ? row.AssigneeId : null, rating = change.Rating, via = origin },
             cancellationToken);
         if (overridden.Count > 0)
         {

@@ -187,6 +187,16 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
         ["GET /api/v1/analytics/staff"] = "UAAFAFFFA",
         ["GET /api/v1/analytics/staff/export.xlsx"] = "UAAFAFFFA",
         ["GET /api/v1/analytics/staff/export.csv"] = "UAAFAFFFA",
+        ["POST /api/v1/devices"] = "UFFFAFAFA",
+        ["GET /api/v1/devices"] = "UAAAAAAAA",
+        ["POST /api/v1/devices/{id}/revoke"] = "UAFFFFAFF",
+        ["GET /api/v1/field/trip-pack"] = "UFFFAFAFA",
+        ["GET /api/v1/field/photos/{sha256}"] = "UFFFAFAFA",
+        ["PUT /api/v1/field/photos/{sha256}"] = "UFFFAFAFA",
+        ["POST /api/v1/sync/commands"] = "UFFFAFAFA",
+        ["GET /api/v1/sync/changes"] = "UFFFAFAFA",
+        ["GET /api/v1/sync-conflicts"] = "UAFFAFFFA",
+        ["POST /api/v1/sync-conflicts/{id}/resolve"] = "UNFFNFFFN",
     };
 
     [Fact]
