@@ -41,6 +41,7 @@ public static class AlarmApi
             .Produces<IReadOnlyList<AlarmSource>>();
         sources.MapPost("/", async (AlarmSourceRequest request, Actor actor, AlarmSources service, CancellationToken ct) =>
                 (await service.CreateAsync(request, actor, ct)).Map(created => Results.Created($"/api/v1/alarm-sources/{created.Source.Id}", created)))
+            .AccessFirst(AlarmSources.ManageRefusal)
             .Produces<CreatedAlarmSource>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         sources.MapGet("/unknown-assets", async (Actor actor, AlarmSources service, CancellationToken ct, int skip = 0, int take = 50) =>
@@ -55,6 +56,7 @@ public static class AlarmApi
             .Produces<IReadOnlyList<AlarmRuleView>>();
         rules.MapPost("/", async (AlarmRuleRequest request, Actor actor, AlarmRules service, CancellationToken ct) =>
                 (await service.CreateAsync(request, actor, ct)).Map(rule => Results.Created($"/api/v1/alarm-rules/{rule.Id}", rule)))
+            .AccessFirst(AlarmRules.ManageRefusal)
             .Produces<AlarmRuleView>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         rules.MapPost("/{id:long}/deactivate", async (long id, Actor actor, AlarmRules service, CancellationToken ct) =>

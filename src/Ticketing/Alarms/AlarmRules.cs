@@ -30,6 +30,9 @@ public sealed class AlarmRules(NpgsqlDataSource dataSource, TimeProvider clock)
 
     public static bool MayManage(Actor actor) => actor.Role is Role.Admin or Role.Planner or Role.ReliabilityEngineer;
 
+    /// <summary>The refusal of writing rules to a role that may not manage them; also the endpoints' <c>AccessFirst</c> check.</summary>
+    public static Failure? ManageRefusal(Actor actor) => MayManage(actor) ? null : Failure.Forbidden("alarm.rules_forbidden");
+
     public async Task<IReadOnlyList<AlarmRuleView>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -38,9 +41,9 @@ public sealed class AlarmRules(NpgsqlDataSource dataSource, TimeProvider clock)
 
     public async Task<Outcome<AlarmRuleView>> CreateAsync(AlarmRuleRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("alarm.rules_forbidden");
+            return refused;
         }
 
         var errors = new FieldErrors();
@@ -150,9 +153,9 @@ public sealed class AlarmRules(NpgsqlDataSource dataSource, TimeProvider clock)
     /// <summary>Switches a rule off: it judges no new events; its states and episodes stay as they were.</summary>
     public async Task<Outcome<AlarmRuleView>> DeactivateAsync(long id, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("alarm.rules_forbidden");
+            return refused;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

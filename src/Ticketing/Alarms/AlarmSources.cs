@@ -60,15 +60,18 @@ public sealed class AlarmSources(NpgsqlDataSource dataSource, TimeProvider clock
 
     public static bool MayManage(Actor actor) => actor.Role == Role.Admin;
 
+    /// <summary>The refusal of the sources' administration to anyone but an administrator; also the endpoints' <c>AccessFirst</c> check.</summary>
+    public static Failure? ManageRefusal(Actor actor) => MayManage(actor) ? null : Failure.Forbidden("alarm.sources_forbidden");
+
     /// <summary>
     /// The asset codes and device ids sources sent that name no asset of the register, per source and code, the most
     /// recently received first: what an administrator registers, or whose mapping at the source is fixed.
     /// </summary>
     public async Task<Outcome<UnknownAlarmAssetPage>> UnknownAssetsAsync(Actor actor, int skip, int take, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("alarm.sources_forbidden");
+            return refused;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -80,9 +83,9 @@ public sealed class AlarmSources(NpgsqlDataSource dataSource, TimeProvider clock
 
     public async Task<Outcome<IReadOnlyList<AlarmSource>>> ListAsync(Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("alarm.sources_forbidden");
+            return refused;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -92,9 +95,9 @@ public sealed class AlarmSources(NpgsqlDataSource dataSource, TimeProvider clock
 
     public async Task<Outcome<CreatedAlarmSource>> CreateAsync(AlarmSourceRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("alarm.sources_forbidden");
+            return refused;
         }
 
         var name = request.Name?.Trim();
@@ -132,9 +135,9 @@ public sealed class AlarmSources(NpgsqlDataSource dataSource, TimeProvider clock
     /// <summary>Revokes a source: its key is refused from now on; its events stay.</summary>
     public async Task<Outcome<AlarmSource>> RevokeAsync(long id, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("alarm.sources_forbidden");
+            return refused;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

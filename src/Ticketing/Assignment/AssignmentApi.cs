@@ -85,7 +85,7 @@ public static class AssignmentApi
             .WithSummary("A technician takes an unassigned work order of their department; the first claim wins.");
         workOrders.MapPost("/{id:long}/reassign", async (long id, ReassignRequest request, Actor actor, ReassignWorkOrder reassign, CancellationToken ct) =>
                 (await reassign.HandleAsync(id, request, actor, ct)).Map(Results.Ok))
-            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
+            .AccessFirst(WorkOrderAccess.AccessFirstBy((who, department, _, number) => ReassignWorkOrder.Refusal(who, department, number)))
             .Produces<TransitionResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)

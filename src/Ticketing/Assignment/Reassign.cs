@@ -17,6 +17,10 @@ public sealed record AssigneeOption(long UserId, string Name, Role Role, int Ope
 /// </summary>
 public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider clock)
 {
+    /// <summary>Only a manager of the work order's department (or an administrator) reassigns it; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? Refusal(Actor actor, long departmentId, string number) =>
+        actor.ManagesDepartment(departmentId) ? null : Failure.Forbidden("reassign.not_allowed", number);
+
     private const string Lock = $"""
         SELECT {LifecycleRow.Columns}, w.title, w.assignment_rule_id, u.display_name AS assignee_name
         FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id
@@ -78,9 +82,7 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
             Lock,
             id,
             actor,
-            r => !actor.ManagesDepartment(r.DepartmentId)
-                ? Failure.Forbidden("reassign.not_allowed", r.Number)
-                : WorkOrderAccess.Stale(r, request.RowVersion),
+            r => Refusal(actor, r.DepartmentId, r.Number) ?? WorkOrderAccess.Stale(r, request.RowVersion),
             cancellationToken);
         if (opened.Failure is { } refused)
         {

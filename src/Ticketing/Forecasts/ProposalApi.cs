@@ -39,6 +39,7 @@ public static class ProposalApi
 
         forecasts.MapPost("/proposals/{id:long}/dismiss", async (long id, DismissRequest request, Actor actor, Proposals proposals, CancellationToken ct) =>
                 (await proposals.DismissAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(Proposals.DismissRefusal)
             .Produces<Proposal>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -47,6 +48,7 @@ public static class ProposalApi
 
         forecasts.MapPut("/threshold", async (ThresholdRequest request, Actor actor, Proposals proposals, CancellationToken ct) =>
                 (await proposals.SetThresholdAsync(request, actor, ct)).Map(threshold => Results.Ok(new { threshold })))
+            .AccessFirst(Proposals.ThresholdRefusal)
             .ProducesValidationProblem();
         return app;
     }

@@ -330,9 +330,9 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
 
     public async Task<Outcome<Proposal>> DismissAsync(long id, DismissRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!CanDecide(actor))
+        if (DismissRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("proposal.dismiss_not_allowed");
+            return refused;
         }
 
         var errors = new FieldErrors();
@@ -412,9 +412,9 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
 
     public async Task<Outcome<double>> SetThresholdAsync(ThresholdRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!CanDecide(actor))
+        if (ThresholdRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("proposal.threshold_not_allowed");
+            return refused;
         }
 
         if (request.Threshold is not (> 0 and < 1) || double.IsNaN(request.Threshold.Value))
@@ -431,6 +431,12 @@ public sealed class Proposals(NpgsqlDataSource dataSource, CreateWorkOrder creat
     }
 
     private static bool CanDecide(Actor actor) => actor.Role is Role.Planner or Role.Admin;
+
+    /// <summary>The refusal of dismissing a proposal to a role that may not decide on proposals; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? DismissRefusal(Actor actor) => CanDecide(actor) ? null : Failure.Forbidden("proposal.dismiss_not_allowed");
+
+    /// <summary>The refusal of setting the threshold to a role that may not decide on proposals; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? ThresholdRefusal(Actor actor) => CanDecide(actor) ? null : Failure.Forbidden("proposal.threshold_not_allowed");
 
     // Locks the proposal; refuses one that is missing, decided, or past its time (marking that one expired).
     private static async Task<Outcome<Proposal>> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, DateTime now, CancellationToken cancellationToken)

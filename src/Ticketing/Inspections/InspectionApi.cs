@@ -40,11 +40,13 @@ public static class InspectionApi
 
         inspections.MapPost("/routes", async (RouteRequest request, Actor actor, InspectionRoutes routes, CancellationToken ct) =>
                 (await routes.CreateAsync(request, actor, ct)).Map(route => Results.Created($"/api/v1/inspections/routes/{route.Id}", route)))
+            .AccessFirst(InspectionRoutes.ManageRefusal)
             .Produces<InspectionRoute>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
 
         inspections.MapPut("/routes/{id:long}", async (long id, RouteRequest request, Actor actor, InspectionRoutes routes, CancellationToken ct) =>
                 (await routes.UpdateAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(InspectionRoutes.ManageRefusal)
             .Produces<InspectionRoute>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);

@@ -91,6 +91,9 @@ public sealed class InspectionRoutes(NpgsqlDataSource dataSource, TimeProvider c
 {
     public static bool MayManage(Actor actor) => actor.Role is Role.Admin or Role.Planner or Role.Manager;
 
+    /// <summary>The refusal of saving a route to a role that may not manage routes; also the endpoints' <c>AccessFirst</c> check.</summary>
+    public static Failure? ManageRefusal(Actor actor) => MayManage(actor) ? null : Failure.Forbidden("inspection.manage_forbidden");
+
     private const string RouteSelect = """
         SELECT r.id, r.name, r.template_id, t.name AS template_name, t.department_id, r.active, r.current_version, r.row_version,
                v.description, v.version
@@ -183,9 +186,9 @@ public sealed class InspectionRoutes(NpgsqlDataSource dataSource, TimeProvider c
 
     private async Task<Outcome<InspectionRoute>> SaveAsync(long? id, RouteRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("inspection.manage_forbidden");
+            return refused;
         }
 
         var errors = new FieldErrors();

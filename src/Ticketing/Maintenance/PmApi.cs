@@ -46,12 +46,14 @@ public static class PmApi
 
         pm.MapPut("/plans/{id:long}", async (long id, PmPlanRequest request, Actor actor, PmPlans plans, CancellationToken ct) =>
                 (await plans.UpdateAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(PmPlans.PlannerOnly)
             .Produces<PmPlan>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         pm.MapPost("/plans/{id:long}/deactivate", async (long id, PmDeactivateRequest request, Actor actor, PmPlans plans, CancellationToken ct) =>
                 (await plans.DeactivateAsync(id, request.RowVersion, actor, ct)).Map(Results.Ok))
+            .AccessFirst(PmPlans.PlannerOnly)
             .Produces<PmPlan>()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -71,6 +73,7 @@ public static class PmApi
 
         pm.MapPost("/occurrences/move", async (PmMoveRequest request, Actor actor, PmOccurrences occurrences, CancellationToken ct) =>
                 (await occurrences.MoveAsync(request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(PmPlans.PlannerOnly)
             .Produces<PmOccurrence>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);

@@ -25,6 +25,7 @@ public static class MeterApi
             .WithTags("Meters");
         api.MapPost("/assets/{id:long}/meters", async (long id, MeterRequest request, Actor actor, MeterRegister meters, CancellationToken ct) =>
             (await meters.AddAsync(id, request, actor, ct)).Map(m => Results.Created($"/api/v1/meters/{m.Id}", m)))
+            .AccessFirst(MeterRegister.ManageRefusal)
             .Produces<Meter>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .WithTags("Meters");
@@ -34,6 +35,7 @@ public static class MeterApi
             .WithTags("Meters");
         api.MapPut("/meters/{meterId:long}", async (long meterId, MeterRequest request, Actor actor, MeterRegister meters, CancellationToken ct) =>
             (await meters.RenameAsync(meterId, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(MeterRegister.ManageRefusal)
             .Produces<Meter>()
             .ProducesValidationProblem()
             .WithTags("Meters");
@@ -50,6 +52,7 @@ public static class MeterApi
                 var result = new ReadingBatchResult(recorded, recorded.Count(r => r.Created));
                 return result.Created > 0 ? Results.Created($"/api/v1/meters/{meterId}/readings", result) : Results.Ok(result);
             }))
+            .AccessFirst(MeterRegister.RecordRefusal)
             .Produces<ReadingBatchResult>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .WithTags("Meters");

@@ -57,6 +57,12 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
     public static bool MayRecord(Actor actor) => actor.Role is Role.Admin or Role.Planner or Role.Manager or Role.Technician;
 
+    /// <summary>The refusal of adding or renaming a meter to a role that may not manage meters; also the endpoints' <c>AccessFirst</c> check.</summary>
+    public static Failure? ManageRefusal(Actor actor) => MayManage(actor) ? null : Failure.Forbidden("meter.manage_forbidden");
+
+    /// <summary>The refusal of recording a reading to a role that may not record one; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? RecordRefusal(Actor actor) => MayRecord(actor) ? null : Failure.Forbidden("meter.record_forbidden");
+
     public async Task<Outcome<IReadOnlyList<Meter>>> ListAsync(long assetId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -78,9 +84,9 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
 
     public async Task<Outcome<Meter>> AddAsync(long assetId, MeterRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("meter.manage_forbidden");
+            return refused;
         }
 
         if (Check(request) is { } invalid)
@@ -111,9 +117,9 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
     /// <summary>Renames a meter or changes its unit. Plans for a type of asset find meters by name, so a new name is a new trigger target.</summary>
     public async Task<Outcome<Meter>> RenameAsync(long meterId, MeterRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayManage(actor))
+        if (ManageRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("meter.manage_forbidden");
+            return refused;
         }
 
         if (Check(request) is { } invalid)
@@ -175,9 +181,9 @@ public sealed class MeterRegister(NpgsqlDataSource dataSource, TimeProvider cloc
     private async Task<Outcome<IReadOnlyList<RecordedReading>>> RecordAsync(
         IReadOnlyList<ReadingEntry> entries, Actor? actor, ReadingSource source, CancellationToken cancellationToken, bool single)
     {
-        if (actor is not null && !MayRecord(actor))
+        if (actor is not null && RecordRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("meter.record_forbidden");
+            return refused;
         }
 
         if (entries.Count is 0 or > MaxBatch)

@@ -22,6 +22,7 @@ public static class StocktakeApi
             .WithTags("Assets");
         api.MapPut("/assets/{id:long}/owner", async (long id, AssetOwnerRequest request, Actor actor, AssetRegister assets, CancellationToken ct) =>
             (await assets.SetOwnerAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(AssetRegister.WriteRefusal)
             .Produces<AssetOwner>()
             .ProducesValidationProblem()
             .WithTags("Assets");
@@ -47,6 +48,7 @@ public static class StocktakeApi
             (await stocktakes.CreateAsync(request, actor, ct)).Map(c => c.Replayed
                 ? Results.Ok(c)
                 : Results.Created($"/api/v1/stocktakes/{c.Stocktake.Id}", c)))
+            .AccessFirst(Stocktakes.CreateRefusal)
             .Produces<CreatedStocktake>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         group.MapGet("/locations", async (Stocktakes stocktakes, CancellationToken ct, string? text = null) =>

@@ -158,15 +158,18 @@ public sealed partial class Stocktakes(
     /// <summary>Who makes stocktakes, and may count or close any of them: administrators, planners and managers.</summary>
     public static bool Manages(Actor actor) => actor.Role is Role.Admin or Role.Planner or Role.Manager;
 
+    /// <summary>The refusal of starting a stocktake to a role that does not manage them; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? CreateRefusal(Actor actor) => Manages(actor) ? null : Failure.Forbidden("stocktake.create_forbidden");
+
     /// <summary>Whether the actor may record the count of a stocktake: its counter, or someone who manages stocktakes.</summary>
     public static bool Counts(Actor actor, long counterId) => actor.UserId == counterId || Manages(actor);
 
     /// <summary>Makes a stocktake of the sub-tree under a location, with its stops and expected items copied from the register now.</summary>
     public async Task<Outcome<CreatedStocktake>> CreateAsync(NewStocktakeRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!Manages(actor))
+        if (CreateRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("stocktake.create_forbidden");
+            return refused;
         }
 
         var errors = new FieldErrors();

@@ -18,7 +18,7 @@ public static class CollaborationApi
             .Produces<SubTaskBoard>();
         workOrder.MapPost("/sub-tasks", async (long id, SubTaskRequest request, Actor actor, SubTasks subTasks, CancellationToken ct) =>
                 (await subTasks.AddAsync(id, request, actor, WorkOrderSource.Api, ct)).Map(c => Results.Created($"/api/v1/work-orders/{c.Id}", c)))
-            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
+            .AccessFirst(WorkOrderAccess.AccessFirstBy(SubTaskRules.AddRefusal))
             .Produces<CreatedWorkOrder>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -33,7 +33,7 @@ public static class CollaborationApi
             .Produces<IReadOnlyList<CollaboratorCandidate>>();
         workOrder.MapPost("/collaborators", async (long id, CollaboratorRequest request, Actor actor, Collaborators collaborators, CancellationToken ct) =>
                 (await collaborators.AddAsync(id, request, actor, ct)).Map(c => Results.Created($"/api/v1/work-orders/{id}/collaborators/{c.UserId}", c)))
-            .AccessFirst(WorkOrderAccess.AccessFirstAsync)
+            .AccessFirst(WorkOrderAccess.AccessFirstBy(Collaborators.AddRefusal))
             .Produces<Collaborator>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden);

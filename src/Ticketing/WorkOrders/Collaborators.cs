@@ -65,6 +65,10 @@ public sealed class Collaborators(NpgsqlDataSource dataSource, TimeProvider cloc
     public static bool MayManage(Actor actor, long departmentId, long? assigneeId) =>
         actor.ManagesDepartment(departmentId) || (assigneeId is { } assignee && assignee == actor.UserId);
 
+    /// <summary>The refusal of adding a collaborator to one who may not manage them; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? AddRefusal(Actor actor, long departmentId, long? assigneeId, string number) =>
+        MayManage(actor, departmentId, assigneeId) ? null : Failure.Forbidden("collaborator.add_not_allowed", number);
+
     public async Task<Outcome<CollaboratorList>> ListAsync(long workOrderId, Actor actor, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

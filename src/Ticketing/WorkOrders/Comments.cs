@@ -138,6 +138,23 @@ internal static class WorkOrderAccess
         return await CheckAsync(connection, null, id, request.Actor, request.Aborted);
     }
 
+    /// <summary>
+    /// The <see cref="AccessFirst"/> check of an endpoint under /work-orders/{id} that also refuses by the work order's
+    /// department and assignee: missing (404) or not the actor's to see (403), then <paramref name="rule"/>, the
+    /// service's own decision on (actor, department, assignee, number).
+    /// </summary>
+    public static Func<AccessFirst.Request, Task<Failure?>> AccessFirstBy(Func<Actor, long, long?, string, Failure?> rule) => async request =>
+    {
+        if (request.Id() is not { } id)
+        {
+            return null;
+        }
+
+        await using var connection = await request.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(request.Aborted);
+        var loaded = await LoadAsync<Row>(connection, null, Check, id, request.Actor, request.Aborted);
+        return loaded.Failure ?? rule(request.Actor, loaded.Value!.DepartmentId, loaded.Value.AssigneeId, loaded.Value.Number);
+    };
+
     private const string Check =
         $"SELECT number, requester_id, assignee_id, department_id, {Visibility.IsCollaboratorSql} AS is_collaborator FROM work_orders w WHERE id = @id";
 

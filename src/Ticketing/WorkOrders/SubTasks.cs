@@ -76,8 +76,15 @@ public static class SubTaskRules
             : null;
     }
 
-    public static bool MayAdd(SubTaskParent parent, Actor actor) =>
-        actor.ManagesDepartment(parent.DepartmentId) || (parent.AssigneeId is { } assignee && assignee == actor.UserId);
+    public static bool MayAdd(SubTaskParent parent, Actor actor) => MayAdd(actor, parent.DepartmentId, parent.AssigneeId);
+
+    /// <summary>Whether the actor may split a work order of the department with the assignee (see <see cref="CheckAdd"/>).</summary>
+    public static bool MayAdd(Actor actor, long departmentId, long? assigneeId) =>
+        actor.ManagesDepartment(departmentId) || (assigneeId is { } assignee && assignee == actor.UserId);
+
+    /// <summary>The refusal of <see cref="CheckAdd"/> that depends on who asks; also the endpoint's <c>AccessFirst</c> check.</summary>
+    public static Failure? AddRefusal(Actor actor, long departmentId, long? assigneeId, string number) =>
+        MayAdd(actor, departmentId, assigneeId) ? null : Failure.Forbidden("subtask.add_not_allowed", number);
 
     /// <summary>
     /// Resolving a work order whose sub-tasks are still open is refused, naming them, unless a manager of its department
