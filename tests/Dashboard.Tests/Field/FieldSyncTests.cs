@@ -171,9 +171,11 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         {
             var end = (int)Math.Min(offset + Chunk, photo.Length);
             var cut = end >= nextCut;
+            // The in-process server hears of a dropped link as the request being aborted, so the cut cancels it.
+            using var link = new CancellationTokenSource();
             using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/field/photos/{sha}")
             {
-                Content = new CutContent(photo.AsMemory((int)offset, end - (int)offset), cut ? (nextCut - (int)offset) / 2 + 1 : null),
+                Content = new CutContent(photo.AsMemory((int)offset, end - (int)offset), cut ? (nextCut - (int)offset) / 2 + 1 : null, link),
             };
             request.Content.Headers.ContentType = new("image/jpeg");
             request.Content.Headers.ContentRange = new(offset, end - 1, photo.Length);
@@ -182,7 +184,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
             {
                 cuts++;
                 nextCut += Megabyte;
-                await Assert.ThrowsAnyAsync<Exception>(async () => (await client.SendAsync(request)).EnsureSuccessStatusCode());
+                await Assert.ThrowsAnyAsync<Exception>(async () => (await client.SendAsync(request, link.Token)).EnsureSuccessStatusCode());
 
                 // After the drop the client asks how much the server holds, and goes on from there.
                 var status = await (await client.GetAsync($"/api/v1/field/photos/{sha}")).Content.ReadFromJsonAsync<PhotoUploadStatus>(ApiHost.Json);
@@ -414,7 +416,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
     }
 
     /// <summary>A request body that sends its first bytes and then breaks, as a dropped mobile link does.</summary>
-    private sealed class CutContent(ReadOnlyMemory<byte> bytes, int? cutAfter) : HttpContent
+    private sealed class CutContent(ReadOnlyMemory<byte> bytes, int? cutAfter, CancellationTokenSource link) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
         {
@@ -422,6 +424,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
             {
                 await stream.WriteAsync(bytes[..cut]);
                 await stream.FlushAsync();
+                await link.CancelAsync();
                 throw new IOException("link cut");
             }
 
