@@ -34,11 +34,14 @@ public sealed class Devices(NpgsqlDataSource dataSource, TimeProvider clock, IOp
     /// <summary>Who takes work into the field: technicians and managers (inspectors are either).</summary>
     public static bool MayRegister(Actor actor) => actor.Role is Role.Technician or Role.Manager;
 
+    /// <summary>The refusal of a caller who may not register a device, whatever the request says.</summary>
+    public static Failure? RegisterRefusal(Actor actor) => MayRegister(actor) ? null : Failure.Forbidden("device.register_forbidden");
+
     public async Task<Outcome<DeviceCredential>> RegisterAsync(RegisterDeviceRequest request, Actor actor, bool viaDevice, CancellationToken cancellationToken)
     {
-        if (!MayRegister(actor))
+        if (RegisterRefusal(actor) is { } refused)
         {
-            return Failure.Forbidden("device.register_forbidden");
+            return refused;
         }
 
         if (viaDevice)

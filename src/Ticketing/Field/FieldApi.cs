@@ -32,6 +32,7 @@ public static class FieldApi
         var devices = api.MapGroup("/devices").WithTags("Field");
         devices.MapPost("", async (RegisterDeviceRequest request, FieldCaller caller, Devices register, CancellationToken ct) =>
                 (await register.RegisterAsync(request, caller.Actor, caller.DeviceId is not null, ct)).Map(d => Results.Created($"/api/v1/devices/{d.DeviceId}", d)))
+            .AccessFirst(Devices.RegisterRefusal)
             .Produces<DeviceCredential>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden);
@@ -72,6 +73,7 @@ public static class FieldApi
         var sync = api.MapGroup("/sync").WithTags("Field");
         sync.MapPost("/commands", async (SyncBatch batch, FieldCaller caller, SyncCommands commands, CancellationToken ct) =>
                 (await commands.ApplyAsync(batch, caller, CultureInfo.CurrentUICulture, ct)).Map(Results.Ok))
+            .AccessFirst(SyncCommands.Refusal)
             .Produces<SyncBatchResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden);
@@ -87,6 +89,7 @@ public static class FieldApi
             .ProducesProblem(StatusCodes.Status403Forbidden);
         conflicts.MapPost("/{id:long}/resolve", async (long id, ResolveConflictRequest request, Actor actor, SyncConflicts list, CancellationToken ct) =>
                 (await list.ResolveAsync(id, request, actor, ct)).Map(Results.Ok))
+            .AccessFirst(SyncConflicts.Refusal)
             .Produces<ConflictView>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -62,15 +62,18 @@ public sealed class SyncCommands(
 
     public static bool MaySync(Actor actor) => Devices.MayRegister(actor);
 
+    /// <summary>The refusal of a caller who may not sync, whatever the batch says.</summary>
+    public static Failure? Refusal(Actor actor) => MaySync(actor) ? null : Failure.Forbidden("sync.forbidden");
+
     /// <summary>
     /// Checks the whole batch first (a malformed envelope or payload is a 400 naming <c>commands[i].field</c>, and nothing
     /// is applied), then applies the commands one by one in the order sent.
     /// </summary>
     public async Task<Outcome<SyncBatchResult>> ApplyAsync(SyncBatch batch, FieldCaller caller, CultureInfo culture, CancellationToken cancellationToken)
     {
-        if (!MaySync(caller.Actor))
+        if (Refusal(caller.Actor) is { } refused)
         {
-            return Failure.Forbidden("sync.forbidden");
+            return refused;
         }
 
         var max = options.Value.MaxBatch;

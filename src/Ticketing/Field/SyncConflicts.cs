@@ -49,12 +49,15 @@ public sealed class SyncConflicts(NpgsqlDataSource dataSource, TimeProvider cloc
 
     public static bool MayResolve(Actor actor) => actor.Role is Role.Admin or Role.Manager;
 
+    /// <summary>The refusal of a caller who may not see or settle conflicts, whatever the request says.</summary>
+    public static Failure? Refusal(Actor actor) => MayResolve(actor) ? null : Failure.Forbidden("sync.conflicts_forbidden");
+
     /// <summary>Open conflicts first, oldest first; an administrator's of every department, a manager's of their own.</summary>
     public async Task<Outcome<ConflictPage>> ListAsync(Actor actor, bool includeResolved, int skip, int take, CancellationToken cancellationToken)
     {
-        if (!MayResolve(actor))
+        if (Refusal(actor) is { } refused)
         {
-            return Failure.Forbidden("sync.conflicts_forbidden");
+            return refused;
         }
 
         var filter = "(@all OR c.department_id = @department) AND (@includeResolved OR c.resolved_at IS NULL)";
@@ -70,9 +73,9 @@ public sealed class SyncConflicts(NpgsqlDataSource dataSource, TimeProvider cloc
     /// <summary>Settles a conflict once: a second resolve (from anyone, anywhere) is refused as already settled.</summary>
     public async Task<Outcome<ConflictView>> ResolveAsync(long id, ResolveConflictRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        if (!MayResolve(actor))
+        if (Refusal(actor) is { } refused)
         {
-            return Failure.Forbidden("sync.conflicts_forbidden");
+            return refused;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

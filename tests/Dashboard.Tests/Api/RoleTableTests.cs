@@ -203,13 +203,7 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
     public async Task every_operation_answers_every_role_and_anonymous_as_the_table_says()
     {
         var org = await TestOrg.CreateAsync(host.Data);
-        var callers = new Dictionary<string, HttpClient> { ["anonymous"] = host.Anonymous() };
-        foreach (var role in Roles.All)
-        {
-            callers[Roles.ToName(role)] = await host.SignedInAsync(org[role]);
-        }
-
-        callers["outside_manager"] = await host.SignedInAsync(org.OutsideManager);
+        var callers = await SignInEveryCallerAsync(org);
         var workOrder = await CreateWorkOrderAsync(callers["requester"], org);
         var openApi = await OpenApi.ReadAsync(callers["admin"]);
 
@@ -295,13 +289,7 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
     public async Task every_caller_the_table_refuses_gets_403_for_a_malformed_body_and_every_caller_it_lets_in_gets_400()
     {
         var org = await TestOrg.CreateAsync(host.Data);
-        var callers = new Dictionary<string, HttpClient> { ["anonymous"] = host.Anonymous() };
-        foreach (var role in Roles.All)
-        {
-            callers[Roles.ToName(role)] = await host.SignedInAsync(org[role]);
-        }
-
-        callers["outside_manager"] = await host.SignedInAsync(org.OutsideManager);
+        var callers = await SignInEveryCallerAsync(org);
         var workOrder = await CreateWorkOrderAsync(callers["requester"], org);
         var openApi = await OpenApi.ReadAsync(callers["admin"]);
 
@@ -411,6 +399,19 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
         }
 
         return content is null ? null : new StringContent("", Encoding.UTF8, "text/plain");
+    }
+
+    /// <summary>One client per column of the table: anonymous, each role, and a manager of another department.</summary>
+    private async Task<Dictionary<string, HttpClient>> SignInEveryCallerAsync(TestOrg org)
+    {
+        var callers = new Dictionary<string, HttpClient> { ["anonymous"] = host.Anonymous() };
+        foreach (var role in Roles.All)
+        {
+            callers[Roles.ToName(role)] = await host.SignedInAsync(org[role]);
+        }
+
+        callers["outside_manager"] = await host.SignedInAsync(org.OutsideManager);
+        return callers;
     }
 
     private static async Task<long> CreateWorkOrderAsync(HttpClient requester, TestOrg org)
