@@ -207,15 +207,7 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
         var workOrder = await CreateWorkOrderAsync(callers["requester"], org);
         var openApi = await OpenApi.ReadAsync(callers["admin"]);
 
-        long PathId(string segment, string name) => (segment, name) switch
-        {
-            (_, "userId") or ("users", _) => org.OtherTechnician.UserId,
-            ("work-orders", _) => workOrder,
-            ("assets", _) => org.MachineId,
-            ("templates", _) => org.TemplateId,
-            ("departments", _) => org.DepartmentId,
-            _ => 1,
-        };
+        long PathId(string segment, string name) => PathIdIn(org, workOrder, segment, name);
         long? BodyId(string name) => name switch
         {
             "templateId" => org.TemplateId,
@@ -298,15 +290,7 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
         var assigned = await callers["manager"].PostAsJsonAsync($"/api/v1/work-orders/{workOrder}/transitions", new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = 1 });
         Assert.True(assigned.IsSuccessStatusCode, await assigned.Content.ReadAsStringAsync());
 
-        long PathId(string segment, string name) => (segment, name) switch
-        {
-            (_, "userId") or ("users", _) => org.OtherTechnician.UserId,
-            ("work-orders", _) => workOrder,
-            ("assets", _) => org.MachineId,
-            ("templates", _) => org.TemplateId,
-            ("departments", _) => org.DepartmentId,
-            _ => 1,
-        };
+        long PathId(string segment, string name) => PathIdIn(org, workOrder, segment, name);
 
         // Not yet: a transition refuses a role by the body's action (who may assign is not who may start), so its check
         // before the body covers only a caller who may not see the work order (outside_manager).
@@ -400,6 +384,17 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
 
         return content is null ? null : new StringContent("", Encoding.UTF8, "text/plain");
     }
+
+    /// <summary>The id a path parameter gets: the test organisation's own rows, and 1 where any id will do.</summary>
+    private static long PathIdIn(TestOrg org, long workOrder, string segment, string name) => (segment, name) switch
+    {
+        (_, "userId") or ("users", _) => org.OtherTechnician.UserId,
+        ("work-orders", _) => workOrder,
+        ("assets", _) => org.MachineId,
+        ("templates", _) => org.TemplateId,
+        ("departments", _) => org.DepartmentId,
+        _ => 1,
+    };
 
     /// <summary>One client per column of the table: anonymous, each role, and a manager of another department.</summary>
     private async Task<Dictionary<string, HttpClient>> SignInEveryCallerAsync(TestOrg org)
