@@ -105,6 +105,13 @@ public static class Cli
             }
         });
 
+    /// <summary>The full path of the <c>--file</c> to read, or a failure that names it when it does not exist.</summary>
+    public static string ExistingFile(string name)
+    {
+        var path = Path.GetFullPath(name);
+        return File.Exists(path) ? path : throw new CliException($"--file {path} does not exist", Failed);
+    }
+
     /// <summary>The connection string of the work-order database, or a failure that says how to set it.</summary>
     public static string ConnectionString() =>
         Environment.GetEnvironmentVariable("ConnectionStrings__WorkOrders") is { Length: > 0 } value

@@ -589,11 +589,7 @@ public sealed class AlarmImport(NpgsqlDataSource dataSource, TimeProvider clock)
         };
         command.SetRun(async (parsed, cancellationToken) =>
         {
-            var path = Path.GetFullPath(parsed.GetRequiredValue(file));
-            if (!File.Exists(path))
-            {
-                throw new CliException($"--file {path} does not exist", Cli.Failed);
-            }
+            var path = Cli.ExistingFile(parsed.GetRequiredValue(file));
 
             await using var data = NpgsqlDataSource.Create(Cli.ConnectionString());
             await Cli.RequireMigratedAsync(data, cancellationToken);

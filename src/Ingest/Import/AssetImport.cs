@@ -289,11 +289,7 @@ internal static class AssetImportCommand
         var command = new Command("import-assets", "register assets in bulk; parents may come later in the file or be registered already") { file, rejects };
         command.SetRun(async (parsed, cancellationToken) =>
         {
-            var path = Path.GetFullPath(parsed.GetRequiredValue(file));
-            if (!File.Exists(path))
-            {
-                throw new CliException($"--file {path} does not exist", Cli.Failed);
-            }
+            var path = Cli.ExistingFile(parsed.GetRequiredValue(file));
 
             await using var data = NpgsqlDataSource.Create(Cli.ConnectionString());
             await Cli.RequireMigratedAsync(data, cancellationToken);

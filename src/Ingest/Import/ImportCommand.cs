@@ -26,11 +26,7 @@ internal static class ImportCommand
 
     private static async Task<int> RunAsync(string fileName, string mappingName, string? rejectsName, CancellationToken cancellationToken)
     {
-        var file = Path.GetFullPath(fileName);
-        if (!File.Exists(file))
-        {
-            throw new CliException($"--file {file} does not exist", Cli.Failed);
-        }
+        var file = Cli.ExistingFile(fileName);
 
         var mappingPath = Path.GetFullPath(mappingName);
         if (!File.Exists(mappingPath))

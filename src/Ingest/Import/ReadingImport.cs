@@ -212,11 +212,7 @@ public sealed class ReadingImport(NpgsqlDataSource dataSource, TimeProvider cloc
         var command = new Command("import-readings", "import meter readings; rows already imported are skipped, so a file can be imported again") { file, rejects, zone };
         command.SetRun(async (parsed, cancellationToken) =>
         {
-            var path = Path.GetFullPath(parsed.GetRequiredValue(file));
-            if (!File.Exists(path))
-            {
-                throw new CliException($"--file {path} does not exist", Cli.Failed);
-            }
+            var path = Cli.ExistingFile(parsed.GetRequiredValue(file));
 
             if (!TimeZoneInfo.TryFindSystemTimeZoneById(parsed.GetRequiredValue(zone), out var timeZone))
             {
