@@ -86,6 +86,10 @@ internal static class HandBuiltWarehouse
         command.ExecuteNonQuery();
         command.CommandText = WarehouseSchema.DeriveHistory(1);
         command.ExecuteNonQuery();
+
+        // The rollups, as an ingest adds them: the questions read them where the filter allows.
+        command.CommandText = WarehouseSchema.RebuildRollups;
+        command.ExecuteNonQuery();
     }
 
     /// <summary>

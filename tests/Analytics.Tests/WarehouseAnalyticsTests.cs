@@ -33,8 +33,8 @@ public sealed class WarehouseAnalyticsTests : IDisposable
         // A work order arrives, but no ingest run has finished yet: the kept figure stands.
         Execute("""
             INSERT INTO fact_work_order VALUES (8, 'WO-8', 1, 'corrective', 'h', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL, NULL, NULL,
-                '2026-03-06 00:00', NULL, NULL, NULL, '2026-03-06 01:00', NULL, NULL, NULL, NULL, 2)
-            """);
+                '2026-03-06 00:00', NULL, NULL, NULL, '2026-03-06 01:00', NULL, NULL, NULL, NULL, 2);
+            """ + WarehouseSchema.DeriveRollups(2));
         Assert.Equal(6, (await analytics.SummaryAsync(HandBuiltWarehouse.March, CancellationToken.None)).Volume.Count);
 
         Execute(IngestRun(2));
@@ -53,8 +53,8 @@ public sealed class WarehouseAnalyticsTests : IDisposable
 
         Execute("""
             INSERT INTO fact_work_order VALUES (8, 'WO-8', 1, 'corrective', 'h', 4, 'cancelled', 9, 3, 1, NULL, 'web', NULL, NULL, NULL,
-                '2026-03-06 00:00', NULL, NULL, NULL, '2026-03-06 01:00', NULL, NULL, NULL, NULL, 1)
-            """);
+                '2026-03-06 00:00', NULL, NULL, NULL, '2026-03-06 01:00', NULL, NULL, NULL, NULL, 1);
+            """ + WarehouseSchema.RebuildRollups);
         Assert.Equal(7, (await analytics.SummaryAsync(HandBuiltWarehouse.March, CancellationToken.None)).Volume.Count);
     }
 

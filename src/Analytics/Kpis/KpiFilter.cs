@@ -247,6 +247,12 @@ public sealed partial record KpiFilter(
     }
 
     /// <summary>
+    /// Whether the rollups carry this filter: they keep the department, work type, priority, channel and category of
+    /// the work they sum, and the asset when <paramref name="byAsset"/> (the failure rollup), never the custom fields.
+    /// </summary>
+    internal bool CarriedByRollups(bool byAsset) => FieldKey is null && (byAsset || (SiteId is null && AssetId is null));
+
+    /// <summary>
     /// The category and custom fields of every work order, archived or open, by id: for the rows a work order stands
     /// behind (a PM occurrence, an alarm episode, an inspection finding), so that they meet the filter as their work does.
     /// </summary>

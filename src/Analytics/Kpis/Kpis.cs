@@ -54,6 +54,24 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
 
     public const int DefaultRepeatDays = 30;
 
+    private bool? _kept;
+
+    /// <summary>
+    /// Whether a question reads the rollups when its filter allows (<see cref="KpiFilter.CarriedByRollups"/>); null, the
+    /// default: when the file's rollups are kept. False asks the facts, as a test does to compare both answers.
+    /// </summary>
+    public bool? Rollups { get; init; }
+
+    private bool Rolled(KpiFilter filter, bool byAsset = false) =>
+        filter.CarriedByRollups(byAsset) && (Rollups ?? (_kept ??= WarehouseRollups.Kept(warehouse, cancellationToken)));
+
+    // The archived part of a question from the rollup of one measure: rows of (period, figures...), for the caller to
+    // put beside the open part from the open work and sum per period.
+    private static string Archived(string measure, Periods periods, string figures, KpiFilter filter) => $"""
+        SELECT {Period("w.day::TIMESTAMP", periods)} AS period, {figures} FROM rollup_work_order_day w
+        WHERE w.measure = '{measure}' AND w.day >= $from AND w.day < $to AND {filter.Where("w")}
+        """;
+
     public static IReadOnlyDictionary<string, string> Definitions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["volume"] = "Work orders created in the period (open and archived).",
@@ -185,13 +203,26 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         ? "$from::DATE"
         : $"greatest(date_trunc('month', {anchor}), $from)::DATE";
 
-    private Dictionary<DateOnly, KpiValue> VolumeBy(KpiFilter filter, Periods periods) => Values(filter, $"""
+    private Dictionary<DateOnly, KpiValue> VolumeBy(KpiFilter filter, Periods periods) => Rolled(filter) ? Values(filter, $"""
+        SELECT period, NULL, sum(n)::BIGINT FROM (
+            {Archived("created", periods, "w.n", filter)}
+            UNION ALL
+            SELECT {Period("w.created_at", periods)}, 1 FROM open_work_order w WHERE w.created_at >= $from AND w.created_at < $to AND {filter.Where("w")})
+        GROUP BY period
+        """, countIsValue: true) : Values(filter, $"""
         SELECT {Period("w.created_at", periods)} AS period, NULL, count(*) FROM {AllWorkOrders} w
         WHERE w.created_at >= $from AND w.created_at < $to AND {filter.Where("w")}
         GROUP BY period
         """, countIsValue: true);
 
-    private Dictionary<DateOnly, KpiValue> MttaBy(KpiFilter filter, Periods periods) => Values(filter, $"""
+    private Dictionary<DateOnly, KpiValue> MttaBy(KpiFilter filter, Periods periods) => Rolled(filter) ? Values(filter, $"""
+        SELECT period, sum(s)::DOUBLE / sum(n) / 3600.0, sum(n)::BIGINT FROM (
+            {Archived("acknowledged", periods, "w.seconds AS s, w.n", filter)}
+            UNION ALL
+            SELECT {Period("w.acknowledged_at", periods)}, date_diff('second', w.created_at, w.acknowledged_at), 1 FROM open_work_order w
+            WHERE w.acknowledged_at >= $from AND w.acknowledged_at < $to AND {filter.Where("w")})
+        GROUP BY period
+        """) : Values(filter, $"""
         SELECT {Period("w.acknowledged_at", periods)} AS period, avg(date_diff('second', w.created_at, w.acknowledged_at)) / 3600.0, count(*)
         FROM {AllWorkOrders} w
         WHERE w.acknowledged_at >= $from AND w.acknowledged_at < $to AND {filter.Where("w")}
@@ -205,7 +236,16 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         GROUP BY period
         """, reader => new DurationStats(Nullable(reader, 1), Nullable(reader, 2), Nullable(reader, 3), reader.GetInt64(4)));
 
-    private Dictionary<DateOnly, Compliance> SlaResponseBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
+    private Dictionary<DateOnly, Compliance> SlaResponseBy(KpiFilter filter, Periods periods) => Rolled(filter) ? Ratios(filter, $"""
+        SELECT period, sum(met)::BIGINT, sum(n)::BIGINT FROM (
+            {Archived("response_due", periods, "w.met, w.n", filter)}
+            UNION ALL
+            SELECT {Period("w.response_due_at", periods)}, (w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at)::BIGINT, 1
+            FROM open_work_order w
+            WHERE (w.acknowledged_at IS NOT NULL OR w.response_due_at < w.snapshot_at) AND w.response_due_at >= $from AND w.response_due_at < $to
+              AND {filter.Where("w")})
+        GROUP BY period
+        """) : Ratios(filter, $"""
         SELECT {Period("w.response_due_at", periods)} AS period,
                count(*) FILTER (WHERE w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at), count(*)
         FROM (SELECT department_id, asset_id, work_type, priority, source, category, custom_fields, acknowledged_at, response_due_at
@@ -217,7 +257,14 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         GROUP BY period
         """);
 
-    private Dictionary<DateOnly, Compliance> SlaResolutionBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
+    private Dictionary<DateOnly, Compliance> SlaResolutionBy(KpiFilter filter, Periods periods) => Rolled(filter) ? Ratios(filter, $"""
+        SELECT period, sum(met)::BIGINT, sum(n)::BIGINT FROM (
+            {Archived("resolution_due", periods, "w.met, w.n", filter)}
+            UNION ALL
+            SELECT {Period("w.resolution_due_at", periods)}, 0, 1 FROM open_work_order w
+            WHERE w.resolution_due_at < w.snapshot_at AND w.resolution_due_at >= $from AND w.resolution_due_at < $to AND {filter.Where("w")})
+        GROUP BY period
+        """) : Ratios(filter, $"""
         SELECT {Period("w.resolution_due_at", periods)} AS period, count(*) FILTER (WHERE w.met), count(*)
         FROM (SELECT f.department_id, f.asset_id, f.work_type, f.priority, f.source, f.category, f.custom_fields, f.resolution_due_at,
                      f.resolved_at <= f.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0)) AS met
@@ -250,7 +297,9 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         GROUP BY period
         """);
 
-    private Dictionary<DateOnly, Compliance> FirstTimeFixBy(KpiFilter filter, Periods periods) => Ratios(filter, $"""
+    private Dictionary<DateOnly, Compliance> FirstTimeFixBy(KpiFilter filter, Periods periods) => Rolled(filter) ? Ratios(filter, $"""
+        SELECT period, sum(met)::BIGINT, sum(n)::BIGINT FROM ({Archived("resolved", periods, "w.met, w.n", filter)}) GROUP BY period
+        """) : Ratios(filter, $"""
         SELECT {Period("w.resolved_at", periods)} AS period,
                count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1), count(*)
         FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id)
@@ -279,7 +328,9 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         GROUP BY period
         """, countIsValue: true);
 
-    private Dictionary<DateOnly, KpiValue> SatisfactionBy(KpiFilter filter, Periods periods) => Values(filter, $"""
+    private Dictionary<DateOnly, KpiValue> SatisfactionBy(KpiFilter filter, Periods periods) => Rolled(filter) ? Values(filter, $"""
+        SELECT period, sum(seconds)::DOUBLE / sum(n), sum(n)::BIGINT FROM ({Archived("rated", periods, "w.seconds, w.n", filter)}) GROUP BY period
+        """) : Values(filter, $"""
         SELECT {Period("w.closed_at", periods)} AS period, avg(w.rating), count(*) FROM fact_work_order w
         WHERE w.status = 'closed' AND w.rating IS NOT NULL AND w.closed_at >= $from AND w.closed_at < $to AND {filter.Where("w")}
         GROUP BY period
@@ -288,11 +339,20 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
     /// <summary>MTBF of each asset with failures in the period, most failures first.</summary>
     public IReadOnlyList<AssetMtbf> MtbfByAsset(KpiFilter filter, int take = 50)
     {
-        using var command = Command(filter, $"""
+        var limit = Math.Clamp(take, 1, 1000).ToString(CultureInfo.InvariantCulture);
+        using var command = Command(filter, Rolled(filter, byAsset: true) ? $"""
+            SELECT a.asset_id, a.code, a.name, sum(w.n)::BIGINT AS failures
+            FROM (SELECT w.asset_id, w.n FROM rollup_failure_day w WHERE w.day >= $from AND w.day < $to AND {filter.Where("w")}
+                  UNION ALL
+                  SELECT w.asset_id, 1 FROM open_work_order w
+                  WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.created_at >= $from AND w.created_at < $to AND {filter.Where("w")}) w
+            JOIN dim_asset a ON a.asset_id = w.asset_id
+            GROUP BY ALL ORDER BY failures DESC, a.code LIMIT {limit}
+            """ : $"""
             SELECT a.asset_id, a.code, a.name, count(*) AS failures
             FROM {AllWorkOrders} w JOIN dim_asset a ON a.asset_id = w.asset_id
             WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.created_at >= $from AND w.created_at < $to AND {filter.Where("w")}
-            GROUP BY ALL ORDER BY failures DESC, a.code LIMIT {Math.Clamp(take, 1, 1000).ToString(CultureInfo.InvariantCulture)}
+            GROUP BY ALL ORDER BY failures DESC, a.code LIMIT {limit}
             """);
         using var reader = command.ExecuteReader();
         var rows = new List<AssetMtbf>();

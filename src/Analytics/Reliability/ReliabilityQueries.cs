@@ -96,6 +96,28 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
          FROM open_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL)
         """;
 
+    // The same failures from the failure rollup (closed ones; a row stands for n work orders) and the open work, by
+    // day of creation; the filter's custom field is not carried (see KpiFilter.CarriedByRollups).
+    private const string RolledFailures = """
+        (SELECT asset_id, failure_code, department_id, work_type, priority, source, category, day, n, downtime_seconds / 3600.0 AS downtime_hours
+         FROM rollup_failure_day WHERE status = 'closed'
+         UNION ALL
+         SELECT asset_id, failure_code, department_id, work_type, priority, source, category, created_at::DATE, 1,
+                date_diff('second', created_at, snapshot_at) / 3600.0
+         FROM open_work_order WHERE work_type = 'corrective' AND failure_code IS NOT NULL)
+        """;
+
+    private bool? _kept;
+
+    /// <summary>
+    /// Whether the heatmap and the Pareto read the failure rollup when the filter allows; null, the default: when the
+    /// file's rollups are kept. False asks the facts, as a test does to compare both answers.
+    /// </summary>
+    public bool? Rollups { get; init; }
+
+    private bool Rolled(KpiFilter filter) =>
+        filter.CarriedByRollups(byAsset: true) && (Rollups ?? (_kept ??= WarehouseRollups.Kept(warehouse, cancellationToken)));
+
     private static string RowKey(HeatmapRows rows) => rows == HeatmapRows.Asset ? "a.asset_id::VARCHAR" : "coalesce(a.asset_type, '(none)')";
 
     private static string BucketOf(TimeBucket bucket) => $"date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.created_at)::DATE";
@@ -111,12 +133,17 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
     {
         var rowKey = RowKey(rows);
         var rowLabel = rows == HeatmapRows.Asset ? "a.code || ' ' || a.name" : "coalesce(a.asset_type, '(none)')";
-        var value = measure == HeatmapMeasure.Count ? "count(*)" : "coalesce(sum(f.downtime_hours), 0)";
+        var rolled = Rolled(filter);
+        var count = rolled ? "sum(f.n)" : "count(*)";
+        var value = measure == HeatmapMeasure.Count ? count : "coalesce(sum(f.downtime_hours), 0)";
+        var failures = rolled
+            ? $"{RolledFailures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE f.day >= $from AND f.day < $to"
+            : $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE f.created_at >= $from AND f.created_at < $to";
+        var bucketOf = rolled ? $"date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.day)::DATE" : BucketOf(bucket);
         using var command = warehouse.Command($"""
             WITH cells AS (
-                SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code, {BucketOf(bucket)} AS bucket, {value}::DOUBLE AS value, count(*) AS n
-                FROM {Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id
-                WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")}
+                SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code, {bucketOf} AS bucket, {value}::DOUBLE AS value, {count}::BIGINT AS n
+                FROM {failures} AND {filter.Where("f")}
                 GROUP BY ALL),
             top AS (
                 SELECT row_key FROM cells GROUP BY row_key
@@ -222,10 +249,11 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
 
     public IReadOnlyList<ParetoBar> Pareto(KpiFilter filter)
     {
+        var (count, failures, created) = Rolled(filter) ? ("sum(f.n)::BIGINT", RolledFailures, "f.day") : ("count(*)", Failures, "f.created_at");
         using var command = warehouse.Command($"""
             SELECT failure_code, n, sum(n) OVER (ORDER BY n DESC, failure_code ROWS UNBOUNDED PRECEDING) / sum(n) OVER () AS share
-            FROM (SELECT f.failure_code, count(*) AS n FROM {Failures} f
-                  WHERE f.created_at >= $from AND f.created_at < $to AND {filter.Where("f")} GROUP BY ALL)
+            FROM (SELECT f.failure_code, {count} AS n FROM {failures} f
+                  WHERE {created} >= $from AND {created} < $to AND {filter.Where("f")} GROUP BY ALL)
             ORDER BY n DESC, failure_code
             """, cancellationToken);
         filter.Bind(command);

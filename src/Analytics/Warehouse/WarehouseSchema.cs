@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 10;
+    public const int Version = 11;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -277,10 +277,50 @@ public static class WarehouseSchema
         GROUP BY 1, 2, 3, 4
         """);
 
+    // The rollups: what the dashboard questions count, summed at ingest time per UTC day and the dimensions the filters
+    // carry, so that a question over a year reads thousands of rows instead of millions. A run adds the sums of the
+    // work orders it archived (see DeriveRollups); a work order is archived once (closed and cancelled are final), so
+    // adding is all there is to do. A key may hold one row per run that added to it; every question sums them.
+    public static readonly WarehouseTable WorkOrderDays = new(
+        "rollup_work_order_day",
+        "Archived work orders summed per measure, UTC day of the moment the measure goes by, department, work type, priority, channel, category and status. "
+        + "created: n; acknowledged: n, seconds from creation; response_due (not cancelled): n, met by acknowledgement; "
+        + "resolution_due (closed): n, met by resolution (paused time excluded); resolved (closed): n, met = first-time fixes, seconds from creation; "
+        + "rated (closed with a rating, by closing day): n, seconds = the ratings' sum.",
+        [
+            Required("measure", Varchar), Required("day", Date), Required("department_id", BigInt), Required("work_type", Varchar), Required("priority", SmallInt),
+            Required("source", Varchar), Optional("category", Varchar), Required("status", Varchar), Required("n", BigInt), Required("met", BigInt),
+            Required("seconds", BigInt),
+        ]);
+
+    public static readonly WarehouseTable FailureDays = new(
+        "rollup_failure_day",
+        "Archived corrective work orders with a failure code per UTC day of creation, asset, failure code, department, priority, channel, category and status: n, and downtime_seconds (creation to resolution of the closed ones).",
+        [
+            Required("day", Date), Optional("asset_id", BigInt), Required("failure_code", Varchar), Required("department_id", BigInt), Required("work_type", Varchar),
+            Required("priority", SmallInt), Required("source", Varchar), Optional("category", Varchar), Required("status", Varchar), Required("n", BigInt),
+            Required("downtime_seconds", BigInt),
+        ]);
+
+    public static readonly WarehouseTable StaffDays = new(
+        "rollup_staff_day",
+        "Staff figures per measure, UTC day, person and the work order's department, work type, priority, channel and category. "
+        + "done (closed work by its final assignee, by resolution day): n, seconds from creation, sla_due (with a resolution deadline), sla_met, first_time, rating_sum, rated; "
+        + "assigned (assignment events to the person, by their day): n, moved (the next assignment went to someone else).",
+        [
+            Required("measure", Varchar), Required("day", Date), Optional("assignee_id", BigInt), Required("department_id", BigInt), Required("work_type", Varchar),
+            Required("priority", SmallInt), Required("source", Varchar), Optional("category", Varchar), Required("n", BigInt), Required("seconds", BigInt),
+            Required("sla_due", BigInt), Required("sla_met", BigInt), Required("first_time", BigInt), Required("rating_sum", BigInt), Required("rated", BigInt),
+            Required("moved", BigInt),
+        ]);
+
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
         [Info, Departments, Users, Assets, Templates, TemplateFields, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
-        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays, PmModes];
+        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays, PmModes, WorkOrderDays, FailureDays, StaffDays];
+
+    /// <summary>The rollups a run adds to (see <see cref="DeriveRollups"/>).</summary>
+    public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates, TemplateFields];
@@ -376,6 +416,70 @@ public static class WarehouseSchema
                    GROUP BY i.work_order_id) p USING (work_order_id)
         WHERE w.ingest_run_id = {run}
         """);
+
+    /// <summary>The row of <c>warehouse_info</c> that says the rollups hold every archived work order (written by each ingest and by <see cref="RebuildRollups"/>).</summary>
+    public const string RollupsKept = "INSERT OR REPLACE INTO warehouse_info VALUES ('rollups', 'kept');";
+
+    /// <summary>
+    /// Adds to the rollups the sums of the archived work orders of ingest run <paramref name="run"/>, from their facts,
+    /// history figures and assignment events (which arrive in the same run as the work order).
+    /// </summary>
+    public static string DeriveRollups(long run) => Rollup(string.Create(CultureInfo.InvariantCulture, $"w.ingest_run_id = {run}"));
+
+    /// <summary>Empties the rollups and sums every archived work order again, as a run would have added them; marks them kept.</summary>
+    public static string RebuildRollups { get; } =
+        string.Concat(Rollups.Select(t => $"DELETE FROM {t.Name};\n")) + Rollup("TRUE") + RollupsKept;
+
+    // The sums of the archived work orders w that meet the condition.
+    private static string Rollup(string scope) => $"""
+        INSERT INTO rollup_work_order_day BY NAME
+        SELECT measure, day, department_id, work_type, priority, source, category, status,
+               count(*) AS n, count(*) FILTER (WHERE met) AS met, coalesce(sum(seconds), 0)::BIGINT AS seconds
+        FROM (
+            SELECT w.*, coalesce(h.rejects, 0) AS rejects, coalesce(h.assigns, 0) AS assigns, coalesce(h.paused_seconds, 0) AS paused_seconds
+            FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id) WHERE {scope}) w,
+        LATERAL (
+            SELECT 'created' AS measure, w.created_at::DATE AS day, false AS met, 0::BIGINT AS seconds
+            UNION ALL SELECT 'acknowledged', w.acknowledged_at::DATE, false, date_diff('second', w.created_at, w.acknowledged_at)
+            UNION ALL SELECT 'response_due', CASE WHEN w.status <> 'cancelled' THEN w.response_due_at::DATE END,
+                             w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at, 0
+            UNION ALL SELECT 'resolution_due', CASE WHEN w.status = 'closed' THEN w.resolution_due_at::DATE END,
+                             w.resolved_at <= w.resolution_due_at + to_seconds(w.paused_seconds), 0
+            UNION ALL SELECT 'resolved', CASE WHEN w.status = 'closed' THEN w.resolved_at::DATE END,
+                             w.rejects = 0 AND w.assigns <= 1, date_diff('second', w.created_at, w.resolved_at)
+            UNION ALL SELECT 'rated', CASE WHEN w.status = 'closed' AND w.rating IS NOT NULL THEN w.closed_at::DATE END, false, w.rating) m
+        WHERE m.day IS NOT NULL
+        GROUP BY ALL;
+
+        INSERT INTO rollup_failure_day BY NAME
+        SELECT w.created_at::DATE AS day, w.asset_id, w.failure_code, w.department_id, w.work_type, w.priority, w.source, w.category, w.status, count(*) AS n,
+               coalesce(sum(date_diff('second', w.created_at, w.resolved_at)) FILTER (WHERE w.status = 'closed'), 0)::BIGINT AS downtime_seconds
+        FROM fact_work_order w
+        WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND {scope}
+        GROUP BY ALL;
+
+        INSERT INTO rollup_staff_day BY NAME
+        SELECT 'done' AS measure, w.resolved_at::DATE AS day, w.assignee_id, w.department_id, w.work_type, w.priority, w.source, w.category,
+               count(*) AS n, coalesce(sum(date_diff('second', w.created_at, w.resolved_at)), 0)::BIGINT AS seconds,
+               count(*) FILTER (WHERE w.resolution_due_at IS NOT NULL) AS sla_due,
+               count(*) FILTER (WHERE w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0))) AS sla_met,
+               count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1) AS first_time,
+               coalesce(sum(w.rating), 0)::BIGINT AS rating_sum, count(w.rating) AS rated, 0::BIGINT AS moved
+        FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id)
+        WHERE w.status = 'closed' AND w.resolved_at IS NOT NULL AND {scope}
+        GROUP BY ALL;
+
+        INSERT INTO rollup_staff_day BY NAME
+        SELECT 'assigned' AS measure, a.occurred_at::DATE AS day, a.assignee_id, w.department_id, w.work_type, w.priority, w.source, w.category,
+               count(*) AS n, 0::BIGINT AS seconds, 0::BIGINT AS sla_due, 0::BIGINT AS sla_met, 0::BIGINT AS first_time, 0::BIGINT AS rating_sum,
+               0::BIGINT AS rated, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved
+        FROM (SELECT e.work_order_id, e.assignee_id, e.occurred_at, lead(e.assignee_id) OVER (PARTITION BY e.work_order_id ORDER BY e.event_id) AS next_assignee
+              FROM fact_event e
+              WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND e.work_order_id IN (SELECT w.work_order_id FROM fact_work_order w WHERE {scope})) a
+        JOIN fact_work_order w USING (work_order_id)
+        GROUP BY ALL;
+
+        """;
 
     /// <summary>Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead.</summary>
     public const string FillDates = """

@@ -122,6 +122,10 @@ public sealed partial class WarehouseIngest(
             Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours));
             Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId));
 
+            // The rollups take the sums of this run's work orders; a work order is archived once, so they are added.
+            Execute(warehouse, WarehouseSchema.DeriveRollups(runId) + WarehouseSchema.RollupsKept);
+            AtStage?.Invoke("derived rollups");
+
             Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
             var open = await Copy(WarehouseSchema.OpenWorkOrders);
             Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates);

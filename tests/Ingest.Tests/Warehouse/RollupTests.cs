@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Analytics.Kpis;
+using WorkOrders.Analytics.Reliability;
+using WorkOrders.Analytics.Staff;
+using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ingest.Generate;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Ingest.Tests.Warehouse;
+
+/// <summary>
+/// A generated history ingested in two runs (a second organisation generated between them), for the rollup tests:
+/// the questions answer alike from the rollups and from the facts, and the rollups added run by run equal a rebuild.
+/// </summary>
+public sealed class GeneratedWarehouse : IAsyncLifetime
+{
+    private static readonly DateOnly End = new(2025, 6, 15);
+
+    private readonly TestDatabase _database = new();
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rollups-{Guid.NewGuid():N}.duckdb");
+
+    public async Task InitializeAsync()
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        await _database.InitializeAsync();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2025, 6, 15, 12, 0, 0, TimeSpan.Zero));
+        var generator = new HistoryGenerator(_database.DataSource);
+        await generator.RunAsync(new GenerateOptions(3000, 36, 7, End), null, CancellationToken.None);
+        await WarehouseFixture.IngestAsync(_database.DataSource, Path, clock);
+        await generator.RunAsync(new GenerateOptions(1500, 36, 8, End), null, CancellationToken.None);
+        await WarehouseFixture.IngestAsync(_database.DataSource, Path, clock);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        File.Delete(Path);
+        File.Delete(Path + ".wal");
+    }
+}
+
+public sealed class RollupTests(GeneratedWarehouse generated) : IClassFixture<GeneratedWarehouse>
+{
+    private static readonly JsonSerializerOptions Rounded = new() { Converters = { new RoundedDouble() } };
+
+    [Fact]
+    public void every_question_answers_the_same_from_the_rollups_as_from_the_facts_on_a_generated_history()
+    {
+        using var warehouse = WarehouseFile.Open(generated.Path);
+        Assert.True(WarehouseRollups.Kept(warehouse, CancellationToken.None));
+        Assert.True(Scalar(warehouse, "SELECT count(*) FROM (SELECT DISTINCT ingest_run_id FROM fact_work_order)") == 2, "the history arrives in two runs");
+
+        var department = Scalar(warehouse, "SELECT min(department_id) FROM fact_work_order");
+        var category = Text(warehouse, "SELECT category FROM fact_work_order WHERE category IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC LIMIT 1");
+        var site = Scalar(warehouse, "SELECT min(site_id) FROM dim_asset");
+        var year = new KpiFilter(new DateOnly(2024, 6, 1), new DateOnly(2025, 6, 1));
+        var ragged = new KpiFilter(new DateOnly(2023, 3, 17), new DateOnly(2025, 2, 11));
+        KpiFilter[] filters =
+        [
+            year, ragged, year with { DepartmentId = department }, year with { WorkType = "corrective" }, year with { Priority = 2 },
+            year with { Category = category }, year with { Source = "live" }, ragged with { Source = "pm", WorkType = "preventive" },
+            year with { SiteId = site }, year with { FieldKey = "fault_code", FieldValue = category },
+        ];
+
+        var compared = 0;
+        foreach (var filter in filters)
+        {
+            foreach (var (question, answer) in Questions(filter))
+            {
+                var rolled = JsonSerializer.Serialize(answer(warehouse, null), Rounded);
+                var facts = JsonSerializer.Serialize(answer(warehouse, false), Rounded);
+                Assert.True(facts == rolled, $"{question} with {filter.Describe()}:\nfacts   {facts}\nrollups {rolled}");
+                compared++;
+            }
+        }
+
+        Assert.Equal(filters.Length * 11, compared);
+        Assert.True(new KpiQueries(warehouse).Summary(year).Volume.Count > 1000, "the year holds enough work to compare");
+    }
+
+    [Fact]
+    public void rollups_added_run_by_run_equal_a_rebuild_from_the_facts()
+    {
+        using var warehouse = WarehouseFile.Open(generated.Path);
+        var added = Sums(warehouse);
+        Execute(warehouse, "BEGIN TRANSACTION");
+        try
+        {
+            Execute(warehouse, WarehouseSchema.RebuildRollups);
+            var rebuilt = Sums(warehouse);
+            Assert.True(rebuilt.Count > 100, "the rebuild sums a history");
+            Assert.Equal(rebuilt, added);
+        }
+        finally
+        {
+            Execute(warehouse, "ROLLBACK");
+        }
+    }
+
+    // Each rollup summed per key, as text lines.
+    private static List<string> Sums(DuckDBConnection warehouse)
+    {
+        var lines = new List<string>();
+        foreach (var table in WarehouseSchema.Rollups)
+        {
+            var measures = table.Columns.Where(c => c.Type == ColumnType.BigInt && c.Name is not ("department_id" or "asset_id" or "assignee_id")).Select(c => c.Name).ToList();
+            var keys = table.Columns.Select(c => c.Name).Except(measures).ToList();
+            using var command = warehouse.CreateCommand();
+            command.CommandText = $"""
+                SELECT concat_ws('|', '{table.Name}', {string.Join(", ", keys.Select(k => $"coalesce({k}::VARCHAR, '-')"))},
+                                 {string.Join(", ", measures.Select(m => $"sum({m})::VARCHAR"))}) AS line
+                FROM {table.Name} GROUP BY {string.Join(", ", keys)} ORDER BY line
+                """;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                lines.Add(reader.GetString(0));
+            }
+        }
+
+        return lines;
+    }
+
+    // Every question that reads a rollup when its filter allows; rollups: null reads them, false the facts.
+    private static IEnumerable<(string Name, Func<DuckDBConnection, bool?, object> Answer)> Questions(KpiFilter filter)
+    {
+        yield return ("summary", (w, r) => new KpiQueries(w) { Rollups = r }.Summary(filter));
+        yield return ("monthly", (w, r) => new KpiQueries(w) { Rollups = r }.Monthly(filter));
+        yield return ("MTBF", (w, r) => new KpiQueries(w) { Rollups = r }.MtbfByAsset(filter));
+        foreach (var rows in new[] { HeatmapRows.Asset, HeatmapRows.AssetType })
+        {
+            foreach (var (measure, bucket) in new[] { (HeatmapMeasure.Count, TimeBucket.Month), (HeatmapMeasure.DowntimeHours, TimeBucket.Week) })
+            {
+                yield return ($"heatmap {rows} {measure} {bucket}", (w, r) => new ReliabilityQueries(w) { Rollups = r }.Heatmap(filter, rows, measure, bucket));
+            }
+        }
+
+        yield return ("Pareto", (w, r) => new ReliabilityQueries(w) { Rollups = r }.Pareto(filter));
+        yield return ("staff by technician", (w, r) => new StaffQueries(w) { Rollups = r }.ByTechnician(filter));
+        yield return ("staff by department", (w, r) => new StaffQueries(w) { Rollups = r }.ByDepartment(filter));
+        yield return ("summary with a 14-day repeat", (w, r) => new KpiQueries(w) { Rollups = r }.Summary(filter, 14));
+    }
+
+    private static long Scalar(DuckDBConnection warehouse, string sql)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static string Text(DuckDBConnection warehouse, string sql)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = sql;
+        return (string)command.ExecuteScalar()!;
+    }
+
+    private static void Execute(DuckDBConnection warehouse, string sql)
+    {
+        using var command = warehouse.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Doubles to ten significant digits: a mean from summed seconds and one from averaged hours differ in the last bits.
+    /// </summary>
+    private sealed class RoundedDouble : JsonConverter<double>
+    {
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetDouble();
+
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(double.IsFinite(value) ? value.ToString("G10", CultureInfo.InvariantCulture) : value.ToString(CultureInfo.InvariantCulture));
+    }
+}
