@@ -110,7 +110,11 @@ public static class DashboardExtensions
     /// </summary>
     private static void MapFieldApp(WebApplication app)
     {
-        app.MapGet("/field", () => Results.Redirect("/field/")).AllowAnonymous().ExcludeFromDescription();
+        // The app's relative addresses need the trailing slash (routing would take /field and /field/ as one).
+        app.MapGet("/field", (HttpContext http) => http.Request.Path.Value!.EndsWith('/')
+                ? Results.Stream(app.Environment.WebRootFileProvider.GetFileInfo("field/index.html").CreateReadStream(), "text/html; charset=utf-8")
+                : Results.Redirect("/field/"))
+            .AllowAnonymous().ExcludeFromDescription();
         app.MapFallbackToFile("/field/{*path:nonfile}", "field/index.html").AllowAnonymous();
     }
 

@@ -100,7 +100,7 @@ export async function uploadPhoto(sha256, authorization, chunkBytes) {
   const p = await get('photos', sha256);
   if (!p) return { ok: false, status: 0, sent: 0, missing: true };
   if (p.uploaded) return { ok: true, sent: 0 };
-  const url = `api/v1/field/photos/${sha256}`;
+  const url = `/api/v1/field/photos/${sha256}`;
   const headers = { Authorization: authorization };
   let sent = 0;
   for (let attempt = 0; attempt < 20; attempt++) {
