@@ -137,6 +137,62 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : BrowserTest
         await context.CloseAsync();
     }
 
+    [Fact]
+    public async Task a_sync_whose_answer_is_lost_after_the_server_committed_and_is_sent_three_more_times_makes_each_change_once()
+    {
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var workOrder = await AssignedWorkOrderAsync(org);
+        var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
+        context.SetDefaultTimeout(30_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/field/");
+        await page.FillAsync("#userName", org[Role.Technician].UserName);
+        await page.FillAsync("#password", TestOrg.Password);
+        await page.GetByTestId("sign-in").ClickAsync();
+        await Expect(page.GetByTestId("nav-orders")).ToContainTextAsync("(1)");
+
+        // The first three sends reach the server, which commits them; their answers never come back (the link drops).
+        var sends = 0;
+        await page.RouteAsync("**/api/v1/sync/commands", async route =>
+        {
+            var answer = await route.FetchAsync();
+            Assert.Equal(200, answer.Status);
+            if (Interlocked.Increment(ref sends) <= 3)
+            {
+                await route.AbortAsync("connectionreset");
+            }
+            else
+            {
+                await route.FulfillAsync(new() { Response = answer });
+            }
+        });
+
+        await page.GetByTestId("nav-orders").ClickAsync();
+        await page.GetByTestId("order").ClickAsync();
+        await page.GetByTestId("start").ClickAsync();
+        await page.FillAsync("#note", "Gasket ordered");
+        await page.GetByTestId("add-note").ClickAsync();
+        await page.GetByTestId("order-photo").SetInputFilesAsync(new FilePayload { Name = "gasket.png", MimeType = "image/png", Buffer = Png });
+        await Expect(page.GetByTestId("waiting")).ToContainTextAsync("3");
+        await page.Locator("header a.title").ClickAsync();
+        for (var attempt = 1; attempt <= 4; attempt++)
+        {
+            await page.GetByTestId("sync").ClickAsync();
+            var sent = attempt;
+            await Eventually.Until(() => Volatile.Read(ref sends) >= sent, $"send {sent}", TimeSpan.FromSeconds(30));
+            await Expect(page.GetByTestId("sync")).ToBeEnabledAsync();
+            await Expect(page.GetByTestId("waiting-count")).ToHaveTextAsync(attempt < 4 ? "3" : "0");
+        }
+
+        Assert.Equal(4, sends);
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM comments WHERE work_order_id = @workOrder AND body = 'Gasket ordered'", new { workOrder }));
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'start'", new { workOrder }));
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM attachments WHERE work_order_id = @workOrder AND file_name = 'gasket.png'", new { workOrder }));
+        Assert.Equal("in_progress", await Scalar<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal(0, await page.GetByTestId("refused").CountAsync());
+        await context.CloseAsync();
+    }
+
     private async Task<T> Scalar<T>(string sql, object parameters)
     {
         await using var connection = await Database.DataSource.OpenConnectionAsync();
