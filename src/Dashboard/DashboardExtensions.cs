@@ -89,6 +89,7 @@ public static class DashboardExtensions
         app.UseAntiforgery();
         app.UseMiddleware<InputGuard>();
         app.MapStaticAssets();
+        MapFieldApp(app);
         // The security headers carry frame-ancestors in the one policy, instead of a second header of its own.
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         app.MapTicketingApi();
@@ -101,6 +102,20 @@ public static class DashboardExtensions
         app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         MapAccount(app);
         return app;
+    }
+
+    /// <summary>
+    /// The offline field app (src/FieldApp): its files are static assets under /field/ (from the build output or a
+    /// publish); any other address under /field/ is a page of the app and answers its shell, which the app routes.
+    /// </summary>
+    private static void MapFieldApp(WebApplication app)
+    {
+        // The app's relative addresses need the trailing slash (routing would take /field and /field/ as one).
+        app.MapGet("/field", (HttpContext http) => http.Request.Path.Value!.EndsWith('/')
+                ? Results.Stream(app.Environment.WebRootFileProvider.GetFileInfo("field/index.html").CreateReadStream(), "text/html; charset=utf-8")
+                : Results.Redirect("/field/"))
+            .AllowAnonymous().ExcludeFromDescription();
+        app.MapFallbackToFile("/field/{*path:nonfile}", "field/index.html").AllowAnonymous();
     }
 
     private static void MapAccount(WebApplication app)

@@ -11,7 +11,16 @@ public static class SecurityHeaders
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " +
         "connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
-    // The field app will need the camera (QR labels, photos); nothing here needs the rest.
+    /// <summary>
+    /// The field app (under /field) is .NET compiled to WebAssembly, which the browser runs only with 'wasm-unsafe-eval'
+    /// (WebAssembly compilation, not script eval); everything else as above.
+    /// </summary>
+    public const string FieldAppPolicy =
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " +
+        "connect-src 'self'; media-src 'self' blob: mediastream:; worker-src 'self'; manifest-src 'self'; frame-ancestors 'self'; base-uri 'self'; " +
+        "form-action 'self'; object-src 'none'";
+
+    // The field app needs the camera (QR labels, photos); nothing here needs the rest.
     public const string PermissionsPolicy = "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
 
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use((context, next) =>
@@ -19,7 +28,9 @@ public static class SecurityHeaders
         context.Response.OnStarting(() =>
         {
             var headers = context.Response.Headers;
-            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/field", StringComparison.OrdinalIgnoreCase)
+                ? FieldAppPolicy
+                : ContentSecurityPolicy;
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "SAMEORIGIN";
             headers["Referrer-Policy"] = "strict-origin-when-cross-origin";

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Playwright;
+using WorkOrders.Tests;
+using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Inspections;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace WorkOrders.EndToEnd.Tests;
+
+/// <summary>
+/// The field app (/field) in a real browser: signed in once online with its trip pack, then offline from the start of
+/// a round, reloaded while offline, the work done there, and synced once the connection is back.
+/// </summary>
+public sealed class FieldAppOfflineTests(ITestOutputHelper output) : BrowserTest
+{
+    // The smallest valid PNG: one transparent pixel.
+    private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
+
+    [Fact]
+    public async Task offline_from_the_start_of_a_round_the_app_reopens_and_after_sync_the_finding_the_round_and_the_resolve_are_there_once()
+    {
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var (round, machineCode) = await RoundAsync(org);
+        var workOrder = await AssignedWorkOrderAsync(org);
+
+        var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
+        context.SetDefaultTimeout(30_000);
+        var page = await context.NewPageAsync();
+        long firstLoadBytes = 0;
+        var firstLoadFiles = 0;
+        var counting = true;
+        page.RequestFinished += async (_, request) =>
+        {
+            if (counting && request.Url.Contains("/field/", StringComparison.Ordinal))
+            {
+                var sizes = await request.SizesAsync();
+                Interlocked.Add(ref firstLoadBytes, sizes.ResponseBodySize + sizes.ResponseHeadersSize);
+                Interlocked.Increment(ref firstLoadFiles);
+            }
+        };
+
+        // Online, once: the app loads, the technician signs in and the trip pack comes down.
+        var clock = Stopwatch.StartNew();
+        await page.GotoAsync("/field/");
+        await Expect(page.Locator("#userName")).ToBeVisibleAsync();
+        var firstLoad = clock.Elapsed;
+        await page.FillAsync("#userName", org[Role.Technician].UserName);
+        await page.FillAsync("#password", TestOrg.Password);
+        await page.GetByTestId("sign-in").ClickAsync();
+        await Expect(page.GetByTestId("nav-orders")).ToContainTextAsync("(1)");
+        await Expect(page.GetByTestId("nav-rounds")).ToContainTextAsync("(1)");
+        await Expect(page.Locator("html[data-offline-ready]")).ToHaveCountAsync(1);
+        counting = false;
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM field_devices WHERE user_id = @id AND revoked_at IS NULL", new { id = org[Role.Technician].UserId }));
+
+        // Offline from here on; the app is reloaded and still opens, with its pack.
+        await context.SetOfflineAsync(true);
+        clock.Restart();
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("nav-rounds")).ToContainTextAsync("(1)");
+        var offlineOpen = clock.Elapsed;
+        await Expect(page.GetByTestId("offline")).ToBeVisibleAsync();
+
+        // The round: the stop confirmed by its code, the item failed with a photo, the round completed.
+        await page.GetByTestId("nav-rounds").ClickAsync();
+        await page.GetByTestId("round").ClickAsync();
+        await page.GetByTestId("stop-code").FillAsync(machineCode);
+        await page.GetByTestId("stop-code").PressAsync("Tab");
+        await page.GetByTestId("confirm-stop").ClickAsync();
+        await page.GetByTestId("fail").ClickAsync();
+        await page.GetByTestId("item-photo").SetInputFilesAsync(new FilePayload { Name = "seal-leak.png", MimeType = "image/png", Buffer = Png });
+        await Expect(page.Locator("label.file-button")).ToContainTextAsync("seal-leak.png");
+        var deviceTimeBefore = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await page.GetByTestId("record").ClickAsync();
+        await Expect(page.GetByTestId("item-recorded")).ToContainTextAsync("Fail");
+        await page.GetByTestId("complete-round").ClickAsync();
+        await Expect(page.GetByTestId("round-completed")).ToBeVisibleAsync();
+
+        // The work order: started and resolved.
+        await page.Locator("header a.title").ClickAsync();
+        await page.GetByTestId("nav-orders").ClickAsync();
+        await page.GetByTestId("order").ClickAsync();
+        await page.GetByTestId("start").ClickAsync();
+        await page.FillAsync("#note", "Seal replaced");
+        await page.GetByTestId("resolve").ClickAsync();
+        await Expect(page.GetByTestId("order-status")).ToHaveTextAsync("Resolved");
+        await Expect(page.GetByTestId("waiting")).ToContainTextAsync("5");
+        var deviceTimeAfter = DateTimeOffset.UtcNow;
+
+        // Nothing reached the server while offline.
+        Assert.Equal("open", await Scalar<string>("SELECT status FROM inspection_rounds WHERE id = @round", new { round }));
+        Assert.Equal(0, await Scalar<long>("SELECT count(*) FROM inspection_findings WHERE round_id = @round", new { round }));
+
+        // Online again: the app syncs by itself (the browser's online event), and the outbox empties.
+        await context.SetOfflineAsync(false);
+        await page.Locator("header a.title").ClickAsync();
+        await Expect(page.GetByTestId("waiting-count")).ToHaveTextAsync("0");
+        await Expect(page.GetByTestId("offline")).ToHaveCountAsync(0);
+        Assert.Equal(0, await page.GetByTestId("refused").CountAsync());
+
+        Assert.Equal("completed", await Scalar<string>("SELECT status FROM inspection_rounds WHERE id = @round", new { round }));
+        var findings = (await Query<long>(
+            "SELECT work_order_id FROM inspection_findings WHERE round_id = @round AND created_work_order", new { round })).ToList();
+        var finding = Assert.Single(findings);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Png));
+        Assert.Equal(1, await Scalar<long>(
+            "SELECT count(*) FROM attachments WHERE work_order_id = @finding AND sha256 = decode(@sha, 'hex')", new { finding, sha }));
+        Assert.Equal("resolved", await Scalar<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
+
+        // The history: each synced change carries the device's time (while offline) and the later sync time.
+        var events = (await Query<string>(
+            "SELECT payload::text FROM work_order_events WHERE work_order_id = @workOrder AND kind IN ('start', 'resolve') ORDER BY id", new { workOrder }))
+            .Select(p => JsonDocument.Parse(p).RootElement.GetProperty("via")).ToList();
+        Assert.Equal(2, events.Count);
+        foreach (var via in events)
+        {
+            var deviceTime = via.GetProperty("deviceTime").GetDateTimeOffset();
+            var syncedAt = via.GetProperty("syncedAt").GetDateTimeOffset();
+            Assert.InRange(deviceTime, deviceTimeBefore, deviceTimeAfter);
+            Assert.True(syncedAt > deviceTimeAfter, $"synced {syncedAt:O} after the device time {deviceTime:O}");
+        }
+
+        Assert.NotNull(await Scalar<DateTime?>("SELECT device_time FROM inspection_results WHERE round_id = @round", new { round }));
+
+        // The same in Traditional Chinese, at a touch.
+        await page.GetByTestId("language").ClickAsync();
+        await Expect(page.GetByTestId("sync")).ToContainTextAsync("同步");
+
+        output.WriteLine($"first load: {firstLoadFiles} files, {firstLoadBytes / 1024.0:0} KB transferred (with sign-in and trip pack), {firstLoad.TotalMilliseconds:0} ms to the sign-in form");
+        output.WriteLine($"offline open (reload with no network): {offlineOpen.TotalMilliseconds:0} ms");
+        await context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task a_sync_whose_answer_is_lost_after_the_server_committed_and_is_sent_three_more_times_makes_each_change_once()
+    {
+        var org = await TestOrg.CreateAsync(Database.DataSource);
+        var workOrder = await AssignedWorkOrderAsync(org);
+        var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
+        context.SetDefaultTimeout(30_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/field/");
+        await page.FillAsync("#userName", org[Role.Technician].UserName);
+        await page.FillAsync("#password", TestOrg.Password);
+        await page.GetByTestId("sign-in").ClickAsync();
+        await Expect(page.GetByTestId("nav-orders")).ToContainTextAsync("(1)");
+
+        // The first three sends reach the server, which commits them; their answers never come back (the link drops).
+        var sends = 0;
+        await page.RouteAsync("**/api/v1/sync/commands", async route =>
+        {
+            var answer = await route.FetchAsync();
+            Assert.Equal(200, answer.Status);
+            if (Interlocked.Increment(ref sends) <= 3)
+            {
+                await route.AbortAsync("connectionreset");
+            }
+            else
+            {
+                await route.FulfillAsync(new() { Response = answer });
+            }
+        });
+
+        await page.GetByTestId("nav-orders").ClickAsync();
+        await page.GetByTestId("order").ClickAsync();
+        await page.GetByTestId("start").ClickAsync();
+        await page.FillAsync("#note", "Gasket ordered");
+        await page.GetByTestId("add-note").ClickAsync();
+        await page.GetByTestId("order-photo").SetInputFilesAsync(new FilePayload { Name = "gasket.png", MimeType = "image/png", Buffer = Png });
+        await Expect(page.GetByTestId("waiting")).ToContainTextAsync("3");
+        await page.Locator("header a.title").ClickAsync();
+        for (var attempt = 1; attempt <= 4; attempt++)
+        {
+            await page.GetByTestId("sync").ClickAsync();
+            var sent = attempt;
+            await Eventually.Until(() => Volatile.Read(ref sends) >= sent, $"send {sent}", TimeSpan.FromSeconds(30));
+            await Expect(page.GetByTestId("sync")).ToBeEnabledAsync();
+            await Expect(page.GetByTestId("waiting-count")).ToHaveTextAsync(attempt < 4 ? "3" : "0");
+        }
+
+        Assert.Equal(4, sends);
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM comments WHERE work_order_id = @workOrder AND body = 'Gasket ordered'", new { workOrder }));
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'start'", new { workOrder }));
+        Assert.Equal(1, await Scalar<long>("SELECT count(*) FROM attachments WHERE work_order_id = @workOrder AND file_name = 'gasket.png'", new { workOrder }));
+        Assert.Equal("in_progress", await Scalar<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal(0, await page.GetByTestId("refused").CountAsync());
+        await context.CloseAsync();
+    }
+
+    private async Task<T> Scalar<T>(string sql, object parameters)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
+        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
+    }
+
+    private async Task<IEnumerable<T>> Query<T>(string sql, object parameters)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
+        return await connection.QueryAsync<T>(sql, parameters);
+    }
+
+    /// <summary>A route of one stop (the machine) with a pass/fail item that needs a photo on failure, and its round for the technician, open now.</summary>
+    private async Task<(long Round, string MachineCode)> RoundAsync(TestOrg org)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
+        var inspection = await connection.ExecuteScalarAsync<long>(
+            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @department) RETURNING id",
+            new { name = $"Rounds {org.Suffix}", department = org.DepartmentId });
+        var finding = await connection.ExecuteScalarAsync<long>(
+            "INSERT INTO templates (name, work_type, default_priority, department_id, asset_required) VALUES (@name, 'corrective', 3, @department, true) RETURNING id",
+            new { name = $"Finding {org.Suffix}", department = org.DepartmentId });
+        var machineCode = await connection.ExecuteScalarAsync<string>("SELECT code FROM assets WHERE id = @id", new { id = org.MachineId });
+        var route = (await new InspectionRoutes(Database.DataSource, TimeProvider.System).CreateAsync(
+            new RouteRequest($"Seal walk {org.Suffix}", inspection, "", [
+                new StopRequest(org.MachineId, "Look at the seal", [
+                    new ItemRequest(null, "Seal tight", CheckKind.PassFail, Photo: PhotoRule.OnFailure, Severity: Severity.High, FaultCode: "leak", FindingTemplateId: finding),
+                ]),
+            ]),
+            org[Role.Planner],
+            CancellationToken.None)).Value!;
+        var round = await connection.ExecuteScalarAsync<long>(
+            """
+            INSERT INTO inspection_rounds (route_id, route_version, slot_key, slot_at, window_ends_at, grace_ends_at, status, department_id, assignee_id, created_at)
+            VALUES (@Id, 1, 'field', now() - interval '10 minutes', now() + interval '2 hours', now() + interval '4 hours', 'open', @DepartmentId, @technician, now())
+            RETURNING id
+            """,
+            new { route.Id, org.DepartmentId, technician = org[Role.Technician].UserId });
+        return (round, machineCode!);
+    }
+
+    /// <summary>A work order raised by the org's requester and assigned by its manager to the technician, through the API.</summary>
+    private async Task<long> AssignedWorkOrderAsync(TestOrg org)
+    {
+        using var requester = await ApiAsync(org[Role.Requester]);
+        var created = await requester.PostAsJsonAsync("/api/v1/work-orders", new
+        {
+            templateId = org.TemplateId, title = "Leak at the pump", description = "Oil under the pump.", assetId = org.MachineId, customFields = new { fault_code = "leak" },
+        });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var body = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var id = body.GetProperty("id").GetInt64();
+        var version = await Scalar<int>("SELECT row_version FROM work_orders WHERE id = @id", new { id });
+        using var manager = await ApiAsync(org[Role.Manager]);
+        var assigned = await manager.PostAsJsonAsync(
+            $"/api/v1/work-orders/{id}/transitions", new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = version });
+        Assert.True(assigned.IsSuccessStatusCode, await assigned.Content.ReadAsStringAsync());
+        return id;
+    }
+
+    private async Task<HttpClient> ApiAsync(Actor user)
+    {
+        var client = new HttpClient { BaseAddress = Host.BaseAddress };
+        var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { userName = user.UserName, password = TestOrg.Password });
+        login.EnsureSuccessStatusCode();
+        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+}
