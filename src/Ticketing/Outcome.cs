@@ -11,6 +11,9 @@ public enum FailureKind
     Forbidden,
     Conflict,
     IllegalTransition,
+
+    /// <summary>What the request names existed once and is gone for good (410): start again from a fresh copy.</summary>
+    Gone,
 }
 
 /// <summary>
@@ -54,6 +57,8 @@ public sealed record Failure(FailureKind Kind, Refusal Reason, IReadOnlyDictiona
     public static Failure Conflict(string code, params object?[] args) => new(FailureKind.Conflict, new Refusal(code, args));
 
     public static Failure Illegal(string code, params object?[] args) => new(FailureKind.IllegalTransition, new Refusal(code, args));
+
+    public static Failure Gone(string code, params object?[] args) => new(FailureKind.Gone, new Refusal(code, args));
 
     /// <summary>The one refusal to show where there is room for one: the first field's reason, else the reason itself.</summary>
     public Refusal Main => Errors?.Values.SelectMany(reasons => reasons).FirstOrDefault() ?? Reason;

@@ -13,7 +13,8 @@ namespace WorkOrders.Benchmarks;
 /// in-process hot paths (<c>--list flat</c> names them, <c>--job dry</c> runs each once, <c>--help</c> tells the rest);
 /// <c>-- page-timings</c> times the pages of a running dashboard; <c>-- session-stamp</c> measures the
 /// per-request security-stamp check; <c>-- conflicting-edits --database ...</c> runs 50 clients x 1,000 conflicting
-/// edits against a running dashboard. The classes that need PostgreSQL run when
+/// edits against a running dashboard; <c>-- field-sync</c> times a field device's sync of photos and queued commands
+/// against a running dashboard. The classes that need PostgreSQL run when
 /// WORKORDERS_BENCH_PG names a server.
 /// </summary>
 public static class Program
@@ -33,6 +34,11 @@ public static class Program
         if (args is [ConflictingEditsBench.Name, ..])
         {
             return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: conflicting edits through the API of a running dashboard") { ConflictingEditsBench.Verb() }, args);
+        }
+
+        if (args is [FieldSyncBench.Name, ..])
+        {
+            return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: a field device's sync against a running dashboard") { FieldSyncBench.Verb() }, args);
         }
 
         var benchmarks = typeof(Program).Assembly.GetTypes()

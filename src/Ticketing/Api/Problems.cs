@@ -19,6 +19,7 @@ public static class Problems
         FailureKind.Forbidden => StatusCodes.Status403Forbidden,
         FailureKind.Conflict => StatusCodes.Status409Conflict,
         FailureKind.IllegalTransition => StatusCodes.Status422UnprocessableEntity,
+        FailureKind.Gone => StatusCodes.Status410Gone,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -70,6 +71,7 @@ public static class Problems
         FailureKind.Forbidden => "problem.forbidden",
         FailureKind.Conflict => "problem.conflict",
         FailureKind.IllegalTransition => "problem.illegal_transition",
+        FailureKind.Gone => "problem.gone",
         _ => "problem.refused",
     });
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Api;
@@ -18,12 +19,19 @@ public static class FieldApi
 {
     public static IServiceCollection AddField(this IServiceCollection services)
     {
-        services.AddOptions<FieldOptions>().BindConfiguration(FieldOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<FieldOptions>().BindConfiguration(FieldOptions.Section).ValidateDataAnnotations()
+            .Validate(
+                o => o.CommandRetention >= o.CredentialLifetime,
+                "Field:CommandRetention must be at least Field:CredentialLifetime: a device may retry a command for as long as its credential lives.")
+            .ValidateOnStart();
+        services.AddOptions<FieldRetentionOptions>().BindConfiguration(FieldRetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Devices>();
         services.AddSingleton<SyncCommands>();
         services.AddSingleton<SyncConflicts>();
         services.AddSingleton<FieldPhotos>();
         services.AddSingleton<TripPacks>();
+        services.AddSingleton<FieldRetention>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<FieldRetention>());
         return services;
     }
 
@@ -80,7 +88,8 @@ public static class FieldApi
         sync.MapGet("/changes", async (FieldCaller caller, TripPacks packs, CancellationToken ct, string? cursor = null) =>
                 (await packs.ChangesAsync(caller.Actor, cursor, ct)).Map(Results.Ok))
             .Produces<ChangeSet>()
-            .ProducesValidationProblem();
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status410Gone);
 
         var conflicts = api.MapGroup("/sync-conflicts").WithTags("Field");
         conflicts.MapGet("", async (Actor actor, SyncConflicts list, CancellationToken ct, bool includeResolved = false, int skip = 0, int take = 50) =>

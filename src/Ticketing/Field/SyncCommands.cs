@@ -227,7 +227,13 @@ public sealed class SyncCommands(
 
         await transaction.SaveAsync("effect", cancellationToken);
         var context = new Context(connection, transaction, actor, command, now, new Origin(command.DeviceId, command.Id, command.DeviceTime.UtcDateTime, now));
-        var effect = await EffectAsync(context, cancellationToken);
+        // Read after the claim: a retention pass deleting this command's earlier result either committed before the claim
+        // (its mark is seen here) or still holds the row the claim waited on.
+        var purgedBefore = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+            "SELECT commands_purged_before FROM field_devices WHERE id = @deviceId", new { deviceId = command.DeviceId }, transaction, cancellationToken: cancellationToken));
+        var effect = purgedBefore is { } mark && command.DeviceTime.UtcDateTime < mark
+            ? Failure.Gone("sync.command_expired", mark.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
+            : await EffectAsync(context, cancellationToken);
         if (effect.WaitingFor is { } photo)
         {
             await transaction.RollbackAsync(cancellationToken);

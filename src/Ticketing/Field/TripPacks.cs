@@ -15,8 +15,10 @@ namespace WorkOrders.Ticketing.Field;
 /// What a technician takes out (the trip pack) and what changed since (the change feed). Both read in one REPEATABLE
 /// READ snapshot and hand out that snapshot as the cursor: the next pull returns the work orders and rounds written by
 /// every transaction that snapshot did not see (field_changes, filled by triggers), so nothing committed late is missed.
+/// A cursor older than the change log kept (<see cref="FieldOptions.ChangeRetention"/>) is refused as expired
+/// (<c>sync.cursor_expired</c>, 410) rather than answered with a gap.
 /// </summary>
-public sealed partial class TripPacks(NpgsqlDataSource dataSource, TimeProvider clock, Rounds rounds, IOptions<FieldOptions> options)
+public sealed partial class TripPacks(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<FieldOptions> options)
 {
     public const int DefaultDays = 3;
 
@@ -71,7 +73,8 @@ public sealed partial class TripPacks(NpgsqlDataSource dataSource, TimeProvider 
         var packRounds = new List<PackRound>();
         foreach (var id in roundIds)
         {
-            if ((await rounds.GetAsync(id, cancellationToken)).Value is { } view)
+            // On the pack's transaction: each round as of the snapshot the cursor names, so its stops, results and version agree.
+            if (await Rounds.ViewAsync(connection, transaction, id, cancellationToken) is { } view)
             {
                 packRounds.Add(await ToPackAsync(connection, transaction, view, cancellationToken));
             }
@@ -135,6 +138,17 @@ public sealed partial class TripPacks(NpgsqlDataSource dataSource, TimeProvider 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
         var next = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT pg_current_snapshot()::text", transaction: transaction, cancellationToken: cancellationToken));
+        // In the same snapshot as the reads below: a retention pass this one does not see has deleted nothing it reads.
+        var expired = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT coalesce(pg_snapshot_xmin(@cursor::pg_snapshot) <= purged_xid, false) FROM field_sync_retention",
+            new { cursor },
+            transaction,
+            cancellationToken: cancellationToken));
+        if (expired)
+        {
+            return Failure.Gone("sync.cursor_expired", (int)Math.Ceiling(options.Value.ChangeRetention.TotalDays));
+        }
+
         const string Changed = """
             SELECT DISTINCT entity_id FROM field_changes
             WHERE entity = @entity AND xid >= pg_snapshot_xmin(@cursor::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, @cursor::pg_snapshot)

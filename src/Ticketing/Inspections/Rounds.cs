@@ -697,7 +697,8 @@ public sealed class Rounds(NpgsqlDataSource dataSource, TimeProvider clock, Crea
             cancellationToken: cancellationToken));
     }
 
-    private static async Task<RoundView?> ViewAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long roundId, CancellationToken cancellationToken)
+    /// <summary>A round as it stands, read on the caller's connection and transaction (so inside its snapshot); null when there is none.</summary>
+    internal static async Task<RoundView?> ViewAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long roundId, CancellationToken cancellationToken)
     {
         var round = await connection.QuerySingleOrDefaultAsync<RoundRow>(new CommandDefinition(RoundSelect, new { roundId }, transaction, cancellationToken: cancellationToken));
         if (round is null)

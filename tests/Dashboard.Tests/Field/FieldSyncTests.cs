@@ -13,14 +13,6 @@ namespace WorkOrders.Dashboard.Tests.Field;
 /// <summary>The field sync API over HTTP on real PostgreSQL, with two app instances on one database.</summary>
 public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
 {
-    private async Task<long> MeterAsync(TestOrg org)
-    {
-        using var manager = await host.SignedInAsync(org[Role.Manager]);
-        var response = await manager.PostAsJsonAsync($"/api/v1/assets/{org.MachineId}/meters", new { name = "Run hours", unit = "h" });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-    }
-
     private async Task<T> ScalarAsync<T>(string sql, object parameters)
     {
         await using var connection = await host.Data.OpenConnectionAsync();
@@ -32,7 +24,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
     {
         var org = await TestOrg.CreateAsync(host.Data);
         var workOrder = await host.AssignedWorkOrderAsync(org);
-        var meter = await MeterAsync(org);
+        var meter = await host.MeterAsync(org);
         var device = await host.RegisterAsync(org[Role.Technician]);
         using var first = host.Device(device.Credential);
         using var second = host.Device(device.Credential, second: true);
@@ -230,7 +222,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
             return await client.PutAsync($"/api/v1/field/photos/{sha}", content);
         }
 
-        var (routeId, roundId, stopId, itemId, code) = await RoundAsync(org);
+        var (routeId, roundId, stopId, itemId, code) = await host.RoundAsync(org);
         Assert.Equal(HttpStatusCode.OK, (await PutAsync(0, 999)).StatusCode);
         SyncCommand[] batch =
         [
@@ -349,8 +341,8 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
     {
         var org = await TestOrg.CreateAsync(host.Data);
         var workOrder = await host.AssignedWorkOrderAsync(org);
-        var meter = await MeterAsync(org);
-        var (_, roundId, _, itemId, _) = await RoundAsync(org);
+        var meter = await host.MeterAsync(org);
+        var (_, roundId, _, itemId, _) = await host.RoundAsync(org);
         var device = await host.RegisterAsync(org[Role.Technician]);
         using var client = host.Device(device.Credential);
         var pack = await (await client.GetAsync("/api/v1/field/trip-pack?days=2")).Content.ReadFromJsonAsync<TripPack>(ApiHost.Json);
@@ -374,45 +366,6 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         Assert.True(changed.Version > carried.Version);
         var after = await (await client.GetAsync($"/api/v1/sync/changes?cursor={changes.Cursor}")).Content.ReadFromJsonAsync<ChangeSet>(ApiHost.Json);
         Assert.DoesNotContain(after!.WorkOrders, w => w.Id == workOrder);
-    }
-
-    /// <summary>A route with one stop on the machine and one choice item whose "fail" option fails, and a round of it due now for the technician.</summary>
-    private async Task<(long RouteId, long RoundId, long StopId, long ItemId, string Code)> RoundAsync(TestOrg org)
-    {
-        await using var connection = await host.Data.OpenConnectionAsync();
-        var finding = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'corrective', 3, @department) RETURNING id",
-            new { name = $"Finding {org.Suffix}", department = org.DepartmentId });
-        var inspection = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @department) RETURNING id",
-            new { name = $"Rounds {org.Suffix}", department = org.DepartmentId });
-        using var planner = await host.SignedInAsync(org[Role.Planner]);
-        var created = await planner.PostAsJsonAsync("/api/v1/inspections/routes", new
-        {
-            name = $"Walk {org.Suffix}",
-            templateId = inspection,
-            stops = new object[]
-            {
-                new
-                {
-                    assetId = org.MachineId,
-                    items = new object[] { new { label = "Seal", kind = "choice", options = new[] { "ok", "fail" }, failingOptions = new[] { "fail" }, findingTemplateId = finding } },
-                },
-            },
-        });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var routeId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-        var now = host.Clock.GetUtcNow().UtcDateTime;
-        var roundId = await connection.ExecuteScalarAsync<long>(
-            """
-            INSERT INTO inspection_rounds (route_id, route_version, slot_key, slot_at, window_ends_at, grace_ends_at, status, department_id, assignee_id, created_at)
-            VALUES (@routeId, 1, 'f', @now, @now + interval '1 day', @now + interval '2 days', 'open', @department, @assignee, @now) RETURNING id
-            """,
-            new { routeId, now, department = org.DepartmentId, assignee = org[Role.Technician].UserId });
-        var (stopId, itemId) = await connection.QuerySingleAsync<(long, long)>(
-            "SELECT s.id, i.id FROM inspection_stops s JOIN inspection_items i ON i.stop_id = s.id WHERE s.route_id = @routeId", new { routeId });
-        var code = await connection.ExecuteScalarAsync<string>("SELECT code FROM assets WHERE id = @id", new { id = org.MachineId });
-        return (routeId, roundId, stopId, itemId, code!);
     }
 
     /// <summary>A request body that sends its first bytes and then breaks, as a dropped mobile link does.</summary>
