@@ -9,7 +9,7 @@ public sealed record LoadedRows(string Table, string Column, long First, long Co
 /// <summary>
 /// Writes history in bulk without the per-row triggers of the tables it loads, and then does what those triggers would
 /// have done, once per load, in the same transaction. Per row, the foreign-key checks and the triggers cost more than
-/// the COPY itself (a work-order event: about 40 µs of 60): each is a lookup and an entry in the transaction's queue of
+/// the COPY itself (500,000 work-order events took 20.7 s with them and 8.0 s without, on a loaded machine): each is a lookup and an entry in the transaction's queue of
 /// after-trigger events, which grows with every row of a load held in one transaction.
 /// <para>
 /// Off means <c>session_replication_role = replica</c>, which only a superuser may set; any other role keeps the
