@@ -76,8 +76,12 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
     // list lets it take new entries cheaply and merge them in bulk, at the latest just before the commit (below).
     private const string BulkLoad = """
         SET LOCAL gin_pending_list_limit = '1GB';
-        SET LOCAL maintenance_work_mem = '256MB'
+        SET LOCAL maintenance_work_mem = '256MB';
+        SET LOCAL work_mem = '64MB'
         """;
+
+    /// <summary>The tables the history is copied into, whose row triggers <see cref="HistoryBulkLoad"/> may leave off.</summary>
+    private static readonly string[] HistoryTables = ["work_orders", "work_order_events", "alarm_episodes", "alarm_events", "alarm_work_orders", "generator.failures"];
 
     // Merged by us, not by the next live insert. Only the owner of an index may merge it (as for VACUUM).
     private const string MergePendingEntries = """
@@ -145,9 +149,33 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
             connection, transaction, plant, clock, ids, options.Seed, tag, options.WindowStart, options.WindowEnd, cancellationToken);
         Done("reserving, writing the organisation");
 
-        var writer = new HistoryWriter(plant, clock, ids, runId, firstNumbers);
+        var bypass = await HistoryBulkLoad.CanBypassAsync(connection, HistoryTables, cancellationToken);
+        if (bypass)
+        {
+            await HistoryBulkLoad.BeginAsync(connection, transaction, cancellationToken);
+        }
+
+        var writer = new HistoryWriter(plant, clock, ids, runId, firstNumbers, await HistoryBulkLoad.ArchivedXidAsync(connection, transaction, cancellationToken));
         await WriteHistoryAsync(connection, writer, alarms, plant, clock, options, facilityRequests, progress, cancellationToken);
         Done("writing the history");
+        if (bypass)
+        {
+            progress?.Planning("checking the history's foreign keys");
+            await HistoryBulkLoad.EndAsync(
+                connection,
+                transaction,
+                [
+                    new LoadedRows("work_orders", "id", ids.WorkOrders, writer.WorkOrders),
+                    new LoadedRows("work_order_events", "id", ids.Events, writer.Events),
+                    new LoadedRows("alarm_episodes", "id", ids.AlarmEpisodes, alarms.Episodes),
+                    new LoadedRows("alarm_events", "episode_id", ids.AlarmEpisodes, alarms.Episodes),
+                    new LoadedRows("alarm_work_orders", "work_order_id", ids.WorkOrders, writer.WorkOrders),
+                    new LoadedRows("generator.failures", "run_id", runId, 1),
+                ],
+                cancellationToken);
+            Done("foreign keys and trigger effects in bulk");
+        }
+
         if (writer.WorkOrders != options.WorkOrders || writer.Events != census.Events || alarms.Episodes != census.AlarmEpisodes)
         {
             throw new InvalidOperationException(

@@ -20,7 +20,7 @@ public sealed class HistoryWriter
     public const string CopyWorkOrders = """
         COPY work_orders (id, number, template_id, work_type, title, description, priority, status, requester_id, contact,
             asset_id, department_id, assignee_id, reference, due_at, response_due_at, resolution_due_at, created_at,
-            acknowledged_at, started_at, resolved_at, closed_at, custom_fields, source, rating, row_version, updated_at)
+            acknowledged_at, started_at, resolved_at, closed_at, custom_fields, source, rating, row_version, updated_at, archived_xid)
         FROM STDIN (FORMAT BINARY)
         """;
 
@@ -60,9 +60,12 @@ public sealed class HistoryWriter
     private readonly string[] _templateJson;
     private readonly string[] _workTypes;
     private readonly Dictionary<int, long> _numbers;
+    private readonly ulong _archivedXid;
 
-    public HistoryWriter(Plant plant, StressClock clock, IdBlocks ids, long runId, IReadOnlyDictionary<int, long> firstNumbers)
+    // archivedXid: the writing transaction's id, which closed and cancelled rows carry in archived_xid (HistoryBulkLoad).
+    public HistoryWriter(Plant plant, StressClock clock, IdBlocks ids, long runId, IReadOnlyDictionary<int, long> firstNumbers, ulong archivedXid)
     {
+        _archivedXid = archivedXid;
         _plant = plant;
         _clock = clock;
         _ids = ids;
@@ -179,6 +182,15 @@ public sealed class HistoryWriter
 
         copy.Write(wo.RowVersion, NpgsqlDbType.Integer);
         copy.Write(_clock.ToTime(wo.Updated), NpgsqlDbType.TimestampTz);
+        if (wo.Status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled)
+        {
+            copy.Write(_archivedXid, NpgsqlDbType.Xid8);
+        }
+        else
+        {
+            copy.WriteNull();
+        }
+
         return number;
     }
 

@@ -44,6 +44,8 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             throw new MappingException("another import is running against this database; wait for it to finish");
         }
 
+        // A full batch is written while the next one is read and checked; at most one batch is being written.
+        var writing = Task.CompletedTask;
         try
         {
             var references = await ImportReferences.PrepareAsync(dataSource, mapping, cancellationToken);
@@ -58,14 +60,20 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             var batch = new List<ImportedTicket>(BatchSize);
             void Report() => progress?.Report(new ImportProgress(read, total, loaded, rejected, skipped));
 
-            async Task FlushAsync()
+            async Task WriteBatchAsync(List<ImportedTicket> full)
             {
-                var result = await writer.WriteAsync(batch, cancellationToken);
+                var result = await writer.WriteAsync(full, cancellationToken);
                 loaded += result.Loaded;
                 skipped += result.Skipped;
                 events += result.Events;
-                batch.Clear();
                 Report();
+            }
+
+            async Task FlushAsync()
+            {
+                await writing;
+                writing = WriteBatchAsync(batch);
+                batch = new List<ImportedTicket>(BatchSize);
             }
 
             Report();
@@ -105,6 +113,8 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
                 await FlushAsync();
             }
 
+            await writing;
+
             Report();
             var summary = new ImportResult(
                 read, loaded, rejected, skipped, events, references.TemplateCreated, references.DepartmentsCreated, references.SitesCreated,
@@ -114,6 +124,8 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
         }
         finally
         {
+            // The connection is free again only when the batch being written is done.
+            await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@LockKey)", new { LockKey }, cancellationToken: CancellationToken.None));
         }
     }

@@ -20,6 +20,11 @@ public sealed record BatchResult(int Loaded, int Skipped, int Events);
 /// </summary>
 public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences references)
 {
+    private static readonly string[] Tables = ["work_orders", "work_order_events"];
+
+    // Whether batches are written without the tables' row triggers (HistoryBulkLoad), asked at the first batch.
+    private bool? _bypass;
+
     private const string AlreadyImported = "SELECT reference FROM work_orders WHERE source = 'import' AND reference = ANY(@references)";
 
     // Live inserts take ROW EXCLUSIVE on the table before their identity default calls nextval, so this lock keeps them out
@@ -34,7 +39,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     private const string CopyWorkOrders = """
         COPY work_orders (id, number, template_id, work_type, title, description, priority, status, requester_id, contact, asset_id,
             department_id, assignee_id, reference, created_at, acknowledged_at, started_at, resolved_at, closed_at, custom_fields, source,
-            row_version, updated_at, response_due_at, resolution_due_at)
+            row_version, updated_at, response_due_at, resolution_due_at, archived_xid)
         FROM STDIN (FORMAT BINARY)
         """;
 
@@ -91,8 +96,24 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             rows.Add(new WorkOrderRow(firstWorkOrder + i, numbers[i], ticket, department, asset, assignee, stepAssignees));
         }
 
-        await WriteWorkOrdersAsync(rows, cancellationToken);
+        _bypass ??= await HistoryBulkLoad.CanBypassAsync(connection, Tables, cancellationToken);
+        if (_bypass.Value)
+        {
+            await HistoryBulkLoad.BeginAsync(connection, transaction, cancellationToken);
+        }
+
+        var archivedXid = await HistoryBulkLoad.ArchivedXidAsync(connection, transaction, cancellationToken);
+        await WriteWorkOrdersAsync(rows, archivedXid, cancellationToken);
         await WriteEventsAsync(rows, firstEvent, cancellationToken);
+        if (_bypass.Value)
+        {
+            await HistoryBulkLoad.EndAsync(
+                connection,
+                transaction,
+                [new LoadedRows("work_orders", "id", firstWorkOrder, fresh.Count), new LoadedRows("work_order_events", "id", firstEvent, eventCount)],
+                cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return new BatchResult(fresh.Count, batch.Count - fresh.Count, eventCount);
     }
@@ -127,7 +148,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         return numbers;
     }
 
-    private async Task WriteWorkOrdersAsync(List<WorkOrderRow> rows, CancellationToken cancellationToken)
+    private async Task WriteWorkOrdersAsync(List<WorkOrderRow> rows, ulong archivedXid, CancellationToken cancellationToken)
     {
         var source = WireNames.Of(WorkOrderSource.Import);
         await using var copy = await connection.BeginBinaryImportAsync(CopyWorkOrders, cancellationToken);
@@ -135,32 +156,33 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         {
             var ticket = row.Ticket;
             var history = ticket.History;
-            await copy.StartRowAsync(cancellationToken);
-            await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(row.Number, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(ticket.Template.Id, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(WireNames.Of(ticket.Template.WorkType), NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(ticket.Title, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(ticket.Description, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync((short)ticket.Priority, NpgsqlDbType.Smallint, cancellationToken);
-            await copy.WriteAsync(WireNames.Of(history.Status), NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(references.ImportUserId, NpgsqlDbType.Bigint, cancellationToken);
-            await WriteAsync(copy, ticket.Contact, NpgsqlDbType.Text, cancellationToken);
-            await WriteAsync(copy, row.AssetId, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(row.DepartmentId, NpgsqlDbType.Bigint, cancellationToken);
-            await WriteAsync(copy, row.AssigneeId, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(ticket.Reference, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(history.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(copy, history.AcknowledgedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(copy, history.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(copy, history.ResolvedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(copy, history.ClosedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await copy.WriteAsync(ticket.CustomFieldsJson, NpgsqlDbType.Jsonb, cancellationToken);
-            await copy.WriteAsync(source, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(history.RowVersion, NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(history.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(copy, ticket.ResponseDueAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(copy, ticket.ResolutionDueAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            copy.StartRow();
+            copy.Write(row.Id, NpgsqlDbType.Bigint);
+            copy.Write(row.Number, NpgsqlDbType.Text);
+            copy.Write(ticket.Template.Id, NpgsqlDbType.Bigint);
+            copy.Write(WireNames.Of(ticket.Template.WorkType), NpgsqlDbType.Text);
+            copy.Write(ticket.Title, NpgsqlDbType.Text);
+            copy.Write(ticket.Description, NpgsqlDbType.Text);
+            copy.Write((short)ticket.Priority, NpgsqlDbType.Smallint);
+            copy.Write(WireNames.Of(history.Status), NpgsqlDbType.Text);
+            copy.Write(references.ImportUserId, NpgsqlDbType.Bigint);
+            Write(copy, ticket.Contact, NpgsqlDbType.Text);
+            Write(copy, row.AssetId, NpgsqlDbType.Bigint);
+            copy.Write(row.DepartmentId, NpgsqlDbType.Bigint);
+            Write(copy, row.AssigneeId, NpgsqlDbType.Bigint);
+            copy.Write(ticket.Reference, NpgsqlDbType.Text);
+            copy.Write(history.CreatedAt, NpgsqlDbType.TimestampTz);
+            Write(copy, history.AcknowledgedAt, NpgsqlDbType.TimestampTz);
+            Write(copy, history.StartedAt, NpgsqlDbType.TimestampTz);
+            Write(copy, history.ResolvedAt, NpgsqlDbType.TimestampTz);
+            Write(copy, history.ClosedAt, NpgsqlDbType.TimestampTz);
+            copy.Write(ticket.CustomFieldsJson, NpgsqlDbType.Jsonb);
+            copy.Write(source, NpgsqlDbType.Text);
+            copy.Write(history.RowVersion, NpgsqlDbType.Integer);
+            copy.Write(history.UpdatedAt, NpgsqlDbType.TimestampTz);
+            Write(copy, ticket.ResponseDueAt, NpgsqlDbType.TimestampTz);
+            Write(copy, ticket.ResolutionDueAt, NpgsqlDbType.TimestampTz);
+            Write(copy, history.Status is WorkOrderStatus.Closed or WorkOrderStatus.Cancelled ? archivedXid : (ulong?)null, NpgsqlDbType.Xid8);
         }
 
         await copy.CompleteAsync(cancellationToken);
@@ -175,16 +197,16 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
             for (var s = 0; s < row.Ticket.History.Steps.Count; s++)
             {
                 var step = row.Ticket.History.Steps[s];
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(id++, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(row.Id, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(step.At, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(references.ImportUserId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(step.Kind, NpgsqlDbType.Text, cancellationToken);
-                await WriteAsync(copy, step.From is { } from ? WireNames.Of(from) : null, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(WireNames.Of(step.To), NpgsqlDbType.Text, cancellationToken);
-                await WriteAsync(copy, step.Note, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(Payload(row, step, row.StepAssignees[s]), NpgsqlDbType.Jsonb, cancellationToken);
+                copy.StartRow();
+                copy.Write(id++, NpgsqlDbType.Bigint);
+                copy.Write(row.Id, NpgsqlDbType.Bigint);
+                copy.Write(step.At, NpgsqlDbType.TimestampTz);
+                copy.Write(references.ImportUserId, NpgsqlDbType.Bigint);
+                copy.Write(step.Kind, NpgsqlDbType.Text);
+                Write(copy, step.From is { } from ? WireNames.Of(from) : null, NpgsqlDbType.Text);
+                copy.Write(WireNames.Of(step.To), NpgsqlDbType.Text);
+                Write(copy, step.Note, NpgsqlDbType.Text);
+                copy.Write(Payload(row, step, row.StepAssignees[s]), NpgsqlDbType.Jsonb);
             }
         }
 
@@ -213,13 +235,31 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         _ => Imported,
     };
 
-    private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
-        where T : class =>
-        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, type, cancellationToken);
+    private static void Write<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type)
+        where T : class
+    {
+        if (value is null)
+        {
+            copy.WriteNull();
+        }
+        else
+        {
+            copy.Write(value, type);
+        }
+    }
 
-    private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
-        where T : struct =>
-        value is { } present ? copy.WriteAsync(present, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
+    private static void Write<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type)
+        where T : struct
+    {
+        if (value is { } present)
+        {
+            copy.Write(present, type);
+        }
+        else
+        {
+            copy.WriteNull();
+        }
+    }
 
     private sealed record WorkOrderRow(long Id, string Number, ImportedTicket Ticket, long DepartmentId, long? AssetId, long? AssigneeId, long?[] StepAssignees);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Time.Testing;
 using WorkOrders.Ingest.Import;
 using WorkOrders.Ticketing.Access;
@@ -67,6 +68,47 @@ public sealed class ImportTests(TestDatabase database) : IClassFixture<TestDatab
         await using var connection = await database.DataSource.OpenConnectionAsync();
         return (await connection.QueryAsync<string>(
             "SELECT reference FROM work_orders WHERE source = 'import' AND reference LIKE @p ORDER BY created_at", new { p = Prefix + "%" })).ToList();
+    }
+
+    [Fact]
+    public async Task assignees_an_import_creates_cannot_sign_in_with_any_password_until_an_administrator_sets_one()
+    {
+        await ImportFiles.ImportAsync(database.DataSource, WriteExport(), Mapping(), Rejects);
+        var hasher = new PasswordHasher<Users>();
+        var users = new Users(database.DataSource, hasher);
+        var userName = $"alice.{_tag}";
+        foreach (var password in new[] { "", "demo", userName, ImportReferences.ImportUserName, "password" })
+        {
+            Assert.Equal(SignInRefusal.WrongPassword, (await users.SignInAsync(new LoginRequest(userName, password), CancellationToken.None)).Refusal);
+        }
+
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                "UPDATE users SET password_hash = @hash, active = true WHERE user_name = @userName",
+                new { hash = hasher.HashPassword(null!, "set by the administrator"), userName });
+        }
+
+        Assert.NotNull((await users.SignInAsync(new LoginRequest(userName, "set by the administrator"), CancellationToken.None)).Session);
+    }
+
+    [Fact]
+    public async Task an_import_leaves_what_the_row_triggers_leave_open_work_for_the_field_app_and_closed_work_marked_archived()
+    {
+        await ImportFiles.ImportAsync(database.DataSource, WriteExport(), Mapping(), Rejects);
+
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var rows = (await connection.QueryAsync<(string Reference, string Status, bool Archived, long Noted)>(
+            """
+            SELECT w.reference, w.status, w.archived_xid IS NOT NULL,
+                   (SELECT count(*) FROM field_changes f WHERE f.entity = 'work_order' AND f.entity_id = w.id)
+            FROM work_orders w WHERE w.source = 'import' AND w.reference LIKE @p
+            """,
+            new { p = Prefix + "%" })).ToList();
+        Assert.Equal(5, rows.Count);
+        Assert.All(rows, r => Assert.Equal(r.Status is "closed" or "cancelled", r.Archived));
+        Assert.All(rows, r => Assert.Equal(r.Status is "closed" or "cancelled" ? 0 : 1, r.Noted));
+        Assert.Contains(rows, r => r.Status == "in_progress");
     }
 
     [Fact]
