@@ -32,7 +32,22 @@ public sealed class WarehouseReader
 
     public DuckDBConnection Open()
     {
-        var dataSource = _dataSource;
+        while (true)
+        {
+            var dataSource = _dataSource;
+            try
+            {
+                return Open(dataSource);
+            }
+            catch (WarehouseEmptyException) when (!ReferenceEquals(dataSource, _dataSource))
+            {
+                // Swapped for the next replica while opening: open that one.
+            }
+        }
+    }
+
+    private static DuckDBConnection Open(string dataSource)
+    {
         if (!dataSource.StartsWith(":memory:", StringComparison.Ordinal) && !File.Exists(dataSource))
         {
             throw new WarehouseEmptyException();

@@ -184,6 +184,7 @@ public sealed partial class WarehouseReplica(
             }
 
             command.CommandText = "SELECT run_id, finished_at FROM ingest_run ORDER BY run_id DESC LIMIT 1";
+            WarehouseReplicaState state;
             using (var run = command.ExecuteReader())
             {
                 if (!run.Read())
@@ -191,11 +192,14 @@ public sealed partial class WarehouseReplica(
                     throw new WarehouseReplicaException("The owner's warehouse holds no ingest yet.");
                 }
 
-                _state = new WarehouseReplicaState(file, clock.GetUtcNow().UtcDateTime, tag, run.GetInt64(0), run.GetDateTime(1), new FileInfo(file).Length);
+                state = new WarehouseReplicaState(file, clock.GetUtcNow().UtcDateTime, tag, run.GetInt64(0), run.GetDateTime(1), new FileInfo(file).Length);
             }
 
+            var previous = _state?.File;
+            _state = state;
             reader.SwitchTo(file);
             (_held, held) = (held, _held);
+            RemoveAllBut(file, previous);
         }
         catch
         {
@@ -206,12 +210,8 @@ public sealed partial class WarehouseReplica(
         }
         finally
         {
-            // The file served before: questions still reading it keep it open until they finish (removing it is safe
-            // where files are unlinked, as on Linux; elsewhere it goes at the next refresh).
             held?.Dispose();
         }
-
-        RemoveAllBut(file);
     }
 
     /// <summary>After a restart, serves the latest replica left by the last run at once, until the owner's next snapshot.</summary>
@@ -233,9 +233,13 @@ public sealed partial class WarehouseReplica(
         }
     }
 
-    private void RemoveAllBut(string file)
+    /// <summary>
+    /// Removes the replicas before the one served before <paramref name="file"/>: that one stays until the next swap, so a
+    /// question that chose it just before this swap still finds it (and the reader opens the new one if it is gone).
+    /// </summary>
+    private void RemoveAllBut(string file, string? previous)
     {
-        foreach (var replica in Replicas(Path.GetDirectoryName(file)!).Where(r => r.File != file))
+        foreach (var replica in Replicas(Path.GetDirectoryName(file)!).Where(r => r.File != file && r.File != previous))
         {
             try
             {
