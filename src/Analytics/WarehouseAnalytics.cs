@@ -13,7 +13,8 @@ namespace WorkOrders.Analytics;
 /// The one way into the warehouse's figures, for the pages, the API and the exports alike: each method opens a
 /// warehouse connection on the thread pool, runs its query and returns records. Figures are kept per question until
 /// the next ingest changes the warehouse (the key holds the latest ingest run), so a page opened again, or by the next
-/// person, or the same question over the API, does not ask DuckDB again. Drill-down lists are always read fresh.
+/// person, or the same question over the API, does not ask DuckDB again; a reader process forgets them when it swaps in
+/// the next replica of the warehouse (see <see cref="WarehouseReader.SwitchTo"/>). Drill-down lists are always read fresh.
 /// The token interrupts DuckDB mid-statement (see <see cref="WarehouseStatements"/>); a cancelled question keeps nothing.
 /// Throws <see cref="WarehouseEmptyException"/> until the first ingest.
 /// </summary>
@@ -138,8 +139,9 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
     private Task<T> CachedAsync<T>(string question, object parameters, Func<DuckDBConnection, CancellationToken, T> query, CancellationToken cancellationToken) => RunAsync(
         (warehouse, token) =>
         {
+            // The file is part of the key: a reader process that swaps in a replica forgets what the last one answered.
             using var latest = warehouse.Command("SELECT max(run_id) FROM ingest_run", token);
-            var key = (question, parameters, Convert.ToInt64(latest.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+            var key = (question, parameters, warehouse.DataSource, Convert.ToInt64(latest.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
             if (_figures.TryGetValue(key, out T? figures))
             {
                 return figures!;

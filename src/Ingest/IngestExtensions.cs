@@ -21,6 +21,8 @@ public static class IngestExtensions
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<WarehouseOptions>>().Value.BusinessHours());
         builder.Services.AddSingleton<WarehouseIngest>();
+        builder.Services.AddHttpClient(WarehouseReplica.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<WarehouseReplica>();
         builder.Services.AddSingleton<IngestService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestService>());
         builder.Services.AddSingleton<GeneratorTruth>();

@@ -23,14 +23,18 @@ public sealed record IngestStatus(
     string? LastError,
     DateTime? NextRunAt,
     TimeSpan? Lag,
-    string WarehousePath);
+    string WarehousePath,
+    WarehouseRole Role = WarehouseRole.Owner,
+    WarehouseReplicaState? Replica = null);
 
 /// <summary>
 /// The dashboard's ingest: the only writer of the warehouse file while the app runs (DuckDB allows one writing
-/// process per file), on a schedule and on demand through the <see cref="JobRunner"/>.
+/// process per file), on a schedule and on demand through the <see cref="JobRunner"/>. In a reader process
+/// (Warehouse:Role = reader) each run takes the owner's published snapshot instead (<see cref="WarehouseReplica"/>).
 /// </summary>
 public sealed class IngestService(
     WarehouseIngest ingest,
+    WarehouseReplica replica,
     IOptions<WarehouseOptions> warehouseOptions,
     IOptions<IngestOptions> options,
     TimeProvider clock,
@@ -51,6 +55,12 @@ public sealed class IngestService(
 
     private async Task RunOnceAsync(CancellationToken stoppingToken)
     {
+        if (warehouseOptions.Value.Role == WarehouseRole.Reader)
+        {
+            await replica.RefreshAsync(stoppingToken);
+            return;
+        }
+
         // A failed run rolled back: the warehouse is as it was, and the next run takes what is missing.
         _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
         _lastResult = await ingest.RunAsync(_warehouse, null, stoppingToken);
@@ -61,7 +71,11 @@ public sealed class IngestService(
     {
         var result = _lastResult;
         var lag = result is null ? null : clock.GetUtcNow().UtcDateTime - job.LastStartedAt;
-        return new IngestStatus(job.Running, job.LastStartedAt, result, job.LastError, job.NextRunAt, lag, warehouseOptions.Value.Path);
+        var settings = warehouseOptions.Value;
+        return settings.Role == WarehouseRole.Reader
+            ? new IngestStatus(job.Running, job.LastStartedAt, null, job.LastError, job.NextRunAt, clock.GetUtcNow().UtcDateTime - replica.State?.RunFinishedAt,
+                replica.State?.File ?? settings.Path, settings.Role, replica.State)
+            : new IngestStatus(job.Running, job.LastStartedAt, result, job.LastError, job.NextRunAt, lag, settings.Path, settings.Role);
     }
 
     public override void Dispose()

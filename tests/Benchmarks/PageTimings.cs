@@ -10,7 +10,9 @@ namespace WorkOrders.Benchmarks;
 /// The time until each analytics page of a running dashboard, and the admin's warehouse page, is interactive in
 /// headless Chromium: from navigation to the circuit taking over the page, and to the figures being on screen. Prints
 /// the first load (the figures are computed) and the median of the loads after it (the figures are kept until the next
-/// ingest). Measures against whatever the dashboard holds, so run it on the data you want figures for.
+/// ingest). Measures against whatever the dashboard holds, so run it on the data you want figures for. With
+/// <c>--users N</c> (and <c>--also-url</c> for a second dashboard, such as a warehouse reader) it loads the pages
+/// with N users per dashboard at once and prints the median and p95 per dashboard and page.
 /// </summary>
 public static class PageTimings
 {
@@ -26,28 +28,111 @@ public static class PageTimings
         var from = Text("--from", "the first day of the period the pages show (yyyy-MM-dd)", "2025-11-01");
         var to = Text("--to", "the day after its last (yyyy-MM-dd)", "2026-11-01");
         var rounds = Cli.Whole("--rounds", "loads timed after the first", 5, 1, 100);
+        var users = Cli.Whole("--users", "simulated users per dashboard loading the analytics pages at once (1: one user, first load and median)", 1, 1, 200);
+        var also = Text("--also-url", "a second dashboard (such as a warehouse reader) loaded at the same time by as many users; empty for none", "");
         var command = new Command(Name, "time the analytics pages of a running dashboard until they are interactive and until their figures show")
         {
-            url, user, password, admin, adminPassword, from, to, rounds,
+            url, user, password, admin, adminPassword, from, to, rounds, users, also,
         };
-        command.SetRun((parsed, _) => RunAsync(
-            parsed.GetRequiredValue(url),
-            (parsed.GetRequiredValue(user), parsed.GetRequiredValue(password)),
-            (parsed.GetRequiredValue(admin), parsed.GetRequiredValue(adminPassword)),
-            $"from={parsed.GetRequiredValue(from)}&to={parsed.GetRequiredValue(to)}",
-            parsed.GetValue(rounds)));
+        command.SetRun((parsed, _) =>
+        {
+            var reader = (parsed.GetRequiredValue(user), parsed.GetRequiredValue(password));
+            var period = $"from={parsed.GetRequiredValue(from)}&to={parsed.GetRequiredValue(to)}";
+            string[] dashboards = [parsed.GetRequiredValue(url), .. parsed.GetRequiredValue(also) is { Length: > 0 } second ? [second] : Array.Empty<string>()];
+            return parsed.GetValue(users) > 1 || dashboards.Length > 1
+                ? UnderLoadAsync(dashboards, reader, period, parsed.GetValue(users), parsed.GetValue(rounds))
+                : RunAsync(dashboards[0], reader, (parsed.GetRequiredValue(admin), parsed.GetRequiredValue(adminPassword)), period, parsed.GetValue(rounds));
+        });
         return command;
+    }
+
+    /// <summary>
+    /// <paramref name="users"/> simulated users on each dashboard at once, each in a browser context of its own, loading
+    /// the three analytics pages in turn <paramref name="rounds"/> times. Prints per dashboard and page the median and
+    /// 95th percentile from navigation until the figures show, over every load of every user.
+    /// </summary>
+    private static async Task<int> UnderLoadAsync(string[] dashboards, (string Name, string Password) user, string period, int users, int rounds)
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var chromium = await LaunchAsync(playwright);
+        (string Path, string Ready)[] pages =
+        [
+            ($"/analytics?{period}", "[data-testid=kpi-tiles]"),
+            ($"/analytics/reliability?{period}", "[data-testid=heatmap]"),
+            ($"/analytics/staff?{period}", "[data-testid=technician-grid]"),
+        ];
+
+        // Signed in one after the other, so the sign-in is not part of the load.
+        var sessions = new List<(string Dashboard, IPage Page)>();
+        foreach (var dashboard in dashboards)
+        {
+            for (var i = 0; i < users; i++)
+            {
+                sessions.Add((dashboard, await SignInAsync(chromium, dashboard, user)));
+            }
+        }
+
+        var loads = new System.Collections.Concurrent.ConcurrentBag<(string Dashboard, string Page, double Ms)>();
+        var timedOut = new System.Collections.Concurrent.ConcurrentBag<(string Dashboard, string Page)>();
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(sessions.Select((session, index) => Task.Run(async () =>
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var p = 0; p < pages.Length; p++)
+                {
+                    // Each user starts on another page, as people do.
+                    var (path, ready) = pages[(p + index) % pages.Length];
+                    var load = Stopwatch.StartNew();
+                    try
+                    {
+                        await session.Page.GotoAsync(path);
+                        await session.Page.Locator(ready).WaitForAsync();
+                        loads.Add((session.Dashboard, path.Split('?')[0], load.Elapsed.TotalMilliseconds));
+                    }
+                    catch (TimeoutException)
+                    {
+                        // Counted apart: a page whose figures did not show within the timeout has no time to rank.
+                        timedOut.Add((session.Dashboard, path.Split('?')[0]));
+                    }
+                }
+            }
+        })));
+
+        Console.WriteLine($"{users} users on each of {dashboards.Length} dashboards, {rounds} rounds of {pages.Length} pages each, {clock.Elapsed.TotalSeconds:N1} s in all");
+        Console.WriteLine($"{"dashboard",-26} {"page",-24} {"loads",6} {"median ms",10} {"p95 ms",8} {"timed out",10}");
+        foreach (var group in loads.GroupBy(l => (l.Dashboard, l.Page)).OrderBy(g => g.Key.Dashboard, StringComparer.Ordinal).ThenBy(g => g.Key.Page, StringComparer.Ordinal))
+        {
+            var times = group.Select(l => l.Ms).ToList();
+            Console.WriteLine($"{group.Key.Dashboard,-26} {group.Key.Page,-24} {times.Count,6} {Median(times),10:N0} {Percentile(times, 0.95),8:N0} {timedOut.Count(t => t == group.Key),10}");
+        }
+
+        foreach (var dashboard in loads.GroupBy(l => l.Dashboard).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var times = dashboard.Select(l => l.Ms).ToList();
+            Console.WriteLine($"{dashboard.Key,-26} {"every page",-24} {times.Count,6} {Median(times),10:N0} {Percentile(times, 0.95),8:N0} {timedOut.Count(t => t.Dashboard == dashboard.Key),10}");
+        }
+
+        return 0;
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
+    {
+        ExecutablePath = Environment.GetEnvironmentVariable("WORKORDERS_CHROMIUM") ?? "/usr/bin/chromium",
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+
+    private static double Percentile(List<double> values, double share)
+    {
+        values.Sort();
+        return values[Math.Min(values.Count - 1, (int)Math.Ceiling(share * values.Count) - 1)];
     }
 
     private static async Task<int> RunAsync(string url, (string Name, string Password) user, (string Name, string Password) admin, string period, int rounds)
     {
         using var playwright = await Playwright.CreateAsync();
-        await using var chromium = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("WORKORDERS_CHROMIUM") ?? "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using var chromium = await LaunchAsync(playwright);
         var reader = await SignInAsync(chromium, url, user);
         var administrator = await SignInAsync(chromium, url, admin);
         (IPage Page, string Path, string Ready)[] pages =

@@ -8,6 +8,8 @@ public sealed class WarehouseOptions
 {
     public const string Section = "Warehouse";
 
+    public const int MinTokenLength = 32;
+
     public string Path { get; set; } = System.IO.Path.Combine(".data", "warehouse.duckdb");
 
     /// <summary>When the working day starts, local time; business time counts Monday to Friday between start and end.</summary>
@@ -19,6 +21,31 @@ public sealed class WarehouseOptions
     public string TimeZone { get; set; } = "UTC";
 
     public BusinessHours BusinessHours() => new(BusinessDayStart, BusinessDayEnd, TimeZone);
+
+    /// <summary>
+    /// Owner (the default): this process ingests from PostgreSQL into <see cref="Path"/> and publishes a snapshot after
+    /// each run. Reader: it never ingests; it takes the owner's snapshot from <see cref="Source"/> into files of its own
+    /// beside <see cref="Path"/> on the ingest's schedule and answers the analytics from the latest.
+    /// </summary>
+    public WarehouseRole Role { get; set; } = WarehouseRole.Owner;
+
+    /// <summary>
+    /// Where a reader takes the snapshot from: the owner's address (http or https, as <c>http://owner:5080</c>; it
+    /// asks <c>GET /api/v1/warehouse/snapshot</c>) or the path of the snapshot file on a shared folder.
+    /// </summary>
+    public string? Source { get; set; }
+
+    /// <summary>
+    /// A shared secret of at least 32 characters: the owner hands its snapshot to a request carrying it in the
+    /// <c>X-Warehouse-Token</c> header (besides administrators), and a reader sends it.
+    /// </summary>
+    public string? SnapshotToken { get; set; }
+}
+
+public enum WarehouseRole
+{
+    Owner,
+    Reader,
 }
 
 /// <summary>Refuses a start with warehouse settings that cannot work, naming each setting that is wrong.</summary>
@@ -32,9 +59,28 @@ public sealed class WarehouseOptionsValidation : IValidateOptions<WarehouseOptio
             failures.Add($"{WarehouseOptions.Section}:{nameof(WarehouseOptions.Path)} is required: the DuckDB file of the warehouse, such as .data/warehouse.duckdb.");
         }
 
+        if (!Enum.IsDefined(options.Role))
+        {
+            failures.Add($"{WarehouseOptions.Section}:{nameof(WarehouseOptions.Role)} must be owner or reader.");
+        }
+
+        if (options.Role == WarehouseRole.Reader && !IsSource(options.Source))
+        {
+            failures.Add($"{WarehouseOptions.Section}:{nameof(WarehouseOptions.Source)} is required for a reader: the owner's address, such as http://owner:5080, or the path of its snapshot file.");
+        }
+
+        if (options.SnapshotToken is { } token && token.Length < WarehouseOptions.MinTokenLength)
+        {
+            failures.Add($"{WarehouseOptions.Section}:{nameof(WarehouseOptions.SnapshotToken)} must be at least {WarehouseOptions.MinTokenLength} characters.");
+        }
+
         failures.AddRange(options.BusinessHours().Problems());
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static bool IsSource(string? source) =>
+        !string.IsNullOrWhiteSpace(source)
+        && (!Uri.TryCreate(source, UriKind.Absolute, out var uri) || uri.Scheme is "http" or "https" or "file");
 }
 
 /// <summary>

@@ -10,22 +10,56 @@ public sealed class WarehouseEmptyException()
 /// <summary>
 /// Opens connections for queries. In this process they share the database the ingest writes (DuckDB keeps one
 /// instance per file per process), so reading never waits for the file lock. Open one per operation.
+/// A reader process (Warehouse:Role = reader) points it at each replica it takes in turn (<see cref="SwitchTo"/>):
+/// a question already running finishes on the file it opened, the next one opens the new file.
 /// </summary>
-public sealed class WarehouseReader(IOptions<WarehouseOptions> options)
+public sealed class WarehouseReader
 {
+    private volatile string _dataSource;
+
+    public WarehouseReader(IOptions<WarehouseOptions> options) => _dataSource = options.Value.Path;
+
+    private WarehouseReader(string dataSource) => _dataSource = dataSource;
+
+    /// <summary>A reader over another DuckDB database, such as <c>:memory:?cache=shared</c> holding views over a Parquet export.</summary>
+    public static WarehouseReader Over(string dataSource) => new(dataSource);
+
+    /// <summary>The database the next question opens.</summary>
+    public string DataSource => _dataSource;
+
+    /// <summary>Makes every question from now on open <paramref name="dataSource"/>.</summary>
+    public void SwitchTo(string dataSource) => _dataSource = dataSource;
+
     public DuckDBConnection Open()
     {
-        if (!File.Exists(options.Value.Path))
+        while (true)
+        {
+            var dataSource = _dataSource;
+            try
+            {
+                return Open(dataSource);
+            }
+            catch (WarehouseEmptyException) when (!ReferenceEquals(dataSource, _dataSource))
+            {
+                // Swapped for the next replica while opening: open that one.
+            }
+        }
+    }
+
+    private static DuckDBConnection Open(string dataSource)
+    {
+        if (!dataSource.StartsWith(":memory:", StringComparison.Ordinal) && !File.Exists(dataSource))
         {
             throw new WarehouseEmptyException();
         }
 
-        DuckDBConnection? connection = new($"Data Source={options.Value.Path}");
+        DuckDBConnection? connection = new($"Data Source={dataSource}");
         try
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ingest_run'";
+            // information_schema lists views too: a warehouse read back from Parquet is made of views.
+            command.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ingest_run'";
             if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
             {
                 throw new WarehouseEmptyException();

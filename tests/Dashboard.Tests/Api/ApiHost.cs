@@ -53,6 +53,9 @@ public class ApiHost : IAsyncLifetime
         _ = _factory.Server;
     }
 
+    /// <summary>A handler that sends requests to this app, for another app in the test that calls it.</summary>
+    public HttpMessageHandler Handler() => _factory.Server.CreateHandler();
+
     /// <summary>The running app's services.</summary>
     public IServiceProvider Services => _factory.Services;
 
