@@ -7,7 +7,7 @@ namespace WorkOrders.EndToEnd.Tests;
 public static class Browser
 {
     /// <summary>How long an action or an assertion waits: on a machine busy with other test runs, a page's first figures take seconds.</summary>
-    private const float Patience = 20_000;
+    private const float Patience = 30_000;
 
     public static Task<IBrowser> LaunchAsync(IPlaywright playwright)
     {

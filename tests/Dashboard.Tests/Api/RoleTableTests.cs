@@ -174,6 +174,8 @@ public sealed class RoleTableTests(ApiHost host) : IClassFixture<ApiHost>
         ["POST /api/v1/forecasts/training-runs"] = "UAFAFAFFF",
         ["GET /api/v1/ingest/status"] = "UAFFFFFFF",
         ["POST /api/v1/ingest/runs"] = "UAFFFFFFF",
+        // Admins only (or the snapshot token); the host has published no snapshot yet, so the admin's answer is 404.
+        ["GET /api/v1/warehouse/snapshot"] = "UNFFFFFFF",
         ["GET /api/v1/analytics/kpis"] = "UAAAAAFFA",
         ["GET /api/v1/analytics/kpis/monthly"] = "UAAAAAFFA",
         ["GET /api/v1/analytics/work-orders"] = "UAAAAAFFA",
