@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
@@ -17,11 +15,8 @@ namespace WorkOrders.EndToEnd.Tests;
 /// The field app (/field) in a real browser: signed in once online with its trip pack, then offline from the start of
 /// a round, reloaded while offline, the work done there, and synced once the connection is back.
 /// </summary>
-public sealed class FieldAppOfflineTests(ITestOutputHelper output) : BrowserTest
+public sealed class FieldAppOfflineTests(ITestOutputHelper output) : FieldAppTest
 {
-    // The smallest valid PNG: one transparent pixel.
-    private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
-
     [Fact]
     public async Task offline_from_the_start_of_a_round_the_app_reopens_and_after_sync_the_finding_the_round_and_the_resolve_are_there_once()
     {
@@ -142,13 +137,7 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : BrowserTest
     {
         var org = await TestOrg.CreateAsync(Database.DataSource);
         var workOrder = await AssignedWorkOrderAsync(org);
-        var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
-        context.SetDefaultTimeout(30_000);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/field/");
-        await page.FillAsync("#userName", org[Role.Technician].UserName);
-        await page.FillAsync("#password", TestOrg.Password);
-        await page.GetByTestId("sign-in").ClickAsync();
+        var (context, page, _) = await SignedInDeviceAsync(org[Role.Technician]);
         await Expect(page.GetByTestId("nav-orders")).ToContainTextAsync("(1)");
 
         // The first three sends reach the server, which commits them; their answers never come back (the link drops).
@@ -193,18 +182,6 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : BrowserTest
         await context.CloseAsync();
     }
 
-    private async Task<T> Scalar<T>(string sql, object parameters)
-    {
-        await using var connection = await Database.DataSource.OpenConnectionAsync();
-        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
-    }
-
-    private async Task<IEnumerable<T>> Query<T>(string sql, object parameters)
-    {
-        await using var connection = await Database.DataSource.OpenConnectionAsync();
-        return await connection.QueryAsync<T>(sql, parameters);
-    }
-
     /// <summary>A route of one stop (the machine) with a pass/fail item that needs a photo on failure, and its round for the technician, open now.</summary>
     private async Task<(long Round, string MachineCode)> RoundAsync(TestOrg org)
     {
@@ -232,34 +209,5 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : BrowserTest
             """,
             new { route.Id, org.DepartmentId, technician = org[Role.Technician].UserId });
         return (round, machineCode!);
-    }
-
-    /// <summary>A work order raised by the org's requester and assigned by its manager to the technician, through the API.</summary>
-    private async Task<long> AssignedWorkOrderAsync(TestOrg org)
-    {
-        using var requester = await ApiAsync(org[Role.Requester]);
-        var created = await requester.PostAsJsonAsync("/api/v1/work-orders", new
-        {
-            templateId = org.TemplateId, title = "Leak at the pump", description = "Oil under the pump.", assetId = org.MachineId, customFields = new { fault_code = "leak" },
-        });
-        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
-        var body = await created.Content.ReadFromJsonAsync<JsonElement>();
-        var id = body.GetProperty("id").GetInt64();
-        var version = await Scalar<int>("SELECT row_version FROM work_orders WHERE id = @id", new { id });
-        using var manager = await ApiAsync(org[Role.Manager]);
-        var assigned = await manager.PostAsJsonAsync(
-            $"/api/v1/work-orders/{id}/transitions", new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = version });
-        Assert.True(assigned.IsSuccessStatusCode, await assigned.Content.ReadAsStringAsync());
-        return id;
-    }
-
-    private async Task<HttpClient> ApiAsync(Actor user)
-    {
-        var client = new HttpClient { BaseAddress = Host.BaseAddress };
-        var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { userName = user.UserName, password = TestOrg.Password });
-        login.EnsureSuccessStatusCode();
-        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 }
