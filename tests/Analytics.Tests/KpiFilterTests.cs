@@ -1,9 +1,7 @@
-using DuckDB.NET.Data;
 using WorkOrders.Analytics.Kpis;
 using WorkOrders.Analytics.Maintenance;
 using WorkOrders.Analytics.Reliability;
 using WorkOrders.Analytics.Staff;
-using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Tests;
 
@@ -12,33 +10,16 @@ namespace WorkOrders.Analytics.Tests;
 /// from the work orders the filter keeps (see the comments there: bearing on 1, 2, 4 and 6, leak on 3; live 1, 2 and 5,
 /// import 3, pm 4 and 7, alarm 6; shift night on 1 and 3, day on 2).
 /// </summary>
-public sealed class KpiFilterTests : IDisposable
+public sealed class KpiFilterTests : HandBuiltWarehouseTest
 {
-    private static readonly KpiFilter March = HandBuiltWarehouse.March;
     private static readonly KpiFilter Bearing = March with { Category = "bearing" };
     private static readonly KpiFilter Live = March with { Source = "live" };
     private static readonly KpiFilter NightShift = March with { FieldKey = "shift", FieldValue = "night" };
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"kpifilter-{Guid.NewGuid():N}.duckdb");
-    private readonly DuckDBConnection _warehouse;
-    private readonly KpiQueries _kpis;
-
-    public KpiFilterTests()
-    {
-        _warehouse = WarehouseFile.Open(_path);
-        HandBuiltWarehouse.Fill(_warehouse);
-        _kpis = new KpiQueries(_warehouse);
-    }
-
-    public void Dispose()
-    {
-        _warehouse.Dispose();
-        File.Delete(_path);
-    }
 
     [Fact]
     public void the_category_filter_keeps_the_work_of_that_fault_code_in_every_kpi()
     {
-        var kpis = _kpis.Summary(Bearing);
+        var kpis = Kpis.Summary(Bearing);
 
         // Created in March: 1, 2, 4 (preventive work on the bearing) and the open 6; not 5 (no category) nor 7.
         Assert.Equal(new KpiValue(4, 4), kpis.Volume);
@@ -75,10 +56,10 @@ public sealed class KpiFilterTests : IDisposable
         Assert.Equal(new KpiValue(3, 2), kpis.Satisfaction);
 
         // MTBF: asset 3's bearing failures 1, 2 and 6.
-        Assert.Equal(3, Assert.Single(_kpis.MtbfByAsset(Bearing)).Failures);
+        Assert.Equal(3, Assert.Single(Kpis.MtbfByAsset(Bearing)).Failures);
 
         // The leak: 3 only, created in February and resolved on 1 March.
-        var leak = _kpis.Summary(March with { Category = "leak" });
+        var leak = Kpis.Summary(March with { Category = "leak" });
         Assert.Equal((0L, 1L, 216.0), (leak.Volume.Count, leak.Mttr.Count, leak.Mttr.MeanHours!.Value));
         Assert.Equal(new KpiValue(5, 1), leak.Satisfaction);
         Assert.Equal(0, leak.Backlog.Open);
@@ -88,7 +69,7 @@ public sealed class KpiFilterTests : IDisposable
     public void the_source_filter_keeps_live_work_imports_alarms_and_preventive_plans_apart()
     {
         // Live is what people raised in the app or through its API: 1, 2 and 5 (web).
-        var live = _kpis.Summary(Live);
+        var live = Kpis.Summary(Live);
         Assert.Equal(3, live.Volume.Count);
         Assert.Equal((2L, 7.0), (live.Mttr.Count, live.Mttr.MeanHours!.Value));
         Assert.Equal(0, live.Backlog.Open);
@@ -97,65 +78,65 @@ public sealed class KpiFilterTests : IDisposable
         Assert.Equal(new KpiValue(0, 8), live.PlannedMaintenanceShare);
 
         // Imported: 3, created in February, restored in 216 h in March.
-        var import = _kpis.Summary(March with { Source = "import" });
+        var import = Kpis.Summary(March with { Source = "import" });
         Assert.Equal((0L, 1L, 216.0), (import.Volume.Count, import.Mttr.Count, import.Mttr.MeanHours!.Value));
         Assert.Equal(new Compliance(0, 1), import.FirstTimeFix);
 
         // Alarm: the open 6, past its response deadline, a repeat of 2.
-        var alarm = _kpis.Summary(March with { Source = "alarm" });
+        var alarm = Kpis.Summary(March with { Source = "alarm" });
         Assert.Equal((1L, 1L, 1L), (alarm.Volume.Count, alarm.Backlog.Open, alarm.RepeatFailures.Count));
         Assert.Equal(new Compliance(0, 1), alarm.Sla.Response);
         Assert.Null(alarm.Mttr.MeanHours);
 
         // Preventive plans: 4 and 7, both due in March and neither done by the due date.
-        var pm = _kpis.Summary(March with { Source = "pm" });
+        var pm = Kpis.Summary(March with { Source = "pm" });
         Assert.Equal((2L, 0L), (pm.Volume.Count, pm.Mttr.Count));
         Assert.Equal(new Compliance(0, 2), pm.PmCompliance);
 
         // Nothing came from forecasts or rounds.
-        Assert.Equal(0, _kpis.Volume(March with { Source = "forecast" }).Count);
-        Assert.Equal(0, _kpis.Volume(March with { Source = "round" }).Count);
+        Assert.Equal(0, Kpis.Volume(March with { Source = "forecast" }).Count);
+        Assert.Equal(0, Kpis.Volume(March with { Source = "round" }).Count);
     }
 
     [Fact]
     public void the_custom_field_filter_keeps_the_work_whose_field_holds_the_value()
     {
         // Night shift: 1 (created in March, 4 h) and 3 (created in February, 216 h).
-        var night = _kpis.Summary(NightShift);
+        var night = Kpis.Summary(NightShift);
         Assert.Equal(1, night.Volume.Count);
         Assert.Equal((2L, 110.0), (night.Mttr.Count, night.Mttr.MeanHours!.Value));
         Assert.Equal(new Compliance(1, 2), night.FirstTimeFix);
 
         // Day shift: 2 alone. A field no work has, or a value none holds, keeps nothing.
-        Assert.Equal(10, _kpis.Mttr(March with { FieldKey = "shift", FieldValue = "day" }).MeanHours!.Value, 6);
-        Assert.Equal(0, _kpis.Volume(March with { FieldKey = "shift", FieldValue = "evening" }).Count);
-        Assert.Equal(0, _kpis.Volume(March with { FieldKey = "colour", FieldValue = "night" }).Count);
+        Assert.Equal(10, Kpis.Mttr(March with { FieldKey = "shift", FieldValue = "day" }).MeanHours!.Value, 6);
+        Assert.Equal(0, Kpis.Volume(March with { FieldKey = "shift", FieldValue = "evening" }).Count);
+        Assert.Equal(0, Kpis.Volume(March with { FieldKey = "colour", FieldValue = "night" }).Count);
     }
 
     [Fact]
     public void filters_combine_with_each_other_and_with_the_others()
     {
         // Bearing and live: 1 and 2.
-        Assert.Equal(2, _kpis.Volume(Bearing with { Source = "live" }).Count);
+        Assert.Equal(2, Kpis.Volume(Bearing with { Source = "live" }).Count);
 
         // Bearing on the night shift: 1.
-        Assert.Equal(4, _kpis.Mttr(Bearing with { FieldKey = "shift", FieldValue = "night" }).MeanHours!.Value, 6);
+        Assert.Equal(4, Kpis.Mttr(Bearing with { FieldKey = "shift", FieldValue = "night" }).MeanHours!.Value, 6);
 
         // Bearing in department 2: nothing (3, the leak, is department 2's).
-        Assert.Equal(0, _kpis.Volume(Bearing with { DepartmentId = 2 }).Count);
+        Assert.Equal(0, Kpis.Volume(Bearing with { DepartmentId = 2 }).Count);
     }
 
     [Fact]
     public void a_quote_in_a_value_is_a_value_not_sql()
     {
-        Assert.Equal(0, _kpis.Volume(March with { Category = "o'brien' OR 1=1 --" }).Count);
-        Assert.Equal(0, _kpis.Volume(March with { FieldKey = "shift", FieldValue = "x' OR TRUE OR '" }).Count);
+        Assert.Equal(0, Kpis.Volume(March with { Category = "o'brien' OR 1=1 --" }).Count);
+        Assert.Equal(0, Kpis.Volume(March with { FieldKey = "shift", FieldValue = "x' OR TRUE OR '" }).Count);
     }
 
     [Fact]
     public void the_reliability_views_the_staff_and_the_drill_down_meet_the_new_filters()
     {
-        var reliability = new ReliabilityQueries(_warehouse);
+        var reliability = new ReliabilityQueries(Warehouse);
 
         // Corrective work with a failure code, alarm-raised: the open 6 alone.
         var bar = Assert.Single(reliability.Pareto(March with { Source = "alarm" }));
@@ -166,18 +147,18 @@ public sealed class KpiFilterTests : IDisposable
         Assert.Equal(("4", "leak"), (leak.RowKey, leak.FailureCode));
 
         // Technician 8 resolved the leak (3); technician 7 the rest.
-        var staff = Assert.Single(new StaffQueries(_warehouse).ByTechnician(March with { Category = "leak" }));
+        var staff = Assert.Single(new StaffQueries(Warehouse).ByTechnician(March with { Category = "leak" }));
         Assert.Equal(("Tech B", 1L), (staff.Name, staff.WorkDone));
 
         // The list behind the volume tile holds what the tile counts.
-        var rows = new DrillDown(_warehouse).Page(Bearing, "volume", 0, 50);
+        var rows = new DrillDown(Warehouse).Page(Bearing, "volume", 0, 50);
         Assert.Equal([1L, 2L, 4L, 6L], rows.Items.Select(r => r.WorkOrderId).Order());
     }
 
     [Fact]
     public void mttr_and_volume_by_category_add_up_to_the_tiles_of_each_category()
     {
-        var rows = new ReliabilityQueries(_warehouse).ByCategory(March);
+        var rows = new ReliabilityQueries(Warehouse).ByCategory(March);
 
         // bearing: created 1, 2, 4, 6; restored 1 (4 h) and 2 (10 h). No category: 5 and 7, nothing restored.
         // leak: nothing created in March, 3 restored in 216 h.
@@ -191,30 +172,30 @@ public sealed class KpiFilterTests : IDisposable
 
         foreach (var row in rows.Where(r => r.Category is not null))
         {
-            var tiles = _kpis.Summary(March with { Category = row.Category });
+            var tiles = Kpis.Summary(March with { Category = row.Category });
             Assert.Equal((tiles.Volume.Count, tiles.Mttr), (row.Volume, row.Mttr));
         }
 
         // The live source: 1 and 2 (bearing) and 5 (no category).
-        var live = new ReliabilityQueries(_warehouse).ByCategory(Live);
+        var live = new ReliabilityQueries(Warehouse).ByCategory(Live);
         Assert.Equal([("bearing", 2L), (null, 1L)], live.Select(r => (r.Category, r.Volume)));
     }
 
     [Fact]
     public void pm_occurrences_meet_the_filters_by_their_work_order_and_come_from_preventive_plans()
     {
-        HandBuiltWarehouse.FillPm(_warehouse);
-        var pm = new PmProgrammeQueries(_warehouse);
+        HandBuiltWarehouse.FillPm(Warehouse);
+        var pm = new PmProgrammeQueries(Warehouse);
 
         // Counted in March: 1, 2, 4, 5, 6, met 4 and 6 (see FillPm). By category only 1 (work order 4, bearing) is
         // left, done after its due date; the rest have no work order with a category.
         Assert.Equal(new Compliance(0, 1), pm.Summary(Bearing).Compliance);
-        Assert.Equal(new Compliance(0, 1), _kpis.PmCompliance(Bearing, grace: false));
+        Assert.Equal(new Compliance(0, 1), Kpis.PmCompliance(Bearing, grace: false));
 
         // Every occurrence comes from a plan: the source pm keeps them all, live none.
         Assert.Equal(new Compliance(2, 5), pm.Summary(March with { Source = "pm" }).Compliance);
         Assert.Equal(new Compliance(0, 0), pm.Summary(Live).Compliance);
-        Assert.Equal(new Compliance(2, 5), _kpis.PmCompliance(March with { Source = "pm" }, grace: false));
+        Assert.Equal(new Compliance(2, 5), Kpis.PmCompliance(March with { Source = "pm" }, grace: false));
     }
 
     [Fact]

@@ -1,42 +1,22 @@
-using DuckDB.NET.Data;
 using WorkOrders.Analytics.Kpis;
-using WorkOrders.Analytics.Warehouse;
 
 namespace WorkOrders.Analytics.Tests;
 
 /// <summary>Each KPI on <see cref="HandBuiltWarehouse"/>, with the answer worked out by hand.</summary>
-public sealed class KpiTests : IDisposable
+public sealed class KpiTests : HandBuiltWarehouseTest
 {
-    private static readonly KpiFilter March = HandBuiltWarehouse.March;
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"kpi-{Guid.NewGuid():N}.duckdb");
-    private readonly DuckDBConnection _warehouse;
-    private readonly KpiQueries _kpis;
-
-    public KpiTests()
-    {
-        _warehouse = WarehouseFile.Open(_path);
-        HandBuiltWarehouse.Fill(_warehouse);
-        _kpis = new KpiQueries(_warehouse);
-    }
-
-    public void Dispose()
-    {
-        _warehouse.Dispose();
-        File.Delete(_path);
-    }
-
     [Fact]
     public void volume_counts_open_and_archived_work_created_in_the_period()
     {
         // 1, 2, 4, 5, 6, 7 (3 was created in February).
-        Assert.Equal(new KpiValue(6, 6), _kpis.Volume(March));
+        Assert.Equal(new KpiValue(6, 6), Kpis.Volume(March));
     }
 
     [Fact]
     public void mtta_is_the_mean_time_to_acknowledge_of_work_acknowledged_in_the_period()
     {
         // 1: 1 h, 2: 3 h, 4: 2 h, 7: 1 h; 3 was acknowledged in February.
-        var mtta = _kpis.Mtta(March);
+        var mtta = Kpis.Mtta(March);
         Assert.Equal(4, mtta.Count);
         Assert.Equal(1.75, mtta.Value!.Value, 6);
     }
@@ -45,7 +25,7 @@ public sealed class KpiTests : IDisposable
     public void mttr_has_mean_median_and_p90_of_closed_corrective_work_resolved_in_the_period()
     {
         // 4 h, 10 h, 216 h. p90 by linear interpolation: 10 + 0.8 * (216 - 10) = 174.8.
-        var mttr = _kpis.Mttr(March);
+        var mttr = Kpis.Mttr(March);
         Assert.Equal(3, mttr.Count);
         Assert.Equal(230.0 / 3, mttr.MeanHours!.Value, 6);
         Assert.Equal(10, mttr.MedianHours!.Value, 6);
@@ -55,7 +35,7 @@ public sealed class KpiTests : IDisposable
     [Fact]
     public void sla_compliance_counts_response_and_resolution_apart_and_moves_resolution_deadlines_by_paused_time()
     {
-        var sla = _kpis.Sla(March);
+        var sla = Kpis.Sla(March);
         // Response: 1 met; 2 late; 6 open past its deadline.
         Assert.Equal(new Compliance(1, 3), sla.Response);
         // Resolution: 1 met only because its 2 h on hold move the deadline; 2 met.
@@ -65,14 +45,14 @@ public sealed class KpiTests : IDisposable
     [Fact]
     public void pm_compliance_is_strict_and_with_ten_percent_grace()
     {
-        Assert.Equal(new Compliance(0, 2), _kpis.PmCompliance(March, grace: false));
-        Assert.Equal(new Compliance(1, 2), _kpis.PmCompliance(March, grace: true));
+        Assert.Equal(new Compliance(0, 2), Kpis.PmCompliance(March, grace: false));
+        Assert.Equal(new Compliance(1, 2), Kpis.PmCompliance(March, grace: true));
     }
 
     [Fact]
     public void backlog_buckets_open_work_by_age()
     {
-        var backlog = _kpis.Backlog(March);
+        var backlog = Kpis.Backlog(March);
         Assert.Equal(2, backlog.Open);
         Assert.Equal([1L, 1L, 0L, 0L], backlog.Ages.Select(a => a.Count));
     }
@@ -81,14 +61,14 @@ public sealed class KpiTests : IDisposable
     public void first_time_fix_leaves_out_rejected_and_reassigned_work()
     {
         // 1 and 4 yes; 2 rejected; 3 reassigned.
-        Assert.Equal(new Compliance(2, 4), _kpis.FirstTimeFix(March));
+        Assert.Equal(new Compliance(2, 4), Kpis.FirstTimeFix(March));
     }
 
     [Fact]
     public void planned_maintenance_share_is_preventive_hours_over_all_maintenance_hours()
     {
         // 10 h preventive of 1 + 7 + 10 = 18 h.
-        var share = _kpis.PlannedMaintenanceShare(March);
+        var share = Kpis.PlannedMaintenanceShare(March);
         Assert.Equal(10.0 / 18, share.Value!.Value, 6);
         Assert.Equal(18, share.Count);
     }
@@ -96,15 +76,15 @@ public sealed class KpiTests : IDisposable
     [Fact]
     public void repeat_failures_are_the_same_asset_and_failure_code_within_n_days()
     {
-        Assert.Equal(2, _kpis.RepeatFailures(March).Count);
-        Assert.Equal(1, _kpis.RepeatFailures(March, withinDays: 9).Count);
+        Assert.Equal(2, Kpis.RepeatFailures(March).Count);
+        Assert.Equal(1, Kpis.RepeatFailures(March, withinDays: 9).Count);
     }
 
     [Fact]
     public void satisfaction_is_the_mean_rating_of_work_approved_in_the_period()
     {
         // 4, 2 and 5 (3 was closed on 1 March).
-        var satisfaction = _kpis.Satisfaction(March);
+        var satisfaction = Kpis.Satisfaction(March);
         Assert.Equal(3, satisfaction.Count);
         Assert.Equal(11.0 / 3, satisfaction.Value!.Value, 6);
     }
@@ -113,24 +93,24 @@ public sealed class KpiTests : IDisposable
     public void mtbf_divides_the_hours_of_the_period_by_the_failures_of_each_asset()
     {
         // Asset 3: 1, 2 and 6 in March's 744 hours.
-        var mtbf = Assert.Single(_kpis.MtbfByAsset(March));
+        var mtbf = Assert.Single(Kpis.MtbfByAsset(March));
         Assert.Equal((3L, 3L, 248.0), (mtbf.AssetId, mtbf.Failures, mtbf.MtbfHours!.Value));
     }
 
     [Fact]
     public void filters_narrow_every_figure_to_a_department_a_site_or_an_asset_subtree()
     {
-        Assert.Equal(216, _kpis.Mttr(March with { DepartmentId = 2 }).MeanHours!.Value, 6);
-        Assert.Equal(216, _kpis.Mttr(March with { SiteId = 10 }).MeanHours!.Value, 6);
-        Assert.Equal(7, _kpis.Mttr(March with { AssetId = 2 }).MeanHours!.Value, 6);
-        Assert.Equal(4, _kpis.Volume(March with { WorkType = "corrective" }).Count);
-        Assert.Equal(2, _kpis.Volume(March with { Priority = 2 }).Count);
+        Assert.Equal(216, Kpis.Mttr(March with { DepartmentId = 2 }).MeanHours!.Value, 6);
+        Assert.Equal(216, Kpis.Mttr(March with { SiteId = 10 }).MeanHours!.Value, 6);
+        Assert.Equal(7, Kpis.Mttr(March with { AssetId = 2 }).MeanHours!.Value, 6);
+        Assert.Equal(4, Kpis.Volume(March with { WorkType = "corrective" }).Count);
+        Assert.Equal(2, Kpis.Volume(March with { Priority = 2 }).Count);
     }
 
     [Fact]
     public void an_empty_period_gives_no_data_rather_than_zero_or_nan()
     {
-        var summary = _kpis.Summary(new KpiFilter(new DateOnly(2020, 1, 1), new DateOnly(2020, 2, 1)));
+        var summary = Kpis.Summary(new KpiFilter(new DateOnly(2020, 1, 1), new DateOnly(2020, 2, 1)));
         Assert.Null(summary.MttaHours.Value);
         Assert.Null(summary.Mttr.MeanHours);
         Assert.Null(summary.Sla.Resolution.Rate);
@@ -144,13 +124,13 @@ public sealed class KpiTests : IDisposable
     {
         var period = new KpiFilter(new DateOnly(2026, 1, 15), new DateOnly(2026, 4, 1));
 
-        var monthly = _kpis.Monthly(period);
+        var monthly = Kpis.Monthly(period);
 
         Assert.Equal([new DateOnly(2026, 1, 15), new DateOnly(2026, 2, 1), new DateOnly(2026, 3, 1)], monthly.Select(m => m.From));
         DateOnly[] ends = [new DateOnly(2026, 2, 1), new DateOnly(2026, 3, 1), new DateOnly(2026, 4, 1)];
         foreach (var (month, end) in monthly.Zip(ends))
         {
-            var alone = _kpis.Summary(period with { From = month.From, To = end });
+            var alone = Kpis.Summary(period with { From = month.From, To = end });
             Assert.Equal(System.Text.Json.JsonSerializer.Serialize(alone), System.Text.Json.JsonSerializer.Serialize(month.Kpis));
         }
 
@@ -179,7 +159,7 @@ public sealed class KpiTests : IDisposable
     {
         foreach (var filter in new[] { March, March with { DepartmentId = 1 }, March with { SiteId = 10 }, March with { From = new DateOnly(2026, 2, 1) } })
         {
-            var summary = _kpis.Summary(filter);
+            var summary = Kpis.Summary(filter);
             long tile = kpi switch
             {
                 "volume" => summary.Volume.Count,
@@ -195,7 +175,7 @@ public sealed class KpiTests : IDisposable
                 _ => throw new ArgumentOutOfRangeException(nameof(kpi)),
             };
 
-            var rows = new DrillDown(_warehouse).Page(filter, kpi, 0, 100);
+            var rows = new DrillDown(Warehouse).Page(filter, kpi, 0, 100);
             Assert.Equal(tile, rows.Total);
             Assert.Equal(tile, rows.Items.Count);
         }
@@ -210,7 +190,7 @@ public sealed class KpiTests : IDisposable
     [InlineData("1999-12-31 16:30", "2000-01-03 08:30", 3600)]   // before the year 2000: Friday and Monday
     public void the_business_clock_counts_working_hours_between_two_moments(string from, string to, long seconds)
     {
-        using var command = _warehouse.CreateCommand();
+        using var command = Warehouse.CreateCommand();
         command.CommandText = $"SELECT business_clock(TIMESTAMP '{to}', 28800, 61200) - business_clock(TIMESTAMP '{from}', 28800, 61200)";
         Assert.Equal(seconds, Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }
