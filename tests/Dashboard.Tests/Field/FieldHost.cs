@@ -71,6 +71,13 @@ public sealed class FieldHost : ApiHost
     }
 
     /// <summary>A work order of the org raised by its requester and assigned by its manager to the technician, as the API does it.</summary>
+    /// <summary>One value read from the database, for the tests' checks.</summary>
+    public async Task<T> ScalarAsync<T>(string sql, object parameters)
+    {
+        await using var connection = await Data.OpenConnectionAsync();
+        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
+    }
+
     public async Task<long> AssignedWorkOrderAsync(TestOrg org, Actor? assignee = null)
     {
         using var requester = await SignedInAsync(org[Role.Requester]);

@@ -17,12 +17,6 @@ namespace WorkOrders.Dashboard.Tests.Field;
 /// <summary>Field sync as time passes: days offline, the retention of the sync tables, and the trip pack's one snapshot; two app instances on one database.</summary>
 public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<FieldHost>
 {
-    private async Task<T> ScalarAsync<T>(string sql, object parameters)
-    {
-        await using var connection = await host.Data.OpenConnectionAsync();
-        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
-    }
-
     private async Task ExecuteAsync(string sql, object parameters)
     {
         await using var connection = await host.Data.OpenConnectionAsync();
@@ -45,7 +39,7 @@ public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<Field
 
     private async Task TransitionAsync(HttpClient office, long workOrder, string action, string? note = null)
     {
-        var version = await ScalarAsync<int>("SELECT row_version FROM work_orders WHERE id = @workOrder", new { workOrder });
+        var version = await host.ScalarAsync<int>("SELECT row_version FROM work_orders WHERE id = @workOrder", new { workOrder });
         var response = await office.PostAsJsonAsync($"/api/v1/work-orders/{workOrder}/transitions", new { action, note, rowVersion = version });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
@@ -100,7 +94,7 @@ public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<Field
 
         host.Clock.Advance(TimeSpan.FromDays(1));
         await host.Services.GetRequiredService<RoundGenerator>().CloseMissedAsync(CancellationToken.None);
-        Assert.Equal("missed", await ScalarAsync<string>("SELECT status FROM inspection_rounds WHERE id = @roundId", new { roundId }));
+        Assert.Equal("missed", await host.ScalarAsync<string>("SELECT status FROM inspection_rounds WHERE id = @roundId", new { roundId }));
         host.Clock.Advance(TimeSpan.FromDays(2));
         using var later = await host.SignedInAsync(org[Role.Manager]);
         var reading = await later.PostAsJsonAsync($"/api/v1/meters/{meter}/readings", new { readings = new[] { new { readAt = Day(5).UtcDateTime, value = 500m } } });
@@ -180,7 +174,7 @@ public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<Field
             UPDATE field_sync_retention SET last_run_at = NULL;
             """,
             new { age = retention.CommandRetention + TimeSpan.FromDays(1), workOrder, id = oldComment.CommandId });
-        var runs = await ScalarAsync<long>("SELECT runs FROM field_sync_retention", new { });
+        var runs = await host.ScalarAsync<long>("SELECT runs FROM field_sync_retention", new { });
 
         // Both instances asked at once: one does the period's work, the other finds it done.
         var passes = await Task.WhenAll(
@@ -189,9 +183,9 @@ public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<Field
         var ran = Assert.Single(passes, p => p.Ran);
         Assert.True(ran.ChangesDeleted >= 3, $"{ran.ChangesDeleted} changes deleted");
         Assert.True(ran.CommandsDeleted >= 1, $"{ran.CommandsDeleted} commands deleted");
-        Assert.Equal(runs + 1, await ScalarAsync<long>("SELECT runs FROM field_sync_retention", new { }));
-        Assert.Equal(0, await ScalarAsync<int>("SELECT count(*)::int FROM field_changes WHERE entity = 'work_order' AND entity_id = @workOrder", new { workOrder }));
-        Assert.Equal(0, await ScalarAsync<int>("SELECT count(*)::int FROM sync_commands WHERE command_id = @id", new { id = oldComment.CommandId }));
+        Assert.Equal(runs + 1, await host.ScalarAsync<long>("SELECT runs FROM field_sync_retention", new { }));
+        Assert.Equal(0, await host.ScalarAsync<int>("SELECT count(*)::int FROM field_changes WHERE entity = 'work_order' AND entity_id = @workOrder", new { workOrder }));
+        Assert.Equal(0, await host.ScalarAsync<int>("SELECT count(*)::int FROM sync_commands WHERE command_id = @id", new { id = oldComment.CommandId }));
 
         // The pack's cursor would miss the start: 410 with a code the app acts on (take a fresh pack), in either language.
         var gone = await phone.GetAsync($"/api/v1/sync/changes?cursor={pack.Cursor}");
@@ -215,7 +209,7 @@ public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<Field
         var refused = Assert.Single(resent.Result.Results);
         Assert.Equal((CommandStatus.Refused, "sync.command_expired"), (refused.Status, refused.Code));
         Assert.Equal(resent.Text, (await SyncAsync(host.Device(device.Credential, second: true), oldComment)).Text);
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder AND body = 'Made long ago.'", new { workOrder }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder AND body = 'Made long ago.'", new { workOrder }));
         var now = Command(CommandKinds.WorkOrderComment, new CommentPayload(workOrder, "Made today."), deviceTime: host.Clock.GetUtcNow());
         Assert.Equal(CommandStatus.Applied, (await SyncAsync(phone, now)).Result.Results[0].Status);
     }
@@ -239,7 +233,7 @@ public sealed class FieldSyncOverTimeTests(FieldHost host) : IClassFixture<Field
             transaction);
         var reading = PackAsync(phone);
         var waited = TimeSpan.Zero;
-        while (await ScalarAsync<int>(
+        while (await host.ScalarAsync<int>(
             """
             SELECT count(*)::int FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE c.relname = 'work_order_collaborators' AND NOT l.granted AND a.query LIKE '%asset_code%'

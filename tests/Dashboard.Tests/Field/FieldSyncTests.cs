@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Dapper;
 using WorkOrders.Dashboard.Tests.Api;
 using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Tests;
@@ -13,12 +12,6 @@ namespace WorkOrders.Dashboard.Tests.Field;
 /// <summary>The field sync API over HTTP on real PostgreSQL, with two app instances on one database.</summary>
 public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
 {
-    private async Task<T> ScalarAsync<T>(string sql, object parameters)
-    {
-        await using var connection = await host.Data.OpenConnectionAsync();
-        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
-    }
-
     [Fact]
     public async Task a_batch_sent_four_times_and_then_to_two_instances_at_once_makes_each_change_once_with_identical_answers()
     {
@@ -62,16 +55,16 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         Assert.All(concurrent, c => Assert.Equal(concurrent[0].Text, c.Text));
         Assert.All(concurrent[0].Result.Results, r => Assert.Equal(CommandStatus.Applied, r.Status));
 
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder AND body = @body", new { workOrder, body = $"on site {org.Suffix}" }));
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder AND body = @body", new { workOrder, body = $"second {org.Suffix}" }));
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'start'", new { workOrder }));
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'hold'", new { workOrder }));
-        Assert.Equal(2, await ScalarAsync<int>("SELECT count(*)::int FROM meter_readings WHERE meter_id = @meter", new { meter }));
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM work_orders WHERE title = @title", new { title = $"Raised {org.Suffix}" }));
-        Assert.Equal("on_hold", await ScalarAsync<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder AND body = @body", new { workOrder, body = $"on site {org.Suffix}" }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder AND body = @body", new { workOrder, body = $"second {org.Suffix}" }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'start'", new { workOrder }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'hold'", new { workOrder }));
+        Assert.Equal(2, await host.ScalarAsync<int>("SELECT count(*)::int FROM meter_readings WHERE meter_id = @meter", new { meter }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM work_orders WHERE title = @title", new { title = $"Raised {org.Suffix}" }));
+        Assert.Equal("on_hold", await host.ScalarAsync<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
 
         // The history shows the device's clock and the sync time.
-        var via = JsonDocument.Parse(await ScalarAsync<string>(
+        var via = JsonDocument.Parse(await host.ScalarAsync<string>(
             "SELECT payload::text FROM work_order_events WHERE work_order_id = @workOrder AND kind = 'start'", new { workOrder })).RootElement.GetProperty("via");
         Assert.Equal(batch[0].DeviceTime!.Value.UtcDateTime, via.GetProperty("deviceTime").GetDateTime().ToUniversalTime(), TimeSpan.FromMilliseconds(1));
         Assert.True(via.TryGetProperty("syncedAt", out _));
@@ -88,7 +81,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         using var a = host.Device(technician.Credential);
         using var b = host.Device(manager.Credential, second: true);
         await SyncAsync(a, Command(CommandKinds.WorkOrderStart, new TransitionPayload(workOrder)));
-        var @base = await ScalarAsync<int>("SELECT row_version FROM work_orders WHERE id = @workOrder", new { workOrder });
+        var @base = await host.ScalarAsync<int>("SELECT row_version FROM work_orders WHERE id = @workOrder", new { workOrder });
 
         // Both went offline at version `base`; A syncs first, then B.
         var fromA = await SyncAsync(a,
@@ -116,11 +109,11 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         Assert.NotNull(results[2].ConflictId);
         Assert.Equal(CommandStatus.Applied, results[3].Status);
 
-        Assert.Equal(2, await ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder", new { workOrder }));
-        Assert.Equal("on_hold", await ScalarAsync<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
-        Assert.Equal("Pump bearing (A)", await ScalarAsync<string>("SELECT title FROM work_orders WHERE id = @workOrder", new { workOrder }));
-        Assert.Equal("Seal and bearing.", await ScalarAsync<string>("SELECT description FROM work_orders WHERE id = @workOrder", new { workOrder }));
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM sync_conflicts WHERE work_order_id = @workOrder", new { workOrder }));
+        Assert.Equal(2, await host.ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder", new { workOrder }));
+        Assert.Equal("on_hold", await host.ScalarAsync<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal("Pump bearing (A)", await host.ScalarAsync<string>("SELECT title FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal("Seal and bearing.", await host.ScalarAsync<string>("SELECT description FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM sync_conflicts WHERE work_order_id = @workOrder", new { workOrder }));
 
         // The department's manager sees the one conflict in the office and takes B's title.
         using var office = await host.SignedInAsync(org[Role.Manager]);
@@ -136,8 +129,8 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         var resolved = await office.PostAsJsonAsync($"/api/v1/sync-conflicts/{conflictId}/resolve", new { resolution = "take_proposed" });
         Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, (await office.PostAsJsonAsync($"/api/v1/sync-conflicts/{conflictId}/resolve", new { resolution = "keep_current" })).StatusCode);
-        Assert.Equal("Pump seal (B)", await ScalarAsync<string>("SELECT title FROM work_orders WHERE id = @workOrder", new { workOrder }));
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM sync_conflicts WHERE work_order_id = @workOrder", new { workOrder }));
+        Assert.Equal("Pump seal (B)", await host.ScalarAsync<string>("SELECT title FROM work_orders WHERE id = @workOrder", new { workOrder }));
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM sync_conflicts WHERE work_order_id = @workOrder", new { workOrder }));
     }
 
     [Fact]
@@ -200,9 +193,9 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         var head = new HttpRequestMessage(HttpMethod.Head, $"/api/v1/field/photos/{sha}");
         var headed = await client.SendAsync(head);
         Assert.Equal(photo.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), headed.Headers.GetValues("Upload-Offset").Single());
-        var stored = await ScalarAsync<byte[]>("SELECT content FROM inspection_photos WHERE sha256 = @sha", new { sha = Convert.FromHexString(sha) });
+        var stored = await host.ScalarAsync<byte[]>("SELECT content FROM inspection_photos WHERE sha256 = @sha", new { sha = Convert.FromHexString(sha) });
         Assert.Equal(photo, stored);
-        Assert.Equal(0, await ScalarAsync<int>("SELECT count(*)::int FROM field_photo_chunks WHERE sha256 = @sha", new { sha = Convert.FromHexString(sha) }));
+        Assert.Equal(0, await host.ScalarAsync<int>("SELECT count(*)::int FROM field_photo_chunks WHERE sha256 = @sha", new { sha = Convert.FromHexString(sha) }));
     }
 
     [Fact]
@@ -232,8 +225,8 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         ];
         var waiting = (await SyncAsync(client, batch)).Result.Results;
         Assert.Equal([CommandStatus.WaitingForPhoto, CommandStatus.Applied, CommandStatus.WaitingForPhoto], waiting.Select(r => r.Status));
-        Assert.Equal(0, await ScalarAsync<int>("SELECT count(*)::int FROM attachments WHERE work_order_id = @workOrder", new { workOrder }));
-        Assert.Equal(0, await ScalarAsync<int>("SELECT count(*)::int FROM sync_commands WHERE command_id = @id", new { id = batch[0].CommandId }));
+        Assert.Equal(0, await host.ScalarAsync<int>("SELECT count(*)::int FROM attachments WHERE work_order_id = @workOrder", new { workOrder }));
+        Assert.Equal(0, await host.ScalarAsync<int>("SELECT count(*)::int FROM sync_commands WHERE command_id = @id", new { id = batch[0].CommandId }));
 
         Assert.Equal(HttpStatusCode.Conflict, (await PutAsync(2000, photo.Length - 1)).StatusCode);
         var done = await (await PutAsync(1000, photo.Length - 1)).Content.ReadFromJsonAsync<PhotoUploadStatus>(ApiHost.Json);
@@ -242,12 +235,12 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         var applied = await SyncAsync(client, batch);
         Assert.All(applied.Result.Results, r => Assert.Equal(CommandStatus.Applied, r.Status));
         Assert.Equal(applied.Text, (await SyncAsync(host.Device(device.Credential, second: true), batch)).Text);
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM attachments WHERE work_order_id = @workOrder AND sha256 = @sha", new { workOrder, sha = Convert.FromHexString(sha) }));
-        var findings = await ScalarAsync<int>("SELECT count(*)::int FROM inspection_findings WHERE round_id = @roundId", new { roundId });
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM attachments WHERE work_order_id = @workOrder AND sha256 = @sha", new { workOrder, sha = Convert.FromHexString(sha) }));
+        var findings = await host.ScalarAsync<int>("SELECT count(*)::int FROM inspection_findings WHERE round_id = @roundId", new { roundId });
         Assert.Equal(1, findings);
-        var finding = await ScalarAsync<long>("SELECT work_order_id FROM inspection_findings WHERE round_id = @roundId", new { roundId });
-        Assert.Equal(1, await ScalarAsync<int>("SELECT count(*)::int FROM attachments WHERE work_order_id = @finding AND sha256 = @sha", new { finding, sha = Convert.FromHexString(sha) }));
-        Assert.NotNull(await ScalarAsync<DateTime?>("SELECT device_time FROM inspection_results WHERE round_id = @roundId", new { roundId }));
+        var finding = await host.ScalarAsync<long>("SELECT work_order_id FROM inspection_findings WHERE round_id = @roundId", new { roundId });
+        Assert.Equal(1, await host.ScalarAsync<int>("SELECT count(*)::int FROM attachments WHERE work_order_id = @finding AND sha256 = @sha", new { finding, sha = Convert.FromHexString(sha) }));
+        Assert.NotNull(await host.ScalarAsync<DateTime?>("SELECT device_time FROM inspection_results WHERE round_id = @roundId", new { roundId }));
         Assert.True(routeId > 0);
     }
 
@@ -310,7 +303,7 @@ public sealed class FieldSyncTests(FieldHost host) : IClassFixture<FieldHost>
         Assert.Equal("field.one_of", codes.GetProperty("commands[2].kind")[0].GetString());
         Assert.Equal("body.wrong_type", codes.GetProperty("commands[3].payload.workOrderId")[0].GetString());
         Assert.Equal("field.required", codes.GetProperty("commands[4].deviceTime")[0].GetString());
-        Assert.Equal(0, await ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder", new { workOrder }));
+        Assert.Equal(0, await host.ScalarAsync<int>("SELECT count(*)::int FROM comments WHERE work_order_id = @workOrder", new { workOrder }));
 
         var empty = await (await client.PostAsJsonAsync("/api/v1/sync/commands", new SyncBatch([]), ApiHost.Json)).Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(empty.GetProperty("codes").TryGetProperty("commands", out _));
