@@ -7,7 +7,10 @@ namespace WorkOrders.EndToEnd.Tests;
 public static class Browser
 {
     /// <summary>How long an action or an assertion waits: on a machine busy with other test runs, a page's first figures take seconds.</summary>
-    private const float Patience = 30_000;
+    public const float Patience = 30_000;
+
+    /// <summary>How long the field app's first start waits: a Debug build downloads some 24 MB and boots the .NET runtime in the page.</summary>
+    public const float FieldAppStart = 90_000;
 
     public static Task<IBrowser> LaunchAsync(IPlaywright playwright)
     {

@@ -25,7 +25,7 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : FieldAppTes
         var workOrder = await AssignedWorkOrderAsync(org);
 
         var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(Browser.Patience);
         var page = await context.NewPageAsync();
         long firstLoadBytes = 0;
         var firstLoadFiles = 0;
@@ -43,7 +43,7 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : FieldAppTes
         // Online, once: the app loads, the technician signs in and the trip pack comes down.
         var clock = Stopwatch.StartNew();
         await page.GotoAsync("/field/");
-        await Expect(page.Locator("#userName")).ToBeVisibleAsync();
+        await Expect(page.Locator("#userName")).ToBeVisibleAsync(new() { Timeout = Browser.FieldAppStart });
         var firstLoad = clock.Elapsed;
         await page.FillAsync("#userName", org[Role.Technician].UserName);
         await page.FillAsync("#password", TestOrg.Password);
@@ -58,7 +58,7 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : FieldAppTes
         await context.SetOfflineAsync(true);
         clock.Restart();
         await page.ReloadAsync();
-        await Expect(page.GetByTestId("nav-rounds")).ToContainTextAsync("(1)");
+        await Expect(page.GetByTestId("nav-rounds")).ToContainTextAsync("(1)", new() { Timeout = Browser.FieldAppStart });
         var offlineOpen = clock.Elapsed;
         await Expect(page.GetByTestId("offline")).ToBeVisibleAsync();
 

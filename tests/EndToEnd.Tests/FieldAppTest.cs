@@ -26,7 +26,7 @@ public abstract class FieldAppTest : BrowserTest
     protected async Task<(IBrowserContext Context, IPage Page, DeviceCredential Device)> SignedInDeviceAsync(Actor user, Func<IBrowserContext, Task>? beforeStart = null)
     {
         var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(Browser.Patience);
         if (beforeStart is not null)
         {
             await beforeStart(context);
@@ -34,6 +34,7 @@ public abstract class FieldAppTest : BrowserTest
 
         var page = await context.NewPageAsync();
         await page.GotoAsync("/field/");
+        await Expect(page.Locator("#userName")).ToBeVisibleAsync(new() { Timeout = Browser.FieldAppStart });
         await page.FillAsync("#userName", user.UserName);
         await page.FillAsync("#password", TestOrg.Password);
         var registered = await page.RunAndWaitForResponseAsync(
