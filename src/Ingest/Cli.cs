@@ -42,6 +42,7 @@ public static class Cli
         Bench.PmBenchmark.Verb(),
         Bench.AlarmBenchmark.Verb(),
         Bench.ExportBenchmark.Verb(),
+        Bench.ImportBenchmark.Verb(),
         Generate.GenerateCommand.Verb(),
         Forecast.ForecastCommands.TrainVerb(),
         Forecast.ForecastCommands.BacktestVerb(),

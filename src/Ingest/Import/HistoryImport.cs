@@ -35,8 +35,10 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
     private const long LockKey = 0x574f_494d_5054; // "WOIMPT": one import at a time, so batches never race on external ids.
 
     public async Task<ImportResult> RunAsync(
-        string file, ImportMapping mapping, string rejectsPath, IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
+        string file, ImportMapping mapping, string rejectsPath, IProgress<ImportProgress>? progress, CancellationToken cancellationToken,
+        ImportTimings? timings = null)
     {
+        timings ??= new ImportTimings();
         var stopwatch = Stopwatch.StartNew();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@LockKey)", new { LockKey }, cancellationToken: cancellationToken)))
@@ -51,7 +53,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             var references = await ImportReferences.PrepareAsync(dataSource, mapping, cancellationToken);
             using var source = SourceFile.Open(file, mapping);
             var rules = new RowRules(mapping, source.Columns, references.Template, references.Templates);
-            var writer = new ImportWriter(connection, references);
+            var writer = new ImportWriter(connection, references, timings);
             await using var rejects = new RejectFile(rejectsPath);
 
             var total = source.CountRows();
@@ -71,17 +73,24 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
 
             async Task FlushAsync()
             {
+                var waited = Stopwatch.GetTimestamp();
                 await writing;
+                timings.Add(ImportPhase.WaitForWriter, waited);
                 writing = WriteBatchAsync(batch);
                 batch = new List<ImportedTicket>(BatchSize);
             }
 
             Report();
-            foreach (var rows in Tickets(Rows(source, file, cancellationToken), rules, mapping.EventLog is not null))
+            using var tickets = Tickets(Rows(source, file, cancellationToken), rules, mapping.EventLog is not null).GetEnumerator();
+            var started = Stopwatch.GetTimestamp();
+            while (tickets.MoveNext())
             {
+                started = timings.Add(ImportPhase.Read, started);
+                var rows = tickets.Current;
                 var row = rows[^1];
                 read += rows.Count;
                 var verdict = mapping.EventLog is null ? rules.Decide(row) : rules.Decide(rows);
+                started = timings.Add(ImportPhase.Check, started);
                 if (verdict.Ticket is { } ticket && seen.TryGetValue(ticket.Reference, out var first))
                 {
                     verdict = verdict with { Ticket = null, Problems = [new RowProblem("reference", $"external id '{verdict.ExternalId}' is also on row {first}; only that row is imported.")] };
@@ -91,6 +100,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
                 {
                     rejected++;
                     await rejects.WriteAsync(verdict, cancellationToken);
+                    timings.Add(ImportPhase.Rejects, started);
                 }
                 else
                 {
@@ -106,6 +116,8 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
                 {
                     Report();
                 }
+
+                started = Stopwatch.GetTimestamp();
             }
 
             if (batch.Count > 0)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
@@ -18,7 +19,7 @@ public sealed record BatchResult(int Loaded, int Skipped, int Events);
 /// (WorkOrderNumbers) are moved past the blocks before the batch is written, so the application carries on after the
 /// last imported number of each year. A batch that fails leaves its blocks unused (gaps, never duplicates).
 /// </summary>
-public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences references)
+public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences references, ImportTimings? timings = null)
 {
     private static readonly string[] Tables = ["work_orders", "work_order_events"];
 
@@ -55,11 +56,15 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
     // A step the source implies without its time: placed at the next known time, which the payload says is not its own.
     private static readonly string Undated = JsonSerializer.Serialize(new { imported = true, timeKnown = false });
 
+    private readonly ImportTimings _timings = timings ?? new ImportTimings();
+
     public async Task<BatchResult> WriteAsync(IReadOnlyList<ImportedTicket> batch, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         var known = (await connection.QueryAsync<string>(new CommandDefinition(
             AlreadyImported, new { references = batch.Select(t => t.Reference).ToArray() }, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
         var fresh = batch.Where(t => !known.Contains(t.Reference)).ToList();
+        started = _timings.Add(ImportPhase.Dedup, started);
         if (fresh.Count == 0)
         {
             return new BatchResult(0, batch.Count, 0);
@@ -69,6 +74,7 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         var years = fresh.GroupBy(t => t.History.CreatedAt.Year).ToDictionary(g => g.Key, g => (long)g.Count());
         var (firstWorkOrder, firstEvent, firstNumbers) = await ReserveAsync(fresh.Count, eventCount, years, cancellationToken);
         var numbers = Numbers(fresh, firstNumbers);
+        started = _timings.Add(ImportPhase.Reserve, started);
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var rows = new List<WorkOrderRow>(fresh.Count);
@@ -103,8 +109,11 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
         }
 
         var archivedXid = await HistoryBulkLoad.ArchivedXidAsync(connection, transaction, cancellationToken);
+        started = _timings.Add(ImportPhase.Resolve, started);
         await WriteWorkOrdersAsync(rows, archivedXid, cancellationToken);
+        started = _timings.Add(ImportPhase.CopyWorkOrders, started);
         await WriteEventsAsync(rows, firstEvent, cancellationToken);
+        started = _timings.Add(ImportPhase.CopyEvents, started);
         if (_bypass.Value)
         {
             await HistoryBulkLoad.EndAsync(
@@ -114,7 +123,9 @@ public sealed class ImportWriter(NpgsqlConnection connection, ImportReferences r
                 cancellationToken);
         }
 
+        started = _timings.Add(ImportPhase.BulkChecks, started);
         await transaction.CommitAsync(cancellationToken);
+        _timings.Add(ImportPhase.Commit, started);
         return new BatchResult(fresh.Count, batch.Count - fresh.Count, eventCount);
     }
 
