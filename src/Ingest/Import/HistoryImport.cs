@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Dapper;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
@@ -81,44 +82,65 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             }
 
             Report();
-            using var tickets = Tickets(Rows(source, file, cancellationToken), rules, mapping.EventLog is not null).GetEnumerator();
-            var started = Stopwatch.GetTimestamp();
-            while (tickets.MoveNext())
+            // One thread reads and groups the rows; chunks of them are checked on the thread pool, as many at once as there
+            // are cores, and their verdicts taken here in the file's order, so numbers, duplicates and rejects come out as
+            // if one thread had done it all.
+            var checks = Channel.CreateBounded<Task<(List<SourceRow>[] Tickets, RowVerdict[] Verdicts)>>(
+                new BoundedChannelOptions(Environment.ProcessorCount + 1) { SingleReader = true, SingleWriter = true });
+            using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var reading = Task.Factory.StartNew(
+                () => ReadAsync(source, file, rules, mapping.EventLog is not null, checks.Writer, timings, stopReading.Token),
+                stopReading.Token,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).Unwrap();
+            try
             {
-                started = timings.Add(ImportPhase.Read, started);
-                var rows = tickets.Current;
-                var row = rows[^1];
-                read += rows.Count;
-                var verdict = mapping.EventLog is null ? rules.Decide(row) : rules.Decide(rows);
-                started = timings.Add(ImportPhase.Check, started);
-                if (verdict.Ticket is { } ticket && seen.TryGetValue(ticket.Reference, out var first))
+                await foreach (var pending in checks.Reader.ReadAllAsync(cancellationToken))
                 {
-                    verdict = verdict with { Ticket = null, Problems = [new RowProblem("reference", $"external id '{verdict.ExternalId}' is also on row {first}; only that row is imported.")] };
-                }
-
-                if (verdict.Ticket is null)
-                {
-                    rejected++;
-                    await rejects.WriteAsync(verdict, cancellationToken);
-                    timings.Add(ImportPhase.Rejects, started);
-                }
-                else
-                {
-                    seen[verdict.Ticket.Reference] = row.Number;
-                    batch.Add(verdict.Ticket);
-                    if (batch.Count == BatchSize)
+                    var (chunk, verdicts) = await pending;
+                    for (var i = 0; i < chunk.Length; i++)
                     {
-                        await FlushAsync();
+                        var rows = chunk[i];
+                        var row = rows[^1];
+                        var verdict = verdicts[i];
+                        read += rows.Count;
+                        if (verdict.Ticket is { } ticket && seen.TryGetValue(ticket.Reference, out var first))
+                        {
+                            verdict = verdict with { Ticket = null, Problems = [new RowProblem("reference", $"external id '{verdict.ExternalId}' is also on row {first}; only that row is imported.")] };
+                        }
+
+                        if (verdict.Ticket is null)
+                        {
+                            var started = Stopwatch.GetTimestamp();
+                            rejected++;
+                            await rejects.WriteAsync(verdict, cancellationToken);
+                            timings.Add(ImportPhase.Rejects, started);
+                        }
+                        else
+                        {
+                            seen[verdict.Ticket.Reference] = row.Number;
+                            batch.Add(verdict.Ticket);
+                            if (batch.Count == BatchSize)
+                            {
+                                await FlushAsync();
+                            }
+                        }
+
+                        if (read % 1_000 < rows.Count)
+                        {
+                            Report();
+                        }
                     }
                 }
-
-                if (read % 1_000 < rows.Count)
-                {
-                    Report();
-                }
-
-                started = Stopwatch.GetTimestamp();
             }
+            finally
+            {
+                // A failure here stops the reader; the reader's own failure is thrown by awaiting it.
+                await stopReading.CancelAsync();
+                await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            await reading;
 
             if (batch.Count > 0)
             {
@@ -141,6 +163,67 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@LockKey)", new { LockKey }, cancellationToken: CancellationToken.None));
         }
     }
+
+    private const int CheckChunk = 1_000;
+
+    /// <summary>
+    /// Reads the tickets in chunks and hands each on as the task that checks it, in order; completes the channel at the
+    /// end, or with the error that stopped it.
+    /// </summary>
+    private static async Task ReadAsync(
+        SourceFile source,
+        string file,
+        RowRules rules,
+        bool eventLog,
+        ChannelWriter<Task<(List<SourceRow>[] Tickets, RowVerdict[] Verdicts)>> checks,
+        ImportTimings timings,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            var chunk = new List<List<SourceRow>>(CheckChunk);
+            var started = Stopwatch.GetTimestamp();
+            foreach (var ticket in Tickets(Rows(source, file, cancellationToken), rules, eventLog))
+            {
+                chunk.Add(ticket);
+                if (chunk.Count == CheckChunk)
+                {
+                    timings.Add(ImportPhase.Read, started);
+                    await checks.WriteAsync(Check([.. chunk], rules, eventLog, timings), cancellationToken);
+                    chunk.Clear();
+                    started = Stopwatch.GetTimestamp();
+                }
+            }
+
+            timings.Add(ImportPhase.Read, started);
+            if (chunk.Count > 0)
+            {
+                await checks.WriteAsync(Check([.. chunk], rules, eventLog, timings), cancellationToken);
+            }
+
+            checks.Complete();
+        }
+        catch (Exception e)
+        {
+            checks.Complete(e);
+            throw;
+        }
+    }
+
+    /// <summary>The verdicts on a chunk of tickets, worked out on the thread pool (the rules hold no state between rows).</summary>
+    private static Task<(List<SourceRow>[] Tickets, RowVerdict[] Verdicts)> Check(List<SourceRow>[] tickets, RowRules rules, bool eventLog, ImportTimings timings) =>
+        Task.Run(() =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var verdicts = new RowVerdict[tickets.Length];
+            for (var i = 0; i < tickets.Length; i++)
+            {
+                verdicts[i] = eventLog ? rules.Decide(tickets[i]) : rules.Decide(tickets[i][^1]);
+            }
+
+            timings.Add(ImportPhase.Check, started);
+            return (tickets, verdicts);
+        });
 
     /// <summary>
     /// The rows of each ticket: one row each, or for an event log the run of rows with one external id (the file is read
