@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Dapper;
 using Microsoft.Playwright;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
@@ -21,7 +20,13 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : FieldAppTes
     public async Task offline_from_the_start_of_a_round_the_app_reopens_and_after_sync_the_finding_the_round_and_the_resolve_are_there_once()
     {
         var org = await TestOrg.CreateAsync(Database.DataSource);
-        var (round, machineCode) = await RoundAsync(org);
+        // A route of one stop (the machine) with a pass/fail item that needs a photo on failure, and its round for the technician, open now.
+        var (_, round, _, _, machineCode, _) = await org.RoundAsync(
+            Database.DataSource,
+            TimeProvider.System,
+            "Seal walk",
+            [new ItemRequest(null, "Seal tight", CheckKind.PassFail, Photo: PhotoRule.OnFailure, Severity: Severity.High, FaultCode: "leak")],
+            "Look at the seal");
         var workOrder = await AssignedWorkOrderAsync(org);
 
         var context = await Chromium.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), Locale = "en-US" });
@@ -180,34 +185,5 @@ public sealed class FieldAppOfflineTests(ITestOutputHelper output) : FieldAppTes
         Assert.Equal("in_progress", await Scalar<string>("SELECT status FROM work_orders WHERE id = @workOrder", new { workOrder }));
         Assert.Equal(0, await page.GetByTestId("refused").CountAsync());
         await context.CloseAsync();
-    }
-
-    /// <summary>A route of one stop (the machine) with a pass/fail item that needs a photo on failure, and its round for the technician, open now.</summary>
-    private async Task<(long Round, string MachineCode)> RoundAsync(TestOrg org)
-    {
-        await using var connection = await Database.DataSource.OpenConnectionAsync();
-        var inspection = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @department) RETURNING id",
-            new { name = $"Rounds {org.Suffix}", department = org.DepartmentId });
-        var finding = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id, asset_required) VALUES (@name, 'corrective', 3, @department, true) RETURNING id",
-            new { name = $"Finding {org.Suffix}", department = org.DepartmentId });
-        var machineCode = await connection.ExecuteScalarAsync<string>("SELECT code FROM assets WHERE id = @id", new { id = org.MachineId });
-        var route = (await new InspectionRoutes(Database.DataSource, TimeProvider.System).CreateAsync(
-            new RouteRequest($"Seal walk {org.Suffix}", inspection, "", [
-                new StopRequest(org.MachineId, "Look at the seal", [
-                    new ItemRequest(null, "Seal tight", CheckKind.PassFail, Photo: PhotoRule.OnFailure, Severity: Severity.High, FaultCode: "leak", FindingTemplateId: finding),
-                ]),
-            ]),
-            org[Role.Planner],
-            CancellationToken.None)).Value!;
-        var round = await connection.ExecuteScalarAsync<long>(
-            """
-            INSERT INTO inspection_rounds (route_id, route_version, slot_key, slot_at, window_ends_at, grace_ends_at, status, department_id, assignee_id, created_at)
-            VALUES (@Id, 1, 'field', now() - interval '10 minutes', now() + interval '2 hours', now() + interval '4 hours', 'open', @DepartmentId, @technician, now())
-            RETURNING id
-            """,
-            new { route.Id, org.DepartmentId, technician = org[Role.Technician].UserId });
-        return (round, machineCode!);
     }
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Playwright;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
@@ -27,32 +26,14 @@ public sealed class InspectionRoundJourneyTests : BrowserTest
     public async Task an_inspector_records_a_failed_reading_with_a_photo_and_the_manager_finds_the_work_order_with_both(string culture, string fail)
     {
         var org = await TestOrg.CreateAsync(Database.DataSource);
-        await using var connection = await Database.DataSource.OpenConnectionAsync();
-        var inspection = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @department) RETURNING id",
-            new { name = $"Rounds {org.Suffix}", department = org.DepartmentId });
-        var finding = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id, asset_required) VALUES (@name, 'corrective', 3, @department, true) RETURNING id",
-            new { name = $"Finding {org.Suffix}", department = org.DepartmentId });
-        var machineCode = await connection.ExecuteScalarAsync<string>("SELECT code FROM assets WHERE id = @id", new { id = org.MachineId });
-        var route = (await new InspectionRoutes(Database.DataSource, TimeProvider.System).CreateAsync(
-            new RouteRequest($"Pump walk 泵浦巡檢 {org.Suffix}", inspection, "", [
-                new StopRequest(org.MachineId, "Check the pump", [
-                    new ItemRequest(null, "Bearing temperature 軸承溫度", CheckKind.Number, "°C", WarningHigh: 70, AlarmHigh: 80, Photo: PhotoRule.OnFailure,
-                        Severity: Severity.High, FaultCode: "bearing", FindingTemplateId: finding),
-                ]),
-            ]),
-            org[Role.Planner],
-            CancellationToken.None)).Value!;
-        var item = route.Stops[0].Items[0].Id;
         // The round as the generator makes it: open now, assigned to the inspector, its grace hours away.
-        var round = await connection.ExecuteScalarAsync<long>(
-            """
-            INSERT INTO inspection_rounds (route_id, route_version, slot_key, slot_at, window_ends_at, grace_ends_at, status, department_id, assignee_id, created_at)
-            VALUES (@Id, 1, 'journey', now() - interval '10 minutes', now() + interval '2 hours', now() + interval '4 hours', 'open', @DepartmentId, @technician, now())
-            RETURNING id
-            """,
-            new { route.Id, org.DepartmentId, technician = org[Role.Technician].UserId });
+        var (_, round, _, items, machineCode, _) = await org.RoundAsync(
+            Database.DataSource,
+            TimeProvider.System,
+            "Pump walk 泵浦巡檢",
+            [new ItemRequest(null, "Bearing temperature 軸承溫度", CheckKind.Number, "°C", WarningHigh: 70, AlarmHigh: 80, Photo: PhotoRule.OnFailure, Severity: Severity.High, FaultCode: "bearing")],
+            "Check the pump");
+        var item = items[0];
 
         async Task<IPage> SignInAsync(Role role)
         {
@@ -67,7 +48,7 @@ public sealed class InspectionRoundJourneyTests : BrowserTest
         await inspector.GetByTestId("round-start").ClickAsync();
         await Expect(inspector.GetByTestId("round-start")).ToHaveCountAsync(0);
         var code = inspector.GetByTestId("round-stop-code");
-        await code.FillAsync(machineCode!);
+        await code.FillAsync(machineCode);
         await code.PressAsync("Tab");
         await inspector.GetByTestId("round-stop-confirm").ClickAsync();
         var number = inspector.Locator($"input[name='number-{item}']");
@@ -86,7 +67,7 @@ public sealed class InspectionRoundJourneyTests : BrowserTest
         var manager = await SignInAsync(Role.Manager);
         await Browser.OpenAsync(manager, "/work-orders");
         var search = manager.Locator("input[name='filter-text']");
-        await search.FillAsync(machineCode!);
+        await search.FillAsync(machineCode);
         await search.PressAsync("Tab");
         var found = manager.GetByTestId("work-order-title");
         await Expect(found).ToHaveTextAsync([$"Bearing temperature 軸承溫度 · {machineCode} Pump"]);

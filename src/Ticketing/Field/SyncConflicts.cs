@@ -30,7 +30,10 @@ public sealed record ConflictView(
     DateTime CreatedAt,
     DateTime? ResolvedAt,
     string? ResolvedBy,
-    ConflictResolution? Resolution);
+    ConflictResolution? Resolution,
+    string? CurrentBy = null,
+    string? CurrentDevice = null,
+    DateTime? CurrentAt = null);
 
 public sealed record ConflictPage(IReadOnlyList<ConflictView> Items, long Count);
 
@@ -39,12 +42,19 @@ public sealed record ResolveConflictRequest(ConflictResolution? Resolution);
 /// <summary>Conflicting field edits from devices, for the managers of the work order's department (and administrators) to settle.</summary>
 public sealed class SyncConflicts(NpgsqlDataSource dataSource, TimeProvider clock)
 {
+    // The current value's side: the last edit of the field before the conflict (who, from which device, when synced).
     private const string Select = """
         SELECT c.id, c.work_order_id, w.number AS work_order_number, w.title AS work_order_title, c.field, c.base_version, c.current_version,
                c.current_value, c.proposed_value, u.display_name AS user_name, d.name AS device_name, c.device_time, c.created_at, c.resolved_at,
-               r.display_name AS resolved_by, c.resolution
+               r.display_name AS resolved_by, c.resolution, cur.current_by, cur.current_device, cur.current_at
         FROM sync_conflicts c JOIN work_orders w ON w.id = c.work_order_id JOIN users u ON u.id = c.user_id
         JOIN field_devices d ON d.id = c.device_id LEFT JOIN users r ON r.id = c.resolved_by
+        LEFT JOIN LATERAL (
+            SELECT eu.display_name AS current_by, ed.name AS current_device, e.occurred_at AS current_at
+            FROM work_order_events e LEFT JOIN users eu ON eu.id = e.actor_id
+            LEFT JOIN field_devices ed ON ed.id = (e.payload #>> '{detail,via,deviceId}')::bigint
+            WHERE e.work_order_id = c.work_order_id AND e.kind = 'field_edited' AND e.payload->>'field' = c.field AND e.occurred_at <= c.created_at
+            ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) cur ON true
         """;
 
     public static bool MayResolve(Actor actor) => actor.Role is Role.Admin or Role.Manager;
@@ -147,9 +157,12 @@ public sealed class SyncConflicts(NpgsqlDataSource dataSource, TimeProvider cloc
         public DateTime? ResolvedAt { get; init; }
         public string? ResolvedBy { get; init; }
         public string? Resolution { get; init; }
+        public string? CurrentBy { get; init; }
+        public string? CurrentDevice { get; init; }
+        public DateTime? CurrentAt { get; init; }
 
         public ConflictView ToView() => new(
             Id, WorkOrderId, WorkOrderNumber, WorkOrderTitle, Field, BaseVersion, CurrentVersion, CurrentValue, ProposedValue, UserName, DeviceName, DeviceTime,
-            CreatedAt, ResolvedAt, ResolvedBy, Resolution is null ? null : WireNames.Parse<ConflictResolution>(Resolution));
+            CreatedAt, ResolvedAt, ResolvedBy, Resolution is null ? null : WireNames.Parse<ConflictResolution>(Resolution), CurrentBy, CurrentDevice, CurrentAt);
     }
 }

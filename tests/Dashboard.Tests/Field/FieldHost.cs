@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -11,6 +10,7 @@ using WorkOrders.Dashboard.Tests.Api;
 using WorkOrders.FieldApp.Contracts;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
+using WorkOrders.Ticketing.Inspections;
 
 namespace WorkOrders.Dashboard.Tests.Field;
 
@@ -108,40 +108,9 @@ public sealed class FieldHost : ApiHost
     /// <summary>A route with one stop on the machine and one choice item whose "fail" option fails, and a round of it due now for the technician.</summary>
     public async Task<(long RouteId, long RoundId, long StopId, long ItemId, string Code)> RoundAsync(TestOrg org)
     {
-        await using var connection = await Data.OpenConnectionAsync();
-        var finding = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'corrective', 3, @department) RETURNING id",
-            new { name = $"Finding {org.Suffix}", department = org.DepartmentId });
-        var inspection = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO templates (name, work_type, default_priority, department_id) VALUES (@name, 'inspection', 3, @department) RETURNING id",
-            new { name = $"Rounds {org.Suffix}", department = org.DepartmentId });
-        using var planner = await SignedInAsync(org[Role.Planner]);
-        var created = await planner.PostAsJsonAsync("/api/v1/inspections/routes", new
-        {
-            name = $"Walk {org.Suffix}",
-            templateId = inspection,
-            stops = new object[]
-            {
-                new
-                {
-                    assetId = org.MachineId,
-                    items = new object[] { new { label = "Seal", kind = "choice", options = new[] { "ok", "fail" }, failingOptions = new[] { "fail" }, findingTemplateId = finding } },
-                },
-            },
-        });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var routeId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-        var now = Clock.GetUtcNow().UtcDateTime;
-        var roundId = await connection.ExecuteScalarAsync<long>(
-            """
-            INSERT INTO inspection_rounds (route_id, route_version, slot_key, slot_at, window_ends_at, grace_ends_at, status, department_id, assignee_id, created_at)
-            VALUES (@routeId, 1, 'f', @now, @now + interval '1 day', @now + interval '2 days', 'open', @department, @assignee, @now) RETURNING id
-            """,
-            new { routeId, now, department = org.DepartmentId, assignee = org[Role.Technician].UserId });
-        var (stopId, itemId) = await connection.QuerySingleAsync<(long, long)>(
-            "SELECT s.id, i.id FROM inspection_stops s JOIN inspection_items i ON i.stop_id = s.id WHERE s.route_id = @routeId", new { routeId });
-        var code = await connection.ExecuteScalarAsync<string>("SELECT code FROM assets WHERE id = @id", new { id = org.MachineId });
-        return (routeId, roundId, stopId, itemId, code!);
+        var round = await org.RoundAsync(
+            Data, Clock, "Walk", [new ItemRequest(null, "Seal", CheckKind.Choice, Options: ["ok", "fail"], FailingOptions: ["fail"])], window: TimeSpan.FromDays(1), grace: TimeSpan.FromDays(1));
+        return (round.RouteId, round.RoundId, round.StopId, round.ItemIds[0], round.MachineCode);
     }
 
     public static SyncCommand Command(string kind, object payload, long? deviceId = null, int? baseVersion = null, DateTimeOffset? deviceTime = null) =>

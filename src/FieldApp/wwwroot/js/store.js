@@ -95,7 +95,8 @@ export async function photoUrl(sha256) {
 }
 
 // Uploads one photo in chunks, each from the offset the server holds (HEAD first), so a cut link re-sends at most the
-// chunk it cut. Answers { ok, sent } or { ok: false, status, sent }.
+// chunk it cut. A cut HEAD is asked again; 20 cuts in one run, or the browser going offline, end the run (the next run
+// resumes). Answers { ok, sent } or { ok: false, status, sent }; sent counts every byte put on the wire, cut ones too.
 export async function uploadPhoto(sha256, authorization, chunkBytes) {
   const p = await get('photos', sha256);
   if (!p) return { ok: false, status: 0, sent: 0, missing: true };
@@ -105,7 +106,11 @@ export async function uploadPhoto(sha256, authorization, chunkBytes) {
   let sent = 0;
   for (let attempt = 0; attempt < 20; attempt++) {
     let offset = 0;
-    const head = await fetch(url, { method: 'HEAD', headers, cache: 'no-store' });
+    const head = await fetch(url, { method: 'HEAD', headers, cache: 'no-store' }).catch(() => null);
+    if (!head) {
+      if (!navigator.onLine) return { ok: false, status: 0, sent };
+      continue; // the link was cut before the server said where it stands: ask again
+    }
     if (head.ok) {
       if (head.headers.get('Upload-Complete') === '?1') { await markUploaded(p); return { ok: true, sent }; }
       offset = Number(head.headers.get('Upload-Offset') ?? 0);
@@ -119,8 +124,8 @@ export async function uploadPhoto(sha256, authorization, chunkBytes) {
         headers: { ...headers, 'Content-Type': p.contentType, 'Content-Range': `bytes ${offset}-${end - 1}/${p.size}` },
         body: p.blob.slice(offset, end),
       }).catch(() => null);
-      if (!response) break; // a cut link: ask the server where it stands and go on from there
       sent += end - offset;
+      if (!response) break; // a cut link: ask the server where it stands and go on from there
       if (response.status === 409) break;
       if (!response.ok) return { ok: false, status: response.status, sent };
       offset = end;
