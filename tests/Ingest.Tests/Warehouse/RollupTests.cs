@@ -116,7 +116,8 @@ public sealed class RollupTests(GeneratedWarehouse generated) : IClassFixture<Ge
         try
         {
             // Failures archived in the year with no earlier one of their asset and code within 30 days, whose
-            // partition has no open failure: each gets an earlier twin, archived by a later run, 1 to 3 hours before it.
+            // partition has no open failure: each gets an earlier twin, archived by a later run, 1 to 3 days before it
+            // (on another day, so that the twin's +1 and the failure's -1 do not fall on one key and cancel).
             Execute(warehouse, """
                 CREATE TEMP TABLE late AS
                 SELECT w.*, row_number() OVER (ORDER BY w.work_order_id) AS k FROM (
@@ -127,7 +128,7 @@ public sealed class RollupTests(GeneratedWarehouse generated) : IClassFixture<Ge
                 ORDER BY w.work_order_id LIMIT 40;
                 INSERT INTO fact_work_order BY NAME
                 SELECT * EXCLUDE (previous, k) REPLACE (work_order_id + 100000000 AS work_order_id, number || '-late' AS number,
-                       created_at - to_hours(1 + k % 3) AS created_at, 99 AS ingest_run_id)
+                       created_at - to_days(1 + k % 3) AS created_at, 99 AS ingest_run_id)
                 FROM late;
                 """);
             Assert.True(Scalar(warehouse, "SELECT count(*) FROM late") >= 20, "the year holds failures to move");
