@@ -154,7 +154,8 @@ public sealed class WorkOrderExportTests : IDisposable
         copy.CommandText = $"""
             INSERT INTO fact_work_order
             SELECT f.* REPLACE (f.work_order_id + c.k * 1000 AS work_order_id, f.number || '-' || c.k AS number)
-            FROM fact_work_order f, range(1, {copies + 1}) c(k)
+            FROM fact_work_order f, range(1, {copies + 1}) c(k);
+            {WarehouseSchema.RebuildRollups}
             """;
         copy.ExecuteNonQuery();
         return new DrillDown(warehouse);

@@ -74,17 +74,61 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
         _ => throw new ArgumentOutOfRangeException(nameof(kpi), kpi, $"Unknown KPI; one of {string.Join(", ", Kpis)}."),
     };
 
-    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays) => ReadPage(
-        sql =>
+    private bool? _kept;
+
+    /// <summary>
+    /// Whether the total of a list is summed from the rollups when the filter allows (<see cref="KpiFilter.CarriedByRollups"/>)
+    /// and the set is one a rollup counts; null, the default: when the file's rollups are kept. False counts the facts,
+    /// as a test does to compare both answers. The rows of a page always come from the facts.
+    /// </summary>
+    public bool? Rollups { get; init; }
+
+    // The set of a KPI as the measure of rollup_work_order_day that counts its archived part (null: none does; the set
+    // is then counted from the facts), beside the condition its open part meets in open_work_order w. Each mirrors
+    // the archived and open halves of Set.
+    private static (string? Measure, string? Extra, string? Open) RolledSet(string kpi) => kpi switch
+    {
+        "volume" => ("created", null, "w.created_at >= $from AND w.created_at < $to"),
+        "mtta" => ("acknowledged", null, "w.acknowledged_at >= $from AND w.acknowledged_at < $to"),
+        "mttr" => ("resolved", "w.work_type = 'corrective'", null),
+        "sla_response" => ("response_due", null,
+            "(w.acknowledged_at IS NOT NULL OR w.response_due_at < w.snapshot_at) AND w.response_due_at >= $from AND w.response_due_at < $to"),
+        "sla_resolution" => ("resolution_due", null, "w.resolution_due_at < w.snapshot_at AND w.resolution_due_at >= $from AND w.resolution_due_at < $to"),
+        "pm" => ("preventive_due", null, "w.work_type = 'preventive' AND w.due_at >= $from AND w.due_at < $to"),
+        "ftf" => ("resolved", null, null),
+        "satisfaction" => ("rated", null, null),
+        _ => (null, null, null),
+    };
+
+    // The total of a list from the rollup and the open work, or null when the filter or the set asks the facts.
+    private string? RolledCount(KpiFilter filter, string kpi)
+    {
+        var (measure, extra, open) = RolledSet(kpi);
+        if (measure is null || !filter.CarriedByRollups(byAsset: false) || !(Rollups ?? (_kept ??= WarehouseRollups.Kept(warehouse, cancellationToken))))
+        {
+            return null;
+        }
+
+        var archived = $"""
+            SELECT coalesce(sum(w.n), 0)::BIGINT AS n FROM rollup_work_order_day w
+            WHERE w.measure = '{measure}' AND w.day >= $from AND w.day < $to AND {extra ?? "TRUE"} AND {filter.Where("w")}
+            """;
+        return open is null
+            ? $"SELECT n FROM ({archived})"
+            : $"SELECT (({archived}) + (SELECT count(*) FROM open_work_order w WHERE {open} AND {filter.Where("w")}))::BIGINT";
+    }
+
+    public WorkOrderRows Page(KpiFilter filter, string kpi, int skip, int take, int repeatDays = KpiQueries.DefaultRepeatDays)
+    {
+        DuckDBCommand Command(string sql)
         {
             var command = warehouse.Command(sql, cancellationToken);
             filter.Bind(command);
             return command;
-        },
-        $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}",
-        "w",
-        skip,
-        take);
+        }
+
+        return ReadPage(Command, $"{Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}", "w", skip, take, RolledCount(filter, kpi));
+    }
 
     /// <summary>
     /// Rows per slice of a long list (<see cref="Lines(KpiFilter, string, int, int)"/>, <see cref="CopyLinesToParquet(KpiFilter, string, int, IReadOnlyList{string}, string, int, Action{long})"/>):
@@ -212,7 +256,8 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
 
     private long Count(KpiFilter filter, string kpi, int repeatDays)
     {
-        using var command = warehouse.Command($"SELECT count(*) FROM {Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}", cancellationToken);
+        using var command = warehouse.Command(
+            RolledCount(filter, kpi) ?? $"SELECT count(*) FROM {Both} w WHERE {Set(kpi, repeatDays)} AND {filter.Where("w")}", cancellationToken);
         filter.Bind(command);
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
@@ -302,13 +347,14 @@ public sealed class DrillDown(DuckDBConnection warehouse, CancellationToken canc
 
     /// <summary>
     /// Counts the work orders of <paramref name="from"/> (a FROM ... WHERE clause whose work-order columns are under
-    /// <paramref name="alias"/>) and reads one page of them, newest first. <paramref name="command"/> makes the command
-    /// of a statement with the parameters bound.
+    /// <paramref name="alias"/>), or runs <paramref name="countSql"/> when given (a statement that counts the same set
+    /// another way), and reads one page of them, newest first. <paramref name="command"/> makes the command of a
+    /// statement with the parameters bound.
     /// </summary>
-    internal static WorkOrderRows ReadPage(Func<string, DuckDBCommand> command, string from, string alias, int skip, int take)
+    internal static WorkOrderRows ReadPage(Func<string, DuckDBCommand> command, string from, string alias, int skip, int take, string? countSql = null)
     {
         long total;
-        using (var count = command($"SELECT count(*) FROM {from}"))
+        using (var count = command(countSql ?? $"SELECT count(*) FROM {from}"))
         {
             total = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
         }

@@ -307,17 +307,50 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
         GROUP BY period
         """);
 
+    // The spans in progress belong to archived work only (status intervals are derived at archiving), so the rollup
+    // of in_progress spans is the whole answer; planned work is told apart by the work type and channel it keeps.
     private Dictionary<DateOnly, KpiValue> PlannedMaintenanceShareBy(KpiFilter filter, Periods periods) =>
-        Ratios(filter, $"""
+        (Rolled(filter) ? Ratios(filter, $"""
+            SELECT period, coalesce(sum(s) FILTER (WHERE work_type = 'preventive' OR source = 'forecast'), 0)::BIGINT, coalesce(sum(s), 0)::BIGINT
+            FROM ({Archived("in_progress", periods, "w.seconds AS s, w.work_type, w.source", filter)})
+            WHERE work_type IN ('corrective', 'preventive')
+            GROUP BY period
+            """) : Ratios(filter, $"""
             SELECT {Period("i.started_at", periods)} AS period,
                    coalesce(sum(i.seconds) FILTER (WHERE w.work_type = 'preventive' OR w.source = 'forecast'), 0)::BIGINT, coalesce(sum(i.seconds), 0)::BIGINT
             FROM fact_status_interval i JOIN fact_work_order w USING (work_order_id)
             WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive')
               AND i.started_at >= $from AND i.started_at < $to AND {filter.Where("w")}
             GROUP BY period
-            """).ToDictionary(p => p.Key, p => new KpiValue(p.Value.Rate, p.Value.Due / 3600));
+            """)).ToDictionary(p => p.Key, p => new KpiValue(p.Value.Rate, p.Value.Due / 3600));
 
-    private Dictionary<DateOnly, KpiValue> RepeatFailuresBy(KpiFilter filter, int withinDays, Periods periods) => Values(filter, $"""
+    // From the rollup: the archived failures whose previous archived one is within the days, plus, on the assets and
+    // failure codes that have open failures, those whose previous one is an open failure (and not already counted) and
+    // the open failures that repeat, as the facts' question answers them there.
+    private Dictionary<DateOnly, KpiValue> RepeatFailuresBy(KpiFilter filter, int withinDays, Periods periods) =>
+        Rolled(filter, byAsset: true) && withinDays is >= 0 and <= WarehouseSchema.RepeatDaysKept ? Values(filter, $"""
+        SELECT period, NULL, sum(n)::BIGINT FROM (
+            SELECT {Period("w.day::TIMESTAMP", periods)} AS period, w.n FROM rollup_repeat_day w
+            WHERE w.day >= $from AND w.day < $to AND w.gap_days <= {withinDays.ToString(CultureInfo.InvariantCulture)} AND {filter.Where("w")}
+            UNION ALL
+            SELECT {Period("w.created_at", periods)}, 1 FROM (
+                SELECT w.*, lag(w.created_at) OVER o AS previous,
+                       max(CASE WHEN NOT w.open THEN w.created_at END) OVER (PARTITION BY w.asset_id, w.failure_code ORDER BY w.created_at, w.work_order_id
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_archived
+                FROM (SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, category, custom_fields, created_at, false AS open
+                      FROM fact_work_order
+                      UNION ALL
+                      SELECT work_order_id, department_id, asset_id, work_type, priority, source, failure_code, category, custom_fields, created_at, true
+                      FROM open_work_order) w
+                SEMI JOIN (SELECT DISTINCT asset_id, failure_code FROM open_work_order WHERE work_type = 'corrective') k USING (asset_id, failure_code)
+                WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL
+                  AND w.created_at >= $from - to_days({withinDays.ToString(CultureInfo.InvariantCulture)}) AND w.created_at < $to
+                WINDOW o AS (PARTITION BY w.asset_id, w.failure_code ORDER BY w.created_at, w.work_order_id)) w
+            WHERE w.created_at >= $from AND w.created_at < $to AND w.previous >= w.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
+              AND (w.open OR w.previous_archived IS NULL OR w.previous_archived < w.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)}))
+              AND {filter.Where("w")})
+        GROUP BY period
+        """, countIsValue: true) : Values(filter, $"""
         SELECT {Period("w.created_at", periods)} AS period, NULL, count(*) FROM (
             SELECT w.*, lag(w.created_at) OVER (PARTITION BY w.asset_id, w.failure_code ORDER BY w.created_at, w.work_order_id) AS previous
             FROM {AllWorkOrders} w

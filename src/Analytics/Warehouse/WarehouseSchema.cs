@@ -14,7 +14,7 @@ namespace WorkOrders.Analytics.Warehouse;
 public static class WarehouseSchema
 {
     /// <summary>The version of the physical schema; a file of another version is emptied and refilled (see <see cref="WarehouseFile"/>).</summary>
-    public const int Version = 11;
+    public const int Version = 12;
 
     // Columns that archived and open work orders share, read from PostgreSQL's work_orders as w.
     private static readonly WarehouseColumn WorkOrderId = Required("work_order_id", BigInt, "w.id");
@@ -286,7 +286,8 @@ public static class WarehouseSchema
         "Archived work orders summed per measure, UTC day of the moment the measure goes by, department, work type, priority, channel, category and status. "
         + "created: n; acknowledged: n, seconds from creation; response_due (not cancelled): n, met by acknowledgement; "
         + "resolution_due (closed): n, met by resolution (paused time excluded); resolved (closed): n, met = first-time fixes, seconds from creation; "
-        + "rated (closed with a rating, by closing day): n, seconds = the ratings' sum.",
+        + "rated (closed with a rating, by closing day): n, seconds = the ratings' sum; preventive_due (preventive, not cancelled, by due day): n; "
+        + "in_progress (the spans corrective and preventive work spent in progress, by the day each started): n spans, seconds.",
         [
             Required("measure", Varchar), Required("day", Date), Required("department_id", BigInt), Required("work_type", Varchar), Required("priority", SmallInt),
             Required("source", Varchar), Optional("category", Varchar), Required("status", Varchar), Required("n", BigInt), Required("met", BigInt),
@@ -300,6 +301,19 @@ public static class WarehouseSchema
             Required("day", Date), Optional("asset_id", BigInt), Required("failure_code", Varchar), Required("department_id", BigInt), Required("work_type", Varchar),
             Required("priority", SmallInt), Required("source", Varchar), Optional("category", Varchar), Required("status", Varchar), Required("n", BigInt),
             Required("downtime_seconds", BigInt),
+        ]);
+
+    /// <summary>The longest look-back the repeat rollup answers (the API takes 1 to 365 days); a longer gap is kept as none.</summary>
+    public const int RepeatDaysKept = 366;
+
+    public static readonly WarehouseTable RepeatDays = new(
+        "rollup_repeat_day",
+        "Archived corrective work orders with a failure code and an asset per UTC day of creation, asset, failure code, department, work type, priority, channel, "
+        + "category and gap_days: the whole days, rounded up, since the previous archived one of the same asset and failure code (by creation, then id; null: none "
+        + $"within {RepeatDaysKept} days). n may be negative: a work order archived after a later one moves the later one to a shorter gap.",
+        [
+            Required("day", Date), Required("asset_id", BigInt), Required("failure_code", Varchar), Required("department_id", BigInt), Required("work_type", Varchar),
+            Required("priority", SmallInt), Required("source", Varchar), Optional("category", Varchar), Optional("gap_days", Integer), Required("n", BigInt),
         ]);
 
     public static readonly WarehouseTable StaffDays = new(
@@ -317,10 +331,10 @@ public static class WarehouseSchema
     /// <summary>Every table of the warehouse.</summary>
     public static IReadOnlyList<WarehouseTable> Tables { get; } =
         [Info, Departments, Users, Assets, Templates, TemplateFields, Dates, WorkOrders, Events, StatusIntervals, History, OpenWorkOrders, Watermark, Runs, PmPlans, PmOccurrences, MeterReadings,
-        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays, PmModes, WorkOrderDays, FailureDays, StaffDays];
+        InspectionRounds, InspectionFindings, AlarmEpisodes, AlarmEventDays, PmModes, WorkOrderDays, FailureDays, StaffDays, RepeatDays];
 
     /// <summary>The rollups a run adds to (see <see cref="DeriveRollups"/>).</summary>
-    public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays];
+    public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays, RepeatDays];
 
     /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates, TemplateFields];
@@ -447,8 +461,16 @@ public static class WarehouseSchema
                              w.resolved_at <= w.resolution_due_at + to_seconds(w.paused_seconds), 0
             UNION ALL SELECT 'resolved', CASE WHEN w.status = 'closed' THEN w.resolved_at::DATE END,
                              w.rejects = 0 AND w.assigns <= 1, date_diff('second', w.created_at, w.resolved_at)
-            UNION ALL SELECT 'rated', CASE WHEN w.status = 'closed' AND w.rating IS NOT NULL THEN w.closed_at::DATE END, false, w.rating) m
+            UNION ALL SELECT 'rated', CASE WHEN w.status = 'closed' AND w.rating IS NOT NULL THEN w.closed_at::DATE END, false, w.rating
+            UNION ALL SELECT 'preventive_due', CASE WHEN w.work_type = 'preventive' AND w.status <> 'cancelled' THEN w.due_at::DATE END, false, 0) m
         WHERE m.day IS NOT NULL
+        GROUP BY ALL;
+
+        INSERT INTO rollup_work_order_day BY NAME
+        SELECT 'in_progress' AS measure, i.started_at::DATE AS day, w.department_id, w.work_type, w.priority, w.source, w.category, w.status,
+               count(*) AS n, 0::BIGINT AS met, coalesce(sum(i.seconds), 0)::BIGINT AS seconds
+        FROM fact_status_interval i JOIN fact_work_order w USING (work_order_id)
+        WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive') AND {scope}
         GROUP BY ALL;
 
         INSERT INTO rollup_failure_day BY NAME
@@ -479,7 +501,35 @@ public static class WarehouseSchema
         JOIN fact_work_order w USING (work_order_id)
         GROUP BY ALL;
 
+        -- The gap of each new failure to the archived one before it, and of each failure archived earlier whose
+        -- previous one is new (a work order archived after a later one): it leaves its old gap (-1) for the new (+1).
+        INSERT INTO rollup_repeat_day BY NAME
+        WITH failures AS (
+            SELECT w.work_order_id, w.asset_id, w.failure_code, w.created_at, w.department_id, w.work_type, w.priority, w.source, w.category, ({scope}) AS new
+            FROM fact_work_order w WHERE w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL),
+        gaps AS (
+            SELECT f.*, lag(f.created_at) OVER (PARTITION BY f.asset_id, f.failure_code ORDER BY f.created_at, f.work_order_id) AS previous_all,
+                   max(CASE WHEN NOT f.new THEN f.created_at END) OVER (PARTITION BY f.asset_id, f.failure_code ORDER BY f.created_at, f.work_order_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_old
+            FROM failures f SEMI JOIN (SELECT DISTINCT asset_id, failure_code FROM failures WHERE new) k USING (asset_id, failure_code))
+        SELECT day, asset_id, failure_code, department_id, work_type, priority, source, category, gap_days, sum(n)::BIGINT AS n
+        FROM (
+            SELECT g.created_at::DATE AS day, g.*, {GapDays("g.previous_all")} AS gap_days, 1 AS n FROM gaps g
+            WHERE g.new OR g.previous_old IS DISTINCT FROM g.previous_all
+            UNION ALL
+            SELECT g.created_at::DATE, g.*, {GapDays("g.previous_old")}, -1 FROM gaps g
+            WHERE NOT g.new AND g.previous_old IS DISTINCT FROM g.previous_all)
+        GROUP BY ALL
+        HAVING sum(n) <> 0;
+
         """;
+
+    // Whole days, rounded up, from the previous failure's creation to this one's, or null beyond RepeatDaysKept: a
+    // failure repeats within N days (previous >= created - N days) exactly when this is at most N.
+    private static string GapDays(string previous) => string.Create(CultureInfo.InvariantCulture, $"""
+        CASE WHEN date_diff('microsecond', {previous}, g.created_at) <= {RepeatDaysKept}::BIGINT * 86400000000
+             THEN ((date_diff('microsecond', {previous}, g.created_at) + 86399999999) // 86400000000)::INTEGER END
+        """);
 
     /// <summary>Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead.</summary>
     public const string FillDates = """
