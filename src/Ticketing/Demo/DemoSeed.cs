@@ -18,7 +18,28 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
 {
     public const string Password = "demo";
 
+    private const long LockKey = 0x574f_4445_4d4f; // "WODEMO"
+
+    /// <summary>
+    /// Seeds the demo once per database. Instances that start together take turns on an advisory lock held for the
+    /// whole seed, so the second finds the first's users and only tops up what is missing.
+    /// </summary>
     public async Task SeedAsync(CancellationToken cancellationToken)
+    {
+        await using var turn = await dataSource.OpenConnectionAsync(cancellationToken);
+        // The other instance's seed takes minutes on a busy machine: wait for it without a command timeout.
+        await turn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@LockKey)", new { LockKey }, commandTimeout: 0, cancellationToken: cancellationToken));
+        try
+        {
+            await SeedOnceAsync(cancellationToken);
+        }
+        finally
+        {
+            await turn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@LockKey)", new { LockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    private async Task SeedOnceAsync(CancellationToken cancellationToken)
     {
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
