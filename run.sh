@@ -29,6 +29,17 @@ fi
 
 log "building"
 dotnet build src/Dashboard -c Release -v quiet -nologo -clp:ErrorsOnly
+# The field app as a phone should get it: a Release publish, trimmed and precompressed (brotli, gzip), which the
+# dashboard serves under /field/ instead of the build output. Published again only when one of its sources is newer.
+FIELD_DIR="$PWD/.data/field-app"
+if [ ! -f "$FIELD_DIR/wwwroot/field/index.html" ] || [ -n "$(find src/FieldApp src/Field.Contracts Directory.Build.props Directory.Packages.props \
+     global.json -newer "$FIELD_DIR/wwwroot/field/index.html" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+  log "publishing the field app"
+  rm -rf "$FIELD_DIR"
+  dotnet publish src/FieldApp -c Release -o "$FIELD_DIR" -v quiet -nologo -clp:ErrorsOnly
+  touch "$FIELD_DIR/wwwroot/field/index.html"
+fi
+export FieldApp__PublishedPath="$FIELD_DIR"
 
 export ConnectionStrings__WorkOrders="Host=127.0.0.1;Port=$PG_PORT;Database=workorders;Username=workorders;Password=workorders"
 

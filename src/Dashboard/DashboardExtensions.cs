@@ -84,6 +84,8 @@ public static class DashboardExtensions
         });
         // Inside the exception handler: a read that still fails after its retries is answered as before (503 for the API).
         app.UseMiddleware<ReadRetry>();
+        // A publish of the field app, when configured (./run.sh), answers /field/ before the build output's static assets.
+        app.UsePublishedFieldApp();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

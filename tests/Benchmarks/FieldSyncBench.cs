@@ -27,7 +27,7 @@ public static class FieldSyncBench
     private const int BatchSize = 200;
     private const int ChunkBytes = 256 * 1024;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
@@ -114,7 +114,7 @@ public static class FieldSyncBench
             return count;
         });
 
-        var outbox = Outbox(pack, images, commandCount);
+        var outbox = Outbox(pack, [.. images.Select(i => Convert.ToHexStringLower(SHA256.HashData(i)))], commandCount);
         var batches = outbox.Chunk(BatchSize).ToList();
         var answers = await Phase($"{outbox.Count} commands in {batches.Count} batches", async () =>
         {
@@ -171,9 +171,9 @@ public static class FieldSyncBench
 
     /// <summary>
     /// Comments, a photo command per photo (every count/photos-th, so all fit) and readings of the pack's meters, spread
-    /// over the work orders, oldest first.
+    /// over the work orders, oldest first. The field app's own outbox bench (<see cref="FieldAppLoadBench"/>) queues the same.
     /// </summary>
-    private static List<SyncCommand> Outbox(TripPack pack, List<byte[]> images, int count)
+    internal static List<SyncCommand> Outbox(TripPack pack, IReadOnlyList<string> photos, int count, long? deviceId = null)
     {
         var commands = new List<SyncCommand>(count);
         var now = DateTimeOffset.UtcNow;
@@ -187,10 +187,10 @@ public static class FieldSyncBench
             var workOrder = pack.WorkOrders[i % pack.WorkOrders.Count];
             object payload;
             string kind;
-            if (photo < images.Count && i % Math.Max(1, count / Math.Max(1, images.Count)) == 0)
+            if (photo < photos.Count && i % Math.Max(1, count / Math.Max(1, photos.Count)) == 0)
             {
                 kind = CommandKinds.WorkOrderPhoto;
-                payload = new PhotoPayload(workOrder.Id, Convert.ToHexStringLower(SHA256.HashData(images[photo])), $"bench-{photo}.jpg");
+                payload = new PhotoPayload(workOrder.Id, photos[photo], $"bench-{photo}.jpg");
                 photo++;
             }
             else if (meters.Length > 0 && i % 10 == 5 && meters[i % meters.Length] is var meter
@@ -207,7 +207,7 @@ public static class FieldSyncBench
                 payload = new CommentPayload(workOrder.Id, $"Bench note {i}: checked the {(i % 2 == 0 ? "seal" : "bearing")} at {at:HH:mm}.");
             }
 
-            commands.Add(new SyncCommand(Guid.CreateVersion7(at), null, workOrder.Version, at, kind, JsonSerializer.SerializeToElement(payload, payload.GetType(), Json)));
+            commands.Add(new SyncCommand(Guid.CreateVersion7(at), deviceId, workOrder.Version, at, kind, JsonSerializer.SerializeToElement(payload, payload.GetType(), Json)));
         }
 
         return commands;

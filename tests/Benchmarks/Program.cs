@@ -14,7 +14,8 @@ namespace WorkOrders.Benchmarks;
 /// <c>-- page-timings</c> times the pages of a running dashboard; <c>-- session-stamp</c> measures the
 /// per-request security-stamp check; <c>-- conflicting-edits --database ...</c> runs 50 clients x 1,000 conflicting
 /// edits against a running dashboard; <c>-- field-sync</c> times a field device's sync of photos and queued commands
-/// against a running dashboard. The classes that need PostgreSQL run when
+/// against a running dashboard; <c>-- field-app-load --dashboard ...dll</c> measures the field app itself in headless
+/// Chromium (first load, open offline, a sync from its outbox). The classes that need PostgreSQL run when
 /// WORKORDERS_BENCH_PG names a server.
 /// </summary>
 public static class Program
@@ -39,6 +40,11 @@ public static class Program
         if (args is [FieldSyncBench.Name, ..])
         {
             return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: a field device's sync against a running dashboard") { FieldSyncBench.Verb() }, args);
+        }
+
+        if (args is [FieldAppLoadBench.Name, ..])
+        {
+            return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: the field app in headless Chromium") { FieldAppLoadBench.Verb() }, args);
         }
 
         var benchmarks = typeof(Program).Assembly.GetTypes()
