@@ -32,20 +32,9 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
         }
 
         // One work order taken to closed by the requester's approval, rated 4.
-        var requester = await host.SignedInAsync(org[Role.Requester]);
+        var created = await host.ClosedWorkOrderAsync(org, "leak");
         var manager = await host.SignedInAsync(org[Role.Manager]);
         var technician = await host.SignedInAsync(org[Role.Technician]);
-        var created = await JsonOf(await requester.PostAsJsonAsync("/api/v1/work-orders", new
-        {
-            templateId = org.TemplateId, title = "Leak", description = "Oil", assetId = org.MachineId, customFields = new { fault_code = "leak" },
-        }));
-        var id = created.GetProperty("id").GetInt64();
-        async Task Step(HttpClient client, object body) =>
-            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync($"/api/v1/work-orders/{id}/transitions", body)).StatusCode);
-        await Step(manager, new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = 1 });
-        await Step(technician, new { action = "start", rowVersion = 2 });
-        await Step(technician, new { action = "resolve", rowVersion = 3 });
-        await Step(requester, new { action = "approve", rating = 4, rowVersion = 4 });
         var admin = await host.SignedInAsync(org[Role.Admin]);
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/v1/ingest/runs?wait=true", null)).StatusCode);
 

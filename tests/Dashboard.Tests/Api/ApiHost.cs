@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -87,5 +88,25 @@ public class ApiHost : IAsyncLifetime
         var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
+    }
+
+    /// <summary>One work order from request to the requester's approval (rated 4), under a fault code: what the create answered.</summary>
+    public async Task<JsonElement> ClosedWorkOrderAsync(TestOrg org, string faultCode)
+    {
+        var requester = await SignedInAsync(org[Role.Requester]);
+        var manager = await SignedInAsync(org[Role.Manager]);
+        var technician = await SignedInAsync(org[Role.Technician]);
+        var created = await (await requester.PostAsJsonAsync("/api/v1/work-orders", new
+        {
+            templateId = org.TemplateId, title = "Leak", description = "Oil", assetId = org.MachineId, customFields = new { fault_code = faultCode },
+        })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = created.GetProperty("id").GetInt64();
+        async Task Step(HttpClient client, object body) =>
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync($"/api/v1/work-orders/{id}/transitions", body)).StatusCode);
+        await Step(manager, new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = 1 });
+        await Step(technician, new { action = "start", rowVersion = 2 });
+        await Step(technician, new { action = "resolve", rowVersion = 3 });
+        await Step(requester, new { action = "approve", rating = 4, rowVersion = 4 });
+        return created;
     }
 }

@@ -69,25 +69,6 @@ public class WarehouseReplicaTests(WarehouseOwnerHost owner) : IClassFixture<War
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    /// <summary>One work order from request to the requester's approval, under a fault code.</summary>
-    private async Task CloseOneAsync(TestOrg org, string faultCode)
-    {
-        var requester = await owner.SignedInAsync(org[Role.Requester]);
-        var manager = await owner.SignedInAsync(org[Role.Manager]);
-        var technician = await owner.SignedInAsync(org[Role.Technician]);
-        var created = await (await requester.PostAsJsonAsync("/api/v1/work-orders", new
-        {
-            templateId = org.TemplateId, title = "Leak", description = "Oil", assetId = org.MachineId, customFields = new { fault_code = faultCode },
-        })).Content.ReadFromJsonAsync<JsonElement>();
-        var id = created.GetProperty("id").GetInt64();
-        async Task Step(HttpClient client, object body) =>
-            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync($"/api/v1/work-orders/{id}/transitions", body)).StatusCode);
-        await Step(manager, new { action = "assign", assigneeId = org[Role.Technician].UserId, rowVersion = 1 });
-        await Step(technician, new { action = "start", rowVersion = 2 });
-        await Step(technician, new { action = "resolve", rowVersion = 3 });
-        await Step(requester, new { action = "approve", rating = 4, rowVersion = 4 });
-    }
-
     private static string[] Questions(TestOrg org, DateOnly today)
     {
         var period = $"from={today.AddDays(-7):yyyy-MM-dd}&to={today.AddDays(1):yyyy-MM-dd}";
@@ -126,8 +107,8 @@ public class WarehouseReplicaTests(WarehouseOwnerHost owner) : IClassFixture<War
         var readerAdmin = await SignedInAtReaderAsync(org[Role.Admin]);
         var readerExecutive = await SignedInAtReaderAsync(org[Role.Executive]);
 
-        await CloseOneAsync(org, "leak");
-        await CloseOneAsync(org, "bearing");
+        await owner.ClosedWorkOrderAsync(org, "leak");
+        await owner.ClosedWorkOrderAsync(org, "bearing");
         await RunAsync(ownerAdmin);
         var first = await RunAsync(readerAdmin);
         Assert.Equal("reader", first.GetProperty("role").GetString(), ignoreCase: true);
@@ -142,7 +123,7 @@ public class WarehouseReplicaTests(WarehouseOwnerHost owner) : IClassFixture<War
         Assert.Equal(firstFile, again.GetProperty("replica").GetProperty("file").GetString());
 
         // New work, a new ingest at the owner; the reader swaps while questions run against it, none failing.
-        await CloseOneAsync(org, "leak");
+        await owner.ClosedWorkOrderAsync(org, "leak");
         await RunAsync(ownerAdmin);
         var ownerAfter = await AnswersAsync(ownerExecutive, questions);
         Assert.NotEqual(ownerAnswers, ownerAfter);
