@@ -114,7 +114,7 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
         await Expect(drill.GetByTestId("drill-title")).ToHaveTextAsync($"Leak {org.Suffix}");
         var number = await drill.GetByTestId("drill-link").InnerTextAsync();
         await drill.GetByTestId("drill-link").ClickAsync();
-        await page.WaitForURLAsync(new Regex($"/work-orders/{closed}$"));
+        await Expect(page).ToHaveURLAsync(new Regex($"/work-orders/{closed}$"));
         await Expect(page.GetByTestId("wo-number")).ToHaveTextAsync(number);
     }
 
@@ -147,7 +147,7 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
         await pumps.GetByRole(AriaRole.Button).ClickAsync();
         await Expect(cell.GetByTestId("drill-total")).ToHaveAttributeAsync("data-total", "1");
         await cell.GetByTestId("drill-link").ClickAsync();
-        await page.WaitForURLAsync(new Regex(@"/work-orders/\d+$"));
+        await Expect(page).ToHaveURLAsync(new Regex(@"/work-orders/\d+$"));
         await Expect(page.GetByTestId("wo-title")).ToHaveTextAsync($"Bearing {org.Suffix}");
     }
 
@@ -217,11 +217,11 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
         await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("0");
 
         await Browser.PickAsync(page, page.GetByTestId("filter-department").Locator(".rz-dropdown"), org.DepartmentName);
-        await page.WaitForURLAsync(new Regex($"departmentId={org.DepartmentId}"));
+        await Expect(page).ToHaveURLAsync(new Regex($"departmentId={org.DepartmentId}"));
         await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("2");
 
         await Browser.PickAsync(page, page.GetByTestId("filter-work-type").Locator(".rz-dropdown"), "Preventive");
-        await page.WaitForURLAsync(new Regex("workType=preventive"));
+        await Expect(page).ToHaveURLAsync(new Regex("workType=preventive"));
         await Expect(page.GetByTestId("kpi-volume").GetByTestId("kpi-value")).ToHaveTextAsync("0");
         await Expect(page.GetByTestId("kpi-mttr").GetByTestId("kpi-value")).ToHaveTextAsync("No data");
     }
@@ -255,12 +255,12 @@ public sealed class AnalyticsPagesTests(ITestOutputHelper output) : BrowserTest
 
         // Raised through the API by people: live. The imported one drops out.
         await Browser.PickAsync(page, page.GetByTestId("filter-source").Locator(".rz-dropdown"), "Live (raised by a person)");
-        await page.WaitForURLAsync(new Regex("source=live"));
+        await Expect(page).ToHaveURLAsync(new Regex("source=live"));
         await Expect(volume).ToHaveTextAsync("3");
 
         // Live leaks: both leaks; one of them restored.
         await Browser.PickAsync(page, page.GetByTestId("filter-category").Locator(".rz-dropdown"), "leak");
-        await page.WaitForURLAsync(new Regex("category=leak"));
+        await Expect(page).ToHaveURLAsync(new Regex("category=leak"));
         await Expect(volume).ToHaveTextAsync("2");
         await Expect(restored).ToHaveAttributeAsync("data-count", "1");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "workorders-kpi-filters-en.png"), FullPage = true });

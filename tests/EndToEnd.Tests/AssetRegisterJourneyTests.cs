@@ -36,7 +36,7 @@ public sealed class AssetRegisterJourneyTests : BrowserTest
             await form.GetByTestId("field-assetType").Locator("input").FillAsync("compressor");
             await form.GetByTestId("field-cost").Locator("input").FillAsync("25000");
             await form.GetByTestId("asset-save").ClickAsync();
-            await admin.WaitForURLAsync(new Regex(@"/assets\?id=\d+$"));
+            await Expect(admin).ToHaveURLAsync(new Regex(@"/assets\?id=\d+$"));
             await Expect(admin.GetByTestId("asset-name")).ToHaveTextAsync($"CMP-{s} · 空壓機 Compressor {s}");
             await Expect(admin.GetByTestId("asset-parent")).ToHaveTextAsync($"L-{s}");
             await Expect(admin.GetByTestId("asset-lifecycle")).ToHaveTextAsync(states[0]);
@@ -79,7 +79,7 @@ public sealed class AssetRegisterJourneyTests : BrowserTest
 
             // The asset page: its attributes, and the warehouse not yet filled.
             await admin.GetByTestId("asset-page-link").ClickAsync();
-            await admin.WaitForURLAsync(new Regex($"/assets/{id}$"));
+            await Expect(admin).ToHaveURLAsync(new Regex($"/assets/{id}$"));
             await Expect(admin.GetByTestId("asset-name")).ToHaveTextAsync($"CMP-{s} · 空壓機 Compressor 2 {s}");
             await Expect(admin.GetByTestId("asset-lifecycle")).ToHaveTextAsync(states[^1]);
             await Expect(admin.GetByTestId("warehouse-empty")).ToBeVisibleAsync();

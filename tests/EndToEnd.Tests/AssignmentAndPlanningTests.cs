@@ -118,7 +118,7 @@ public sealed class AssignmentAndPlanningTests : BrowserTest
         await Browser.OpenAsync(planner, "/planning");
         await Browser.PickAsync(planner, planner.GetByTestId("proposal-status"), "Accepted");
         await row.GetByTestId("proposal-add-plan").ClickAsync();
-        await planner.WaitForURLAsync(new System.Text.RegularExpressions.Regex($@"/pm/plans/new\?proposal={proposal.Id}$"));
+        await Expect(planner).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($@"/pm/plans/new\?proposal={proposal.Id}$"));
         await Browser.WaitForCircuitAsync(planner);
         await Expect(planner.GetByTestId("pm-editor-proposal")).ToContainTextAsync($"M-{org.Suffix}");
         await Expect(planner.GetByTestId("pm-asset")).ToContainTextAsync($"M-{org.Suffix}");
@@ -126,7 +126,7 @@ public sealed class AssignmentAndPlanningTests : BrowserTest
         await anchor.FillAsync("2027-01-15");
         await anchor.PressAsync("Tab");
         await planner.GetByTestId("pm-save").ClickAsync();
-        await planner.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/pm/plans/\d+\?saved=1$"));
+        await Expect(planner).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/pm/plans/\d+\?saved=1$"));
         var plan = await check.QuerySingleAsync<(string Name, long TemplateId, long? AssetId)>(
             "SELECT name, template_id, asset_id FROM pm_plans WHERE proposal_id = @id", new { id = proposal.Id });
         Assert.Equal((preventive, org.MachineId), (plan.TemplateId, plan.AssetId));

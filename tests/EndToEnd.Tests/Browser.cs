@@ -33,7 +33,7 @@ public static class Browser
         await page.FillAsync("#userName", userName);
         await page.FillAsync("#password", password);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/$"));
         await WaitForCircuitAsync(page);
         return page;
     }

@@ -33,7 +33,7 @@ public sealed class ExportJourneyTests : BrowserTest
         await drill.GetByTestId("drill-job-xlsx").ClickAsync();
         await Expect(drill.GetByTestId("drill-job-started")).ToBeVisibleAsync();
         await drill.GetByTestId("my-exports-link").ClickAsync();
-        await page.WaitForURLAsync(new Regex("/exports$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/exports$"));
 
         // The list reads itself again while the export waits or runs.
         await Expect(page.GetByTestId("export-state")).ToHaveAttributeAsync("data-state", "ready", new() { Timeout = 60_000 });

@@ -57,7 +57,7 @@ public sealed class PmCalendarTests : BrowserTest
         // Only pumps: the fan's occurrences leave the list.
         await page.GetByTestId("pm-filter-asset-type").FillAsync("pump");
         await page.GetByTestId("pm-filter-asset-type").PressAsync("Tab");
-        await page.WaitForURLAsync(new Regex("assetType=pump"));
+        await Expect(page).ToHaveURLAsync(new Regex("assetType=pump"));
         await Expect(grid.GetByTestId("pm-occurrence-plan").Filter(new() { HasText = fans.Name })).ToHaveCountAsync(0);
         await Expect(grid.GetByTestId("pm-occurrence-plan").Filter(new() { HasText = pump.Name }).First).ToBeVisibleAsync();
 

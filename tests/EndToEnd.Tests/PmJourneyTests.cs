@@ -67,7 +67,7 @@ public sealed class PmJourneyTests : BrowserTest
         await form.GetByTestId("field-name").Locator("input").FillAsync($"空壓機 Compressor {s}");
         await form.GetByTestId("field-assetType").Locator("input").FillAsync("compressor");
         await form.GetByTestId("asset-save").ClickAsync();
-        await admin.WaitForURLAsync(new Regex(@"/assets\?id=\d+$"));
+        await Expect(admin).ToHaveURLAsync(new Regex(@"/assets\?id=\d+$"));
         await Expect(admin.GetByTestId("asset-name")).ToHaveTextAsync($"CMP-{s} · 空壓機 Compressor {s}");
         var assetId = long.Parse(new Uri(admin.Url).Query.Split('=')[1], CultureInfo.InvariantCulture);
         await ShotAsync(admin, "1-register");
@@ -83,7 +83,7 @@ public sealed class PmJourneyTests : BrowserTest
 
         // A monthly plan, floating from the last completion, made a week ahead: the editor opens on this asset.
         await admin.GetByTestId("asset-new-pm-plan").ClickAsync();
-        await admin.WaitForURLAsync(new Regex($@"/pm/plans/new\?assetId={assetId}$"));
+        await Expect(admin).ToHaveURLAsync(new Regex($@"/pm/plans/new\?assetId={assetId}$"));
         await Browser.WaitForCircuitAsync(admin);
         var planName = $"Monthly lubrication 每月潤滑 {s}";
         await Expect(admin.GetByTestId("pm-asset")).ToContainTextAsync($"CMP-{s}");
@@ -98,7 +98,7 @@ public sealed class PmJourneyTests : BrowserTest
         await ShotAsync(admin, "3-editor");
         await ShotOfAsync(admin.GetByTestId("pm-editor"), "3b-editor-whole");
         await admin.GetByTestId("pm-save").ClickAsync();
-        await admin.WaitForURLAsync(new Regex(@"/pm/plans/\d+\?saved=1$"));
+        await Expect(admin).ToHaveURLAsync(new Regex(@"/pm/plans/\d+\?saved=1$"));
         await Browser.WaitForCircuitAsync(admin);
         await Expect(admin.GetByTestId("pm-editor-title")).ToContainTextAsync(planName);
         var planId = await connection.ExecuteScalarAsync<long>("SELECT id FROM pm_plans WHERE name = @planName", new { planName });

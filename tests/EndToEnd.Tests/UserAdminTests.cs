@@ -24,7 +24,7 @@ public sealed class UserAdminTests : BrowserTest
 
         // The technician's open page is still on its circuit; the next link they follow goes to the sign-in page.
         await user.Locator(".rz-sidebar").GetByText("Assets", new() { Exact = true }).ClickAsync();
-        await user.WaitForURLAsync(new Regex("/login"));
+        await Expect(user).ToHaveURLAsync(new Regex("/login"));
         await user.FillAsync("#userName", technician);
         await user.FillAsync("#password", TestOrg.Password);
         await user.ClickAsync("button[type=submit]");
@@ -58,7 +58,7 @@ public sealed class UserAdminTests : BrowserTest
         await user.FillAsync("#newPassword", "chosen-by-me");
         await user.FillAsync("#confirmPassword", "chosen-by-me");
         await user.ClickAsync("button[type=submit]");
-        await user.WaitForURLAsync(new Regex("/$"));
+        await Expect(user).ToHaveURLAsync(new Regex("/$"));
         await Browser.WaitForCircuitAsync(user);
         await Expect(user.GetByTestId("current-user")).ToHaveTextAsync(requester);
     }

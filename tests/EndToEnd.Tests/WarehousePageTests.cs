@@ -29,7 +29,7 @@ public sealed class WarehousePageTests : BrowserTest
 
         await Browser.OpenAsync(admin, "/analytics");
         await admin.GetByTestId("warehouse-link").ClickAsync();
-        await admin.WaitForURLAsync(new Regex("/admin/warehouse$"));
+        await Expect(admin).ToHaveURLAsync(new Regex("/admin/warehouse$"));
         await Browser.WaitForCircuitAsync(admin);
         await Expect(admin.GetByTestId("ingest-last-run")).ToHaveTextAsync("Never");
         await Expect(admin.GetByTestId("ingest-work-orders")).ToHaveTextAsync("–");

@@ -26,7 +26,7 @@ public sealed class WorkOrderJourneyTests : BrowserTest
         await Browser.PickAsync(requester, form.GetByTestId("field-custom-fault_code").Locator(".rz-dropdown"), "leak");
         await form.GetByTestId("submit").ClickAsync();
 
-        await requester.WaitForURLAsync(new Regex(@"/work-orders/\d+$"));
+        await Expect(requester).ToHaveURLAsync(new Regex(@"/work-orders/\d+$"));
         var detailPath = new Uri(requester.Url).AbsolutePath;
         await Expect(requester.GetByTestId("wo-title")).ToHaveTextAsync(title);
         await Expect(requester.GetByTestId("wo-status")).ToHaveTextAsync("New");
@@ -38,7 +38,7 @@ public sealed class WorkOrderJourneyTests : BrowserTest
         await Expect(row.GetByTestId("work-order-title")).ToHaveTextAsync(title);
         await Expect(row.GetByTestId("work-order-status")).ToHaveTextAsync("New");
         await row.GetByTestId("work-order-link").ClickAsync();
-        await requester.WaitForURLAsync(new Regex($"{detailPath}$"));
+        await Expect(requester).ToHaveURLAsync(new Regex($"{detailPath}$"));
         await Expect(requester.GetByTestId("wo-number")).ToHaveTextAsync(number);
 
         // The manager assigns it to the technician.
