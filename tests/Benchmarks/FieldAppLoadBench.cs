@@ -125,6 +125,17 @@ public static class FieldAppLoadBench
         context.SetDefaultTimeout(180_000);
         var wire = new WireCount(context);
         var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                lock (errors)
+                {
+                    errors.Add(message.Text);
+                }
+            }
+        };
         cancellationToken.ThrowIfCancellationRequested();
 
         // First load: nothing cached, no service worker yet.
@@ -173,7 +184,7 @@ public static class FieldAppLoadBench
             command = JsonSerializer.Serialize(c, FieldSyncBench.Json),
             summary = $"bench {c.Kind}",
             photo = c.Kind == CommandKinds.WorkOrderPhoto ? c.Payload?.GetProperty("sha256").GetString() : null,
-            createdAt = c.DeviceTime,
+            createdAt = c.DeviceTime?.ToString("O", CultureInfo.InvariantCulture), // as the app stores it (JSON text, not a Date)
         }).ToArray();
         await page.EvaluateAsync("async items => { const s = await import('./js/store.js'); for (const i of items) await s.put('outbox', i); }", items);
         var queued = await page.EvaluateAsync<int>("async () => (await import('./js/store.js')).count('outbox')");
@@ -183,8 +194,18 @@ public static class FieldAppLoadBench
         clock.Restart();
         await page.GetByTestId("sync").ClickAsync();
         // Polled from here: a predicate that returns a promise would count as true at once.
-        while (await page.EvaluateAsync<int>("async () => (await import('./js/store.js')).count('outbox')") > 0)
+        var stopped = 0;
+        while (await page.EvaluateAsync<int>("async () => (await import('./js/store.js')).count('outbox')") is var left and > 0)
         {
+            // A run that ended with changes left (a refused photo, the connection lost) is not waited for in vain.
+            stopped = await page.Locator("[data-testid=sync]:not([disabled])").CountAsync() > 0 ? stopped + 1 : 0;
+            if (stopped >= 20)
+            {
+                var why = await page.GetByTestId("sync-error").AllTextContentsAsync();
+                var error = errors.Count > 0 ? errors[^1] : "no error in the console";
+                throw new CliException($"{served}: the sync stopped with {left} of {queued} changes in the outbox: {(why.Count > 0 ? why[0] : "no reason shown")}; {error}");
+            }
+
             await Task.Delay(100, cancellationToken);
         }
 
@@ -251,7 +272,14 @@ public static class FieldAppLoadBench
             try
             {
                 var sizes = await request.SizesAsync();
-                return (sizes.RequestHeadersSize + sizes.RequestBodySize, sizes.ResponseHeadersSize + sizes.ResponseBodySize);
+                var body = (long)sizes.RequestBodySize;
+                if (body == 0 && await request.HeaderValueAsync("content-length") is { } length)
+                {
+                    // A blob body (a photo chunk) is not seen by the protocol: its declared length is what went out.
+                    body = long.Parse(length, CultureInfo.InvariantCulture);
+                }
+
+                return (sizes.RequestHeadersSize + body, sizes.ResponseHeadersSize + sizes.ResponseBodySize);
             }
             catch (PlaywrightException)
             {

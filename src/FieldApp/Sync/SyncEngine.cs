@@ -95,6 +95,11 @@ public sealed class SyncEngine(FieldData data, FieldApi api, LocalStore store, T
         {
             LastError = e.Status == HttpStatusCode.Unauthorized ? texts["device_refused"] : e.Message;
         }
+        catch (Exception e) when (e is JSException or JsonException or InvalidOperationException)
+        {
+            // Something on the device itself (its storage, a change it cannot read): said, not swallowed; the outbox stays as it was.
+            LastError = texts["sync_failed"] + e.Message;
+        }
         finally
         {
             Progress = null;
