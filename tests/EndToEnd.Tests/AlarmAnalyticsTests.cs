@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Playwright;
 using WorkOrders.Tests;
 using WorkOrders.Ticketing.Access;
@@ -34,5 +35,14 @@ public sealed class AlarmAnalyticsTests : BrowserTest
         await Expect(page.GetByTestId("alarm-grid").Locator("tbody tr").First).ToContainTextAsync($"M-{org.Suffix} Pump");
         await Expect(page.GetByTestId("chattering-grid").GetByTestId("asset-chatters")).ToHaveTextAsync(["2"]);
         await Expect(page.GetByTestId("chattering-grid").Locator($"a[href='/assets?id={set.MachineId}']")).ToBeVisibleAsync();
+
+        // An episode's own page lists its events on the first open.
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
+        var (episode, events) = await connection.QuerySingleAsync<(long, int)>(
+            "SELECT episode_id, count(*)::int FROM alarm_events WHERE asset_id = @MachineId AND episode_id IS NOT NULL GROUP BY episode_id ORDER BY 2 DESC, 1 LIMIT 1",
+            new { set.MachineId });
+        Assert.True(events >= 2, $"episode {episode} has {events} event(s): too few to tell rows from the empty grid's message");
+        await Browser.OpenAsync(page, $"/alarms/episodes/{episode}");
+        await Expect(page.GetByTestId("alarm-events").Locator("tbody tr")).ToHaveCountAsync(events);
     }
 }

@@ -28,6 +28,20 @@ public sealed class AssetRegisterJourneyTests : BrowserTest
             await Browser.OpenAsync(admin, $"/culture?culture={culture}&returnUrl=/assets?id={line}");
             await Expect(admin.GetByTestId("asset-name")).ToContainTextAsync($"L-{s}");
 
+            // A filter turns the tree into a grid of matches, read at once; cleared and set anew, it reads again.
+            var filter = admin.GetByTestId("asset-filter-text");
+            await filter.FillAsync($"M-{s}");
+            await filter.PressAsync("Tab");
+            await Expect(admin.GetByTestId("asset-grid-link")).ToHaveTextAsync([$"M-{s}"]);
+            await filter.FillAsync("");
+            await filter.PressAsync("Tab");
+            await Expect(admin.GetByTestId("asset-grid")).ToHaveCountAsync(0);
+            await filter.FillAsync($"L-{s}");
+            await filter.PressAsync("Tab");
+            await Expect(admin.GetByTestId("asset-grid-link")).ToHaveTextAsync([$"L-{s}"]);
+            await filter.FillAsync("");
+            await filter.PressAsync("Tab");
+
             // Registered under the line: the form offers only the kinds a line may hold, so a machine is already chosen.
             await admin.GetByTestId("asset-new-child").ClickAsync();
             var form = admin.GetByTestId("asset-form");

@@ -54,5 +54,11 @@ public sealed class ExportJourneyTests : BrowserTest
         // The notification leads to the same file.
         await Browser.OpenAsync(page, "/notifications");
         await Expect(page.GetByTestId("notification-link").First).ToHaveAttributeAsync("href", new Regex(@"^/api/v1/exports/\d+/file$"));
+
+        // The administrator finds it among everyone's exports on the first open of the page.
+        var admin = await Browser.SignInAsync(Chromium, Host.BaseAddress, org[Role.Admin].UserName, TestOrg.Password);
+        await Browser.OpenAsync(admin, "/admin/exports");
+        var job = admin.GetByTestId("export-admin-list").Locator("tbody tr").Filter(new() { HasText = org.Suffix });
+        await Expect(job.GetByTestId("export-admin-job-state")).ToHaveAttributeAsync("data-state", "ready");
     }
 }

@@ -60,6 +60,10 @@ public sealed class MeterJourneyTests : BrowserTest
         await Expect(row.GetByTestId("meter-lifetime")).ToHaveTextAsync("50 h");
         await Expect(page.GetByTestId("reading-reset-mark")).ToHaveTextAsync(resetMark);
 
+        // Opened afresh, the page shows the first meter's two readings at once (the backwards one was not stored).
+        await Browser.OpenAsync(page, $"/assets/{org.MachineId}/meters");
+        await Expect(page.GetByTestId("reading-history").Locator("tbody tr")).ToHaveCountAsync(2);
+
         // The label sheet of the machine: its code and QR, nothing of the app around it when printed.
         await page.GetByTestId("meters-labels").ClickAsync();
         var label = page.GetByTestId("asset-label");
