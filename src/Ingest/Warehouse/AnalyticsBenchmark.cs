@@ -166,11 +166,15 @@ internal static class AnalyticsBenchmark
                 FROM {Failures} f JOIN assets a ON a.id = f.asset_id
                 WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")} GROUP BY 1, 2, 3) c
             """]);
+        // The page shows the assets with the most downtime over the period (ReliabilityQueries.DefaultHeatmapRows).
         yield return new("heatmap asset x fault x week (downtime)", w => Cells(new ReliabilityQueries(w).Heatmap(filter, HeatmapRows.Asset, HeatmapMeasure.DowntimeHours, TimeBucket.Week)), [$"""
-            SELECT count(*), sum(n) FROM (
-                SELECT a.id, f.failure_code, date_trunc('week', f.created_at), count(*) AS n, sum(f.downtime_hours)
+            WITH cells AS (
+                SELECT a.id AS row_key, a.code || ' ' || a.name AS row_label, f.failure_code, date_trunc('week', f.created_at), count(*) AS n,
+                       coalesce(sum(f.downtime_hours), 0) AS value
                 FROM {Failures} f JOIN assets a ON a.id = f.asset_id
-                WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")} GROUP BY 1, 2, 3) c
+                WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")} GROUP BY 1, 2, 3, 4),
+            top AS (SELECT row_key FROM cells GROUP BY row_key ORDER BY sum(value) DESC, min(row_label) LIMIT {ReliabilityQueries.DefaultHeatmapRows})
+            SELECT count(*), sum(n) FROM cells WHERE row_key IN (SELECT row_key FROM top)
             """]);
         yield return new("Pareto of fault codes", w => [.. new ReliabilityQueries(w).Pareto(filter).Select(b => (double)b.Failures)], [$"""
             SELECT count(*) AS n FROM {Failures} f WHERE f.created_at >= @from AND f.created_at < @to AND {F("f")}
@@ -265,14 +269,26 @@ internal static class AnalyticsBenchmark
                   SELECT {Columns}, resolution_due_at, false FROM {Open} o WHERE resolution_due_at < snapshot_at) w
             WHERE w.resolution_due_at >= @from AND w.resolution_due_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
             """);
+        // Preventive work is due when its plan's occurrence is (moved or not; a missed one counts as late), with 10% of
+        // the plan's shortest calendar interval as the grace; preventive work of no plan is due at its own due date.
         foreach (var grace in new[] { false, true })
         {
-            var allowance = grace ? "make_interval(secs => round(0.1 * extract(epoch FROM w.due_at - w.created_at)))" : "interval '0'";
+            var allowance = grace ? "make_interval(secs => 0.1 * coalesce(w.interval_seconds, extract(epoch FROM w.due_at - w.created_at)))" : "interval '0'";
             yield return (grace ? "KPI PM compliance (+10%)" : "KPI PM compliance", w => Ratio(Kpis(w).PmCompliance(filter, grace)), p => $"""
                 SELECT {p("w.due_at")} AS period, count(*) FILTER (WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= w.due_at + {allowance}), count(*)
-                FROM (SELECT {Columns}, created_at, due_at, resolved_at FROM {Archived} a WHERE status <> 'cancelled' AND work_type = 'preventive'
+                FROM (SELECT {Columns}, created_at, due_at, resolved_at, NULL::float8 AS interval_seconds FROM {Archived} a
+                      WHERE status <> 'cancelled' AND work_type = 'preventive' AND NOT EXISTS (SELECT 1 FROM pm_occurrences x WHERE x.work_order_id = a.work_order_id)
                       UNION ALL
-                      SELECT {Columns}, created_at, due_at, NULL FROM {Open} o WHERE work_type = 'preventive') w
+                      SELECT {Columns}, created_at, due_at, NULL, NULL FROM {Open} o
+                      WHERE work_type = 'preventive' AND NOT EXISTS (SELECT 1 FROM pm_occurrences x WHERE x.work_order_id = o.work_order_id)
+                      UNION ALL
+                      SELECT coalesce(w.department_id, t.department_id), o.asset_id, 'preventive', w.priority, 'pm', w.custom_fields, w.created_at,
+                             coalesce(o.moved_to, o.due_at), w.resolved_at,
+                             (SELECT min(r.every_n * CASE r.unit WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 30.4375 WHEN 'year' THEN 365.25 END)
+                              FROM pm_triggers r WHERE r.plan_id = p.id) * 86400
+                      FROM pm_occurrences o JOIN pm_plans p ON p.id = o.plan_id JOIN templates t ON t.id = p.template_id
+                      LEFT JOIN work_orders w ON w.id = o.work_order_id
+                      WHERE o.status IN ('generated', 'missed') AND coalesce(w.status, '') <> 'cancelled') w
                 WHERE w.due_at >= @from AND w.due_at < @to AND {F("w")} GROUP BY 1 ORDER BY 1
                 """);
         }
