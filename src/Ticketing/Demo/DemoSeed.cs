@@ -234,9 +234,11 @@ public sealed partial class DemoSeed(NpgsqlDataSource dataSource, Users users, T
                 new("downtime_hours", "Downtime (hours)", FieldKind.Number, Min: 0, Max: 1000, Labels: TemplateSchema.Label("zh-TW", "停機時數")),
                 new("observed_on", "Observed on", FieldKind.Date, Labels: TemplateSchema.Label("zh-TW", "發現日期")),
             ]),
+            // The demo's PM plans raise their work on this template with no field values (a plan's triggers hold its
+            // interval), so none of its fields may be required.
             new("Preventive maintenance", WorkType.Preventive, 3, maintenance, AssetRequired: true, Fields:
             [
-                new("interval_days", "Interval (days)", FieldKind.Number, Required: true, Min: 1, Max: 3650, Labels: TemplateSchema.Label("zh-TW", "週期（天）")),
+                new("interval_days", "Interval (days)", FieldKind.Number, Min: 1, Max: 3650, Labels: TemplateSchema.Label("zh-TW", "週期（天）")),
                 new("checklist", "Checklist", FieldKind.Text, MaxLength: 4000, Labels: TemplateSchema.Label("zh-TW", "檢查清單")),
             ]),
             new("Safety inspection", WorkType.Inspection, 3, facilities, Fields:

@@ -1,5 +1,9 @@
 using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using WorkOrders.Tests;
+using WorkOrders.Ticketing.Maintenance;
+using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ticketing.Tests.Meters;
 
@@ -40,5 +44,27 @@ public class DemoMaintenanceSeedTests(TestDatabase database) : IClassFixture<Tes
             """);
         Assert.Equal(1, press.Resets);
         Assert.True(press.Lifetime > press.Value, $"lifetime {press.Lifetime} should carry over the reset beyond the counter's {press.Value}");
+    }
+
+    [Fact]
+    public async Task the_demo_plans_raise_their_preventive_work_over_the_next_months_none_refused()
+    {
+        var clock = DemoSeeds.Clock();
+        await DemoSeeds.For(database, clock).SeedAsync(CancellationToken.None);
+        var generator = new PmGenerator(
+            database.DataSource, new CreateWorkOrder(database.DataSource, clock), clock, Options.Create(new PmOptions()), NullLogger<PmGenerator>.Instance);
+        for (var day = 0; day < 120; day++)
+        {
+            await generator.RunPassAsync(CancellationToken.None);
+            clock.Advance(TimeSpan.FromDays(1));
+        }
+
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var refused = (await connection.QueryAsync<string>("SELECT DISTINCT note FROM pm_occurrences WHERE status = 'missed' AND work_order_id IS NULL AND note IS NOT NULL")).ToList();
+        Assert.Empty(refused);
+        var statuses = await connection.ExecuteScalarAsync<string>("SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM (SELECT status, count(*) AS n FROM pm_occurrences GROUP BY 1) s");
+        // Nobody works the generated work, so each plan's later occurrences are skipped (its overlap policy).
+        Assert.Equal("generated 4, skipped 14", statuses);
+        Assert.Equal(4, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM work_orders WHERE source = 'pm'"));
     }
 }
