@@ -8,7 +8,7 @@ namespace WorkOrders.Analytics.Warehouse;
 /// The DuckDB warehouse: facts of archived work orders and their status intervals, the open-work snapshot, and the
 /// dimensions, each table described once (see <see cref="WarehouseTable"/>), with the derivations the ingest runs
 /// in DuckDB beside the tables they fill. Times are UTC TIMESTAMP (DuckDB's TIMESTAMPTZ arithmetic is many times
-/// slower). Dimensions and the snapshot are replaced whole in each ingest transaction, so they carry no key
+/// slower). Dimensions and the snapshot are replaced whole in an ingest transaction, so they carry no key
 /// constraints (DuckDB checks a key against rows deleted earlier in the same transaction).
 /// </summary>
 public static class WarehouseSchema
@@ -49,12 +49,12 @@ public static class WarehouseSchema
         key: "key");
 
     public static readonly WarehouseTable Departments = new(
-        "dim_department", "Departments, replaced whole each run.",
+        "dim_department", "Departments, replaced whole by a run that finds its sources written.",
         [Required("department_id", BigInt, "id"), Required("name", Varchar, "name")],
         "SELECT {columns} FROM departments");
 
     public static readonly WarehouseTable Users = new(
-        "dim_user", "Users, replaced whole each run.",
+        "dim_user", "Users, replaced whole by a run that finds its sources written.",
         [
             Required("user_id", BigInt, "id"), Required("user_name", Varchar, "user_name"), Required("display_name", Varchar, "display_name"),
             Required("role", Varchar, "role"), Optional("department_id", BigInt, "department_id"), Required("active", ColumnType.Boolean, "active"),
@@ -62,7 +62,7 @@ public static class WarehouseSchema
         "SELECT {columns} FROM users");
 
     public static readonly WarehouseTable Assets = new(
-        "dim_asset", "Assets with the site at the root of their tree and their path of codes from it, replaced whole each run.",
+        "dim_asset", "Assets with the site at the root of their tree and their path of codes from it, replaced whole by a run that finds its sources written.",
         [
             Required("asset_id", BigInt, "a.id"), Required("code", Varchar, "a.code"), Required("name", Varchar, "a.name"), Required("kind", Varchar, "a.kind"),
             Optional("parent_id", BigInt, "a.parent_id"), Optional("asset_type", Varchar, "a.asset_type"), Optional("location", Varchar, "a.location"),
@@ -78,7 +78,7 @@ public static class WarehouseSchema
         """);
 
     public static readonly WarehouseTable Templates = new(
-        "dim_template", "Templates, replaced whole each run.",
+        "dim_template", "Templates, replaced whole by a run that finds its sources written.",
         [
             Required("template_id", BigInt, "id"), Required("name", Varchar, "name"), Required("work_type", Varchar, "work_type"),
             Required("default_priority", SmallInt, "default_priority"), Required("department_id", BigInt, "department_id"),
@@ -87,7 +87,7 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable TemplateFields = new(
         "dim_template_field",
-        "The custom fields of each template, with the neutral label and the labels per culture as JSON text ({\"zh-TW\": \"...\"}), replaced whole each run.",
+        "The custom fields of each template, with the neutral label and the labels per culture as JSON text ({\"zh-TW\": \"...\"}), replaced whole by a run that finds its sources written.",
         [
             Required("template_id", BigInt, "t.id"), Required("key", Varchar, "f->>'key'"), Required("label", Varchar, "coalesce(f->>'label', f->>'key')"),
             Optional("labels", Varchar, "(f->'labels')::text"), Required("kind", Varchar, "coalesce(f->>'kind', 'text')"),
@@ -154,12 +154,13 @@ public static class WarehouseSchema
         ],
         key: "run_id");
 
-    // The PM programme and the meters are copied whole in each run: occurrences change after they are made (a work
-    // order completes, a planner moves one), and the readings of a year of a plant are a few hundred thousand rows.
+    // The PM programme and the meters are copied whole when a table they read was written: occurrences change after
+    // they are made (a work order completes, a planner moves one), and the readings of a year of a plant are a few
+    // hundred thousand rows.
     // Numeric columns of PostgreSQL arrive as DOUBLE; estimated hours and meter values need no exact decimals here.
     public static readonly WarehouseTable PmPlans = new(
         "dim_pm_plan",
-        "Preventive maintenance plans with the department of their template and a description of their triggers, replaced whole each run.",
+        "Preventive maintenance plans with the department of their template and a description of their triggers, replaced whole by a run that finds its sources written.",
         [
             Required("plan_id", BigInt, "p.id"), Required("name", Varchar, "p.name"), Required("template_id", BigInt, "p.template_id"),
             Required("department_id", BigInt, "t.department_id"), Optional("asset_id", BigInt, "p.asset_id"), Optional("asset_type", Varchar, "p.asset_type"),
@@ -181,7 +182,7 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable PmOccurrences = new(
         "fact_pm_occurrence",
-        "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress, replaced whole each run.",
+        "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress, replaced whole by a run that finds its sources written.",
         [
             Required("occurrence_id", BigInt, "o.id"), Required("plan_id", BigInt, "o.plan_id"), Required("asset_id", BigInt, "o.asset_id"),
             Required("department_id", BigInt, "coalesce(w.department_id, t.department_id)"), Optional("trigger_kind", Varchar, "r.kind"),
@@ -197,7 +198,7 @@ public static class WarehouseSchema
         """);
 
     public static readonly WarehouseTable MeterReadings = new(
-        "fact_meter_reading", "Every meter reading with its meter and asset, replaced whole each run.",
+        "fact_meter_reading", "Every meter reading with its meter and asset, replaced whole by a run that finds its sources written.",
         [
             Required("reading_id", BigInt, "r.id"), Required("meter_id", BigInt, "r.meter_id"), Required("asset_id", BigInt, "m.asset_id"),
             Required("meter_name", Varchar, "m.name"), Required("unit", Varchar, "m.unit"), Required("read_at", Timestamp, "r.read_at"),
@@ -208,18 +209,18 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable PmModes = new(
         "fact_pm_mode",
-        "One row per preventive work order that names the fault mode it addressed (its custom field \"fault_code\", as corrective work records the mode that failed), replaced whole each run.",
+        "One row per preventive work order that names the fault mode it addressed (its custom field \"fault_code\", as corrective work records the mode that failed), replaced whole by a run that finds its sources written.",
         [
             Required("work_order_id", BigInt, "w.id"), Required("asset_id", BigInt, "w.asset_id"), Required("fault_code", Varchar, "w.custom_fields->>'fault_code'"),
             Required("created_at", Timestamp, "w.created_at"),
         ],
         "SELECT {columns} FROM work_orders w WHERE w.work_type = 'preventive' AND w.asset_id IS NOT NULL AND w.custom_fields->>'fault_code' IS NOT NULL");
 
-    // Inspection rounds and their findings are copied whole in each run, as the PM occurrences are: a round changes
+    // Inspection rounds and their findings are copied whole, as the PM occurrences are: a round changes
     // after it is made (started, completed, missed), and a plant's rounds of a year are some thousands of rows.
     public static readonly WarehouseTable InspectionRounds = new(
         "fact_inspection_round",
-        "One row per inspection round (one per route and slot) with its timeliness: on_time (completed by the end of its window), late (completed after it), missed, or null while open; replaced whole each run.",
+        "One row per inspection round (one per route and slot) with its timeliness: on_time (completed by the end of its window), late (completed after it), missed, or null while open; replaced whole by a run that finds its sources written.",
         [
             Required("round_id", BigInt, "r.id"), Required("route_id", BigInt, "r.route_id"), Required("route_name", Varchar, "ro.name"),
             Required("route_version", Integer, "r.route_version"), Required("slot_key", Varchar, "r.slot_key"), Required("slot_at", Timestamp, "r.slot_at"),
@@ -233,7 +234,7 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable InspectionFindings = new(
         "fact_inspection_finding",
-        "One row per finding of a round: the failed result's asset, check (its label and fault code as the round's route version states them), verdict, and the work order it raised or joined; replaced whole each run.",
+        "One row per finding of a round: the failed result's asset, check (its label and fault code as the round's route version states them), verdict, and the work order it raised or joined; replaced whole by a run that finds its sources written.",
         [
             Required("finding_id", BigInt, "f.id"), Required("round_id", BigInt, "f.round_id"), Required("route_id", BigInt, "r.route_id"),
             Required("asset_id", BigInt, "f.asset_id"), Required("check_id", BigInt, "f.check_id"), Required("check_label", Varchar, "i.label"),
@@ -336,13 +337,13 @@ public static class WarehouseSchema
     /// <summary>The rollups a run adds to (see <see cref="DeriveRollups"/>).</summary>
     public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays, RepeatDays];
 
-    /// <summary>The dimensions copied whole from PostgreSQL in each run.</summary>
+    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates, TemplateFields];
 
-    /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL in each run.</summary>
+    /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings, PmModes];
 
-    /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL in each run.</summary>
+    /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];
 
     /// <summary>The sensor alarms, copied incrementally from PostgreSQL and merged by key (see <see cref="MergeStaged"/>).</summary>

@@ -101,6 +101,11 @@ public sealed partial class WarehouseTable
         }
 
         ArrowSchema = new Schema(columns.Select(c => new Field(c.Name, c.ArrowType, c.Nullable)), null);
+        if (source is not null)
+        {
+            var defined = CommonTable().Matches(source).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+            SourceTables = [.. ReadTable().Matches(source).Select(m => m.Groups[1].Value).Where(t => !defined.Contains(t)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        }
     }
 
     public string Name { get; }
@@ -110,6 +115,9 @@ public sealed partial class WarehouseTable
     public IReadOnlyList<WarehouseColumn> Columns { get; }
 
     public string? Key { get; }
+
+    /// <summary>The PostgreSQL tables its query reads (after FROM or JOIN, its own WITH names left out); none for a table not copied.</summary>
+    public IReadOnlyList<string> SourceTables { get; } = [];
 
     /// <summary>The same table under another name: the staging table an incremental copy lands in before it is merged.</summary>
     public WarehouseTable Named(string name) => new(name, Purpose, Columns, _source, Key);
@@ -146,4 +154,10 @@ public sealed partial class WarehouseTable
 
     [GeneratedRegex(@"\{([a-z_]+)(?::([a-z_]+))?\}")]
     private static partial Regex Placeholder();
+
+    [GeneratedRegex(@"\b(?:FROM|JOIN)\s+([a-z_]+)\b(?!\s*\()")]
+    private static partial Regex ReadTable();
+
+    [GeneratedRegex(@"\b(?:WITH(?:\s+RECURSIVE)?|,)\s+([a-z_]+)\s+AS\s*\(")]
+    private static partial Regex CommonTable();
 }

@@ -4,24 +4,29 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Spectre.Console;
 using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Ingest.Generate;
 
 namespace WorkOrders.Ingest.Warehouse;
 
 /// <summary>
 /// Measures, in one run: the raw binary COPY OUT rate of the fact queries (bytes read and thrown away), a full
-/// ingest into a fresh warehouse file, and a second ingest with nothing new. Prints a table; asserts nothing.
+/// ingest into a fresh warehouse file, a second ingest with nothing new, and optionally one after more history was
+/// generated (a new organisation, as a plant joining). Prints a table; asserts nothing.
 /// </summary>
 internal static class IngestBenchmark
 {
     public static Command Verb()
     {
         var warehouse = Cli.WarehouseOption("the DuckDB file to ingest into; it is deleted and made anew");
-        var command = new Command("bench-ingest", "measure ingest rows/s against the raw COPY OUT rate, peak memory, and a no-op re-run") { warehouse };
-        command.SetRun((parsed, cancellationToken) => RunAsync(parsed.GetRequiredValue(warehouse), cancellationToken));
+        var more = Cli.Whole(
+            "--then-generate", "after the no-op re-run, generate this many more work orders (a new organisation, archived) and measure the run that takes them; 0: none",
+            0, 0, 1_000_000);
+        var command = new Command("bench-ingest", "measure ingest rows/s against the raw COPY OUT rate, peak memory, a no-op re-run and an incremental one") { warehouse, more };
+        command.SetRun((parsed, cancellationToken) => RunAsync(parsed.GetRequiredValue(warehouse), parsed.GetValue(more), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string path, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string path, int more, CancellationToken cancellationToken)
     {
         foreach (var file in new[] { path, path + ".wal" }.Where(File.Exists))
         {
@@ -49,7 +54,17 @@ internal static class IngestBenchmark
                 }
             }),
             cancellationToken);
-        var again = await ingest.RunAsync(warehouse, null, cancellationToken);
+
+        var (again, noOpStages) = await TimedRunAsync(data, warehouse, cancellationToken);
+        (IngestResult Run, List<(string Stage, TimeSpan Took)> Stages, GenerationResult Generated)? incremental = null;
+        if (more > 0)
+        {
+            var generated = await new HistoryGenerator(data).RunAsync(
+                new GenerateOptions(more, 12, Environment.TickCount & int.MaxValue, DateOnly.FromDateTime(DateTime.UtcNow)), null, cancellationToken);
+            var (run, runStages) = await TimedRunAsync(data, warehouse, cancellationToken);
+            incremental = (run, runStages, generated);
+        }
+
         var ingestRows = full.WorkOrders + full.Events;
 
         var table = new Table().AddColumns("measure", "value");
@@ -65,10 +80,46 @@ internal static class IngestBenchmark
         }
 
         table.AddRow("  derived intervals, dates, commit", $"{(full.Duration - previous).TotalSeconds:F2} s");
-        table.AddRow("re-run with nothing new", $"{again.Duration.TotalMilliseconds:F0} ms");
+        AddStages(table, "re-run with nothing new", again, noOpStages);
+        if (incremental is var (next, nextStages, made))
+        {
+            AddStages(table, $"run after {made.WorkOrders:N0} more work orders generated ({next.WorkOrders:N0} archived, {next.Events:N0} events)", next, nextStages);
+        }
+
         table.AddRow("peak working set of this process", $"{Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):N0} MiB");
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// <summary>One more run, with its time by stage: each named point of the run (see <see cref="WarehouseIngest.AtStage"/>) ends one.</summary>
+    private static async Task<(IngestResult Run, List<(string Stage, TimeSpan Took)> Stages)> TimedRunAsync(
+        NpgsqlDataSource data, DuckDB.NET.Data.DuckDBConnection warehouse, CancellationToken cancellationToken)
+    {
+        var stages = new List<(string Stage, TimeSpan Took)>();
+        var since = Stopwatch.StartNew();
+        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, WarehouseCommands.BusinessHours())
+        {
+            AtStage = stage =>
+            {
+                if (!stage.StartsWith("first batch of ", StringComparison.Ordinal))
+                {
+                    stages.Add((stage, since.Elapsed));
+                    since.Restart();
+                }
+            },
+        };
+        since.Restart();
+        return (await ingest.RunAsync(warehouse, null, cancellationToken), stages);
+    }
+
+    // The run's total, then each stage that took a millisecond or more (a table kept as it was takes less).
+    private static void AddStages(Table table, string what, IngestResult run, List<(string Stage, TimeSpan Took)> stages)
+    {
+        table.AddRow(what, $"{run.Duration.TotalMilliseconds:F0} ms");
+        foreach (var (stage, took) in stages.Where(s => s.Took.TotalMilliseconds >= 1))
+        {
+            table.AddRow($"  until {stage}", $"{took.TotalMilliseconds:F0} ms");
+        }
     }
 
     private static async Task<(long Rows, double Seconds)> RawCopyAsync(NpgsqlDataSource data, CancellationToken cancellationToken)

@@ -38,6 +38,21 @@ public sealed partial class WarehouseIngest(
     /// <summary>A snapshot that sees no transaction: the watermark of an empty warehouse.</summary>
     internal const string NothingSeen = "1:1:";
 
+    // The change log's rows are kept a day (runs come minutes apart); the newest transaction deleted is recorded, and a run
+    // whose previous snapshot had not seen every transaction up to it copies every table whole. Concurrent runs delete
+    // the same rows one after the other and keep the greater mark.
+    private const string PurgeChanges = """
+        WITH gone AS (DELETE FROM warehouse_changes WHERE changed_at < now() - interval '1 day' RETURNING xid)
+        UPDATE warehouse_changes_purged SET purged_xid = greatest(purged_xid, (SELECT max(xid) FROM gone))
+        WHERE EXISTS (SELECT 1 FROM gone)
+        """;
+
+    // Whether the log holds every change since the snapshot {1} (with xmin {0}), and the tables written since.
+    private const string ChangedSources = """
+        SELECT coalesce((SELECT purged_xid < '{0}'::xid8 FROM warehouse_changes_purged), true),
+               array(SELECT DISTINCT source FROM warehouse_changes WHERE xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(xid, '{1}'::pg_snapshot))
+        """;
+
     /// <summary>
     /// The rows of a table aliased <c>{row}</c> (see <see cref="SourceScope.Changed"/>) last written by a transaction the
     /// snapshot <paramref name="from"/> could not see, read in the snapshot <paramref name="to"/>. A row's xmin is the
@@ -80,6 +95,7 @@ public sealed partial class WarehouseIngest(
         var stopwatch = Stopwatch.StartNew();
         var startedAt = clock.GetUtcNow().UtcDateTime;
         await using var source = await dataSource.OpenConnectionAsync(cancellationToken);
+        await PurgeChangesAsync(source, cancellationToken);
         await using var snapshot = await source.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         string to;
         await using (var current = new NpgsqlCommand("SELECT pg_current_snapshot()::text", source, snapshot))
@@ -90,6 +106,7 @@ public sealed partial class WarehouseIngest(
         var from = Scalar<string?>(warehouse, "SELECT snapshot FROM ingest_watermark WHERE id = 1") ?? NothingSeen;
         var runId = Scalar<long>(warehouse, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_run");
         var scope = new SourceScope(runId, ArchivedAfter(from), startedAt, ChangedAfter(from, to));
+        var written = await WrittenSinceAsync(source, snapshot, from, cancellationToken);
 
         // DuckDB's buffer pool would otherwise grow to most of the machine's memory; past this it spills to disk.
         Execute(warehouse, "SET memory_limit = '512MB'");
@@ -103,10 +120,16 @@ public sealed partial class WarehouseIngest(
                 AtStage?.Invoke($"derived {table.Name}");
             }
 
-            foreach (var dimension in WarehouseSchema.Dimensions.Concat(WarehouseSchema.Programme).Concat(WarehouseSchema.Inspections))
+            foreach (var whole in WarehouseSchema.Dimensions.Concat(WarehouseSchema.Programme).Concat(WarehouseSchema.Inspections))
             {
-                Execute(warehouse, $"DELETE FROM {dimension.Name}");
-                await Copy(dimension);
+                if (written is not null && !whole.SourceTables.Any(written.Contains))
+                {
+                    AtStage?.Invoke($"kept {whole.Name}");
+                    continue;
+                }
+
+                Execute(warehouse, $"DELETE FROM {whole.Name}");
+                await Copy(whole);
             }
 
             var alarms = new List<long>();
@@ -119,12 +142,15 @@ public sealed partial class WarehouseIngest(
 
             var workOrders = await Copy(WarehouseSchema.WorkOrders);
             var events = await Copy(WarehouseSchema.Events);
-            Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours));
-            Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId));
+            if (workOrders > 0)
+            {
+                Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours));
+                Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId));
 
-            // The rollups take the sums of this run's work orders; a work order is archived once, so they are added.
-            Execute(warehouse, WarehouseSchema.DeriveRollups(runId) + WarehouseSchema.RollupsKept);
-            AtStage?.Invoke("derived rollups");
+                // The rollups take the sums of this run's work orders; a work order is archived once, so they are added.
+                Execute(warehouse, WarehouseSchema.DeriveRollups(runId) + WarehouseSchema.RollupsKept);
+                AtStage?.Invoke("derived rollups");
+            }
 
             Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
             var open = await Copy(WarehouseSchema.OpenWorkOrders);
@@ -148,6 +174,38 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, "ROLLBACK");
             throw;
         }
+    }
+
+    private async Task PurgeChangesAsync(NpgsqlConnection source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var purge = new NpgsqlCommand(PurgeChanges, source);
+            await purge.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            // A read-only standby: its primary's ingest, if any, keeps the log short; this run reads what is there.
+            LogReadOnly();
+        }
+    }
+
+    /// <summary>
+    /// The PostgreSQL tables written by transactions the snapshot <paramref name="from"/> could not see, read in the run's
+    /// snapshot; null when that is not known (a first run, or a log that no longer goes back that far): copy all.
+    /// </summary>
+    private static async Task<HashSet<string>?> WrittenSinceAsync(NpgsqlConnection source, NpgsqlTransaction snapshot, string from, CancellationToken cancellationToken)
+    {
+        if (from == NothingSeen)
+        {
+            return null;
+        }
+
+        var sql = string.Format(CultureInfo.InvariantCulture, ChangedSources, from.Split(':')[0], from);
+        await using var command = new NpgsqlCommand(sql, source, snapshot);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return reader.GetBoolean(0) ? reader.GetFieldValue<string[]>(1).ToHashSet(StringComparer.Ordinal) : null;
     }
 
     private async Task<long> CopyAsync(
@@ -190,6 +248,9 @@ public sealed partial class WarehouseIngest(
         var value = command.ExecuteScalar();
         return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), CultureInfo.InvariantCulture);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PostgreSQL is read-only here: the warehouse change log was not trimmed")]
+    private partial void LogReadOnly();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingest run {RunId}: {WorkOrders} archived work orders, {Events} events, {Open} open, {AlarmEpisodes} alarm episodes new or changed, in {Seconds:F1} s")]
     private partial void LogRun(long runId, long workOrders, long events, long open, long alarmEpisodes, double seconds);

@@ -1,0 +1,108 @@
+using Dapper;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.Time.Testing;
+using WorkOrders.Analytics.Warehouse;
+using WorkOrders.Tests;
+
+namespace WorkOrders.Ingest.Tests.Warehouse;
+
+/// <summary>
+/// The tables copied whole (dimensions, PM programme, inspections) are copied only by a run that finds one of the
+/// PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells.
+/// </summary>
+public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
+{
+    private static readonly WarehouseTable[] Whole = [.. WarehouseSchema.Dimensions, .. WarehouseSchema.Programme, .. WarehouseSchema.Inspections];
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("workorders-warehouse-changes-").FullName;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 4, 1, 8, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task every_table_a_whole_copy_reads_notes_its_writes_in_every_role()
+    {
+        Assert.Equal(["assets"], WarehouseSchema.Assets.SourceTables);
+        Assert.Equal(["pm_occurrences", "pm_plans", "pm_triggers", "templates", "work_orders"], WarehouseSchema.PmOccurrences.SourceTables);
+        Assert.Equal(
+            ["inspection_findings", "inspection_items", "inspection_results", "inspection_rounds"], WarehouseSchema.InspectionFindings.SourceTables);
+
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var noted = (await connection.QueryAsync<string>(
+            """
+            SELECT t.tgrelid::regclass::text FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE p.proname = 'note_warehouse_change' AND t.tgenabled = 'A'
+            """)).ToHashSet(StringComparer.Ordinal);
+        Assert.All(Whole.SelectMany(t => t.SourceTables), source => Assert.Contains(source, noted));
+    }
+
+    [Fact]
+    public async Task a_run_with_nothing_written_copies_nothing_whole_and_a_write_brings_back_only_the_tables_that_read_it()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 50, org.Suffix + "a");
+        var path = Path.Combine(_folder, "changes.duckdb");
+        long spare;
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            spare = await connection.ExecuteScalarAsync<long>("INSERT INTO departments (name) VALUES (@name) RETURNING id", new { name = "Spare " + org.Suffix });
+        }
+
+        Assert.Equal(Whole.Select(t => "copied " + t.Name), Copied(await StagesAsync(path)));
+
+        var idle = await StagesAsync(path);
+        Assert.Empty(Copied(idle));
+        Assert.Equal(Whole.Select(t => "kept " + t.Name), idle.Where(s => s.StartsWith("kept ", StringComparison.Ordinal)));
+
+        // An asset renamed by the app, and a department deleted by a bulk load with the row triggers off.
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE assets SET name = 'Pump (rebuilt)' WHERE id = @MachineId", org);
+            await using var bulk = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("SET LOCAL session_replication_role = replica; DELETE FROM departments WHERE id = @spare", new { spare }, bulk);
+            await bulk.CommitAsync();
+        }
+
+        Assert.Equal(["copied dim_department", "copied dim_asset"], Copied(await StagesAsync(path)));
+        WarehouseFixture.AssertSame(database.DataSource, path);
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        Assert.Equal(0L, warehouse.ExecuteScalar<long>($"SELECT count(*) FROM dim_department WHERE department_id = {spare}"));
+    }
+
+    [Fact]
+    public async Task a_run_whose_previous_snapshot_is_older_than_the_trimmed_log_copies_everything_whole()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var path = Path.Combine(_folder, "trimmed.duckdb");
+        await StagesAsync(path);
+
+        // A write of two days ago: the next run deletes it from the log and records its transaction as trimmed, so the
+        // run after it cannot know what changed before that and copies every table.
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                "UPDATE templates SET name = name WHERE id = @TemplateId; UPDATE warehouse_changes SET changed_at = now() - interval '2 days' WHERE source = 'templates'",
+                org);
+        }
+
+        var trimming = await StagesAsync(path);
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM warehouse_changes WHERE changed_at < now() - interval '1 day'"));
+        }
+
+        Assert.Equal(Whole.Select(t => "copied " + t.Name), Copied(trimming));
+        Assert.Empty(Copied(await StagesAsync(path)));
+    }
+
+    private static IEnumerable<string> Copied(IEnumerable<string> stages) =>
+        stages.Where(s => s.StartsWith("copied ", StringComparison.Ordinal) && Whole.Any(t => s == "copied " + t.Name));
+
+    private async Task<List<string>> StagesAsync(string path)
+    {
+        var stages = new List<string>();
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, stages.Add);
+        return stages;
+    }
+}
