@@ -120,6 +120,9 @@ internal static class IngestBenchmark
         {
             table.AddRow($"  until {stage}", $"{took.TotalMilliseconds:F0} ms");
         }
+
+        var staged = stages.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Took);
+        table.AddRow("  the commits", $"{(run.Duration - staged).TotalMilliseconds:F0} ms");
     }
 
     private static async Task<(long Rows, double Seconds)> RawCopyAsync(NpgsqlDataSource data, CancellationToken cancellationToken)

@@ -11,10 +11,6 @@ namespace WorkOrders.Dashboard.Tests.Components;
 /// <summary>The meters component over a real database: entering readings, refusals in the reader's language, resets.</summary>
 public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
 {
-    // Each wait covers a round trip to PostgreSQL and the readings grid's own load: bUnit's 1 s default failed on a
-    // loaded machine.
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
-
     private readonly TestDatabase _database;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 5, 6, 7, 0, 0, TimeSpan.Zero));
 
@@ -39,7 +35,7 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
     private IRenderedComponent<AssetMeters> Render(long assetId)
     {
         var component = Render<AssetMeters>(p => p.Add(c => c.AssetId, assetId));
-        component.WaitForState(() => component.Find("[data-testid=asset-meters]").GetAttribute("data-loaded") == "true", Patience);
+        component.WaitForState(() => component.Find("[data-testid=asset-meters]").GetAttribute("data-loaded") == "true");
         return component;
     }
 
@@ -49,7 +45,7 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
         if (resetReason is not null)
         {
             component.Find("[data-testid=reading-reset] .rz-chkbox-box").Click();
-            component.WaitForState(() => component.FindAll("input[name=reading-reason]").Count == 1, Patience);
+            component.WaitForState(() => component.FindAll("input[name=reading-reason]").Count == 1);
             component.Find("input[name=reading-reason]").Change(resetReason);
         }
 
@@ -67,12 +63,12 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
         component.Find("input[name=meter-name]").Change("Run hours");
         component.Find("input[name=meter-unit]").Change("h");
         component.Find("[data-testid=meter-add-confirm]").Click();
-        component.WaitForAssertion(() => component.Find("[data-testid='meter-Run hours']"), Patience);
+        component.WaitForAssertion(() => component.Find("[data-testid='meter-Run hours']"));
         Record(component, "1200");
 
-        component.WaitForAssertion(() => Assert.Equal("1,200 h", component.Find("[data-testid='meter-Run hours'] [data-testid=meter-latest]").TextContent), Patience);
+        component.WaitForAssertion(() => Assert.Equal("1,200 h", component.Find("[data-testid='meter-Run hours'] [data-testid=meter-latest]").TextContent));
         Assert.Equal("0 h", component.Find("[data-testid='meter-Run hours'] [data-testid=meter-lifetime]").TextContent);
-        component.WaitForAssertion(() => Assert.Equal("Reading recorded.", component.Find("[data-testid=reading-done]").TextContent), Patience);
+        component.WaitForAssertion(() => Assert.Equal("Reading recorded.", component.Find("[data-testid=reading-done]").TextContent));
     }
 
     [Fact]
@@ -86,16 +82,16 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
         Assert.Empty(component.FindAll("[data-testid=meter-add]"));
 
         Record(component, "20");
-        component.WaitForAssertion(() => Assert.Contains("低於前一筆讀數 500", component.Find("[data-testid=error-value]").TextContent, StringComparison.Ordinal), Patience);
+        component.WaitForAssertion(() => Assert.Contains("低於前一筆讀數 500", component.Find("[data-testid=error-value]").TextContent, StringComparison.Ordinal));
 
         _clock.Advance(TimeSpan.FromMinutes(5));
         Record(component, "20", resetReason: "更換計數器");
-        component.WaitForAssertion(() => Assert.Equal("已記錄讀數。", component.Find("[data-testid=reading-done]").TextContent), Patience);
+        component.WaitForAssertion(() => Assert.Equal("已記錄讀數。", component.Find("[data-testid=reading-done]").TextContent));
         Assert.Empty(component.FindAll("[data-testid=error-value]"));
         // The meters reload after the confirmation shows: wait for the new figures rather than read them at once.
-        component.WaitForAssertion(() => Assert.Equal("20 次", component.Find("[data-testid=meter-latest]").TextContent), Patience);
+        component.WaitForAssertion(() => Assert.Equal("20 次", component.Find("[data-testid=meter-latest]").TextContent));
         Assert.Equal("20 次", component.Find("[data-testid=meter-lifetime]").TextContent);
-        component.WaitForAssertion(() => Assert.Equal("歸零：更換計數器", component.Find("[data-testid=reading-reset-mark]").TextContent), Patience);
+        component.WaitForAssertion(() => Assert.Equal("歸零：更換計數器", component.Find("[data-testid=reading-reset-mark]").TextContent));
     }
 
     [Fact]
@@ -108,7 +104,7 @@ public sealed class AssetMetersTests : BunitContext, IClassFixture<TestDatabase>
 
         Record(component, "3", resetReason: " ");
 
-        component.WaitForAssertion(() => Assert.Contains("is required for a reset", component.Find("[data-testid=error-resetReason]").TextContent, StringComparison.Ordinal), Patience);
+        component.WaitForAssertion(() => Assert.Contains("is required for a reset", component.Find("[data-testid=error-resetReason]").TextContent, StringComparison.Ordinal));
         Assert.Equal(0, (await Register.ReadingsAsync(meter.Id, 0, 10, CancellationToken.None)).Value!.Count);
     }
 }

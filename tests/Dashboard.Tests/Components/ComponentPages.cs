@@ -8,6 +8,8 @@ internal static class ComponentPages
 {
     public static void UseDashboardComponents(this BunitContext context)
     {
+        // The components read a real database; bUnit's 1 s default for a wait ran out while the machine was busy.
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         context.JSInterop.Mode = JSRuntimeMode.Loose;
         context.Services.AddRadzenComponents();
         context.Services.AddUiText();
