@@ -148,9 +148,11 @@ public sealed partial class WarehouseIngest(
                 Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId));
 
                 // The rollups take the sums of this run's work orders; a work order is archived once, so they are added.
-                Execute(warehouse, WarehouseSchema.DeriveRollups(runId) + WarehouseSchema.RollupsKept);
+                Execute(warehouse, WarehouseSchema.DeriveRollups(runId));
                 AtStage?.Invoke("derived rollups");
             }
+
+            Execute(warehouse, WarehouseSchema.RollupsKept);
 
             Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
             var open = await Copy(WarehouseSchema.OpenWorkOrders);

@@ -12,12 +12,12 @@ CREATE INDEX warehouse_changes_changed_at ON warehouse_changes (changed_at);
 
 -- One row. The ingest deletes the rows older than a day and records here the newest transaction among them: a run
 -- whose previous snapshot was taken before that transaction ended cannot know what changed, and copies every table
--- whole. Set to this migration's transaction, so a warehouse ingested before the triggers existed is copied whole once.
+-- whole. (A warehouse filled before the triggers existed is of an older schema version, so it is refilled whole.)
 CREATE TABLE warehouse_changes_purged (
     id          boolean PRIMARY KEY DEFAULT true CHECK (id),
     purged_xid  xid8
 );
-INSERT INTO warehouse_changes_purged (purged_xid) VALUES (pg_current_xact_id());
+INSERT INTO warehouse_changes_purged DEFAULT VALUES;
 
 -- One row per transaction and table: the rest of a transaction's statements find theirs by the index.
 CREATE FUNCTION note_warehouse_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -93,7 +93,17 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         }
 
         Assert.Equal(Whole.Select(t => "copied " + t.Name), Copied(trimming));
-        Assert.Empty(Copied(await StagesAsync(path)));
+
+        // Once no transaction older than the trimmed one runs anywhere in the cluster (other tests' databases share its
+        // transaction ids), the log is whole again for the next run's previous snapshot, and a run copies nothing.
+        var copies = new List<int>();
+        do
+        {
+            copies.Add(Copied(await StagesAsync(path)).Count());
+        }
+        while (copies[^1] > 0 && copies.Count < 20);
+
+        Assert.Equal(0, copies[^1]);
     }
 
     private static IEnumerable<string> Copied(IEnumerable<string> stages) =>
