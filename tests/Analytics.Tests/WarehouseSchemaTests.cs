@@ -27,6 +27,22 @@ public sealed class WarehouseSchemaTests : IDisposable
         Assert.Equal(table.Columns.Select(c => (c.Name, c.DuckDbType, c.Nullable, c.Name == table.Key)), described);
     }
 
+    [Theory]
+    [InlineData(1, 10, 3)]
+    [InlineData(5, 5, 1_000_000)]
+    [InlineData(1_000, 10_001_000, 1_000_000)]
+    [InlineData(-4, 4, 2)]
+    public void id_slices_cover_the_range_once_each_no_wider_than_asked(long first, long last, long size)
+    {
+        var slices = IdRange.Slices(first, last, size);
+
+        Assert.Equal(first, slices[0].First);
+        Assert.Equal(last, slices[^1].Last);
+        Assert.All(slices, s => Assert.InRange(s.Last - s.First + 1, 1, size));
+        Assert.All(slices.Zip(slices.Skip(1)), p => Assert.Equal(p.First.Last + 1, p.Second.First));
+        Assert.Equal((last - first + size) / size, slices.Count);
+    }
+
     [Fact]
     public void a_freshly_created_warehouse_holds_the_defined_tables_and_no_others()
     {

@@ -397,9 +397,9 @@ public static class WarehouseSchema
     /// <summary>
     /// Derives <c>fact_status_interval</c> for the work orders of ingest run <paramref name="run"/> from their events:
     /// the spans between status changes, in wall-clock and business seconds. On hold and awaiting feedback stop the
-    /// SLA clock, so they are marked paused.
+    /// SLA clock, so they are marked paused. With <paramref name="slice"/>, only the work orders whose ids it holds.
     /// </summary>
-    public static string DeriveIntervals(long run, BusinessHours hours) => string.Create(CultureInfo.InvariantCulture, $"""
+    public static string DeriveIntervals(long run, BusinessHours hours, IdRange? slice = null) => string.Create(CultureInfo.InvariantCulture, $"""
         INSERT INTO fact_status_interval BY NAME
         SELECT work_order_id, to_status AS status, occurred_at AS started_at, ended_at, date_diff('second', occurred_at, ended_at) AS seconds,
                business_clock((ended_at AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}', {(long)hours.Start.TotalSeconds}, {(long)hours.End.TotalSeconds})
@@ -412,24 +412,26 @@ public static class WarehouseSchema
                    last_value(assignee_id IGNORE NULLS) OVER (PARTITION BY work_order_id ORDER BY event_id
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS assignee
             FROM fact_event
-            WHERE ingest_run_id = {run} AND to_status IS NOT NULL)
+            WHERE ingest_run_id = {run} AND to_status IS NOT NULL AND {In(slice, "work_order_id")})
         WHERE ended_at IS NOT NULL
         """);
 
     /// <summary>
     /// Derives <c>fact_work_order_history</c> for the work orders of ingest run <paramref name="run"/>, from their events
-    /// and status intervals (which arrive in the same run as the work order, since a work order is archived once).
+    /// and status intervals (which arrive in the same run as the work order, since a work order is archived once). With
+    /// <paramref name="slice"/>, only the work orders whose ids it holds.
     /// </summary>
-    public static string DeriveHistory(long run) => string.Create(CultureInfo.InvariantCulture, $"""
+    public static string DeriveHistory(long run, IdRange? slice = null) => string.Create(CultureInfo.InvariantCulture, $"""
         INSERT INTO fact_work_order_history BY NAME
         SELECT w.work_order_id, coalesce(e.rejects, 0) AS rejects, coalesce(e.assigns, 0) AS assigns, coalesce(p.seconds, 0) AS paused_seconds
         FROM fact_work_order w
         LEFT JOIN (SELECT work_order_id, count(*) FILTER (WHERE kind = 'reject') AS rejects, count(*) FILTER (WHERE kind IN ('assign', 'auto_assigned', 'claim', 'reassign')) AS assigns
-                   FROM fact_event WHERE ingest_run_id = {run} GROUP BY work_order_id) e USING (work_order_id)
+                   FROM fact_event WHERE ingest_run_id = {run} AND {In(slice, "work_order_id")} GROUP BY work_order_id) e USING (work_order_id)
         LEFT JOIN (SELECT i.work_order_id, sum(i.seconds) AS seconds FROM fact_status_interval i
-                   WHERE i.paused AND i.work_order_id IN (SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {run})
+                   WHERE i.paused AND {In(slice, "i.work_order_id")}
+                     AND i.work_order_id IN (SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {run} AND {In(slice, "work_order_id")})
                    GROUP BY i.work_order_id) p USING (work_order_id)
-        WHERE w.ingest_run_id = {run}
+        WHERE w.ingest_run_id = {run} AND {In(slice, "w.work_order_id")}
         """);
 
     /// <summary>The row of <c>warehouse_info</c> that says the rollups hold every archived work order (written by each ingest and by <see cref="RebuildRollups"/>).</summary>
@@ -437,16 +439,35 @@ public static class WarehouseSchema
 
     /// <summary>
     /// Adds to the rollups the sums of the archived work orders of ingest run <paramref name="run"/>, from their facts,
-    /// history figures and assignment events (which arrive in the same run as the work order).
+    /// history figures and assignment events (which arrive in the same run as the work order): <see cref="DeriveSums"/>
+    /// and <see cref="DeriveRepeats"/> over the whole run.
     /// </summary>
-    public static string DeriveRollups(long run) => Rollup(string.Create(CultureInfo.InvariantCulture, $"w.ingest_run_id = {run}"));
+    public static string DeriveRollups(long run) => DeriveSums(run) + DeriveRepeats(run);
+
+    /// <summary>
+    /// Adds to every rollup but the repeats the sums of the archived work orders of ingest run <paramref name="run"/>
+    /// (with <paramref name="slice"/>, of those whose ids it holds: each work order counts in its own rows only).
+    /// </summary>
+    public static string DeriveSums(long run, IdRange? slice = null) =>
+        Sums(string.Create(CultureInfo.InvariantCulture, $"w.ingest_run_id = {run} AND {In(slice, "w.work_order_id")}"));
+
+    /// <summary>
+    /// Adds to <c>rollup_repeat_day</c> the gaps the archived work orders of ingest run <paramref name="run"/> make or
+    /// move (with <paramref name="assets"/>, on the assets whose ids it holds: a gap is between failures of one asset).
+    /// </summary>
+    public static string DeriveRepeats(long run, IdRange? assets = null) =>
+        Repeats(string.Create(CultureInfo.InvariantCulture, $"w.ingest_run_id = {run}"), In(assets, "w.asset_id"));
 
     /// <summary>Empties the rollups and sums every archived work order again, as a run would have added them; marks them kept.</summary>
     public static string RebuildRollups { get; } =
-        string.Concat(Rollups.Select(t => $"DELETE FROM {t.Name};\n")) + Rollup("TRUE") + RollupsKept;
+        string.Concat(Rollups.Select(t => $"DELETE FROM {t.Name};\n")) + Sums("TRUE") + Repeats("TRUE", "TRUE") + RollupsKept;
+
+    // The condition that a column's id lies in the range; true without one.
+    private static string In(IdRange? range, string column) =>
+        range is { } r ? string.Create(CultureInfo.InvariantCulture, $"{column} BETWEEN {r.First} AND {r.Last}") : "TRUE";
 
     // The sums of the archived work orders w that meet the condition.
-    private static string Rollup(string scope) => $"""
+    private static string Sums(string scope) => $"""
         INSERT INTO rollup_work_order_day BY NAME
         SELECT measure, day, department_id, work_type, priority, source, category, status,
                count(*) AS n, count(*) FILTER (WHERE met) AS met, coalesce(sum(seconds), 0)::BIGINT AS seconds
@@ -502,12 +523,16 @@ public static class WarehouseSchema
         JOIN fact_work_order w USING (work_order_id)
         GROUP BY ALL;
 
-        -- The gap of each new failure to the archived one before it, and of each failure archived earlier whose
-        -- previous one is new (a work order archived after a later one): it leaves its old gap (-1) for the new (+1).
+        """;
+
+    // The gap of each new failure (archived work order w that meets the condition) to the archived one before it, and of
+    // each failure archived earlier whose previous one is new (a work order archived after a later one): it leaves its
+    // old gap (-1) for the new (+1). Only the failures of assets that meet the second condition.
+    private static string Repeats(string scope, string assets) => $"""
         INSERT INTO rollup_repeat_day BY NAME
         WITH failures AS (
             SELECT w.work_order_id, w.asset_id, w.failure_code, w.created_at, w.department_id, w.work_type, w.priority, w.source, w.category, ({scope}) AS new
-            FROM fact_work_order w WHERE w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL),
+            FROM fact_work_order w WHERE w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL AND {assets}),
         gaps AS (
             SELECT f.*, lag(f.created_at) OVER (PARTITION BY f.asset_id, f.failure_code ORDER BY f.created_at, f.work_order_id) AS previous_all,
                    max(CASE WHEN NOT f.new THEN f.created_at END) OVER (PARTITION BY f.asset_id, f.failure_code ORDER BY f.created_at, f.work_order_id

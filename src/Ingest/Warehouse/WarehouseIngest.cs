@@ -85,6 +85,13 @@ public sealed partial class WarehouseIngest(
     /// </summary>
     public Action<string>? AtStage { get; init; }
 
+    /// <summary>
+    /// The most work orders whose intervals, history and rollups are derived in one statement; a run with more derives
+    /// them in slices of ids. At 512 MB, one statement over ten million work orders and their 52 million events runs out
+    /// of memory; one million fit.
+    /// </summary>
+    public long DeriveSlice { get; init; } = 1_000_000;
+
     public async Task<IngestResult> RunAsync(DuckDBConnection warehouse, IProgress<IngestProgress>? progress, CancellationToken cancellationToken)
     {
         if (_hours.Problems() is [_, ..] problems)
@@ -144,11 +151,21 @@ public sealed partial class WarehouseIngest(
             var events = await Copy(WarehouseSchema.Events);
             if (workOrders > 0)
             {
-                Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours));
-                Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId));
+                // In slices of work orders (and, for the repeats, of assets), so that a first run over millions keeps
+                // within the memory limit; the rollups take the sums of this run's work orders, and since a work order
+                // is archived once, they are added.
+                foreach (var slice in Slices(warehouse, runId, "work_order_id", workOrders))
+                {
+                    Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours, slice));
+                    Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId, slice));
+                    Execute(warehouse, WarehouseSchema.DeriveSums(runId, slice));
+                }
 
-                // The rollups take the sums of this run's work orders; a work order is archived once, so they are added.
-                Execute(warehouse, WarehouseSchema.DeriveRollups(runId));
+                foreach (var assets in Slices(warehouse, runId, "asset_id", workOrders))
+                {
+                    Execute(warehouse, WarehouseSchema.DeriveRepeats(runId, assets));
+                }
+
                 AtStage?.Invoke("derived rollups");
             }
 
@@ -176,6 +193,31 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, "ROLLBACK");
             throw;
         }
+    }
+
+    /// <summary>
+    /// The ranges of a column's ids among the run's work orders, one for each <see cref="DeriveSlice"/> of them (the ids
+    /// of a first run are dense, those of a later run few); null for the whole run when it fits in one.
+    /// </summary>
+    private IEnumerable<IdRange?> Slices(DuckDBConnection warehouse, long runId, string column, long workOrders)
+    {
+        if (workOrders <= DeriveSlice)
+        {
+            return [null];
+        }
+
+        using var command = warehouse.CreateCommand();
+        command.CommandText = string.Create(CultureInfo.InvariantCulture, $"SELECT min({column}), max({column}) FROM fact_work_order WHERE ingest_run_id = {runId}");
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        if (reader.IsDBNull(0))
+        {
+            return [];
+        }
+
+        var (first, last) = (reader.GetInt64(0), reader.GetInt64(1));
+        var count = (workOrders + DeriveSlice - 1) / DeriveSlice;
+        return IdRange.Slices(first, last, Math.Max(1, (last - first + count) / count)).Select(r => (IdRange?)r);
     }
 
     private async Task PurgeChangesAsync(NpgsqlConnection source, CancellationToken cancellationToken)

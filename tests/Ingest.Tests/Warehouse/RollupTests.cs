@@ -16,6 +16,7 @@ namespace WorkOrders.Ingest.Tests.Warehouse;
 /// <summary>
 /// A generated history ingested in two runs (a second organisation generated between them), for the rollup tests:
 /// the questions answer alike from the rollups and from the facts, and the rollups added run by run equal a rebuild.
+/// The first run derives in slices of 700 work orders, as a first run over millions does in slices of a million.
 /// </summary>
 public sealed class GeneratedWarehouse : IAsyncLifetime
 {
@@ -25,6 +26,9 @@ public sealed class GeneratedWarehouse : IAsyncLifetime
 
     public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rollups-{Guid.NewGuid():N}.duckdb");
 
+    /// <summary>The stages of the first run (see <see cref="Ingest.Warehouse.WarehouseIngest.AtStage"/>).</summary>
+    public List<string> FirstRunStages { get; } = [];
+
     public async Task InitializeAsync()
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -32,7 +36,7 @@ public sealed class GeneratedWarehouse : IAsyncLifetime
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 6, 15, 12, 0, 0, TimeSpan.Zero));
         var generator = new HistoryGenerator(_database.DataSource);
         await generator.RunAsync(new GenerateOptions(3000, 36, 7, End), null, CancellationToken.None);
-        await WarehouseFixture.IngestAsync(_database.DataSource, Path, clock);
+        await WarehouseFixture.IngestAsync(_database.DataSource, Path, clock, FirstRunStages.Add, deriveSlice: 700);
         await generator.RunAsync(new GenerateOptions(1500, 36, 8, End), null, CancellationToken.None);
         await WarehouseFixture.IngestAsync(_database.DataSource, Path, clock);
     }
@@ -101,6 +105,40 @@ public sealed class RollupTests(GeneratedWarehouse generated) : IClassFixture<Ge
             }
 
             Assert.Equal(rebuilt, added);
+        }
+        finally
+        {
+            Execute(warehouse, "ROLLBACK");
+        }
+    }
+
+    [Fact]
+    public void a_run_derived_in_slices_holds_the_intervals_and_history_of_one_pass()
+    {
+        Assert.True(generated.FirstRunStages.Count(s => s == "derived fact_status_interval") >= 4, "the first run derives in slices");
+        using var warehouse = WarehouseFile.Open(generated.Path);
+        Execute(warehouse, "BEGIN TRANSACTION");
+        try
+        {
+            Execute(warehouse, """
+                CREATE TEMP TABLE sliced_intervals AS SELECT * FROM fact_status_interval;
+                CREATE TEMP TABLE sliced_history AS SELECT * FROM fact_work_order_history;
+                DELETE FROM fact_status_interval;
+                DELETE FROM fact_work_order_history;
+                """);
+            foreach (var run in new[] { 1L, 2L })
+            {
+                Execute(warehouse, WarehouseSchema.DeriveIntervals(run, BusinessHours.Default));
+                Execute(warehouse, WarehouseSchema.DeriveHistory(run));
+            }
+
+            Assert.True(Scalar(warehouse, "SELECT count(*) FROM sliced_intervals") > 10_000, "the history has intervals");
+            Assert.Equal(Scalar(warehouse, "SELECT count(*) FROM fact_work_order"), Scalar(warehouse, "SELECT count(*) FROM sliced_history"));
+            foreach (var (sliced, whole) in new[] { ("sliced_intervals", "fact_status_interval"), ("sliced_history", "fact_work_order_history") })
+            {
+                Assert.Equal(Scalar(warehouse, $"SELECT count(*) FROM {whole}"), Scalar(warehouse, $"SELECT count(*) FROM {sliced}"));
+                Assert.Equal(0, Scalar(warehouse, $"SELECT count(*) FROM (SELECT * FROM {sliced} EXCEPT ALL SELECT * FROM {whole})"));
+            }
         }
         finally
         {

@@ -14,10 +14,12 @@ namespace WorkOrders.Ingest.Tests.Warehouse;
 internal static class WarehouseFixture
 {
     /// <summary>One ingest run into the warehouse at <paramref name="path"/>, created if missing.</summary>
-    public static async Task<IngestResult> IngestAsync(NpgsqlDataSource data, string path, TimeProvider clock, Action<string>? atStage = null)
+    public static async Task<IngestResult> IngestAsync(
+        NpgsqlDataSource data, string path, TimeProvider clock, Action<string>? atStage = null, long deriveSlice = 1_000_000)
     {
         using var warehouse = WarehouseFile.Open(path);
-        return await new WarehouseIngest(data, clock, NullLogger<WarehouseIngest>.Instance) { AtStage = atStage }.RunAsync(warehouse, null, CancellationToken.None);
+        var ingest = new WarehouseIngest(data, clock, NullLogger<WarehouseIngest>.Instance) { AtStage = atStage, DeriveSlice = deriveSlice };
+        return await ingest.RunAsync(warehouse, null, CancellationToken.None);
     }
 
     /// <summary>Archived work orders with a five-event history each, written with plain SQL for volume.</summary>
