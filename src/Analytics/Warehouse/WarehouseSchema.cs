@@ -154,9 +154,9 @@ public static class WarehouseSchema
         ],
         key: "run_id");
 
-    // The PM programme and the meters are copied whole when a table they read was written: occurrences change after
-    // they are made (a work order completes, a planner moves one), and the readings of a year of a plant are a few
-    // hundred thousand rows.
+    // The PM plans and the meters are copied whole when a table they read was written: the readings of a year of a
+    // plant are a few hundred thousand rows. The occurrences change after they are made (a work order progresses, a
+    // planner moves one) and number millions at ten million work orders, so a run copies those it may have changed.
     // Numeric columns of PostgreSQL arrive as DOUBLE; estimated hours and meter values need no exact decimals here.
     public static readonly WarehouseTable PmPlans = new(
         "dim_pm_plan",
@@ -182,7 +182,8 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable PmOccurrences = new(
         "fact_pm_occurrence",
-        "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress, replaced whole by a run that finds its sources written.",
+        "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress; "
+        + "replaced by key when it or its work order changes, and whole when a plan, template or trigger was written.",
         [
             Required("occurrence_id", BigInt, "o.id"), Required("plan_id", BigInt, "o.plan_id"), Required("asset_id", BigInt, "o.asset_id"),
             Required("department_id", BigInt, "coalesce(w.department_id, t.department_id)"), Optional("trigger_kind", Varchar, "r.kind"),
@@ -195,7 +196,17 @@ public static class WarehouseSchema
         """
         SELECT {columns} FROM pm_occurrences o JOIN pm_plans p ON p.id = o.plan_id JOIN templates t ON t.id = p.template_id
         LEFT JOIN pm_triggers r ON r.id = o.trigger_id LEFT JOIN work_orders w ON w.id = o.work_order_id
+        WHERE {changed:o} OR o.work_order_id IN (
+            SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived})
         """);
+
+    /// <summary>
+    /// The sources of <see cref="PmOccurrences"/> whose writes its incremental copy picks up: an occurrence written since
+    /// the last run, or whose work order is open or was archived since (a work order changes only while open). A write
+    /// to any other of its sources (a plan, template or trigger) copies it whole; occurrences are deleted only with
+    /// their plan.
+    /// </summary>
+    public static IReadOnlyList<string> PmOccurrencesFollow { get; } = ["pm_occurrences", "work_orders"];
 
     public static readonly WarehouseTable MeterReadings = new(
         "fact_meter_reading", "Every meter reading with its meter and asset, replaced whole by a run that finds its sources written.",
@@ -209,12 +220,8 @@ public static class WarehouseSchema
 
     public static readonly WarehouseTable PmModes = new(
         "fact_pm_mode",
-        "One row per preventive work order that names the fault mode it addressed (its custom field \"fault_code\", as corrective work records the mode that failed), replaced whole by a run that finds its sources written.",
-        [
-            Required("work_order_id", BigInt, "w.id"), Required("asset_id", BigInt, "w.asset_id"), Required("fault_code", Varchar, "w.custom_fields->>'fault_code'"),
-            Required("created_at", Timestamp, "w.created_at"),
-        ],
-        "SELECT {columns} FROM work_orders w WHERE w.work_type = 'preventive' AND w.asset_id IS NOT NULL AND w.custom_fields->>'fault_code' IS NOT NULL");
+        "One row per preventive work order, archived or open, that names the fault mode it addressed (its custom field \"fault_code\", as corrective work records the mode that failed); derived from the work orders (see DeriveModes).",
+        [Required("work_order_id", BigInt), Required("asset_id", BigInt), Required("fault_code", Varchar), Required("created_at", Timestamp)]);
 
     // Inspection rounds and their findings are copied whole, as the PM occurrences are: a round changes
     // after it is made (started, completed, missed), and a plant's rounds of a year are some thousands of rows.
@@ -340,8 +347,8 @@ public static class WarehouseSchema
     /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates, TemplateFields];
 
-    /// <summary>The PM programme and the meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
-    public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, PmOccurrences, MeterReadings, PmModes];
+    /// <summary>The PM plans and the meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
+    public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, MeterReadings];
 
     /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];
@@ -375,6 +382,11 @@ public static class WarehouseSchema
                 DELETE FROM {table.Name} f USING {stage} s
                     WHERE s.day = f.day AND s.asset_id = f.asset_id AND s.fault_code IS NOT DISTINCT FROM f.fault_code AND s.outcome = f.outcome;
                 INSERT INTO {table.Name} SELECT day, asset_id, fault_code, outcome, sum(events)::BIGINT FROM {stage} GROUP BY ALL;
+                DROP TABLE {stage};
+                """,
+            "fact_pm_occurrence" => $"""
+                DELETE FROM {table.Name} WHERE occurrence_id IN (SELECT occurrence_id FROM {stage});
+                INSERT INTO {table.Name} SELECT * FROM {stage};
                 DROP TABLE {stage};
                 """,
             _ => throw new ArgumentException($"{table.Name} is not copied incrementally.", nameof(table)),
@@ -555,6 +567,26 @@ public static class WarehouseSchema
     private static string GapDays(string previous) => string.Create(CultureInfo.InvariantCulture, $"""
         CASE WHEN date_diff('microsecond', {previous}, g.created_at) <= {RepeatDaysKept}::BIGINT * 86400000000
              THEN ((date_diff('microsecond', {previous}, g.created_at) + 86399999999) // 86400000000)::INTEGER END
+        """);
+
+    /// <summary>
+    /// Before a run replaces the open work: forgets the fault modes of the open work it held, which may since have
+    /// changed or been archived (see <see cref="DeriveModes"/>).
+    /// </summary>
+    public const string ForgetOpenModes = "DELETE FROM fact_pm_mode WHERE work_order_id IN (SELECT work_order_id FROM open_work_order);";
+
+    /// <summary>
+    /// Adds to <c>fact_pm_mode</c> the preventive work that names a fault mode among the work orders ingest run
+    /// <paramref name="run"/> archived and the open work it copied. An archived work order is final and arrives once.
+    /// </summary>
+    public static string DeriveModes(long run) => string.Create(CultureInfo.InvariantCulture, $"""
+        INSERT INTO fact_pm_mode BY NAME
+        SELECT work_order_id, asset_id, fault_code, created_at
+        FROM (SELECT work_order_id, work_type, asset_id, json_extract_string(custom_fields, '$.fault_code') AS fault_code, created_at
+              FROM fact_work_order WHERE ingest_run_id = {run}
+              UNION ALL
+              SELECT work_order_id, work_type, asset_id, json_extract_string(custom_fields, '$.fault_code'), created_at FROM open_work_order)
+        WHERE work_type = 'preventive' AND asset_id IS NOT NULL AND fault_code IS NOT NULL
         """);
 
     /// <summary>Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead.</summary>

@@ -120,7 +120,7 @@ public sealed partial class WarehouseIngest(
         Execute(warehouse, "BEGIN TRANSACTION");
         try
         {
-            Task<long> Copy(WarehouseTable table) => CopyAsync(source, warehouse, table, scope, progress, cancellationToken);
+            Task<long> Copy(WarehouseTable table, SourceScope? within = null) => CopyAsync(source, warehouse, table, within ?? scope, progress, cancellationToken);
             void Derive(WarehouseTable table, string sql)
             {
                 Execute(warehouse, sql);
@@ -138,6 +138,8 @@ public sealed partial class WarehouseIngest(
                 Execute(warehouse, $"DELETE FROM {whole.Name}");
                 await Copy(whole);
             }
+
+            await CopyOccurrencesAsync(warehouse, written, scope, Copy);
 
             var alarms = new List<long>();
             foreach (var table in WarehouseSchema.Alarms)
@@ -171,8 +173,10 @@ public sealed partial class WarehouseIngest(
 
             Execute(warehouse, WarehouseSchema.RollupsKept);
 
+            Execute(warehouse, WarehouseSchema.ForgetOpenModes);
             Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
             var open = await Copy(WarehouseSchema.OpenWorkOrders);
+            Derive(WarehouseSchema.PmModes, WarehouseSchema.DeriveModes(runId));
             Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates);
 
             var finishedAt = clock.GetUtcNow().UtcDateTime;
@@ -192,6 +196,31 @@ public sealed partial class WarehouseIngest(
         {
             Execute(warehouse, "ROLLBACK");
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies the PM occurrences whole when a plan, template or trigger was written (or what was written is not known),
+    /// else those the run may have changed (see <see cref="WarehouseSchema.PmOccurrencesFollow"/>), merged by key.
+    /// </summary>
+    private async Task CopyOccurrencesAsync(
+        DuckDBConnection warehouse, HashSet<string>? written, SourceScope scope, Func<WarehouseTable, SourceScope?, Task<long>> copy)
+    {
+        var table = WarehouseSchema.PmOccurrences;
+        if (written is null || table.SourceTables.Except(WarehouseSchema.PmOccurrencesFollow).Any(written.Contains))
+        {
+            Execute(warehouse, $"DELETE FROM {table.Name}");
+            await copy(table, scope with { Changed = "true" });
+        }
+        else if (WarehouseSchema.PmOccurrencesFollow.Any(written.Contains))
+        {
+            Execute(warehouse, WarehouseSchema.CreateStaged(table));
+            await copy(WarehouseSchema.Staged(table), null);
+            Execute(warehouse, WarehouseSchema.MergeStaged(table));
+        }
+        else
+        {
+            AtStage?.Invoke($"kept {table.Name}");
         }
     }
 

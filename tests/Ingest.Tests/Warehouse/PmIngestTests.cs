@@ -18,6 +18,108 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
     [Fact]
     public async Task plans_occurrences_and_meter_readings_reach_the_warehouse_with_their_work_order_and_department()
     {
+        var (org, plan, workOrder, bearingPm) = await ProgrammeAsync();
+        var path = Path.Combine(_folder, "w.duckdb");
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+
+        using var warehouse = new DuckDBConnection($"Data Source={path}");
+        warehouse.Open();
+        Assert.Equal(
+            [$"Lubricate {org.Suffix}|{org.DepartmentId}|2.5|every 1 month fixed; run hours every 500.000|30.4375"],
+            WarehouseFixture.Rows(warehouse, $"SELECT name, department_id, estimated_hours, triggers, interval_days FROM dim_pm_plan WHERE plan_id = {plan}"));
+        Assert.Equal(
+            [
+                $"2026-02-15 08:00:00.000000|skipped|∅|∅|∅|{org.DepartmentId}|calendar",
+                $"2026-03-15 08:00:00.000000|generated|{workOrder}|new|∅|{org.DepartmentId}|calendar",
+                $"2026-04-15 08:00:00.000000|planned|∅|∅|2026-04-20 08:00:00.000000|{org.DepartmentId}|calendar",
+            ],
+            Occurrences(warehouse, plan));
+        Assert.Equal(
+            ["run hours|h|120.5|120.5|False|api"],
+            WarehouseFixture.Rows(warehouse, $"SELECT meter_name, unit, value, lifetime, is_reset, source FROM fact_meter_reading WHERE asset_id = {org.MachineId}"));
+        // Only the preventive work naming a mode; the corrective "other" is a failure, not preventive work.
+        Assert.Equal([$"{bearingPm}|bearing"], Modes(warehouse, org));
+        Assert.Equal("TIMESTAMP", warehouse.ExecuteScalar<string>(
+            "SELECT data_type FROM duckdb_columns() WHERE table_name = 'fact_pm_occurrence' AND column_name = 'due_at'"));
+    }
+
+    [Fact]
+    public async Task a_run_takes_the_occurrences_whose_work_order_moved_on_and_the_modes_of_open_work_as_they_now_stand()
+    {
+        var (org, plan, workOrder, bearingPm) = await ProgrammeAsync();
+        var path = Path.Combine(_folder, "follow.duckdb");
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+
+        // The occurrence's work order is resolved and the bearing work is found to address the seal, neither touching
+        // pm_occurrences; a planner moves the planned occurrence.
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                """
+                UPDATE work_orders SET status = 'resolved', resolved_at = '2026-03-16 10:00Z' WHERE id = @workOrder;
+                UPDATE work_orders SET custom_fields = '{"fault_code": "seal"}' WHERE id = @bearingPm;
+                UPDATE pm_occurrences SET moved_to = '2026-04-22 08:00Z' WHERE plan_id = @plan AND status = 'planned';
+                """,
+                new { workOrder, bearingPm, plan });
+        }
+
+        var stages = new List<string>();
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, stages.Add);
+        Assert.Contains("copied stage_fact_pm_occurrence", stages);
+        Assert.DoesNotContain("copied fact_pm_occurrence", stages);
+        using (var warehouse = new DuckDBConnection($"Data Source={path}"))
+        {
+            warehouse.Open();
+            Assert.Equal(
+                [
+                    $"2026-02-15 08:00:00.000000|skipped|∅|∅|∅|{org.DepartmentId}|calendar",
+                    $"2026-03-15 08:00:00.000000|generated|{workOrder}|resolved|∅|{org.DepartmentId}|calendar",
+                    $"2026-04-15 08:00:00.000000|planned|∅|∅|2026-04-22 08:00:00.000000|{org.DepartmentId}|calendar",
+                ],
+                Occurrences(warehouse, plan));
+            Assert.Equal([$"{bearingPm}|seal"], Modes(warehouse, org));
+        }
+
+        // Both archived: the occurrence takes its work order's end once; the mode stays, now from the archive.
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                "UPDATE work_orders SET status = 'closed', closed_at = '2026-03-17 09:00Z' WHERE id IN (@workOrder, @bearingPm)", new { workOrder, bearingPm });
+        }
+
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
+        var idle = new List<string>();
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, idle.Add);
+        Assert.Contains("kept fact_pm_occurrence", idle);
+
+        // The same as a first run over everything.
+        var whole = Path.Combine(_folder, "whole.duckdb");
+        await WarehouseFixture.IngestAsync(database.DataSource, whole, _clock);
+        using var followed = new DuckDBConnection($"Data Source={path}");
+        followed.Open();
+        using var copied = new DuckDBConnection($"Data Source={whole}");
+        copied.Open();
+        Assert.Contains($"2026-03-15 08:00:00.000000|generated|{workOrder}|closed|∅|{org.DepartmentId}|calendar", Occurrences(followed, plan));
+        Assert.Equal([$"{bearingPm}|seal"], Modes(followed, org));
+        foreach (var table in new[] { "fact_pm_occurrence", "fact_pm_mode" })
+        {
+            var sql = $"SELECT * FROM {table} ORDER BY ALL";
+            Assert.Equal(WarehouseFixture.Rows(copied, sql), WarehouseFixture.Rows(followed, sql));
+        }
+    }
+
+    private static List<string> Occurrences(DuckDBConnection warehouse, long plan) => WarehouseFixture.Rows(warehouse, $"""
+        SELECT due_at, status, work_order_id, work_order_status, moved_to, department_id, trigger_kind
+        FROM fact_pm_occurrence WHERE plan_id = {plan} ORDER BY due_at
+        """);
+
+    private static List<string> Modes(DuckDBConnection warehouse, TestOrg org) =>
+        WarehouseFixture.Rows(warehouse, $"SELECT work_order_id, fault_code FROM fact_pm_mode WHERE asset_id = {org.MachineId}");
+
+    // A plan with two triggers and three occurrences (one with an open work order), a meter reading, and open preventive
+    // work that names the fault mode it addresses.
+    private async Task<(TestOrg Org, long Plan, long WorkOrder, long BearingPm)> ProgrammeAsync()
+    {
         var org = await TestOrg.CreateAsync(database.DataSource);
         var workOrder = (await new CreateWorkOrder(database.DataSource, _clock).HandleAsync(
             new CreateWorkOrderRequest(org.TemplateId, "Lubricate", "Monthly", 3, null, org.MachineId,
@@ -59,32 +161,6 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
                 new { plan, org.MachineId, trigger, workOrder });
         }
 
-        var path = Path.Combine(_folder, "w.duckdb");
-        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock);
-
-        using var warehouse = new DuckDBConnection($"Data Source={path}");
-        warehouse.Open();
-        Assert.Equal(
-            [$"Lubricate {org.Suffix}|{org.DepartmentId}|2.5|every 1 month fixed; run hours every 500.000|30.4375"],
-            WarehouseFixture.Rows(warehouse, $"SELECT name, department_id, estimated_hours, triggers, interval_days FROM dim_pm_plan WHERE plan_id = {plan}"));
-        Assert.Equal(
-            [
-                $"2026-02-15 08:00:00.000000|skipped|∅|∅|∅|{org.DepartmentId}|calendar",
-                $"2026-03-15 08:00:00.000000|generated|{workOrder}|new|∅|{org.DepartmentId}|calendar",
-                $"2026-04-15 08:00:00.000000|planned|∅|∅|2026-04-20 08:00:00.000000|{org.DepartmentId}|calendar",
-            ],
-            WarehouseFixture.Rows(warehouse, $"""
-                SELECT due_at, status, work_order_id, work_order_status, moved_to, department_id, trigger_kind
-                FROM fact_pm_occurrence WHERE plan_id = {plan} ORDER BY due_at
-                """));
-        Assert.Equal(
-            ["run hours|h|120.5|120.5|False|api"],
-            WarehouseFixture.Rows(warehouse, $"SELECT meter_name, unit, value, lifetime, is_reset, source FROM fact_meter_reading WHERE asset_id = {org.MachineId}"));
-        // Only the preventive work naming a mode; the corrective "other" is a failure, not preventive work.
-        Assert.Equal(
-            [$"{bearingPm}|bearing"],
-            WarehouseFixture.Rows(warehouse, $"SELECT work_order_id, fault_code FROM fact_pm_mode WHERE asset_id = {org.MachineId}"));
-        Assert.Equal("TIMESTAMP", warehouse.ExecuteScalar<string>(
-            "SELECT data_type FROM duckdb_columns() WHERE table_name = 'fact_pm_occurrence' AND column_name = 'due_at'"));
+        return (org, plan, workOrder, bearingPm);
     }
 }

@@ -7,8 +7,9 @@ using WorkOrders.Tests;
 namespace WorkOrders.Ingest.Tests.Warehouse;
 
 /// <summary>
-/// The tables copied whole (dimensions, PM programme, inspections) are copied only by a run that finds one of the
-/// PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells.
+/// The tables copied whole (dimensions, PM plans and readings, inspections) are copied only by a run that finds one of
+/// the PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells;
+/// so are the PM occurrences, whole or by key (see PmIngestTests).
 /// </summary>
 public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
 {
@@ -33,7 +34,7 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
             SELECT t.tgrelid::regclass::text FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
             WHERE p.proname = 'note_warehouse_change' AND t.tgenabled = 'A'
             """)).ToHashSet(StringComparer.Ordinal);
-        Assert.All(Whole.SelectMany(t => t.SourceTables), source => Assert.Contains(source, noted));
+        Assert.All(Whole.Append(WarehouseSchema.PmOccurrences).SelectMany(t => t.SourceTables), source => Assert.Contains(source, noted));
     }
 
     [Fact]
@@ -52,7 +53,8 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
 
         var idle = await StagesAsync(path);
         Assert.Empty(Copied(idle));
-        Assert.Equal(Whole.Select(t => "kept " + t.Name), idle.Where(s => s.StartsWith("kept ", StringComparison.Ordinal)));
+        Assert.Equal(
+            Whole.Append(WarehouseSchema.PmOccurrences).Select(t => "kept " + t.Name), idle.Where(s => s.StartsWith("kept ", StringComparison.Ordinal)));
 
         // An asset renamed by the app, and a department deleted by a bulk load with the row triggers off.
         await using (var connection = await database.DataSource.OpenConnectionAsync())
