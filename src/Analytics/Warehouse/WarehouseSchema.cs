@@ -180,6 +180,8 @@ public static class WarehouseSchema
             FROM pm_triggers r WHERE r.plan_id = p.id) g ON true
         """);
 
+    // The work order is looked up per occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the
+    // planner cannot tell how few occurrences the condition leaves and would otherwise hash every work order.
     public static readonly WarehouseTable PmOccurrences = new(
         "fact_pm_occurrence",
         "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress; "
@@ -195,7 +197,10 @@ public static class WarehouseSchema
         ],
         """
         SELECT {columns} FROM pm_occurrences o JOIN pm_plans p ON p.id = o.plan_id JOIN templates t ON t.id = p.template_id
-        LEFT JOIN pm_triggers r ON r.id = o.trigger_id LEFT JOIN work_orders w ON w.id = o.work_order_id
+        LEFT JOIN pm_triggers r ON r.id = o.trigger_id
+        LEFT JOIN LATERAL (
+            SELECT w.department_id, w.status, w.priority, w.created_at, w.resolved_at FROM work_orders w WHERE w.id = o.work_order_id
+            OFFSET 0) w ON true
         WHERE {changed:o} OR o.work_order_id IN (
             SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived})
         """);

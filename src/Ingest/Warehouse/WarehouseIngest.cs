@@ -105,7 +105,8 @@ public sealed partial class WarehouseIngest(
         await PurgeChangesAsync(source, cancellationToken);
         await using var snapshot = await source.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         string to;
-        await using (var current = new NpgsqlCommand("SELECT pg_current_snapshot()::text", source, snapshot))
+        // The copies are plain scans and look-ups; compiling them (JIT) costs more than a small run takes.
+        await using (var current = new NpgsqlCommand("SET LOCAL jit = off; SELECT pg_current_snapshot()::text", source, snapshot))
         {
             to = (string)(await current.ExecuteScalarAsync(cancellationToken))!;
         }
