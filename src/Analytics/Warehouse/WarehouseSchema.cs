@@ -61,21 +61,33 @@ public static class WarehouseSchema
         ],
         "SELECT {columns} FROM users");
 
+    // Assets are copied by key, those written since the last run (a plant joining brings a few thousand of the
+    // hundreds of thousands); the site and path of each, which hang on its ancestors, are derived in DuckDB after.
     public static readonly WarehouseTable Assets = new(
-        "dim_asset", "Assets with the site at the root of their tree and their path of codes from it, replaced whole by a run that finds its sources written.",
+        "dim_asset",
+        "Assets with the site at the root of their tree and their path of codes from it (see DeriveAssetTree); replaced by key when written, whole when what was written is not known.",
         [
             Required("asset_id", BigInt, "a.id"), Required("code", Varchar, "a.code"), Required("name", Varchar, "a.name"), Required("kind", Varchar, "a.kind"),
             Optional("parent_id", BigInt, "a.parent_id"), Optional("asset_type", Varchar, "a.asset_type"), Optional("location", Varchar, "a.location"),
             Required("criticality", SmallInt, "a.criticality"), Optional("installed_on", Date, "a.installed_on"), Required("lifecycle", Varchar, "a.lifecycle"),
-            Optional("site_id", BigInt, "t.site_id"), Required("path", Varchar, "t.path"),
+            Optional("site_id", BigInt, "NULL::bigint"), Required("path", Varchar, "a.code"),
         ],
-        """
-        WITH RECURSIVE tree AS (
-            SELECT id, id AS site_id, code AS path FROM assets WHERE parent_id IS NULL
-            UNION ALL
-            SELECT a.id, t.site_id, t.path || ' > ' || a.code FROM assets a JOIN tree t ON a.parent_id = t.id)
-        SELECT {columns} FROM assets a JOIN tree t ON t.id = a.id
-        """);
+        "SELECT {columns} FROM assets a WHERE {changed:a}");
+
+    /// <summary>
+    /// Sets the site (the root of its tree) and the path of codes from it of every asset whose ancestors or own code
+    /// give other ones than it holds: after assets were copied.
+    /// </summary>
+    public const string DeriveAssetTree = """
+        UPDATE dim_asset SET site_id = t.site_id, path = t.path
+        FROM (
+            WITH RECURSIVE tree (asset_id, site_id, path) AS (
+                SELECT asset_id, asset_id, code FROM dim_asset WHERE parent_id IS NULL
+                UNION ALL
+                SELECT a.asset_id, t.site_id, t.path || ' > ' || a.code FROM dim_asset a JOIN tree t ON a.parent_id = t.asset_id)
+            SELECT * FROM tree) t
+        WHERE dim_asset.asset_id = t.asset_id AND (dim_asset.site_id IS DISTINCT FROM t.site_id OR dim_asset.path <> t.path);
+        """;
 
     public static readonly WarehouseTable Templates = new(
         "dim_template", "Templates, replaced whole by a run that finds its sources written.",
@@ -349,8 +361,15 @@ public static class WarehouseSchema
     /// <summary>The rollups a run adds to (see <see cref="DeriveRollups"/>).</summary>
     public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays, RepeatDays];
 
-    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
-    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Assets, Templates, TemplateFields];
+    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables); the assets are <see cref="Keyed"/>.</summary>
+    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Templates, TemplateFields];
+
+    /// <summary>
+    /// The tables copied by key (see <see cref="MergeStaged"/>), each with the sources whose writes its incremental copy
+    /// picks up; a write to any other of its sources, or a run that cannot know what was written, copies it whole.
+    /// </summary>
+    public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
+        [(Assets, ["assets"]), (PmOccurrences, PmOccurrencesFollow)];
 
     /// <summary>The PM plans and the meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, MeterReadings];
@@ -368,19 +387,14 @@ public static class WarehouseSchema
     public static string CreateStaged(WarehouseTable table) => $"CREATE TABLE {Staged(table).Name} AS SELECT * FROM {table.Name} LIMIT 0";
 
     /// <summary>
-    /// Merges the staging table of an incremental table into it and drops it: an episode replaces its row by id; the
-    /// event counts of a (day, asset, fault code, outcome) are added to those already there.
+    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence or asset replaces
+    /// its row by id (the first column); the event counts of a (day, asset, fault code, outcome) are added to those already there.
     /// </summary>
     public static string MergeStaged(WarehouseTable table)
     {
         var stage = Staged(table).Name;
         return table.Name switch
         {
-            "fact_alarm_episode" => $"""
-                DELETE FROM {table.Name} WHERE episode_id IN (SELECT episode_id FROM {stage});
-                INSERT INTO {table.Name} SELECT * FROM {stage};
-                DROP TABLE {stage};
-                """,
             "fact_alarm_event_day" => $"""
                 INSERT INTO {stage} SELECT f.* FROM {table.Name} f SEMI JOIN {stage} s
                     ON s.day = f.day AND s.asset_id = f.asset_id AND s.fault_code IS NOT DISTINCT FROM f.fault_code AND s.outcome = f.outcome;
@@ -389,8 +403,8 @@ public static class WarehouseSchema
                 INSERT INTO {table.Name} SELECT day, asset_id, fault_code, outcome, sum(events)::BIGINT FROM {stage} GROUP BY ALL;
                 DROP TABLE {stage};
                 """,
-            "fact_pm_occurrence" => $"""
-                DELETE FROM {table.Name} WHERE occurrence_id IN (SELECT occurrence_id FROM {stage});
+            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_asset" => $"""
+                DELETE FROM {table.Name} WHERE {table.Columns[0].Name} IN (SELECT {table.Columns[0].Name} FROM {stage});
                 INSERT INTO {table.Name} SELECT * FROM {stage};
                 DROP TABLE {stage};
                 """,

@@ -140,7 +140,13 @@ public sealed partial class WarehouseIngest(
                 await Copy(whole);
             }
 
-            await CopyOccurrencesAsync(warehouse, written, scope, Copy);
+            foreach (var (table, follows) in WarehouseSchema.Keyed)
+            {
+                if (await CopyKeyedAsync(warehouse, table, follows, written, scope, Copy) && table == WarehouseSchema.Assets)
+                {
+                    Derive(table, WarehouseSchema.DeriveAssetTree);
+                }
+            }
 
             var alarms = new List<long>();
             foreach (var table in WarehouseSchema.Alarms)
@@ -201,28 +207,30 @@ public sealed partial class WarehouseIngest(
     }
 
     /// <summary>
-    /// Copies the PM occurrences whole when a plan, template or trigger was written (or what was written is not known),
-    /// else those the run may have changed (see <see cref="WarehouseSchema.PmOccurrencesFollow"/>), merged by key.
+    /// Copies a table whole when a source it does not follow was written (or what was written is not known), else its
+    /// rows the run may have changed, merged by key; whether it copied anything.
     /// </summary>
-    private async Task CopyOccurrencesAsync(
-        DuckDBConnection warehouse, HashSet<string>? written, SourceScope scope, Func<WarehouseTable, SourceScope?, Task<long>> copy)
+    private async Task<bool> CopyKeyedAsync(
+        DuckDBConnection warehouse, WarehouseTable table, IReadOnlyList<string> follows, HashSet<string>? written, SourceScope scope,
+        Func<WarehouseTable, SourceScope?, Task<long>> copy)
     {
-        var table = WarehouseSchema.PmOccurrences;
-        if (written is null || table.SourceTables.Except(WarehouseSchema.PmOccurrencesFollow).Any(written.Contains))
+        if (written is null || table.SourceTables.Except(follows).Any(written.Contains))
         {
             Execute(warehouse, $"DELETE FROM {table.Name}");
             await copy(table, scope with { Changed = "true" });
+            return true;
         }
-        else if (WarehouseSchema.PmOccurrencesFollow.Any(written.Contains))
+
+        if (follows.Any(written.Contains))
         {
             Execute(warehouse, WarehouseSchema.CreateStaged(table));
             await copy(WarehouseSchema.Staged(table), null);
             Execute(warehouse, WarehouseSchema.MergeStaged(table));
+            return true;
         }
-        else
-        {
-            AtStage?.Invoke($"kept {table.Name}");
-        }
+
+        AtStage?.Invoke($"kept {table.Name}");
+        return false;
     }
 
     /// <summary>

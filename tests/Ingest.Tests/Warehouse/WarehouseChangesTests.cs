@@ -9,7 +9,7 @@ namespace WorkOrders.Ingest.Tests.Warehouse;
 /// <summary>
 /// The tables copied whole (dimensions, PM plans and readings, inspections) are copied only by a run that finds one of
 /// the PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells;
-/// so are the PM occurrences, whole or by key (see PmIngestTests).
+/// the assets and PM occurrences are copied by key when only the tables they follow were written (see PmIngestTests).
 /// </summary>
 public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
 {
@@ -34,7 +34,7 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
             SELECT t.tgrelid::regclass::text FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
             WHERE p.proname = 'note_warehouse_change' AND t.tgenabled = 'A'
             """)).ToHashSet(StringComparer.Ordinal);
-        Assert.All(Whole.Append(WarehouseSchema.PmOccurrences).SelectMany(t => t.SourceTables), source => Assert.Contains(source, noted));
+        Assert.All(Whole.Concat(WarehouseSchema.Keyed.Select(k => k.Table)).SelectMany(t => t.SourceTables), source => Assert.Contains(source, noted));
     }
 
     [Fact]
@@ -54,22 +54,50 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         var idle = await StagesAsync(path);
         Assert.Empty(Copied(idle));
         Assert.Equal(
-            Whole.Append(WarehouseSchema.PmOccurrences).Select(t => "kept " + t.Name), idle.Where(s => s.StartsWith("kept ", StringComparison.Ordinal)));
+            Whole.Concat(WarehouseSchema.Keyed.Select(k => k.Table)).Select(t => "kept " + t.Name), idle.Where(s => s.StartsWith("kept ", StringComparison.Ordinal)));
 
         // An asset renamed by the app, and a department deleted by a bulk load with the row triggers off.
         await using (var connection = await database.DataSource.OpenConnectionAsync())
         {
             await connection.ExecuteAsync("UPDATE assets SET name = 'Pump (rebuilt)' WHERE id = @MachineId", org);
+
+            // The machine's site takes a new code: every asset under it has a new path, written or not.
+            await connection.ExecuteAsync(
+                """
+                UPDATE assets SET code = code || '-N' WHERE id = (
+                    WITH RECURSIVE up AS (SELECT id, parent_id FROM assets WHERE id = @MachineId
+                                          UNION ALL SELECT a.id, a.parent_id FROM assets a JOIN up ON a.id = up.parent_id)
+                    SELECT id FROM up WHERE parent_id IS NULL)
+                """,
+                org);
             await using var bulk = await connection.BeginTransactionAsync();
             await connection.ExecuteAsync("SET LOCAL session_replication_role = replica; DELETE FROM departments WHERE id = @spare", new { spare }, bulk);
             await bulk.CommitAsync();
         }
 
-        Assert.Equal(["copied dim_department", "copied dim_asset"], Copied(await StagesAsync(path)));
+        // The department's table whole, the asset by key with its tree derived again.
+        var after = await StagesAsync(path);
+        Assert.Equal(["copied dim_department"], Copied(after));
+        Assert.Equal(
+            ["copied stage_dim_asset", "derived dim_asset", "kept fact_pm_occurrence"],
+            after.Where(s => !s.StartsWith("first batch", StringComparison.Ordinal) && (s.Contains("dim_asset", StringComparison.Ordinal) || s.Contains("pm_occurrence", StringComparison.Ordinal))));
         WarehouseFixture.AssertSame(database.DataSource, path);
         using var warehouse = new DuckDBConnection($"Data Source={path}");
         warehouse.Open();
         Assert.Equal(0L, warehouse.ExecuteScalar<long>($"SELECT count(*) FROM dim_department WHERE department_id = {spare}"));
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            Assert.Equal(
+                WarehouseFixture.Rows(connection, """
+                    WITH RECURSIVE tree AS (
+                        SELECT id, id AS site_id, code AS path FROM assets WHERE parent_id IS NULL
+                        UNION ALL
+                        SELECT a.id, t.site_id, t.path || ' > ' || a.code FROM assets a JOIN tree t ON a.parent_id = t.id)
+                    SELECT id, site_id, path FROM tree ORDER BY id
+                    """),
+                WarehouseFixture.Rows(warehouse, "SELECT asset_id, site_id, path FROM dim_asset ORDER BY asset_id"));
+            Assert.Contains("-N > ", WarehouseFixture.Rows(warehouse, $"SELECT path FROM dim_asset WHERE asset_id = {org.MachineId}").Single(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
