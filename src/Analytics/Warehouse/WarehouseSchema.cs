@@ -219,9 +219,9 @@ public static class WarehouseSchema
 
     /// <summary>
     /// The sources of <see cref="PmOccurrences"/> whose writes its incremental copy picks up: an occurrence written since
-    /// the last run, or whose work order is open or was archived since (a work order changes only while open). A write
-    /// to any other of its sources (a plan, template or trigger) copies it whole; occurrences are deleted only with
-    /// their plan.
+    /// the last run, or whose work order is open or was archived since (a work order changes only while open). An update
+    /// or delete in any other of its sources (a plan, template or trigger) copies it whole; occurrences are deleted only
+    /// with their plan.
     /// </summary>
     public static IReadOnlyList<string> PmOccurrencesFollow { get; } = ["pm_occurrences", "work_orders"];
 
@@ -366,7 +366,8 @@ public static class WarehouseSchema
 
     /// <summary>
     /// The tables copied by key (see <see cref="MergeStaged"/>), each with the sources whose writes its incremental copy
-    /// picks up; a write to any other of its sources, or a run that cannot know what was written, copies it whole.
+    /// picks up. Each looks up one row of every other source it reads (a parent), so rows inserted there change none of
+    /// its rows; an update or delete there, or a run that cannot know what was written, copies it whole.
     /// </summary>
     public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
         [(Assets, ["assets"]), (PmOccurrences, PmOccurrencesFollow)];

@@ -47,10 +47,13 @@ public sealed partial class WarehouseIngest(
         WHERE EXISTS (SELECT 1 FROM gone)
         """;
 
-    // Whether the log holds every change since the snapshot {1} (with xmin {0}), and the tables written since.
+    // Whether the log holds every change since the snapshot {1} (with xmin {0}), the tables written since, those of them
+    // updated or deleted from, and those deleted from.
     private const string ChangedSources = """
         SELECT coalesce((SELECT purged_xid < '{0}'::xid8 FROM warehouse_changes_purged), true),
-               array(SELECT DISTINCT source FROM warehouse_changes WHERE xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(xid, '{1}'::pg_snapshot))
+               coalesce(array_agg(DISTINCT source), '{{}}'), coalesce(array_agg(DISTINCT source) FILTER (WHERE kind <> 'insert'), '{{}}'),
+               coalesce(array_agg(DISTINCT source) FILTER (WHERE kind = 'delete'), '{{}}')
+        FROM warehouse_changes WHERE xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(xid, '{1}'::pg_snapshot)
         """;
 
     /// <summary>
@@ -130,7 +133,7 @@ public sealed partial class WarehouseIngest(
 
             foreach (var whole in WarehouseSchema.Dimensions.Concat(WarehouseSchema.Programme).Concat(WarehouseSchema.Inspections))
             {
-                if (written is not null && !whole.SourceTables.Any(written.Contains))
+                if (written is not null && !whole.SourceTables.Any(written.Tables.Contains))
                 {
                     AtStage?.Invoke($"kept {whole.Name}");
                     continue;
@@ -207,21 +210,23 @@ public sealed partial class WarehouseIngest(
     }
 
     /// <summary>
-    /// Copies a table whole when a source it does not follow was written (or what was written is not known), else its
-    /// rows the run may have changed, merged by key; whether it copied anything.
+    /// Copies a table whole when a source it does not follow was updated or deleted from, or one it follows deleted from
+    /// (row versions do not show a deleted row), or what was written is not known; else its rows the run may have
+    /// changed, merged by key. Whether it copied anything. Rows inserted into a source it does not follow change none of
+    /// its rows (see <see cref="WarehouseSchema.Keyed"/>).
     /// </summary>
     private async Task<bool> CopyKeyedAsync(
-        DuckDBConnection warehouse, WarehouseTable table, IReadOnlyList<string> follows, HashSet<string>? written, SourceScope scope,
+        DuckDBConnection warehouse, WarehouseTable table, IReadOnlyList<string> follows, Written? written, SourceScope scope,
         Func<WarehouseTable, SourceScope?, Task<long>> copy)
     {
-        if (written is null || table.SourceTables.Except(follows).Any(written.Contains))
+        if (written is null || table.SourceTables.Except(follows).Any(written.Rewritten.Contains) || follows.Any(written.Deleted.Contains))
         {
             Execute(warehouse, $"DELETE FROM {table.Name}");
             await copy(table, scope with { Changed = "true" });
             return true;
         }
 
-        if (follows.Any(written.Contains))
+        if (follows.Any(written.Tables.Contains))
         {
             Execute(warehouse, WarehouseSchema.CreateStaged(table));
             await copy(WarehouseSchema.Staged(table), null);
@@ -273,10 +278,11 @@ public sealed partial class WarehouseIngest(
     }
 
     /// <summary>
-    /// The PostgreSQL tables written by transactions the snapshot <paramref name="from"/> could not see, read in the run's
-    /// snapshot; null when that is not known (a first run, or a log that no longer goes back that far): copy all.
+    /// The PostgreSQL tables written by transactions the snapshot <paramref name="from"/> could not see, and those of them
+    /// not only inserted into, read in the run's snapshot; null when that is not known (a first run, or a log that no
+    /// longer goes back that far): copy all.
     /// </summary>
-    private static async Task<HashSet<string>?> WrittenSinceAsync(NpgsqlConnection source, NpgsqlTransaction snapshot, string from, CancellationToken cancellationToken)
+    private static async Task<Written?> WrittenSinceAsync(NpgsqlConnection source, NpgsqlTransaction snapshot, string from, CancellationToken cancellationToken)
     {
         if (from == NothingSeen)
         {
@@ -287,8 +293,15 @@ public sealed partial class WarehouseIngest(
         await using var command = new NpgsqlCommand(sql, source, snapshot);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return reader.GetBoolean(0) ? reader.GetFieldValue<string[]>(1).ToHashSet(StringComparer.Ordinal) : null;
+        return reader.GetBoolean(0)
+            ? new Written(Set(1), Set(2), Set(3))
+            : null;
+
+        HashSet<string> Set(int column) => reader.GetFieldValue<string[]>(column).ToHashSet(StringComparer.Ordinal);
     }
+
+    /// <summary>The tables written since the last run, those of them updated or deleted from, and those deleted from (or truncated).</summary>
+    private sealed record Written(IReadOnlySet<string> Tables, IReadOnlySet<string> Rewritten, IReadOnlySet<string> Deleted);
 
     private async Task<long> CopyAsync(
         NpgsqlConnection source, DuckDBConnection warehouse, WarehouseTable table, SourceScope scope, IProgress<IngestProgress>? progress,

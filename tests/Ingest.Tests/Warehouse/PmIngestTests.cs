@@ -61,6 +61,18 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
                 UPDATE pm_occurrences SET moved_to = '2026-04-22 08:00Z' WHERE plan_id = @plan AND status = 'planned';
                 """,
                 new { workOrder, bearingPm, plan });
+
+            // A new plan with its trigger and first occurrence: inserted rows change no occurrence already copied.
+            await connection.ExecuteAsync(
+                """
+                WITH p AS (INSERT INTO pm_plans (name, template_id, asset_id, estimated_hours, lead_days, created_at, updated_at)
+                           VALUES (@name, @TemplateId, @MachineId, 1, 3, '2026-01-01Z', '2026-01-01Z') RETURNING id),
+                     r AS (INSERT INTO pm_triggers (plan_id, kind, every_n, unit, anchor, at_time, schedule)
+                           SELECT id, 'calendar', 1, 'week', '2026-01-05', '08:00', 'fixed' FROM p RETURNING id, plan_id)
+                INSERT INTO pm_occurrences (plan_id, asset_id, trigger_id, due_key, due_at, status, recorded_at)
+                SELECT plan_id, @MachineId, id, '2026-04-06T08:00', '2026-04-06 08:00Z', 'planned', '2026-04-01Z' FROM r
+                """,
+                new { name = $"Inspect {org.Suffix}", org.TemplateId, org.MachineId });
         }
 
         var stages = new List<string>();
@@ -92,6 +104,16 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
         await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, idle.Add);
         Assert.Contains("kept fact_pm_occurrence", idle);
 
+        // A plan's estimate revised: every occurrence carries it, so they are copied whole.
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE pm_plans SET estimated_hours = 3 WHERE id = @plan", new { plan });
+        }
+
+        var revised = new List<string>();
+        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, revised.Add);
+        Assert.Contains("copied fact_pm_occurrence", revised);
+
         // The same as a first run over everything.
         var whole = Path.Combine(_folder, "whole.duckdb");
         await WarehouseFixture.IngestAsync(database.DataSource, whole, _clock);
@@ -100,6 +122,8 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
         using var copied = new DuckDBConnection($"Data Source={whole}");
         copied.Open();
         Assert.Contains($"2026-03-15 08:00:00.000000|generated|{workOrder}|closed|∅|{org.DepartmentId}|calendar", Occurrences(followed, plan));
+        Assert.Equal(["3"], WarehouseFixture.Rows(followed, $"SELECT DISTINCT estimated_hours FROM fact_pm_occurrence WHERE plan_id = {plan}"));
+        Assert.Equal(4L, followed.ExecuteScalar<long>($"SELECT count(*) FROM fact_pm_occurrence WHERE asset_id = {org.MachineId}"));
         Assert.Equal([$"{bearingPm}|seal"], Modes(followed, org));
         foreach (var table in new[] { "fact_pm_occurrence", "fact_pm_mode" })
         {
