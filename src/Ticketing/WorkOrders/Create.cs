@@ -170,7 +170,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             payload,
             cancellationToken);
         await SlaClocks.StartAsync(connection, transaction, id, template.Id, request.Priority ?? template.DefaultPriority, request.AssetId, now, cancellationToken);
-        await AutoAssign.OnCreateAsync(connection, transaction, id, now, cancellationToken);
+        await AutoAssign.OnCreateAsync(dataSource, connection, transaction, id, now, cancellationToken);
         if (idempotencyKey is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(
