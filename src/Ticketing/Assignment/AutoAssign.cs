@@ -17,22 +17,6 @@ public static class AutoAssign
     /// <summary>Work counted in a person's load: with them and not yet resolved.</summary>
     internal const string OpenStatuses = "('assigned', 'in_progress', 'on_hold', 'awaiting_feedback', 'needs_collaboration')";
 
-    // The work order's facts with its asset's lineage (the asset and everything above it), and the rules in use: one
-    // round trip.
-    private const string FactsAndRules = $"""
-        SELECT w.number, w.title, w.template_id, w.work_type, w.priority, w.department_id, w.asset_id,
-               w.custom_fields::text AS custom_fields, a.asset_type,
-               CASE WHEN w.asset_id IS NULL THEN ARRAY[]::bigint[] ELSE ARRAY(
-                   WITH RECURSIVE up AS (
-                       SELECT id, parent_id FROM assets WHERE id = w.asset_id
-                       UNION ALL
-                       SELECT p.id, p.parent_id FROM assets p JOIN up ON p.id = up.parent_id)
-                   SELECT id FROM up) END AS lineage
-        FROM work_orders w LEFT JOIN assets a ON a.id = w.asset_id
-        WHERE w.id = @id;
-        {AssignmentRules.SelectRules} WHERE r.active ORDER BY r.position, r.id;
-        """;
-
     /// <summary>
     /// As <see cref="People"/>, with the rule's cursor as this statement's snapshot sees it and each load brought up to
     /// that cursor: a recent assignment whose create's transaction the snapshot does not see (still running, or
@@ -149,25 +133,17 @@ public static class AutoAssign
     /// <summary>Attempts at a turn before giving up; each lost attempt means another create under the rule took one.</summary>
     private const int MaxTurnAttempts = 1000;
 
-    public static async Task<AssignmentDecision> OnCreateAsync(
-        NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction, long workOrderId, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Assigns the work order just written, under the first of the rules in use that it matches.</summary>
+    internal static async Task<AssignmentDecision> OnCreateAsync(
+        NpgsqlDataSource dataSource,
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        NewWorkOrder row,
+        IEnumerable<AssignmentRule> rules,
+        DateTime now,
+        CancellationToken cancellationToken)
     {
-        FactsRow row;
-        List<AssignmentRule> rules;
-        await using (var read = await connection.QueryMultipleAsync(new CommandDefinition(
-            FactsAndRules, new { id = workOrderId }, transaction, cancellationToken: cancellationToken)))
-        {
-            row = await read.ReadSingleAsync<FactsRow>();
-            rules = [.. (await read.ReadAsync<AssignmentRules.RuleRow>()).Select(r => r.ToRule())];
-        }
-
-        var facts = new WorkOrderFacts(
-            row.TemplateId,
-            WireNames.Parse<WorkType>(row.WorkType),
-            row.Priority,
-            row.AssetType,
-            row.Lineage,
-            JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(row.CustomFields, TemplateSchema.Json) ?? []);
+        var facts = new WorkOrderFacts(row.TemplateId, row.WorkType, row.Priority, row.AssetType, row.Lineage, row.CustomFields);
         var rule = Assign.Match(rules, facts);
         var decision = rule is null
             ? Assign.Decide(null, row.Priority, [], null, now)
@@ -195,7 +171,7 @@ public static class AutoAssign
             Apply,
             new
             {
-                id = workOrderId,
+                id = row.Id,
                 assigneeId = decision.AssigneeId,
                 departmentId,
                 ruleId = decision.RuleId,
@@ -334,19 +310,21 @@ public static class AutoAssign
             .Select(s => s.Split(':'))
             .ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
-    private sealed class FactsRow
-    {
-        public string Number { get; init; } = "";
-        public string Title { get; init; } = "";
-        public long TemplateId { get; init; }
-        public string WorkType { get; init; } = "";
-        public short Priority { get; init; }
-        public long DepartmentId { get; init; }
-        public long? AssetId { get; init; }
-        public string CustomFields { get; init; } = "{}";
-        public string? AssetType { get; init; }
-        public long[] Lineage { get; init; } = [];
-    }
+    /// <summary>
+    /// A work order as it was just written, with what the rules match on: its asset's type and lineage (the asset and
+    /// everything above it) and its custom fields as stored.
+    /// </summary>
+    internal sealed record NewWorkOrder(
+        long Id,
+        string Number,
+        string Title,
+        long TemplateId,
+        WorkType WorkType,
+        int Priority,
+        long DepartmentId,
+        string? AssetType,
+        IReadOnlyCollection<long> Lineage,
+        IReadOnlyDictionary<string, JsonElement> CustomFields);
 
     internal sealed class PersonRow
     {
