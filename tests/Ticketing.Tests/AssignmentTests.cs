@@ -169,6 +169,80 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
     }
 
     [Fact]
+    public async Task eight_simultaneous_creates_under_one_round_robin_rule_give_each_of_four_people_two()
+    {
+        var org = await TestOrg.CreateAsync(Data);
+        var crew = new[] { await TechnicianAsync(org, "Ann"), await TechnicianAsync(org, "Ben"), await TechnicianAsync(org, "Cho"), await TechnicianAsync(org, "Dev") };
+        await RuleAsync(org, AssignmentStrategy.RoundRobin);
+
+        for (var round = 0; round < 2; round++)
+        {
+            var decided = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => NewAsync(org, title: $"pump {round}-{i}")));
+
+            Assert.Equal([2, 2, 2, 2], crew.Select(t => decided.Count(d => d.AssigneeId == t.UserId)));
+        }
+    }
+
+    [Fact]
+    public async Task a_create_still_running_counts_in_the_loads_and_one_that_rolled_back_spent_its_turn_but_adds_no_load()
+    {
+        var org = await TestOrg.CreateAsync(Data);
+        var ann = await TechnicianAsync(org, "Ann");
+        var ben = await TechnicianAsync(org, "Ben");
+        await RuleAsync(org, AssignmentStrategy.LeastLoaded);
+        // A P2 weighs 3, more than the P3 (2) that Ben gets meanwhile: a rolled-back turn still counted would keep Ann busier.
+        var request = new CreateWorkOrderRequest(org.TemplateId, "Pump leaks", "Oil under the pump.", 2, null, org.MachineId,
+            CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") });
+
+        // A create inside a larger transaction that has not committed: its turn is taken, its work order unseen.
+        await using var connection = await Data.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var held = await Create.InsertAsync(connection, transaction, request, org[Role.Requester], WorkOrderSource.Api, null, CancellationToken.None);
+        Assert.True(held.Succeeded, held.Failure?.Message);
+        var heldAssignee = await connection.ExecuteScalarAsync<long?>(
+            "SELECT assignee_id FROM work_orders WHERE id = @Id", new { held.Value!.Id }, transaction);
+        Assert.Equal(ann.UserId, heldAssignee);
+
+        // Ann's load counts the running create although no other transaction sees its work order.
+        Assert.Equal(ben.UserId, (await NewAsync(org)).AssigneeId);
+
+        await transaction.RollbackAsync();
+
+        // Rolled back: Ann has nothing open again and Ben a P3, so least loaded gives her the next.
+        Assert.Equal(ann.UserId, (await NewAsync(org)).AssigneeId);
+    }
+
+    [Fact]
+    public async Task a_round_robin_turn_taken_by_a_create_that_rolled_back_is_spent()
+    {
+        var org = await TestOrg.CreateAsync(Data);
+        var ann = await TechnicianAsync(org, "Ann");
+        var ben = await TechnicianAsync(org, "Ben");
+        var cho = await TechnicianAsync(org, "Cho");
+        await RuleAsync(org, AssignmentStrategy.RoundRobin);
+        var request = new CreateWorkOrderRequest(org.TemplateId, "Pump leaks", "Oil under the pump.", 3, null, org.MachineId,
+            CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") });
+
+        Assert.Equal(ann.UserId, (await NewAsync(org)).AssigneeId);
+        await using (var connection = await Data.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var rolledBack = await Create.InsertAsync(connection, transaction, request, org[Role.Requester], WorkOrderSource.Api, null, CancellationToken.None);
+            Assert.True(rolledBack.Succeeded, rolledBack.Failure?.Message);
+            await transaction.RollbackAsync();
+        }
+
+        // Ben's turn went to the work order that was never kept: like a number drawn from a sequence, it is not given back.
+        var next = new List<long?>();
+        for (var i = 0; i < 3; i++)
+        {
+            next.Add((await NewAsync(org)).AssigneeId);
+        }
+
+        Assert.Equal([cho.UserId, ann.UserId, ben.UserId], next);
+    }
+
+    [Fact]
     public void loads_read_before_the_lock_are_brought_up_to_the_cursor_or_read_again_when_it_cannot_tell()
     {
         var always = WeeklySchedule.Always;

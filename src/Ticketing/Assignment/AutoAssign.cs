@@ -17,36 +17,31 @@ public static class AutoAssign
     /// <summary>Work counted in a person's load: with them and not yet resolved.</summary>
     internal const string OpenStatuses = "('assigned', 'in_progress', 'on_hold', 'awaiting_feedback', 'needs_collaboration')";
 
-    private const string LoadFacts = """
-        SELECT w.number, w.title, w.template_id, w.work_type, w.priority, w.department_id, w.asset_id,
-               w.custom_fields::text AS custom_fields, a.asset_type
-        FROM work_orders w LEFT JOIN assets a ON a.id = w.asset_id
-        WHERE w.id = @id
-        """;
-
-    private const string Lineage = """
-        WITH RECURSIVE up AS (
-            SELECT id, parent_id FROM assets WHERE id = @assetId
-            UNION ALL
-            SELECT p.id, p.parent_id FROM assets p JOIN up ON p.id = up.parent_id)
-        SELECT id FROM up
-        """;
-
-    // Creates under one rule choose one at a time: each waits here for the previous one's commit. The loads were read
-    // before, with the cursor's version in the same snapshot; every assignment the rule made since is in the cursor's
-    // recent lists, so the waiter adds those to the loads it read instead of reading them all again while it holds the
-    // lock (reading them is most of the work, and the lock is held until the commit).
-    private const string LockCursor = """
-        INSERT INTO assignment_rule_cursors (rule_id) VALUES (@ruleId) ON CONFLICT DO NOTHING;
-        SELECT last_user_id, version, recent_users, recent_weights FROM assignment_rule_cursors WHERE rule_id = @ruleId FOR UPDATE;
-        """;
-
-    /// <summary>As <see cref="People"/>, with the rule cursor's version read in the same snapshot as the loads.</summary>
+    /// <summary>
+    /// As <see cref="People"/>, with the rule's cursor as this statement's snapshot sees it and each load brought up to
+    /// that cursor: a recent assignment whose create's transaction the snapshot does not see (still running, or
+    /// committed since) is added to its person, one that rolled back is left out, and this transaction's own are in the
+    /// loads already. Also this transaction's id, which the turn records.
+    /// </summary>
     private const string PeopleSeen = $"""
-        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {SkillsColumn}, l.open_count, l.load,
-               (SELECT c.version FROM assignment_rule_cursors c WHERE c.rule_id = @ruleId) AS cursor_version
+        WITH c AS (
+            SELECT version, last_user_id, recent_users, recent_weights, recent_xids FROM assignment_rule_cursors WHERE rule_id = @ruleId),
+        pending AS (
+            SELECT r.user_id, count(*)::int AS open_count, sum(r.weight)::int AS load
+            FROM c CROSS JOIN LATERAL unnest(c.recent_users, c.recent_weights, c.recent_xids) AS r(user_id, weight, xid)
+            WHERE r.xid IS NOT NULL
+              AND r.xid IS DISTINCT FROM pg_current_xact_id_if_assigned()
+              AND NOT pg_visible_in_snapshot(r.xid, pg_current_snapshot())
+              AND pg_xact_status(r.xid) IS DISTINCT FROM 'aborted'
+            GROUP BY r.user_id)
+        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {SkillsColumn},
+               l.open_count + coalesce(p.open_count, 0) AS open_count, l.load + coalesce(p.load, 0) AS load, {ScheduleColumns},
+               (SELECT c.version FROM c) AS cursor_version, (SELECT c.last_user_id FROM c) AS cursor_last_user_id,
+               pg_current_xact_id()::text AS xid
         FROM users u
         {LoadJoin}
+        {ScheduleJoin}
+        LEFT JOIN pending p ON p.user_id = u.id
         WHERE u.department_id = @departmentId
           AND ((u.role = 'technician' AND u.active) OR u.id = @namedUserId)
         ORDER BY u.id
@@ -64,13 +59,27 @@ public static class AutoAssign
         """;
 
     internal const string People = $"""
-        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {SkillsColumn}, l.open_count, l.load
+        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {SkillsColumn}, l.open_count, l.load, {ScheduleColumns}
         FROM users u
         {LoadJoin}
+        {ScheduleJoin}
         WHERE u.department_id = @departmentId
           AND ((u.role = 'technician' AND u.active) OR u.id = @namedUserId)
         ORDER BY u.id
         """;
+
+    /// <summary>The weekly hours (h) and the away periods now (a) of the user aliased u, as arrays: null when there are none.</summary>
+    private const string ScheduleJoin = """
+        LEFT JOIN LATERAL (
+            SELECT array_agg(weekday) AS weekdays, array_agg(starts_at) AS starts, array_agg(ends_at) AS ends
+            FROM user_working_hours WHERE user_id = u.id) h ON true
+        LEFT JOIN LATERAL (
+            SELECT array_agg(away_from) AS froms, array_agg(away_to) AS tos, array_agg(reason) AS reasons
+            FROM user_away WHERE user_id = u.id AND away_from <= @now AND @now < away_to) a ON true
+        """;
+
+    private const string ScheduleColumns =
+        "h.weekdays AS hour_weekdays, h.starts AS hour_starts, h.ends AS hour_ends, a.froms AS away_froms, a.tos AS away_tos, a.reasons AS away_reasons";
 
     internal const string Hours = """
         SELECT user_id, weekday, starts_at, ends_at FROM user_working_hours WHERE user_id = ANY (@ids)
@@ -81,62 +90,66 @@ public static class AutoAssign
         WHERE user_id = ANY (@ids) AND away_from <= @now AND @now < away_to
         """;
 
+    // The decision written in one round trip: the work order, its history event and the notifications (the assignee,
+    // or the department's active managers when it waits in the queue).
     private const string Apply = """
         UPDATE work_orders
         SET status = CASE WHEN @assigneeId::bigint IS NULL THEN status ELSE 'assigned' END,
             assignee_id = @assigneeId, department_id = @departmentId, assignment_rule_id = @ruleId
         WHERE id = @id;
-        UPDATE assignment_rule_cursors
-        SET last_user_id = coalesce(@assigneeId, last_user_id),
-            version = version + CASE WHEN @assigneeId::bigint IS NULL THEN 0 ELSE 1 END,
-            recent_users = CASE WHEN @assigneeId::bigint IS NULL THEN recent_users
-                ELSE (recent_users || @assigneeId::bigint)[greatest(1, cardinality(recent_users) - 62):] END,
-            recent_weights = CASE WHEN @assigneeId::bigint IS NULL THEN recent_weights
-                ELSE (recent_weights || @weight::integer)[greatest(1, cardinality(recent_weights) - 62):] END
-        WHERE rule_id = @ruleId;
+        INSERT INTO work_order_events (work_order_id, occurred_at, actor_id, kind, from_status, to_status, note, payload)
+        VALUES (@id, @now, NULL, @kind, @fromStatus, @toStatus, @reason, @payload::jsonb);
+        INSERT INTO notifications (user_id, work_order_id, kind, text, created_at)
+        SELECT DISTINCT recipient, @id, @notificationKind, left(@text, 1000), @now
+        FROM (SELECT @assigneeId::bigint AS recipient WHERE @assigneeId::bigint IS NOT NULL
+              UNION ALL
+              SELECT id FROM users WHERE @assigneeId::bigint IS NULL AND department_id = @departmentId AND role = 'manager' AND active) r;
         """;
 
-    private const string Managers = "SELECT id FROM users WHERE department_id = @departmentId AND role = 'manager' AND active";
+    // The rule's turn, taken in a transaction of its own that commits at once: a compare-and-set on the cursor's
+    // version, so a create whose loads missed another's turn learns it and decides again. Its commit need not wait for
+    // the disk: the create's own commit comes after it in the log and flushes it, so a create that is kept always has
+    // its turn kept too; a turn lost in a crash belonged to a create that was lost with it. The row lock lasts for this
+    // one round trip, not until the create commits. On a lost race the cursor as this statement saw it comes back.
+    private const string TakeTurn = """
+        BEGIN;
+        SET LOCAL synchronous_commit TO off;
+        WITH taken AS (
+            UPDATE assignment_rule_cursors
+            SET last_user_id = @assigneeId,
+                version = version + 1,
+                recent_users = (recent_users || @assigneeId::bigint)[greatest(1, cardinality(recent_users) - 62):],
+                recent_weights = (recent_weights || @weight::integer)[greatest(1, cardinality(recent_weights) - 62):],
+                recent_xids = (recent_xids || @xid::xid8)[greatest(1, cardinality(recent_xids) - 62):]
+            WHERE rule_id = @ruleId AND version = @version
+            RETURNING version)
+        SELECT (SELECT count(*) FROM taken) > 0 AS taken, c.last_user_id, c.version, c.recent_users, c.recent_weights
+        FROM assignment_rule_cursors c WHERE c.rule_id = @ruleId;
+        COMMIT;
+        """;
 
-    public static async Task<AssignmentDecision> OnCreateAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, long workOrderId, DateTime now, CancellationToken cancellationToken)
+    private const string EnsureCursor = "INSERT INTO assignment_rule_cursors (rule_id) VALUES (@ruleId) ON CONFLICT DO NOTHING";
+
+    /// <summary>Attempts at a turn before giving up; each lost attempt means another create under the rule took one.</summary>
+    private const int MaxTurnAttempts = 1000;
+
+    /// <summary>Assigns the work order just written, under the first of the rules in use that it matches.</summary>
+    internal static async Task<AssignmentDecision> OnCreateAsync(
+        NpgsqlDataSource dataSource,
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        NewWorkOrder row,
+        IEnumerable<AssignmentRule> rules,
+        DateTime now,
+        CancellationToken cancellationToken)
     {
-        var row = await connection.QuerySingleAsync<FactsRow>(new CommandDefinition(LoadFacts, new { id = workOrderId }, transaction, cancellationToken: cancellationToken));
-        var lineage = row.AssetId is { } assetId
-            ? (await connection.QueryAsync<long>(new CommandDefinition(Lineage, new { assetId }, transaction, cancellationToken: cancellationToken))).ToList()
-            : [];
-        var facts = new WorkOrderFacts(
-            row.TemplateId,
-            WireNames.Parse<WorkType>(row.WorkType),
-            row.Priority,
-            row.AssetType,
-            lineage,
-            JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(row.CustomFields, TemplateSchema.Json) ?? []);
-        var rules = await AssignmentRules.ListAsync(connection, transaction, includeInactive: false, cancellationToken);
+        var facts = new WorkOrderFacts(row.TemplateId, row.WorkType, row.Priority, row.AssetType, row.Lineage, row.CustomFields);
         var rule = Assign.Match(rules, facts);
-
-        AssignmentDecision decision;
-        if (rule is null)
-        {
-            decision = Assign.Decide(null, row.Priority, [], null, now);
-        }
-        else
-        {
-            var (seen, seenVersion) = await ReadPeopleAsync(
-                connection, transaction, PeopleSeen, new { departmentId = rule.DepartmentId, namedUserId = rule.NamedUserId, ruleId = rule.Id }, now, cancellationToken);
-            var cursor = await connection.QuerySingleAsync<CursorRow>(new CommandDefinition(LockCursor, new { ruleId = rule.Id }, transaction, cancellationToken: cancellationToken));
-            var people = CatchUp(seen, seenVersion, cursor)
-                ?? await PeopleAsync(connection, transaction, rule.DepartmentId, rule.NamedUserId, now, cancellationToken);
-            decision = Assign.Decide(rule, row.Priority, people, cursor.LastUserId, now);
-        }
+        var decision = rule is null
+            ? Assign.Decide(null, row.Priority, [], null, now)
+            : await DecideInTurnAsync(dataSource, connection, transaction, rule, row.Priority, now, cancellationToken);
 
         var departmentId = rule?.DepartmentId ?? row.DepartmentId;
-        await connection.ExecuteAsync(new CommandDefinition(
-            Apply,
-            new { id = workOrderId, assigneeId = decision.AssigneeId, departmentId, ruleId = decision.RuleId, weight = Assign.Weight(row.Priority) },
-            transaction,
-            cancellationToken: cancellationToken));
-
         var payload = new
         {
             ruleId = decision.RuleId,
@@ -148,36 +161,116 @@ public static class AutoAssign
             departmentId,
             candidates = decision.Considered,
         };
-        if (decision.Assigned)
+        var kind = decision.Assigned ? EventKinds.AutoAssigned : EventKinds.Queued;
+        if (!EventKinds.IsKnown(kind))
         {
-            await History.AppendAsync(
-                connection, transaction, workOrderId, now, null, EventKinds.AutoAssigned, WorkOrderStatus.New, WorkOrderStatus.Assigned, decision.Reason, payload, cancellationToken);
-            await Notifications.Notifications.AddAsync(
-                connection, transaction, [decision.AssigneeId!.Value], workOrderId, "assigned",
-                $"{row.Number} “{row.Title}” was assigned to you: {decision.Reason}.", now, cancellationToken);
-        }
-        else
-        {
-            await History.AppendAsync(connection, transaction, workOrderId, now, null, EventKinds.Queued, null, null, decision.Reason, payload, cancellationToken);
-            var managers = await connection.QueryAsync<long>(new CommandDefinition(Managers, new { departmentId }, transaction, cancellationToken: cancellationToken));
-            await Notifications.Notifications.AddAsync(
-                connection, transaction, managers, workOrderId, "queued",
-                $"{row.Number} “{row.Title}” waits in your department's queue: {decision.Reason}.", now, cancellationToken);
+            throw new InvalidOperationException($"'{kind}' is not in EventKinds.All.");
         }
 
+        await connection.ExecuteAsync(new CommandDefinition(
+            Apply,
+            new
+            {
+                id = row.Id,
+                assigneeId = decision.AssigneeId,
+                departmentId,
+                ruleId = decision.RuleId,
+                now,
+                kind,
+                fromStatus = decision.Assigned ? WireNames.Of(WorkOrderStatus.New) : null,
+                toStatus = decision.Assigned ? WireNames.Of(WorkOrderStatus.Assigned) : null,
+                reason = decision.Reason,
+                payload = JsonSerializer.Serialize(payload, TemplateSchema.Json),
+                notificationKind = decision.Assigned ? "assigned" : "queued",
+                text = decision.Assigned
+                    ? $"{row.Number} “{row.Title}” was assigned to you: {decision.Reason}."
+                    : $"{row.Number} “{row.Title}” waits in your department's queue: {decision.Reason}.",
+            },
+            transaction,
+            cancellationToken: cancellationToken));
         return decision;
+    }
+
+    /// <summary>
+    /// Chooses under a rule and takes the rule's turn for the choice. The loads are read with the cursor they are up to;
+    /// the turn is a compare-and-set of the cursor's version committed on a connection of its own, so a create never
+    /// waits for another's commit. A create that lost the race adds the turns taken meanwhile (the cursor's recent
+    /// lists; when they do not reach back far enough it reads the loads again) and chooses again. A turn stays taken
+    /// if the create later rolls back: round robin then skips that person once, and loads leave it out as soon as the
+    /// rollback is known. The people of the rule's department who are no candidates take no turn.
+    /// </summary>
+    private static async Task<AssignmentDecision> DecideInTurnAsync(
+        NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction, AssignmentRule rule, int priority, DateTime now, CancellationToken cancellationToken)
+    {
+        var parameters = new { departmentId = rule.DepartmentId, namedUserId = rule.NamedUserId, ruleId = rule.Id, now };
+        var seen = await ReadPeopleAsync(connection, transaction, PeopleSeen, parameters, cancellationToken);
+        var (people, version, lastUserId) = (seen.People, seen.CursorVersion, seen.LastUserId);
+        NpgsqlConnection? side = null;
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var decision = Assign.Decide(rule, priority, people, lastUserId, now);
+                if (!decision.Assigned)
+                {
+                    return decision;
+                }
+
+                side ??= await dataSource.OpenConnectionAsync(cancellationToken);
+                CursorRow? cursor = null;
+                if (version is { } expected)
+                {
+                    var turn = await side.QuerySingleOrDefaultAsync<TurnRow>(new CommandDefinition(
+                        TakeTurn,
+                        new { ruleId = rule.Id, version = expected, assigneeId = decision.AssigneeId, weight = Assign.Weight(priority), xid = seen.Xid },
+                        cancellationToken: cancellationToken));
+                    if (turn is { Taken: true })
+                    {
+                        return decision;
+                    }
+
+                    cursor = turn?.ToCursor();
+                }
+                else
+                {
+                    await side.ExecuteAsync(new CommandDefinition(EnsureCursor, new { ruleId = rule.Id }, cancellationToken: cancellationToken));
+                }
+
+                if (attempt >= MaxTurnAttempts)
+                {
+                    throw new InvalidOperationException($"Assignment rule {rule.Id}: no turn on its cursor after {attempt} attempts.");
+                }
+
+                if (cursor is not null && CatchUp(people, version, cursor) is { } caughtUp)
+                {
+                    (people, version, lastUserId) = (caughtUp, cursor.Version, cursor.LastUserId);
+                }
+                else
+                {
+                    seen = await ReadPeopleAsync(connection, transaction, PeopleSeen, parameters, cancellationToken);
+                    (people, version, lastUserId) = (seen.People, seen.CursorVersion, seen.LastUserId);
+                }
+            }
+        }
+        finally
+        {
+            if (side is not null)
+            {
+                await side.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>The people of a department with their skills, load and schedule (for the pure decision).</summary>
     internal static async Task<List<Person>> PeopleAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, long departmentId, long? namedUserId, DateTime now, CancellationToken cancellationToken) =>
-        (await ReadPeopleAsync(connection, transaction, People, new { departmentId, namedUserId }, now, cancellationToken)).People;
+        (await ReadPeopleAsync(connection, transaction, People, new { departmentId, namedUserId, now }, cancellationToken)).People;
 
     /// <summary>
-    /// The loads read before the lock, brought up to the locked cursor: the assignments the rule made since the version
-    /// read with them, taken from its recent lists. Null when that cannot be told (no version was read, or more
-    /// assignments were made since than the lists keep): then the loads are read again under the lock. Changes to loads
-    /// by anything else (a resolve, a manual assignment) in the moment between the read and the lock are not seen.
+    /// The loads read earlier, brought up to a later cursor: the assignments the rule made since the version read with
+    /// them, taken from its recent lists. Null when that cannot be told (no version was read, or more assignments were
+    /// made since than the lists keep): then the loads are read again. Changes to loads by anything else (a resolve, a
+    /// manual assignment) in the moment between the read and the turn are not seen.
     /// </summary>
     internal static List<Person>? CatchUp(List<Person> seen, long? seenVersion, CursorRow cursor)
     {
@@ -198,47 +291,40 @@ public static class AutoAssign
         return [.. seen.Select(p => added.TryGetValue(p.UserId, out var more) ? p with { OpenCount = p.OpenCount + more.Open, Load = p.Load + more.Load } : p)];
     }
 
-    private static async Task<(List<Person> People, long? CursorVersion)> ReadPeopleAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, object parameters, DateTime now, CancellationToken cancellationToken)
+    private static async Task<SeenPeople> ReadPeopleAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, object parameters, CancellationToken cancellationToken)
     {
         var rows = (await connection.QueryAsync<PersonRow>(new CommandDefinition(
-            sql, parameters, transaction, cancellationToken: cancellationToken))).ToList();
-        var ids = rows.Select(r => r.UserId).ToArray();
-        var hours = (await connection.QueryAsync<HoursRow>(new CommandDefinition(Hours, new { ids }, transaction, cancellationToken: cancellationToken)))
-            .ToLookup(h => h.UserId);
-        var away = (await connection.QueryAsync<AwayRow>(new CommandDefinition(AwayNow, new { ids, now }, transaction, cancellationToken: cancellationToken)))
-            .ToLookup(a => a.UserId);
-        return (rows.Select(r => new Person(
-                r.UserId,
-                r.Name,
-                r.Active,
-                ParseSkills(r.Skills),
-                r.OpenCount,
-                r.Load,
-                new WeeklySchedule(
-                    r.TimeZone,
-                    hours[r.UserId].Select(h => h.ToHours()).ToList(),
-                    away[r.UserId].Select(a => new AwayPeriod(a.AwayFrom, a.AwayTo, a.Reason)).ToList())))
-            .ToList(), rows.Count > 0 ? rows[0].CursorVersion : null);
+            sql, parameters, transaction, cancellationToken: cancellationToken))).AsList();
+        var people = rows.Select(r => new Person(r.UserId, r.Name, r.Active, ParseSkills(r.Skills), r.OpenCount, r.Load, r.Schedule())).ToList();
+        return rows.Count > 0
+            ? new SeenPeople(people, rows[0].CursorVersion, rows[0].CursorLastUserId, rows[0].Xid)
+            : new SeenPeople(people, null, null, null);
     }
+
+    /// <summary>People as one statement saw them, with the rule's cursor and the reading transaction's id in that statement.</summary>
+    private sealed record SeenPeople(List<Person> People, long? CursorVersion, long? LastUserId, string? Xid);
 
     internal static Dictionary<string, int> ParseSkills(string skills) =>
         skills.Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(s => s.Split(':'))
             .ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
-    private sealed class FactsRow
-    {
-        public string Number { get; init; } = "";
-        public string Title { get; init; } = "";
-        public long TemplateId { get; init; }
-        public string WorkType { get; init; } = "";
-        public short Priority { get; init; }
-        public long DepartmentId { get; init; }
-        public long? AssetId { get; init; }
-        public string CustomFields { get; init; } = "{}";
-        public string? AssetType { get; init; }
-    }
+    /// <summary>
+    /// A work order as it was just written, with what the rules match on: its asset's type and lineage (the asset and
+    /// everything above it) and its custom fields as stored.
+    /// </summary>
+    internal sealed record NewWorkOrder(
+        long Id,
+        string Number,
+        string Title,
+        long TemplateId,
+        WorkType WorkType,
+        int Priority,
+        long DepartmentId,
+        string? AssetType,
+        IReadOnlyCollection<long> Lineage,
+        IReadOnlyDictionary<string, JsonElement> CustomFields);
 
     internal sealed class PersonRow
     {
@@ -249,8 +335,33 @@ public static class AutoAssign
         public string Skills { get; init; } = "";
         public int OpenCount { get; init; }
         public int Load { get; init; }
+        public short[]? HourWeekdays { get; init; }
+        public TimeOnly[]? HourStarts { get; init; }
+        public TimeOnly[]? HourEnds { get; init; }
+        public DateTime[]? AwayFroms { get; init; }
+        public DateTime[]? AwayTos { get; init; }
+        public string?[]? AwayReasons { get; init; }
 
         public long? CursorVersion { get; init; }
+        public long? CursorLastUserId { get; init; }
+        public string? Xid { get; init; }
+
+        public WeeklySchedule Schedule() => new(
+            TimeZone,
+            HourWeekdays is null ? [] : [.. HourWeekdays.Select((d, i) => new WorkingHours(d, HourStarts![i], HourEnds![i]))],
+            AwayFroms is null ? [] : [.. AwayFroms.Select((f, i) => new AwayPeriod(f, AwayTos![i], AwayReasons![i]))]);
+    }
+
+    /// <summary>What taking a turn gave: whether it was taken, and else the cursor as the attempt saw it.</summary>
+    private sealed class TurnRow
+    {
+        public bool Taken { get; init; }
+        public long? LastUserId { get; init; }
+        public long Version { get; init; }
+        public long[] RecentUsers { get; init; } = [];
+        public int[] RecentWeights { get; init; } = [];
+
+        public CursorRow ToCursor() => new() { LastUserId = LastUserId, Version = Version, RecentUsers = RecentUsers, RecentWeights = RecentWeights };
     }
 
     /// <summary>A rule's cursor: the last person it chose, how many it has assigned, and the most recent of those.</summary>

@@ -11,10 +11,12 @@ namespace WorkOrders.Ticketing.Sla;
 /// </summary>
 public static class SlaClocks
 {
-    private const string FindPolicy = """
+    /// <summary>The policy of @templateId at @priority, or at the template's default priority when @priority is null.</summary>
+    internal const string FindPolicy = """
         SELECT id, response_minutes, resolution_minutes, warning_percent
         FROM sla_policies
-        WHERE priority = @priority AND (template_id = @templateId OR template_id IS NULL)
+        WHERE priority = coalesce(@priority::integer, (SELECT default_priority FROM templates WHERE id = @templateId))
+          AND (template_id = @templateId OR template_id IS NULL)
         ORDER BY template_id NULLS LAST
         LIMIT 1
         """;
@@ -76,6 +78,19 @@ public static class SlaClocks
     {
         var policy = await connection.QuerySingleOrDefaultAsync<PolicyRow>(new CommandDefinition(
             FindPolicy, new { priority, templateId }, transaction, cancellationToken: cancellationToken));
+        await StartAsync(connection, transaction, workOrderId, policy, assetId, now, cancellationToken);
+    }
+
+    /// <summary>As the other overload, with the policy already found (<see cref="FindPolicy"/>); no policy, no clock.</summary>
+    internal static async Task StartAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        long workOrderId,
+        PolicyRow? policy,
+        long? assetId,
+        DateTime now,
+        CancellationToken cancellationToken)
+    {
         if (policy is null)
         {
             return;

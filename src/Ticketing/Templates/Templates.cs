@@ -36,7 +36,7 @@ public sealed class Templates(NpgsqlDataSource dataSource)
     /// <summary>The refusal of a template change by anyone but an administrator.</summary>
     public static Failure? AdminOnly(Actor actor) => actor.Role == Role.Admin ? null : Failure.Forbidden("template.admin_only");
 
-    private const string SelectTemplates = """
+    internal const string SelectTemplates = """
         SELECT t.id, t.name, t.work_type, t.default_priority, t.department_id, d.name AS department_name,
                t.asset_required, t.contact_required, t.fields::text AS fields, t.active, t.row_version
         FROM templates t JOIN departments d ON d.id = t.department_id
@@ -180,7 +180,7 @@ public sealed class Templates(NpgsqlDataSource dataSource)
         return template!;
     }
 
-    private sealed class TemplateRow
+    internal sealed class TemplateRow
     {
         public long Id { get; init; }
         public string Name { get; init; } = "";

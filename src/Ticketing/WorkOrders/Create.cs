@@ -39,15 +39,37 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     private static readonly DateTime EarliestDue = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly DateTime LatestDue = new(2099, 12, 31, 23, 59, 59, DateTimeKind.Utc);
 
-    // The number is drawn inside the INSERT, after the statement has taken ROW EXCLUSIVE on work_orders: a bulk writer
-    // taking a block of numbers under a stronger lock is never interleaved (WorkOrderNumbers). nextval holds no lock
-    // until the commit, so creates do not wait for each other here.
+    // What a create reads before it writes, in one round trip: the template, the asset the work is on (with its type and
+    // lineage, which assignment rules match on), the assignment rules in use and the SLA policy of the priority.
+    private const string ReadBefore = $"""
+        {Templates.Templates.SelectTemplates} WHERE t.id = @templateId;
+        SELECT a.id, a.code, a.lifecycle, a.asset_type,
+               ARRAY(WITH RECURSIVE up AS (
+                       SELECT id, parent_id FROM assets WHERE id = a.id
+                       UNION ALL
+                       SELECT p.id, p.parent_id FROM assets p JOIN up ON p.id = up.parent_id)
+                     SELECT id FROM up) AS lineage
+        FROM assets a WHERE a.id = @assetId;
+        {AssignmentRules.SelectRules} WHERE r.active ORDER BY r.position, r.id;
+        {SlaClocks.FindPolicy};
+        """;
+
+    // The work order with its created event, in one statement. The number is drawn inside the INSERT, after the
+    // statement has taken ROW EXCLUSIVE on work_orders: a bulk writer taking a block of numbers under a stronger lock is
+    // never interleaved (WorkOrderNumbers). nextval holds no lock until the commit, so creates do not wait for each other
+    // here. The event's payload gets the number drawn.
     private const string Insert = $"""
-        INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, contact,
-            asset_id, department_id, reference, due_at, created_at, custom_fields, source, updated_at)
-        VALUES ({WorkOrderNumbers.Next}, @templateId, @workType, @title, @description, @priority, 'new', @requesterId, @contact,
-            @assetId, @departmentId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
-        RETURNING id, number
+        WITH w AS (
+            INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, contact,
+                asset_id, department_id, reference, due_at, created_at, custom_fields, source, updated_at)
+            VALUES ({WorkOrderNumbers.Next}, @templateId, @workType, @title, @description, @priority, 'new', @requesterId, @contact,
+                @assetId, @departmentId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
+            RETURNING id, number, custom_fields::text AS custom_fields),
+        created AS (
+            INSERT INTO work_order_events (work_order_id, occurred_at, actor_id, kind, from_status, to_status, note, payload)
+            SELECT w.id, @now, @requesterId, @kind, NULL, @toStatus, @note, @payload::jsonb || jsonb_build_object('number', w.number)
+            FROM w)
+        SELECT id, number, custom_fields FROM w
         """;
 
     private const string ClaimKey = """
@@ -119,10 +141,22 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         CancellationToken cancellationToken,
         object? origin = null)
     {
-        var template = request.TemplateId is { } templateId ? await Templates.Templates.FindAsync(connection, transaction, templateId, cancellationToken) : null;
+        Template? template;
+        BeforeAsset? workedOn;
+        List<AssignmentRule> rules;
+        SlaClocks.PolicyRow? policy;
+        await using (var read = await connection.QueryMultipleAsync(new CommandDefinition(
+            ReadBefore, new { templateId = request.TemplateId, assetId = request.AssetId, priority = request.Priority }, transaction, cancellationToken: cancellationToken)))
+        {
+            template = (await read.ReadSingleOrDefaultAsync<Templates.Templates.TemplateRow>())?.ToTemplate();
+            workedOn = await read.ReadSingleOrDefaultAsync<BeforeAsset>();
+            rules = [.. (await read.ReadAsync<AssignmentRules.RuleRow>()).Select(r => r.ToRule())];
+            policy = await read.ReadSingleOrDefaultAsync<SlaClocks.PolicyRow>();
+        }
+
         var errors = new FieldErrors();
         var values = Validate(request, template, errors);
-        await CheckAssetsAsync(connection, transaction, request, values.AssetReferences, errors, cancellationToken);
+        await CheckAssetsAsync(connection, transaction, request, workedOn, values.AssetReferences, errors, cancellationToken);
         if (errors.Any)
         {
             return errors.ToFailure();
@@ -130,16 +164,32 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
 
         var now = clock.GetUtcNow().UtcDateTime;
         await WorkOrderNumbers.EnsureYearAsync(dataSource, now.Year, cancellationToken);
-        var (id, number) = await connection.QuerySingleAsync<(long, string)>(new CommandDefinition(
+        var priority = request.Priority ?? template!.DefaultPriority;
+        var title = request.Title!.Trim();
+
+        // Work on a decommissioned asset keeps its reason in the history: the note of the event and its payload.
+        var decommissionedReason = NullIfBlank(request.DecommissionedReason);
+        object payload = decommissionedReason is null
+            ? new { template = template!.Name, priority, source = WireNames.Of(source) }
+            : new { template = template!.Name, priority, source = WireNames.Of(source), decommissionedReason };
+        if (origin is not null)
+        {
+            // Raised on a field device: the history keeps the device and its clock beside the sync time.
+            var withOrigin = JsonSerializer.SerializeToNode(payload, TemplateSchema.Json)!.AsObject();
+            withOrigin["via"] = JsonSerializer.SerializeToNode(origin, TemplateSchema.Json);
+            payload = withOrigin;
+        }
+
+        var (id, number, storedFields) = await connection.QuerySingleAsync<(long, string, string)>(new CommandDefinition(
             Insert,
             new
             {
                 year = now.Year,
-                templateId = template!.Id,
+                templateId = template.Id,
                 workType = WireNames.Of(template.WorkType),
-                title = request.Title!.Trim(),
+                title,
                 description = request.Description!.Trim(),
-                priority = request.Priority ?? template.DefaultPriority,
+                priority,
                 requesterId = actor.UserId,
                 contact = NullIfBlank(request.Contact),
                 assetId = request.AssetId,
@@ -149,28 +199,24 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
                 now,
                 customFields = JsonSerializer.Serialize(values.Values, TemplateSchema.Json),
                 source = WireNames.Of(source),
+                kind = EventKinds.Created,
+                toStatus = WireNames.Of(WorkOrderStatus.New),
+                note = decommissionedReason,
+                payload = JsonSerializer.Serialize(payload, TemplateSchema.Json),
             },
             transaction,
             cancellationToken: cancellationToken));
-        // Work on a decommissioned asset keeps its reason in the history: the note of the event and its payload.
-        var decommissionedReason = NullIfBlank(request.DecommissionedReason);
-        object payload = decommissionedReason is null
-            ? new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source) }
-            : new { number, template = template.Name, priority = request.Priority ?? template.DefaultPriority, source = WireNames.Of(source), decommissionedReason };
-        if (origin is not null)
-        {
-            // Raised on a field device: the history keeps the device and its clock beside the sync time.
-            var withOrigin = JsonSerializer.SerializeToNode(payload, TemplateSchema.Json)!.AsObject();
-            withOrigin["via"] = JsonSerializer.SerializeToNode(origin, TemplateSchema.Json);
-            payload = withOrigin;
-        }
-
-        await History.AppendAsync(
-            connection, transaction, id, now, actor.UserId, EventKinds.Created, null, WorkOrderStatus.New, decommissionedReason,
-            payload,
+        await SlaClocks.StartAsync(connection, transaction, id, policy, request.AssetId, now, cancellationToken);
+        await AutoAssign.OnCreateAsync(
+            dataSource,
+            connection,
+            transaction,
+            new AutoAssign.NewWorkOrder(
+                id, number, title, template.Id, template.WorkType, priority, template.DepartmentId, workedOn?.AssetType, workedOn?.Lineage ?? [],
+                JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(storedFields, TemplateSchema.Json) ?? []),
+            rules,
+            now,
             cancellationToken);
-        await SlaClocks.StartAsync(connection, transaction, id, template.Id, request.Priority ?? template.DefaultPriority, request.AssetId, now, cancellationToken);
-        await AutoAssign.OnCreateAsync(connection, transaction, id, now, cancellationToken);
         if (idempotencyKey is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(
@@ -254,6 +300,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         CreateWorkOrderRequest request,
+        BeforeAsset? readBefore,
         List<(string Field, long AssetId)> references,
         FieldErrors errors,
         CancellationToken cancellationToken)
@@ -268,10 +315,22 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             return;
         }
 
-        var ids = references.Select(r => r.AssetId).Distinct().ToArray();
-        var known = (await connection.QueryAsync<(long Id, string Code, string Lifecycle)>(new CommandDefinition(
-            "SELECT id, code, lifecycle FROM assets WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken)))
-            .ToDictionary(a => a.Id);
+        // The asset the work is on was read before; other assets named by custom fields are read here.
+        var known = new Dictionary<long, (long Id, string Code, string Lifecycle)>();
+        if (readBefore is not null)
+        {
+            known[readBefore.Id] = (readBefore.Id, readBefore.Code, readBefore.Lifecycle);
+        }
+
+        var ids = references.Select(r => r.AssetId).Where(id => !known.ContainsKey(id)).Distinct().ToArray();
+        if (ids.Length > 0)
+        {
+            foreach (var row in await connection.QueryAsync<(long Id, string Code, string Lifecycle)>(new CommandDefinition(
+                "SELECT id, code, lifecycle FROM assets WHERE id = ANY(@ids)", new { ids }, transaction, cancellationToken: cancellationToken)))
+            {
+                known[row.Id] = row;
+            }
+        }
         foreach (var (field, id) in references.Where(r => !known.ContainsKey(r.AssetId)))
         {
             errors.Add(field, "asset.missing", id);
@@ -295,6 +354,16 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         {
             errors.Add("decommissionedReason", "field.too_long", MaxDecommissionedReasonLength);
         }
+    }
+
+    /// <summary>The asset a create's work is on, as read before the insert.</summary>
+    private sealed class BeforeAsset
+    {
+        public long Id { get; init; }
+        public string Code { get; init; } = "";
+        public string Lifecycle { get; init; } = "";
+        public string? AssetType { get; init; }
+        public long[] Lineage { get; init; } = [];
     }
 
     private sealed class KeyRow
