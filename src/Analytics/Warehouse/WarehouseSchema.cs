@@ -8,7 +8,7 @@ namespace WorkOrders.Analytics.Warehouse;
 /// The DuckDB warehouse: facts of archived work orders and their status intervals, the open-work snapshot, and the
 /// dimensions, each table described once (see <see cref="WarehouseTable"/>), with the derivations the ingest runs
 /// in DuckDB beside the tables they fill. Times are UTC TIMESTAMP (DuckDB's TIMESTAMPTZ arithmetic is many times
-/// slower). Dimensions and the snapshot are replaced whole in an ingest transaction, so they carry no key
+/// slower). Dimensions and the snapshot are replaced whole or by key in an ingest transaction, so they carry no key
 /// constraints (DuckDB checks a key against rows deleted earlier in the same transaction).
 /// </summary>
 public static class WarehouseSchema
