@@ -65,11 +65,14 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
         return outcome.Value!;
     }
 
+    private static CreateWorkOrderRequest Leak(TestOrg org, int priority = 3, string title = "Pump leaks") =>
+        new(org.TemplateId, title, "Oil under the pump.", priority, null, org.MachineId,
+            CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") });
+
     private async Task<WorkOrderDetail> NewAsync(TestOrg org, int priority = 3, string title = "Pump leaks")
     {
         var created = await Create.HandleAsync(
-            new CreateWorkOrderRequest(org.TemplateId, title, "Oil under the pump.", priority, null, org.MachineId,
-                CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") }),
+            Leak(org, priority, title),
             org[Role.Requester],
             WorkOrderSource.Api,
             null,
@@ -191,8 +194,7 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
         var ben = await TechnicianAsync(org, "Ben");
         await RuleAsync(org, AssignmentStrategy.LeastLoaded);
         // A P2 weighs 3, more than the P3 (2) that Ben gets meanwhile: a rolled-back turn still counted would keep Ann busier.
-        var request = new CreateWorkOrderRequest(org.TemplateId, "Pump leaks", "Oil under the pump.", 2, null, org.MachineId,
-            CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") });
+        var request = Leak(org, priority: 2);
 
         // A create inside a larger transaction that has not committed: its turn is taken, its work order unseen.
         await using var connection = await Data.OpenConnectionAsync();
@@ -220,8 +222,7 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
         var ben = await TechnicianAsync(org, "Ben");
         var cho = await TechnicianAsync(org, "Cho");
         await RuleAsync(org, AssignmentStrategy.RoundRobin);
-        var request = new CreateWorkOrderRequest(org.TemplateId, "Pump leaks", "Oil under the pump.", 3, null, org.MachineId,
-            CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") });
+        var request = Leak(org);
 
         Assert.Equal(ann.UserId, (await NewAsync(org)).AssigneeId);
         await using (var connection = await Data.OpenConnectionAsync())
