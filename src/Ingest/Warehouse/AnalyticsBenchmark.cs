@@ -76,20 +76,26 @@ internal static class AnalyticsBenchmark
         var source = new Option<string?>("--source") { Description = $"ask every question of one source only: {string.Join(", ", KpiFilter.Sources)}" };
         var field = new Option<string?>("--field") { Description = "with --field-value: ask every question of the work whose custom field holds the value" };
         var fieldValue = new Option<string?>("--field-value") { Description = "the value of --field" };
+        var only = new Option<string?>("--only") { Description = "ask only the questions whose name holds this text (and skip the export)" };
+        var warehouseOnly = new Option<bool>("--warehouse-only") { Description = "time the warehouse's answers alone, without PostgreSQL's (nothing is compared)" };
         var command = new Command("bench-analytics", "time every dashboard query in DuckDB beside the same question asked of PostgreSQL, and a 100k-row export")
         {
-            warehouse, runs, category, source, field, fieldValue,
+            warehouse, runs, category, source, field, fieldValue, only, warehouseOnly,
         };
         command.SetRun((parsed, cancellationToken) => RunAsync(
             parsed.GetRequiredValue(warehouse), parsed.GetValue(runs),
-            new Filters(parsed.GetValue(category), parsed.GetValue(source), parsed.GetValue(field), parsed.GetValue(fieldValue)), cancellationToken));
+            new Filters(parsed.GetValue(category), parsed.GetValue(source), parsed.GetValue(field), parsed.GetValue(fieldValue)),
+            new Scope(parsed.GetValue(only), parsed.GetValue(warehouseOnly)), cancellationToken));
         return command;
     }
 
     /// <summary>The filters of the command line, beside the period the benchmark picks.</summary>
     private sealed record Filters(string? Category, string? Source, string? Field, string? FieldValue);
 
-    private static async Task<int> RunAsync(string path, int runs, Filters filters, CancellationToken cancellationToken)
+    /// <summary>Which questions to ask (by a part of their name), and whether to ask PostgreSQL too.</summary>
+    private sealed record Scope(string? Only, bool WarehouseOnly);
+
+    private static async Task<int> RunAsync(string path, int runs, Filters filters, Scope scope, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -113,12 +119,18 @@ internal static class AnalyticsBenchmark
         AnsiConsole.MarkupLine($"period [bold]{filter.Describe()}[/], {runs} runs each after one warm-up; open work as of {snapshot:yyyy-MM-dd HH:mm}");
 
         // The export takes the newest work of the longest period a filter may ask (ten years).
-        var export = Export(warehouse, filter with { From = filter.To.AddDays(-3660) });
+        var export = scope.Only is null ? Export(warehouse, filter with { From = filter.To.AddDays(-3660) }) : null;
 
         var table = new Table().AddColumns("question", "DuckDB median", "PostgreSQL median", "ratio", "same answer");
-        foreach (var question in Questions(filter))
+        foreach (var question in Questions(filter).Where(q => scope.Only is null || q.Name.Contains(scope.Only, StringComparison.OrdinalIgnoreCase)))
         {
             var (duckMs, duckAnswer) = Time(runs, () => question.Duck(warehouse));
+            if (scope.WarehouseOnly)
+            {
+                table.AddRow(question.Name, $"{duckMs:N1} ms", "-", "-", "-");
+                continue;
+            }
+
             var (pgMs, pgAnswer) = await TimeAsync(runs, async () =>
             {
                 var answers = new List<double[]>();
@@ -135,7 +147,11 @@ internal static class AnalyticsBenchmark
         }
 
         AnsiConsole.Write(table);
-        AnsiConsole.Write(export);
+        if (export is not null)
+        {
+            AnsiConsole.Write(export);
+        }
+
         return 0;
     }
 
