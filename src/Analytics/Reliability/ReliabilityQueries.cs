@@ -131,26 +131,26 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
     /// </summary>
     public IReadOnlyList<HeatmapCell> Heatmap(KpiFilter filter, HeatmapRows rows, HeatmapMeasure measure, TimeBucket bucket, int maxRows = DefaultHeatmapRows)
     {
-        var rowKey = RowKey(rows);
-        var rowLabel = rows == HeatmapRows.Asset ? "a.code || ' ' || a.name" : "coalesce(a.asset_type, '(none)')";
-        var rolled = Rolled(filter);
-        var count = rolled ? "sum(f.n)" : "count(*)";
-        var value = measure == HeatmapMeasure.Count ? count : "coalesce(sum(f.downtime_hours), 0)";
-        var failures = rolled
-            ? $"{RolledFailures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE f.day >= $from AND f.day < $to"
-            : $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE f.created_at >= $from AND f.created_at < $to";
-        var bucketOf = rolled ? $"date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', f.day)::DATE" : BucketOf(bucket);
+        // The rows are chosen by their totals before any label is made: an asset row is labelled only once it is among
+        // the largest, so a year of failures at ten million work orders is not joined to the asset register row by row.
+        var byAsset = rows == HeatmapRows.Asset;
+        var (failures, created, n) = Rolled(filter) ? (RolledFailures, "f.day", "f.n") : (Failures, "f.created_at", "1");
+        var (rowKey, assetJoin) = byAsset ? ("f.asset_id", "") : ("coalesce(a.asset_type, '(none)')", "JOIN dim_asset a ON a.asset_id = f.asset_id");
+        var (rowLabel, labelJoin) = byAsset ? ("a.code || ' ' || a.name", "JOIN dim_asset a ON a.asset_id = t.row_key") : ("t.row_key", "");
         using var command = warehouse.Command($"""
-            WITH cells AS (
-                SELECT {rowKey} AS row_key, {rowLabel} AS row_label, f.failure_code, {bucketOf} AS bucket, {value}::DOUBLE AS value, {count}::BIGINT AS n
-                FROM {failures} AND {filter.Where("f")}
-                GROUP BY ALL),
+            WITH f AS MATERIALIZED (
+                SELECT {rowKey} AS row_key, f.failure_code, date_trunc('{(bucket == TimeBucket.Week ? "week" : "month")}', {created})::DATE AS bucket,
+                       {(measure == HeatmapMeasure.Count ? n : "f.downtime_hours")} AS value, {n} AS n
+                FROM {failures} f {assetJoin}
+                WHERE {created} >= $from AND {created} < $to AND {filter.Where("f")}),
             top AS (
-                SELECT row_key FROM cells GROUP BY row_key
-                ORDER BY sum(value) DESC, min(row_label) LIMIT {Math.Clamp(maxRows, 1, 1000).ToString(CultureInfo.InvariantCulture)})
-            SELECT row_key, row_label, failure_code, bucket, value, n FROM cells
-            WHERE row_key IN (SELECT row_key FROM top)
-            ORDER BY bucket, row_label, failure_code
+                SELECT t.row_key, {rowLabel} AS row_label
+                FROM (SELECT row_key, sum(value) AS total FROM f GROUP BY row_key) t {labelJoin}
+                ORDER BY t.total DESC, row_label LIMIT {Math.Clamp(maxRows, 1, 1000).ToString(CultureInfo.InvariantCulture)})
+            SELECT t.row_key::VARCHAR, t.row_label, f.failure_code, f.bucket, coalesce(sum(f.value), 0)::DOUBLE, sum(f.n)::BIGINT
+            FROM f JOIN top t USING (row_key)
+            GROUP BY ALL
+            ORDER BY f.bucket, t.row_label, f.failure_code
             """, cancellationToken);
         filter.Bind(command);
         using var reader = command.ExecuteReader();
@@ -344,20 +344,42 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
         return rows;
     }
 
+    /// <summary>
+    /// The <paramref name="take"/> newest failures in the period whose previous failure of the same asset and failure code
+    /// (open or closed) came within <paramref name="withinDays"/> days, newest first.
+    /// </summary>
     public IReadOnlyList<RepeatFailure> RepeatFailures(KpiFilter filter, int withinDays = KpiQueries.DefaultRepeatDays, int take = 200)
+    {
+        // The newest repeats are asked of the newest weeks first, and of a span four times as long while fewer than take
+        // come back: the previous failure of one created since a day is at most withinDays older, so the failures from
+        // then on answer it exactly, and at ten million work orders two weeks usually hold the page's 200.
+        var limit = Math.Clamp(take, 1, 5000);
+        for (var days = 14; ; days *= 4)
+        {
+            var since = filter.End.AddDays(-days);
+            var rows = RepeatFailuresSince(filter, withinDays, since > filter.Start ? since : filter.Start, limit);
+            if (rows.Count == limit || since <= filter.Start)
+            {
+                return rows;
+            }
+        }
+    }
+
+    private List<RepeatFailure> RepeatFailuresSince(KpiFilter filter, int withinDays, DateTime since, int limit)
     {
         using var command = warehouse.Command($"""
             SELECT f.work_order_id, f.number, f.asset_id, a.code, f.failure_code, f.created_at, f.previous_id,
                    date_diff('second', f.previous_at, f.created_at) / 86400.0
             FROM (SELECT *, lag(created_at) OVER w AS previous_at, lag(work_order_id) OVER w AS previous_id FROM {Failures} r
-                  WHERE r.created_at >= $from - to_days({withinDays.ToString(CultureInfo.InvariantCulture)}) AND r.created_at < $to
+                  WHERE r.created_at >= $since - to_days({withinDays.ToString(CultureInfo.InvariantCulture)}) AND r.created_at < $to
                   WINDOW w AS (PARTITION BY asset_id, failure_code ORDER BY created_at, work_order_id)) f
             JOIN dim_asset a ON a.asset_id = f.asset_id
-            WHERE f.created_at >= $from AND f.created_at < $to AND f.previous_at >= f.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
+            WHERE f.created_at >= $since AND f.created_at < $to AND f.previous_at >= f.created_at - to_days({withinDays.ToString(CultureInfo.InvariantCulture)})
               AND {filter.Where("f")}
-            ORDER BY f.created_at DESC LIMIT {Math.Clamp(take, 1, 5000).ToString(CultureInfo.InvariantCulture)}
+            ORDER BY f.created_at DESC LIMIT {limit.ToString(CultureInfo.InvariantCulture)}
             """, cancellationToken);
         filter.Bind(command);
+        command.Parameters.Add(new DuckDBParameter("since", since));
         using var reader = command.ExecuteReader();
         var rows = new List<RepeatFailure>();
         while (reader.Read())

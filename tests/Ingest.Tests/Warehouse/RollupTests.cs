@@ -196,6 +196,62 @@ public sealed class RollupTests(GeneratedWarehouse generated) : IClassFixture<Ge
         }
     }
 
+    [Fact]
+    public void the_newest_repeat_failures_and_the_heaviest_heatmap_rows_equal_a_count_of_the_failures_themselves()
+    {
+        using var warehouse = WarehouseFile.Open(generated.Path);
+        var failures = new List<(long Id, long AssetId, string Label, string Code, DateTime CreatedAt, double Hours)>();
+        using (var command = warehouse.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT f.work_order_id, f.asset_id, a.code || ' ' || a.name, f.failure_code, f.created_at,
+                       date_diff('second', f.created_at, coalesce(f.resolved_at, f.snapshot_at)) / 3600.0
+                FROM (SELECT work_order_id, asset_id, failure_code, created_at, resolved_at, NULL::TIMESTAMP AS snapshot_at FROM fact_work_order
+                      WHERE work_type = 'corrective' AND failure_code IS NOT NULL AND status = 'closed'
+                      UNION ALL
+                      SELECT work_order_id, asset_id, failure_code, created_at, NULL, snapshot_at FROM open_work_order
+                      WHERE work_type = 'corrective' AND failure_code IS NOT NULL) f
+                JOIN dim_asset a ON a.asset_id = f.asset_id
+                """;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                failures.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetDateTime(4), reader.GetDouble(5)));
+            }
+        }
+
+        var year = new KpiFilter(new DateOnly(2024, 6, 1), new DateOnly(2025, 6, 1));
+        var queries = new ReliabilityQueries(warehouse);
+        foreach (var days in new[] { 30, 365 })
+        {
+            // Each failure against the one before it of its asset and code; the list asks the newest weeks first.
+            var repeats = failures.GroupBy(f => (f.AssetId, f.Code))
+                .SelectMany(g => g.OrderBy(f => f.CreatedAt).ThenBy(f => f.Id).Zip(g.OrderBy(f => f.CreatedAt).ThenBy(f => f.Id).Skip(1), (previous, f) => (f, previous)))
+                .Where(p => p.f.CreatedAt >= year.Start && p.f.CreatedAt < year.End && p.previous.CreatedAt >= p.f.CreatedAt.AddDays(-days))
+                .OrderByDescending(p => p.f.CreatedAt).Select(p => (p.f.Id, p.previous.Id)).ToList();
+            Assert.True(repeats.Count > 20, $"the year repeats within {days} days: {repeats.Count}");
+            Assert.True(repeats.Count(r => failures.First(f => f.Id == r.Item1).CreatedAt < year.End.AddDays(-14)) > 0, "some lie before the newest two weeks");
+            foreach (var take in new[] { 1, 20, repeats.Count, 5000 })
+            {
+                Assert.Equal(repeats.Take(take), queries.RepeatFailures(year, days, take).Select(r => (r.WorkOrderId, r.PreviousWorkOrderId)));
+            }
+        }
+
+        // The assets with the most downtime, by week, as the reliability page opens on them.
+        foreach (var rows in new[] { 1, 5, 40 })
+        {
+            var inYear = failures.Where(f => f.CreatedAt >= year.Start && f.CreatedAt < year.End).ToList();
+            var top = inYear.GroupBy(f => (f.AssetId, f.Label)).OrderByDescending(g => g.Sum(f => f.Hours)).ThenBy(g => g.Key.Label, StringComparer.Ordinal)
+                .Take(rows).Select(g => g.Key.AssetId).ToHashSet();
+            var expected = inYear.Where(f => top.Contains(f.AssetId))
+                .GroupBy(f => (f.AssetId, f.Code, Week: DateOnly.FromDateTime(f.CreatedAt.Date.AddDays(-(((int)f.CreatedAt.DayOfWeek + 6) % 7)))))
+                .Select(g => $"{g.Key.AssetId}|{g.Key.Code}|{g.Key.Week:yyyy-MM-dd}|{g.Count()}|{g.Sum(f => f.Hours):F4}").Order(StringComparer.Ordinal);
+            var cells = queries.Heatmap(year, HeatmapRows.Asset, HeatmapMeasure.DowntimeHours, TimeBucket.Week, rows);
+            Assert.Equal(rows, cells.Select(c => c.RowKey).Distinct().Count());
+            Assert.Equal(expected, cells.Select(c => $"{c.RowKey}|{c.FailureCode}|{c.Bucket:yyyy-MM-dd}|{c.WorkOrders}|{c.Value:F4}").Order(StringComparer.Ordinal));
+        }
+    }
+
     // Each rollup summed per key, as text lines.
     private static List<string> Sums(DuckDBConnection warehouse)
     {
