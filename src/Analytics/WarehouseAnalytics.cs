@@ -24,6 +24,9 @@ public sealed class WarehouseAnalytics(WarehouseReader reader) : IDisposable
 
     public void Dispose() => _figures.Dispose();
 
+    /// <summary>How many answers are kept now (of this and earlier runs, until they expire).</summary>
+    public int FiguresKept => _figures.Count;
+
     public Task<KpiSummary> SummaryAsync(KpiFilter filter, CancellationToken cancellationToken) =>
         CachedAsync(nameof(SummaryAsync), filter, (w, c) => new KpiQueries(w, c).Summary(filter), cancellationToken);
 

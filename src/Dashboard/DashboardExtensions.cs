@@ -53,6 +53,7 @@ public static class DashboardExtensions
         services.AddSingleton<Exports.ExportWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<Exports.ExportWorker>());
         services.AddSingleton<Exports.WorkOrderExportStarter>();
+        services.AddSingleton<Ingest.IWarehouseRefreshed, Components.Pages.Analytics.DefaultViews>();
         return builder;
     }
 

@@ -28,15 +28,26 @@ public sealed record IngestStatus(
     WarehouseReplicaState? Replica = null);
 
 /// <summary>
+/// Told after each ingest run (in a reader process, after each refresh from the owner's snapshot), in the run's job:
+/// what a page will ask of the new figures can be asked now, before anyone opens it. A failure is logged and leaves
+/// the run as it is.
+/// </summary>
+public interface IWarehouseRefreshed
+{
+    Task RefreshedAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// The dashboard's ingest: the only writer of the warehouse file while the app runs (DuckDB allows one writing
 /// process per file), on a schedule and on demand through the <see cref="JobRunner"/>. In a reader process
 /// (Warehouse:Role = reader) each run takes the owner's published snapshot instead (<see cref="WarehouseReplica"/>).
 /// </summary>
-public sealed class IngestService(
+public sealed partial class IngestService(
     WarehouseIngest ingest,
     WarehouseReplica replica,
     IOptions<WarehouseOptions> warehouseOptions,
     IOptions<IngestOptions> options,
+    IEnumerable<IWarehouseRefreshed> listeners,
     TimeProvider clock,
     ILogger<IngestService> logger) : BackgroundService
 {
@@ -58,14 +69,30 @@ public sealed class IngestService(
         if (warehouseOptions.Value.Role == WarehouseRole.Reader)
         {
             await replica.RefreshAsync(stoppingToken);
-            return;
+        }
+        else
+        {
+            // A failed run rolled back: the warehouse is as it was, and the next run takes what is missing.
+            _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
+            _lastResult = await ingest.RunAsync(_warehouse, null, stoppingToken);
+            WarehouseSnapshot.Publish(_warehouse, WarehouseSnapshot.PathFor(warehouseOptions.Value.Path));
         }
 
-        // A failed run rolled back: the warehouse is as it was, and the next run takes what is missing.
-        _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
-        _lastResult = await ingest.RunAsync(_warehouse, null, stoppingToken);
-        WarehouseSnapshot.Publish(_warehouse, WarehouseSnapshot.PathFor(warehouseOptions.Value.Path));
+        foreach (var listener in listeners)
+        {
+            try
+            {
+                await listener.RefreshedAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                ListenerFailed(logger, listener.GetType().Name, e);
+            }
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "After the warehouse's refresh, {Listener} failed; the run stands")]
+    private static partial void ListenerFailed(ILogger logger, string listener, Exception exception);
 
     private IngestStatus StatusAfter(JobStatus job)
     {

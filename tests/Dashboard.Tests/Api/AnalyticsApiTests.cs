@@ -1,6 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using WorkOrders.Analytics;
+using WorkOrders.Analytics.Kpis;
+using WorkOrders.Dashboard.Api;
+using WorkOrders.Dashboard.Components.Pages.Analytics;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Tests;
 
@@ -65,6 +70,31 @@ public class AnalyticsApiTests(ApiHost host) : IClassFixture<ApiHost>
 
         Assert.Equal(HttpStatusCode.Forbidden, (await technician.GetAsync($"/api/v1/analytics/kpis?{period}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await (await host.SignedInAsync(org[Role.ReliabilityEngineer])).GetAsync($"/api/v1/analytics/staff?{period}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task an_ingest_asks_what_the_analytics_pages_open_with_so_the_first_visitor_finds_the_figures_kept()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        await host.ClosedWorkOrderAsync(org, "leak");
+        var admin = await host.SignedInAsync(org[Role.Admin]);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/v1/ingest/runs?wait=true", null)).StatusCode);
+
+        var analytics = host.Services.GetRequiredService<WarehouseAnalytics>();
+        var kept = analytics.FiguresKept;
+        Assert.True(kept >= 13, $"the three pages' questions are kept: {kept}");
+
+        // What an executive's pages ask when opened without a filter is all kept already.
+        var filter = new FilterParameters(null, null, null, null, null, null, null).ToFilter(org[Role.Executive]).Value!;
+        await AnalyticsDashboard.AskAsync(analytics, filter, departments: true, CancellationToken.None);
+        await ReliabilityPage.AskAsync(
+            analytics, filter, ReliabilityPage.DefaultRows, ReliabilityPage.DefaultMeasure, ReliabilityPage.DefaultBucket, KpiQueries.DefaultRepeatDays, CancellationToken.None);
+        await StaffPage.AskAsync(analytics, filter, CancellationToken.None);
+        Assert.Equal(kept, analytics.FiguresKept);
+
+        // Another period is asked when someone opens it.
+        await StaffPage.AskAsync(analytics, filter with { From = filter.From.AddDays(-1) }, CancellationToken.None);
+        Assert.Equal(kept + 2, analytics.FiguresKept);
     }
 
     [Theory]
