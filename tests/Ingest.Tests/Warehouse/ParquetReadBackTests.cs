@@ -144,7 +144,7 @@ public sealed class ParquetReadBackTests : IAsyncLifetime
 
         // Every question the pages, the API and the exports ask was compared: a new one must be added here.
         var questions = typeof(WarehouseAnalytics).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
-            .Where(m => m.Name != nameof(IDisposable.Dispose)).Select(m => m.Name).ToHashSet();
+            .Where(m => !m.IsSpecialName && m.Name != nameof(IDisposable.Dispose)).Select(m => m.Name).ToHashSet();
         Assert.Empty(questions.Except(asked));
         Assert.True(compared > 200, $"{compared} answers compared");
 
