@@ -283,10 +283,11 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
                 WHERE w.created_at >= $from AND w.created_at < $to AND {{filter.Where("w")}}
                 GROUP BY ALL),
             restore AS (
-                SELECT w.category, avg(s) / 3600.0 AS mean, median(s) / 3600.0 AS median, quantile_cont(s, 0.9) / 3600.0 AS p90, count(*) AS n
-                FROM (SELECT w.*, date_diff('second', w.created_at, w.resolved_at) AS s FROM fact_work_order w) w
-                WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to AND {{filter.Where("w")}}
-                GROUP BY ALL)
+                SELECT category, mean, q[1] AS median, q[2] AS p90, n FROM (
+                    SELECT w.category, avg(s) / 3600.0 AS mean, {{KpiQueries.MedianAndP90("s")}} AS q, count(*) AS n
+                    FROM (SELECT w.*, date_diff('second', w.created_at, w.resolved_at) AS s FROM fact_work_order w) w
+                    WHERE w.status = 'closed' AND w.work_type = 'corrective' AND w.resolved_at >= $from AND w.resolved_at < $to AND {{filter.Where("w")}}
+                    GROUP BY ALL))
             SELECT coalesce(v.category, r.category) AS category, coalesce(v.n, 0), r.mean, r.median, r.p90, coalesce(r.n, 0)
             FROM volume v FULL JOIN restore r ON r.category IS NOT DISTINCT FROM v.category
             ORDER BY coalesce(v.n, 0) DESC, category NULLS LAST
