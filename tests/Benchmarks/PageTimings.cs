@@ -25,7 +25,7 @@ public static class PageTimings
         var password = Text("--password", "their password", "demo");
         var admin = Text("--admin-user", "who opens the warehouse page", "admin");
         var adminPassword = Text("--admin-password", "their password", "demo");
-        var from = Text("--from", "the first day of the period the pages show (yyyy-MM-dd)", "2025-11-01");
+        var from = Text("--from", "the first day of the period the pages show (yyyy-MM-dd; empty with --to empty: the pages' default period)", "2025-11-01");
         var to = Text("--to", "the day after its last (yyyy-MM-dd)", "2026-11-01");
         var rounds = Cli.Whole("--rounds", "loads timed after the first", 5, 1, 100);
         var users = Cli.Whole("--users", "simulated users per dashboard loading the analytics pages at once (1: one user, first load and median)", 1, 1, 200);
@@ -37,7 +37,8 @@ public static class PageTimings
         command.SetRun((parsed, _) =>
         {
             var reader = (parsed.GetRequiredValue(user), parsed.GetRequiredValue(password));
-            var period = $"from={parsed.GetRequiredValue(from)}&to={parsed.GetRequiredValue(to)}";
+            // Without a period the pages open as from the menu, on their default period.
+            var period = parsed.GetRequiredValue(from) is { Length: > 0 } first && parsed.GetRequiredValue(to) is { Length: > 0 } last ? $"from={first}&to={last}" : "";
             string[] dashboards = [parsed.GetRequiredValue(url), .. parsed.GetRequiredValue(also) is { Length: > 0 } second ? [second] : Array.Empty<string>()];
             return parsed.GetValue(users) > 1 || dashboards.Length > 1
                 ? UnderLoadAsync(dashboards, reader, period, parsed.GetValue(users), parsed.GetValue(rounds))
