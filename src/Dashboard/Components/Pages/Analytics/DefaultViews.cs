@@ -23,6 +23,9 @@ public sealed class DefaultViews(WarehouseAnalytics analytics) : IWarehouseRefre
         var filter = new FilterParameters(null, null, null, null, null, null, null).ToFilter(Organisation).Value!;
         try
         {
+            // The filter panel's choices, on every page.
+            await analytics.CategoriesAsync(cancellationToken);
+            await analytics.CustomFieldsAsync(cancellationToken);
             await AnalyticsDashboard.AskAsync(analytics, filter, departments: true, cancellationToken);
             await ReliabilityPage.AskAsync(
                 analytics, filter, ReliabilityPage.DefaultRows, ReliabilityPage.DefaultMeasure, ReliabilityPage.DefaultBucket, KpiQueries.DefaultRepeatDays, cancellationToken);
