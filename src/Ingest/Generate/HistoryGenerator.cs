@@ -275,7 +275,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
                     var planner = new TimelinePlanner(plant, clock, options.Seed);
                     var chunk = await free.Reader.ReadAsync(stop.Token);
                     var filled = 0;
-                    foreach (var occurrence in Simulation.RunAhead(plant, clock, options.Seed, facilityRequests, stop.Token))
+                    foreach (var occurrence in Simulation.Run(plant, clock, options.Seed, facilityRequests))
                     {
                         planner.Plan(occurrence, chunk[filled++]);
                         if (filled == ChunkSize)
@@ -364,7 +364,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         var census = new Census();
         var count = 0;
         var episodes = new List<AlarmHistoryWriter.Episode>();
-        foreach (var occurrence in Simulation.RunAhead(plant, clock, seed, facilityRequests, cancellationToken))
+        foreach (var occurrence in Simulation.Run(plant, clock, seed, facilityRequests))
         {
             planner.Plan(occurrence, wo);
             census.Events += 1 + wo.Steps.Count;

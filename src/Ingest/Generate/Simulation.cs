@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace WorkOrders.Ingest.Generate;
 
 public enum OccurrenceKind : byte
@@ -78,63 +76,6 @@ public static class Simulation
             {
                 queue.Enqueue(source, (source.Next, key.Source));
             }
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Run"/> on a thread of its own, handed over in blocks, in the same order. The merge and the machines'
-    /// draws cost about as much as planning the work orders they raise, so a pass that plans every occurrence (counting
-    /// the history, then writing it) keeps both cores busy instead of one.
-    /// </summary>
-    public static IEnumerable<Occurrence> RunAhead(Plant plant, StressClock clock, int seed, int facilityRequests, CancellationToken cancellationToken)
-    {
-        const int BlockSize = 4096;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var blocks = new BlockingCollection<(Occurrence[] Items, int Count)>(boundedCapacity: 8);
-        var producer = Task.Run(
-            () =>
-            {
-                try
-                {
-                    var block = new Occurrence[BlockSize];
-                    var filled = 0;
-                    foreach (var occurrence in Run(plant, clock, seed, facilityRequests))
-                    {
-                        block[filled++] = occurrence;
-                        if (filled == BlockSize)
-                        {
-                            blocks.Add((block, filled), stop.Token);
-                            block = new Occurrence[BlockSize];
-                            filled = 0;
-                        }
-                    }
-
-                    blocks.Add((block, filled), stop.Token);
-                }
-                finally
-                {
-                    blocks.CompleteAdding();
-                }
-            },
-            stop.Token);
-
-        try
-        {
-            foreach (var (items, count) in blocks.GetConsumingEnumerable(stop.Token))
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    yield return items[i];
-                }
-            }
-
-            // Rethrows what stopped the producer early, if anything did.
-            producer.GetAwaiter().GetResult();
-        }
-        finally
-        {
-            stop.Cancel();
-            producer.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
         }
     }
 
