@@ -17,7 +17,7 @@ public sealed record DeferredIndex(string Table, string Name, string Definition)
 /// work orders). A build sorts the whole table once, which is far cheaper when the load is most of the table.
 /// <para>
 /// Only indexes that no constraint uses are dropped: primary keys, unique indexes and constraints, exclusion
-/// constraints and the indexes foreign keys point at stay, so every constraint is checked row by row as before. The
+/// constraints and the indexes foreign keys point at stay, so keys and uniqueness are checked as the rows arrive, as before. The
 /// drop and the builds are in the load's transaction: a load that fails leaves the indexes as they were, and nobody
 /// ever sees the table without them. The price: <c>DROP INDEX</c> locks the table <c>ACCESS EXCLUSIVE</c> until the
 /// commit, so readers of the table wait for the whole load. That is why it is only done when the load is at least as
