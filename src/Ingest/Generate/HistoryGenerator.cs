@@ -42,6 +42,11 @@ public interface IGenerationProgress
 /// Everything is written in one transaction; ids and each year's work-order numbers come from blocks reserved
 /// beforehand under a short table lock, so the live application keeps inserting meanwhile, in every year, and carries
 /// on after the generated numbers. A run that fails leaves its blocks unused (gaps, never duplicates).
+/// <para>
+/// A run at least as large as a history table holds (the first run into a database, or one that dwarfs it) drops the
+/// table's secondary indexes and builds them after the load (<see cref="DeferredIndexes"/>): entry by entry they cost
+/// more than the COPY itself. Until that run commits, the live application cannot read those tables.
+/// </para>
 /// </summary>
 public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
 {
@@ -155,6 +160,21 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
             await HistoryBulkLoad.BeginAsync(connection, transaction, cancellationToken);
         }
 
+        progress?.Planning("dropping the indexes the history outgrows");
+        var deferred = await DeferredIndexes.DropAsync(
+            connection,
+            transaction,
+            [
+                new PlannedLoad("work_orders", options.WorkOrders),
+                new PlannedLoad("work_order_events", census.Events),
+                new PlannedLoad("alarm_episodes", census.AlarmEpisodes),
+                new PlannedLoad("alarm_events", 2 * census.AlarmEpisodes),
+                new PlannedLoad("alarm_work_orders", census.AlarmWorkOrders),
+                new PlannedLoad("generator.failures", census.Failures),
+            ],
+            cancellationToken);
+        Done("dropping indexes to build after the load");
+
         var writer = new HistoryWriter(plant, clock, ids, runId, firstNumbers, await HistoryBulkLoad.ArchivedXidAsync(connection, transaction, cancellationToken));
         await WriteHistoryAsync(connection, writer, alarms, plant, clock, options, facilityRequests, progress, cancellationToken);
         Done("writing the history");
@@ -175,6 +195,10 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
                 cancellationToken);
             Done("foreign keys and trigger effects in bulk");
         }
+
+        progress?.Planning("building the indexes");
+        await DeferredIndexes.RebuildAsync(connection, transaction, deferred, cancellationToken);
+        Done("building the indexes");
 
         if (writer.WorkOrders != options.WorkOrders || writer.Events != census.Events || alarms.Episodes != census.AlarmEpisodes)
         {
@@ -296,19 +320,7 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
     /// </summary>
     public static (Plant Plant, int AssetWork) Size(string tag, GenerateOptions options, StressClock clock, CancellationToken cancellationToken)
     {
-        int Work(Plant plant)
-        {
-            var count = 0;
-            foreach (var _ in Simulation.Run(plant, clock, options.Seed, 0, assetsOnly: true))
-            {
-                if (++count % 100_000 == 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-            }
-
-            return count;
-        }
+        int Work(Plant plant) => Simulation.CountAssetWork(plant, clock, cancellationToken);
 
         Plant Build(int machines) => Plant.Build(tag, options.Seed, new PlantSize(machines, options.WorkOrders, options.Months), clock);
 
@@ -358,6 +370,8 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
             census.Events += 1 + wo.Steps.Count;
             AlarmHistoryWriter.Plan(plant, seed, count, wo, clock.EndDay, episodes);
             census.AlarmEpisodes += episodes.Count;
+            census.AlarmWorkOrders += episodes.Count > 0 ? 1 : 0;
+            census.Failures += occurrence.Kind == OccurrenceKind.Failure ? 1 : 0;
             var year = clock.ToTime(wo.Created).Year;
             census.Years[year] = census.Years.GetValueOrDefault(year) + 1;
             if (++count % 100_000 == 0)
@@ -409,6 +423,10 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
         public long Events { get; set; }
 
         public long AlarmEpisodes { get; set; }
+
+        public long AlarmWorkOrders { get; set; }
+
+        public long Failures { get; set; }
 
         public Dictionary<int, int> Years { get; } = [];
     }

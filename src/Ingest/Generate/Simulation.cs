@@ -78,6 +78,39 @@ public static class Simulation
             }
         }
     }
+
+    /// <summary>
+    /// How many work orders the machines and lines of <paramref name="plant"/> make in the window: what
+    /// <see cref="Run"/> with <c>assetsOnly</c> yields, counted without merging. Each source draws from its own seed and
+    /// never looks at another, so the count is a sum over sources, taken on every core and without the merge's heap
+    /// (sizing the plant counts several candidate plants this way, while the database has nothing to do).
+    /// </summary>
+    public static int CountAssetWork(Plant plant, StressClock clock, CancellationToken cancellationToken)
+    {
+        var total = 0L;
+        Parallel.For(
+            0,
+            plant.Machines.Count + plant.Lines.Count,
+            new ParallelOptions { CancellationToken = cancellationToken },
+            () => 0L,
+            (i, _, count) =>
+            {
+                OccurrenceSource source = i < plant.Machines.Count
+                    ? new MachineSource(plant, plant.Machines[i], clock)
+                    : new InspectionSource(plant.Lines[i - plant.Machines.Count], clock);
+                while (source.Next < clock.EndDay)
+                {
+                    if (source.Take().Day >= clock.WindowDay)
+                    {
+                        count++;
+                    }
+                }
+
+                return count;
+            },
+            count => Interlocked.Add(ref total, count));
+        return checked((int)total);
+    }
 }
 
 /// <summary>

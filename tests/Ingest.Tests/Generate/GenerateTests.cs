@@ -219,6 +219,39 @@ public class GenerateTests
         }
     }
 
+    [Fact]
+    public async Task a_first_run_builds_the_indexes_it_dropped_again_with_their_definitions()
+    {
+        const string Indexes = """
+            SELECT string_agg(tablename || ' ' || indexdef, E'\n' ORDER BY tablename, indexname) FROM pg_indexes
+            WHERE schemaname = 'public' AND tablename IN ('work_orders', 'work_order_events', 'alarm_episodes', 'alarm_events', 'alarm_work_orders')
+            """;
+        var database = new TestDatabase();
+        await database.InitializeAsync();
+        try
+        {
+            var generator = new HistoryGenerator(database.DataSource);
+            string? before;
+            uint textIndex;
+            await using (var connection = await database.DataSource.OpenConnectionAsync())
+            {
+                before = await connection.ExecuteScalarAsync<string>(Indexes);
+                textIndex = await connection.ExecuteScalarAsync<uint>("SELECT 'work_orders_text'::regclass::oid");
+            }
+
+            var result = await generator.RunAsync(Small(workOrders: 1500), null, CancellationToken.None);
+
+            await using var after = await database.DataSource.OpenConnectionAsync();
+            Assert.Equal(1500, result.WorkOrders);
+            Assert.NotEqual(textIndex, await after.ExecuteScalarAsync<uint>("SELECT 'work_orders_text'::regclass::oid"));
+            Assert.Equal(before, await after.ExecuteScalarAsync<string>(Indexes));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
     [Theory]
     [InlineData("--work-orders", "-5")]
     [InlineData("--work-orders", "0")]
