@@ -35,6 +35,7 @@ public sealed class ImportWriter(
 
     // The whole-import transaction once decided (null: each batch its own), its id (for archived_xid) and the rows written.
     private bool _decided;
+    private bool _noneImportedBefore;
     private NpgsqlTransaction? _whole;
     private ulong? _wholeXid;
     private readonly List<LoadedRows> _loaded = [];
@@ -45,10 +46,16 @@ public sealed class ImportWriter(
     // of the gap between the nextval and the setval below (a sequence itself cannot be locked).
     private const string LockTables = "LOCK TABLE work_orders, work_order_events IN SHARE ROW EXCLUSIVE MODE";
 
+    // Both id blocks and every year's number block (work_order_numbers_take, as WorkOrderNumbers.TakeAsync) in one round trip.
     private const string Reserve = """
         SELECT setval(pg_get_serial_sequence('work_orders', 'id'), nextval(pg_get_serial_sequence('work_orders', 'id')) + @workOrders - 1),
-               setval(pg_get_serial_sequence('work_order_events', 'id'), nextval(pg_get_serial_sequence('work_order_events', 'id')) + @events - 1);
+               setval(pg_get_serial_sequence('work_order_events', 'id'), nextval(pg_get_serial_sequence('work_order_events', 'id')) + @events - 1),
+               (SELECT array_agg(work_order_numbers_take(y, c) ORDER BY y) FROM unnest(@years::integer[], @counts::bigint[]) AS t(y, c));
         """;
+
+    // Whether any import wrote work orders before this one took the tables; when none did, a batch can hold no reference
+    // imported before (the file's own repeats are caught as it is read).
+    private const string AnyImported = "SELECT EXISTS (SELECT 1 FROM work_orders WHERE source = 'import')";
 
     private const string CopyWorkOrders = """
         COPY work_orders (id, number, template_id, work_type, title, description, priority, status, requester_id, contact, asset_id,
@@ -80,8 +87,10 @@ public sealed class ImportWriter(
     public async Task<BatchResult> WriteAsync(IReadOnlyList<ImportedTicket> batch, long rowsLeft, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var known = (await connection.QueryAsync<string>(new CommandDefinition(
-            AlreadyImported, new { references = batch.Select(t => t.Reference).ToArray() }, _whole, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        HashSet<string> known = _noneImportedBefore
+            ? []
+            : (await connection.QueryAsync<string>(new CommandDefinition(
+                AlreadyImported, new { references = batch.Select(t => t.Reference).ToArray() }, _whole, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
         var fresh = batch.Where(t => !known.Contains(t.Reference)).ToList();
         started = _timings.Add(ImportPhase.Dedup, started);
         if (fresh.Count == 0)
@@ -93,6 +102,9 @@ public sealed class ImportWriter(
         {
             _whole = beginWhole is null ? null : await beginWhole(rowsLeft, cancellationToken);
             _decided = true;
+            // Under the whole import's lock nobody else writes work orders, and this run has written none yet.
+            _noneImportedBefore = _whole is not null
+                && !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnyImported, transaction: _whole, cancellationToken: cancellationToken));
             started = Stopwatch.GetTimestamp();
         }
 
@@ -251,9 +263,13 @@ public sealed class ImportWriter(
             await connection.ExecuteAsync(new CommandDefinition(LockTables, transaction: transaction, cancellationToken: cancellationToken));
         }
 
-        var (lastWorkOrder, lastEvent) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
-            Reserve, new { workOrders, events }, transaction, cancellationToken: cancellationToken));
-        var numbers = await WorkOrderNumbers.TakeAsync(connection, transaction, years, cancellationToken);
+        var ordered = years.Where(y => y.Value > 0).OrderBy(y => y.Key).ToArray();
+        var (lastWorkOrder, lastEvent, firsts) = await connection.QuerySingleAsync<(long, long, long[])>(new CommandDefinition(
+            Reserve,
+            new { workOrders, events, years = ordered.Select(y => y.Key).ToArray(), counts = ordered.Select(y => y.Value).ToArray() },
+            transaction,
+            cancellationToken: cancellationToken));
+        var numbers = ordered.Zip(firsts, (year, first) => (year.Key, first)).ToDictionary(p => p.Key, p => p.first);
         if (own is not null)
         {
             await own.CommitAsync(cancellationToken);
