@@ -152,6 +152,19 @@ public sealed class ImportIndexesTests(TestDatabase database) : IClassFixture<Te
     }
 
     [Fact]
+    public async Task a_rebuilding_import_after_an_earlier_import_skips_the_tickets_that_one_loaded()
+    {
+        var earlier = await ImportAsync(WriteExport(6_000), IndexUpkeep.PerRow);
+
+        var result = await ImportAsync(WriteExport(12_000), IndexUpkeep.Rebuild);
+
+        Assert.Equal((5_994L, false), (earlier.Loaded, earlier.IndexesRebuilt));
+        Assert.Equal((5_994L, 5_994L, 12L, true), (result.Loaded, result.Skipped, result.Rejected, result.IndexesRebuilt));
+        Assert.Equal(11_988L, (await ImportedAsync()).WorkOrders);
+        Assert.Empty(await ImportFiles.HistoryProblemsAsync(database.DataSource, Prefix));
+    }
+
+    [Fact]
     public async Task a_small_file_keeps_its_indexes_row_by_row_in_batches_of_their_own()
     {
         var result = await ImportAsync(WriteExport(20), IndexUpkeep.Auto);
