@@ -22,12 +22,15 @@ public sealed record ImportResult(
     int UsersCreated,
     string? RejectsPath,
     TimeSpan Duration,
-    int AssetsCreated = 0);
+    int AssetsCreated = 0,
+    bool IndexesRebuilt = false);
 
 /// <summary>
 /// Imports another system's ticket history: reads the file, checks each row by the mapping and the live rules, sends bad rows
 /// to the reject file and writes the rest as work orders with source 'import' and their lifecycle history, in batches that
 /// are each whole or absent. Rows whose external id was imported before are skipped, so a run can be repeated or resumed.
+/// A large import (<see cref="IndexUpkeep"/>) is instead one transaction that drops the tables' secondary indexes and
+/// builds them again at its end: whole or absent as a whole, the tables locked against everyone else meanwhile.
 /// </summary>
 public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<HistoryImport> logger)
 {
@@ -37,7 +40,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
 
     public async Task<ImportResult> RunAsync(
         string file, ImportMapping mapping, string rejectsPath, IProgress<ImportProgress>? progress, CancellationToken cancellationToken,
-        ImportTimings? timings = null)
+        ImportTimings? timings = null, IndexUpkeep indexes = IndexUpkeep.Auto)
     {
         timings ??= new ImportTimings();
         var stopwatch = Stopwatch.StartNew();
@@ -49,23 +52,43 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
 
         // A full batch is written while the next one is read and checked; at most one batch is being written.
         var writing = Task.CompletedTask;
+        NpgsqlTransaction? whole = null;
         try
         {
             var references = await ImportReferences.PrepareAsync(dataSource, mapping, cancellationToken);
             using var source = SourceFile.Open(file, mapping);
             var rules = new RowRules(mapping, source.Columns, references.Template, references.Templates);
-            var writer = new ImportWriter(connection, references, timings);
-            await using var rejects = new RejectFile(rejectsPath);
-
             var total = source.CountRows();
+
+            // Decided at the first batch with anything new, by the rows left from there: a re-run that finds everything
+            // in already never locks the tables.
+            ImportIndexes? rebuilt = null;
+            async Task<NpgsqlTransaction?> BeginWholeAsync(long rowsLeft, CancellationToken token)
+            {
+                var (tableRows, owner) = await ImportIndexes.TableAsync(connection, token);
+                if (!ImportIndexes.ShouldRebuild(indexes, rowsLeft, tableRows, owner))
+                {
+                    return null;
+                }
+
+                var dropping = Stopwatch.GetTimestamp();
+                whole = await connection.BeginTransactionAsync(token);
+                rebuilt = await ImportIndexes.DropAsync(connection, whole, token);
+                timings.Add(ImportPhase.Indexes, dropping);
+                LogRebuilding(rowsLeft, tableRows, string.Join(", ", rebuilt.Dropped));
+                return whole;
+            }
+
+            var writer = new ImportWriter(connection, references, timings, BeginWholeAsync);
+            await using var rejects = new RejectFile(rejectsPath);
             long read = 0, loaded = 0, rejected = 0, skipped = 0, events = 0;
             var seen = new Dictionary<string, long>(StringComparer.Ordinal);
             var batch = new List<ImportedTicket>(BatchSize);
             void Report() => progress?.Report(new ImportProgress(read, total, loaded, rejected, skipped));
 
-            async Task WriteBatchAsync(List<ImportedTicket> full)
+            async Task WriteBatchAsync(List<ImportedTicket> full, long rowsLeft)
             {
-                var result = await writer.WriteAsync(full, cancellationToken);
+                var result = await writer.WriteAsync(full, rowsLeft, cancellationToken);
                 loaded += result.Loaded;
                 skipped += result.Skipped;
                 events += result.Events;
@@ -77,7 +100,7 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
                 var waited = Stopwatch.GetTimestamp();
                 await writing;
                 timings.Add(ImportPhase.WaitForWriter, waited);
-                writing = WriteBatchAsync(batch);
+                writing = WriteBatchAsync(batch, total - read + batch.Count);
                 batch = new List<ImportedTicket>(BatchSize);
             }
 
@@ -149,17 +172,34 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
 
             await writing;
 
+            if (whole is not null)
+            {
+                await writer.FinishAsync(cancellationToken);
+                var building = Stopwatch.GetTimestamp();
+                await rebuilt!.RecreateAsync(connection, whole, cancellationToken);
+                timings.Add(ImportPhase.Indexes, building);
+                var committing = Stopwatch.GetTimestamp();
+                await whole.CommitAsync(cancellationToken);
+                timings.Add(ImportPhase.Commit, committing);
+            }
+
             Report();
             var summary = new ImportResult(
                 read, loaded, rejected, skipped, events, references.TemplateCreated, references.DepartmentsCreated, references.SitesCreated,
-                references.UsersCreated, rejects.Written ? rejects.Path : null, stopwatch.Elapsed, references.AssetsCreated);
+                references.UsersCreated, rejects.Written ? rejects.Path : null, stopwatch.Elapsed, references.AssetsCreated, whole is not null);
             LogImported(file, read, loaded, rejected, skipped, stopwatch.Elapsed.TotalSeconds);
             return summary;
         }
         finally
         {
-            // The connection is free again only when the batch being written is done.
+            // The connection is free again only when the batch being written is done; a whole-import transaction not
+            // committed by now is rolled back, and its dropped indexes with it.
             await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (whole is not null)
+            {
+                await whole.DisposeAsync();
+            }
+
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@LockKey)", new { LockKey }, cancellationToken: CancellationToken.None));
         }
     }
@@ -273,6 +313,9 @@ public sealed partial class HistoryImport(NpgsqlDataSource dataSource, ILogger<H
             yield return rows.Current;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Importing {Rows} rows into a table of about {TableRows} work orders in one transaction; dropped {Indexes} until its end")]
+    private partial void LogRebuilding(long rows, long tableRows, string indexes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Imported {File}: {Read} rows read, {Loaded} loaded, {Rejected} rejected, {Skipped} skipped as imported before, in {Seconds:F1} s")]
     private partial void LogImported(string file, long read, long loaded, long rejected, long skipped, double seconds);

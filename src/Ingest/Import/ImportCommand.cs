@@ -18,13 +18,34 @@ internal static class ImportCommand
             Required = true,
         };
         var rejects = new Option<string?>("--rejects") { Description = "where rows that fail go, with the field and reason (default: FILE.rejects.csv)", HelpName = "FILE" };
-        var command = new Command("import", "import another system's ticket history as work orders") { file, mapping, rejects };
+        var indexes = IndexesOption();
+        var command = new Command("import", "import another system's ticket history as work orders") { file, mapping, rejects, indexes };
         command.SetRun((parsed, cancellationToken) =>
-            RunAsync(parsed.GetRequiredValue(file), parsed.GetRequiredValue(mapping), parsed.GetValue(rejects), cancellationToken));
+            RunAsync(parsed.GetRequiredValue(file), parsed.GetRequiredValue(mapping), parsed.GetValue(rejects), Upkeep(parsed.GetValue(indexes)), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string fileName, string mappingName, string? rejectsName, CancellationToken cancellationToken)
+    /// <summary>--indexes: how the import keeps the indexes of work_orders and work_order_events (see <see cref="IndexUpkeep"/>).</summary>
+    internal static Option<string> IndexesOption()
+    {
+        var option = new Option<string>("--indexes")
+        {
+            Description = "per-row: batches of their own, tables usable meanwhile; rebuild: one transaction that drops the secondary indexes and builds " +
+                "them at the end, tables locked for everyone else until then; auto: rebuild when the file has 100,000 rows or more and at least as many as the table",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "per-row", "rebuild");
+        return option;
+    }
+
+    internal static IndexUpkeep Upkeep(string? value) => value switch
+    {
+        "per-row" => IndexUpkeep.PerRow,
+        "rebuild" => IndexUpkeep.Rebuild,
+        _ => IndexUpkeep.Auto,
+    };
+
+    private static async Task<int> RunAsync(string fileName, string mappingName, string? rejectsName, IndexUpkeep indexes, CancellationToken cancellationToken)
     {
         var file = Cli.ExistingFile(fileName);
 
@@ -54,7 +75,7 @@ internal static class ImportCommand
                         task.Value = p.Read;
                         task.Description = $"{p.Read:N0}/{p.Total:N0} rows: [green]{p.Loaded:N0}[/] loaded, [red]{p.Rejected:N0}[/] rejected, {p.Skipped:N0} skipped";
                     });
-                    result = await import.RunAsync(file, mapping, rejects, progress, cancellationToken);
+                    result = await import.RunAsync(file, mapping, rejects, progress, cancellationToken, indexes: indexes);
                     task.Value = task.MaxValue;
                     task.StopTask();
                 });
@@ -67,7 +88,8 @@ internal static class ImportCommand
         var r = result!;
         AnsiConsole.MarkupLine(
             $"[green]{r.Loaded:N0}[/] loaded, [red]{r.Rejected:N0}[/] rejected, {r.Skipped:N0} skipped as already imported, of {r.Read:N0} rows; " +
-            $"{r.Events:N0} history events, in {r.Duration.TotalSeconds:F1} s ({r.Read / Math.Max(r.Duration.TotalSeconds, 0.001):N0} rows/s)");
+            $"{r.Events:N0} history events, in {r.Duration.TotalSeconds:F1} s ({r.Read / Math.Max(r.Duration.TotalSeconds, 0.001):N0} rows/s)" +
+            (r.IndexesRebuilt ? "; in one transaction, the indexes built at its end" : ""));
         if (r.TemplateCreated || r.DepartmentsCreated + r.SitesCreated + r.AssetsCreated + r.UsersCreated > 0)
         {
             AnsiConsole.MarkupLine(

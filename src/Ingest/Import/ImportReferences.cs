@@ -30,6 +30,20 @@ public sealed class ImportReferences
         LIMIT 1
         """;
 
+    // Many users at once, in the order given: those missing are created, and every one's id returned. The SELECT does not
+    // see what the INSERT of the same statement adds, so each name comes back once, with created telling which part found it.
+    private const string EnsureUsers = """
+        WITH wanted AS (
+            SELECT * FROM unnest(@userNames::text[], @displayNames::text[], @departmentIds::bigint[]) WITH ORDINALITY AS w(user_name, display_name, department_id, n)),
+        made AS (
+            INSERT INTO users (user_name, display_name, password_hash, role, department_id, active)
+            SELECT user_name, display_name, @passwordHash, @role, department_id, false FROM wanted ORDER BY n
+            ON CONFLICT (user_name) DO NOTHING
+            RETURNING id, user_name)
+        SELECT user_name AS "UserName", id AS "Id", true AS "Created" FROM made
+        UNION ALL SELECT u.user_name, u.id, false FROM users u JOIN wanted w ON w.user_name = u.user_name
+        """;
+
     private const string EnsureDepartment = """
         WITH made AS (INSERT INTO departments (name) VALUES (@name) ON CONFLICT (name) DO NOTHING RETURNING id)
         SELECT id, true AS created FROM made
@@ -280,6 +294,41 @@ public sealed class ImportReferences
         }
 
         return id;
+    }
+
+    /// <summary>Whether the assignee's id is known to this run already.</summary>
+    public bool KnowsAssignee(string userName) => _users.ContainsKey(userName);
+
+    /// <summary>
+    /// Many assignees at once (user name, name as the source wrote it, department), as <see cref="AssigneeAsync"/> does each:
+    /// a missing one becomes an inactive technician of its department.
+    /// </summary>
+    public async Task AssigneesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<(string UserName, string DisplayName, long DepartmentId)> assignees,
+        CancellationToken cancellationToken)
+    {
+        if (assignees.Count == 0)
+        {
+            return;
+        }
+
+        var found = await connection.QueryAsync<(string UserName, long Id, bool Created)>(new CommandDefinition(
+            EnsureUsers,
+            new
+            {
+                userNames = assignees.Select(a => a.UserName).ToArray(),
+                displayNames = assignees.Select(a => a.DisplayName.Length > 200 ? a.DisplayName[..200] : a.DisplayName).ToArray(),
+                departmentIds = assignees.Select(a => a.DepartmentId).ToArray(),
+                passwordHash = _unusablePassword.Value,
+                role = Roles.Technician,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        foreach (var (userName, id, created) in found)
+        {
+            UsersCreated += created ? 1 : 0;
+            _users[userName] = id;
+        }
     }
 
     /// <summary>The fields of a template the import creates: the category (a choice when the mapping lists every value) and text fields.</summary>

@@ -35,8 +35,11 @@ public enum ImportPhase
     /// <summary>The bulk foreign-key checks and the triggers' effects (superuser path only).</summary>
     BulkChecks,
 
-    /// <summary>Committing each batch.</summary>
+    /// <summary>Committing each batch (or the whole import's one transaction).</summary>
     Commit,
+
+    /// <summary>Dropping the secondary indexes at the start of a large import and building them at its end.</summary>
+    Indexes,
 }
 
 /// <summary>
