@@ -61,7 +61,7 @@ public sealed class InspectionQueries(DuckDBConnection warehouse, CancellationTo
                 SELECT f.asset_id, a.code || ' ' || a.name AS label, date_trunc('week', f.raised_at)::DATE AS week, count(*) AS n
                 FROM (SELECT f.*, r.department_id, f.fault_code AS category, 'inspection' AS source, x.custom_fields
                       FROM fact_inspection_finding f JOIN fact_inspection_round r ON r.round_id = f.round_id
-                      LEFT JOIN {KpiFilter.WorkOrderFields} x ON x.work_order_id = f.work_order_id) f
+                      LEFT JOIN {filter.WorkOrderFieldsFor(category: false)} x ON x.work_order_id = f.work_order_id) f
                 JOIN dim_asset a ON a.asset_id = f.asset_id
                 WHERE f.raised_at >= $from AND f.raised_at < $to AND {(filter with { WorkType = null, Priority = null }).Where("f")}
                 GROUP BY ALL),

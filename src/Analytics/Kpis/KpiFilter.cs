@@ -262,6 +262,16 @@ public sealed partial record KpiFilter(
          SELECT work_order_id, category, custom_fields FROM open_work_order)
         """;
 
+    // An empty relation of WorkOrderFields' shape: a LEFT JOIN to it keeps every row, with nulls.
+    private const string NoWorkOrderFields = "(SELECT work_order_id, category, custom_fields FROM open_work_order LIMIT 0)";
+
+    /// <summary>
+    /// <see cref="WorkOrderFields"/> when the filter reads a work order's custom fields, or its category and
+    /// <paramref name="category"/> (the rows take it from their work order); otherwise an empty relation of its shape,
+    /// so that a question without those filters does not join every work order (a hash table of ten million rows).
+    /// </summary>
+    internal string WorkOrderFieldsFor(bool category) => FieldKey is not null || (category && Category is not null) ? WorkOrderFields : NoWorkOrderFields;
+
     // A string literal for DuckDB and PostgreSQL (standard strings: a quote is doubled, a backslash is itself).
     private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 

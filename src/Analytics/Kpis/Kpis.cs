@@ -298,7 +298,7 @@ public sealed class KpiQueries(DuckDBConnection warehouse, CancellationToken can
               UNION ALL
               SELECT o.department_id, o.asset_id, 'preventive', o.priority, 'pm', x.category, x.custom_fields, o.created_at, coalesce(o.moved_to, o.due_at),
                      o.resolved_at, p.interval_days * 86400
-              FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN {KpiFilter.WorkOrderFields} x USING (work_order_id)
+              FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN {filter.WorkOrderFieldsFor(category: true)} x USING (work_order_id)
               WHERE o.status IN ('generated', 'missed') AND coalesce(o.work_order_status, '') <> 'cancelled') w
         WHERE w.due_at >= $from AND w.due_at < $to AND {filter.Where("w")}
         GROUP BY period

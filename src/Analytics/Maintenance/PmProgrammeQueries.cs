@@ -34,14 +34,14 @@ public sealed class PmProgrammeQueries(DuckDBConnection warehouse, CancellationT
         "The variant allows 10% of the plan's interval. Skipped occurrences (an earlier one was still open) are shown but not counted; cancelled work is left out.";
 
     // Every occurrence with its effective due date and whether it met it, strictly and with the variant's grace.
-    private const string Occurrences = $"""
+    private static string Occurrences(KpiFilter filter) => $"""
         (SELECT o.*, coalesce(o.moved_to, o.due_at) AS due, o.moved_to IS NOT NULL AS moved,
                 o.status IN ('generated', 'missed') AND coalesce(o.work_order_status, '') <> 'cancelled' AS counted,
                 o.resolved_at IS NOT NULL AND o.resolved_at <= coalesce(o.moved_to, o.due_at) AS met,
                 o.resolved_at IS NOT NULL AND epoch(o.resolved_at) <= epoch(coalesce(o.moved_to, o.due_at))
                     + 0.1 * coalesce(p.interval_days * 86400, epoch(coalesce(o.moved_to, o.due_at)) - epoch(o.created_at), 0) AS met_grace,
                 p.name AS plan_name, p.triggers, 'pm' AS source, x.category, x.custom_fields
-         FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN {KpiFilter.WorkOrderFields} x USING (work_order_id))
+         FROM fact_pm_occurrence o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN {filter.WorkOrderFieldsFor(category: true)} x USING (work_order_id))
         """;
 
     private const string Figures = """
@@ -54,7 +54,7 @@ public sealed class PmProgrammeQueries(DuckDBConnection warehouse, CancellationT
     {
         using var command = Command(filter, $"""
             SELECT {Figures}, coalesce(sum(o.estimated_hours) FILTER (WHERE o.counted), 0)
-            FROM {Occurrences} o
+            FROM {Occurrences(filter)} o
             WHERE o.due >= $from AND o.due < $to AND {Where(filter)}
             """);
         using var reader = command.ExecuteReader();
@@ -68,7 +68,7 @@ public sealed class PmProgrammeQueries(DuckDBConnection warehouse, CancellationT
     /// <summary>Each plan with an occurrence due in the period, the least compliant first.</summary>
     public IReadOnlyList<PmComplianceRow> ByPlan(KpiFilter filter) => Rows(filter, $"""
         SELECT o.plan_id, any_value(o.plan_name), any_value(p.department_id), any_value(d.name), any_value(o.triggers), {Figures}
-        FROM {Occurrences} o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN dim_department d ON d.department_id = p.department_id
+        FROM {Occurrences(filter)} o JOIN dim_pm_plan p USING (plan_id) LEFT JOIN dim_department d ON d.department_id = p.department_id
         WHERE o.due >= $from AND o.due < $to AND {Where(filter)}
         GROUP BY o.plan_id
         ORDER BY count(*) FILTER (WHERE o.counted AND o.met) / greatest(count(*) FILTER (WHERE o.counted), 1), any_value(o.plan_name)
@@ -77,7 +77,7 @@ public sealed class PmProgrammeQueries(DuckDBConnection warehouse, CancellationT
     /// <summary>Each department with an occurrence due in the period (the department of the work order, else of the plan's template).</summary>
     public IReadOnlyList<PmComplianceRow> ByDepartment(KpiFilter filter) => Rows(filter, $"""
         SELECT NULL, coalesce(any_value(d.name), ''), o.department_id, coalesce(any_value(d.name), ''), '', {Figures}
-        FROM {Occurrences} o LEFT JOIN dim_department d USING (department_id)
+        FROM {Occurrences(filter)} o LEFT JOIN dim_department d USING (department_id)
         WHERE o.due >= $from AND o.due < $to AND {Where(filter)}
         GROUP BY o.department_id
         ORDER BY 2
@@ -89,7 +89,7 @@ public sealed class PmProgrammeQueries(DuckDBConnection warehouse, CancellationT
         using var command = Command(filter, $"""
             SELECT o.occurrence_id, o.plan_id, o.plan_name, o.asset_id, coalesce(a.code, ''), coalesce(d.name, ''), o.due_at, o.moved_to, o.status,
                    o.move_reason, o.work_order_id
-            FROM {Occurrences} o LEFT JOIN dim_asset a USING (asset_id) LEFT JOIN dim_department d ON d.department_id = o.department_id
+            FROM {Occurrences(filter)} o LEFT JOIN dim_asset a USING (asset_id) LEFT JOIN dim_department d ON d.department_id = o.department_id
             WHERE o.due >= $from AND o.due < $to AND (o.status IN ('skipped', 'missed') OR o.moved) AND {Where(filter)}
             ORDER BY o.due DESC, o.occurrence_id DESC
             LIMIT {Math.Clamp(take, 1, 1000).ToString(CultureInfo.InvariantCulture)}

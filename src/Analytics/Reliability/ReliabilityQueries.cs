@@ -205,7 +205,7 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
                        date_diff('second', lag(e.cleared_at) OVER (PARTITION BY e.asset_id, e.rule_id ORDER BY e.raised_at, e.episode_id), e.raised_at)
                            BETWEEN 0 AND {(long)ChatterWithin.TotalSeconds} AS chatter
                 FROM (SELECT e.*, e.fault_code AS category, 'alarm' AS source, x.custom_fields
-                      FROM fact_alarm_episode e LEFT JOIN {KpiFilter.WorkOrderFields} x USING (work_order_id)) e
+                      FROM fact_alarm_episode e LEFT JOIN {filter.WorkOrderFieldsFor(category: false)} x USING (work_order_id)) e
                 JOIN dim_asset a ON a.asset_id = e.asset_id
                 WHERE e.raised_at < $to AND {(filter with { WorkType = null, Priority = null }).Where("e")})
             SELECT grouping(asset_id, fault_code) AS level, asset_id, CASE WHEN grouping(asset_id) = 0 THEN any_value(label) END, fault_code, count(*),
