@@ -73,18 +73,28 @@ public static class DeferredIndexes
                 continue;
             }
 
-            var indexes = (await connection.QueryAsync<DeferredIndex>(new CommandDefinition(
-                Droppable, new { table = load.Table }, transaction, cancellationToken: cancellationToken))).ToList();
-            foreach (var index in indexes)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    $"DROP INDEX {index.Name}", transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-            }
-
-            dropped.AddRange(indexes);
+            dropped.AddRange(await DropAllAsync(connection, transaction, load.Table, cancellationToken));
         }
 
         return dropped;
+    }
+
+    /// <summary>
+    /// Drops every droppable index of <paramref name="table"/> in the transaction, whatever its size (the caller has
+    /// decided); returns them for <see cref="RebuildAsync"/>.
+    /// </summary>
+    public static async Task<IReadOnlyList<DeferredIndex>> DropAllAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken cancellationToken)
+    {
+        var indexes = (await connection.QueryAsync<DeferredIndex>(new CommandDefinition(
+            Droppable, new { table }, transaction, cancellationToken: cancellationToken))).ToList();
+        foreach (var index in indexes)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"DROP INDEX {index.Name}", transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        }
+
+        return indexes;
     }
 
     /// <summary>Builds the dropped indexes again, with their own definitions, in the transaction.</summary>

@@ -19,11 +19,12 @@ public enum IndexUpkeep
 
 /// <summary>
 /// The secondary indexes of <c>work_orders</c> and <c>work_order_events</c>, dropped at the start of a large import and
-/// built again over the whole table at its end, in the import's one transaction. Building an index from a sorted scan
-/// costs less than keeping it up to date row by row, most of all for the trigram index of the search box. Indexes that
-/// enforce something (primary keys, unique indexes and constraints) stay: the import's own duplicate check reads the
-/// unique index of imported references. The first statement locks both tables ACCESS EXCLUSIVE until the commit, so
-/// nobody else reads or writes them meanwhile; a failed import rolls the drops back with everything else.
+/// built again over the whole table at its end, in the import's one transaction (see <see cref="DeferredIndexes"/>,
+/// which the history generator uses too). Building an index from a sorted scan costs less than keeping it up to date
+/// row by row, most of all for the trigram index of the search box. Indexes that enforce something (primary keys,
+/// unique indexes and constraints) stay: the import's own duplicate check reads the unique index of imported
+/// references. The first statement locks both tables ACCESS EXCLUSIVE until the commit, so nobody else reads or writes
+/// them meanwhile; a failed import rolls the drops back with everything else.
 /// </summary>
 internal sealed class ImportIndexes
 {
@@ -34,26 +35,15 @@ internal sealed class ImportIndexes
 
     private const string LockTables = "LOCK TABLE work_orders, work_order_events IN ACCESS EXCLUSIVE MODE";
 
-    // Sorting for the builds happens in memory up to this much per build; only this transaction's statements get it.
-    private const string BuildMemory = "SET LOCAL maintenance_work_mem = '512MB'";
-
-    private const string Droppable = """
-        SELECT i.indexrelid::regclass::text AS "Name", pg_get_indexdef(i.indexrelid) AS "Definition"
-        FROM pg_index i
-        WHERE i.indrelid = ANY(@tables::regclass[]) AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        ORDER BY i.indrelid, i.indexrelid
-        """;
-
     // The planner's estimate scales the last analyze's rows per page to the table's pages now, so a table filled in bulk
     // since (a generator run) is not taken for empty.
     private const string TableRows = "EXPLAIN (FORMAT JSON) SELECT 1 FROM work_orders";
 
     private const string OwnsTables = "SELECT bool_and(pg_has_role(current_user, relowner, 'USAGE')) FROM pg_class WHERE oid = ANY(@tables::regclass[])";
 
-    private readonly List<(string Name, string Definition)> _dropped;
+    private readonly List<DeferredIndex> _dropped;
 
-    private ImportIndexes(List<(string Name, string Definition)> dropped) => _dropped = dropped;
+    private ImportIndexes(List<DeferredIndex> dropped) => _dropped = dropped;
 
     /// <summary>The indexes dropped, by name.</summary>
     public IReadOnlyList<string> Dropped => [.. _dropped.Select(d => d.Name)];
@@ -68,7 +58,7 @@ internal sealed class ImportIndexes
     {
         IndexUpkeep.Rebuild => true,
         IndexUpkeep.PerRow => false,
-        _ => ownsTables && fileRows >= MinimumRowsToRebuild && fileRows >= tableRows,
+        _ => ownsTables && fileRows >= MinimumRowsToRebuild && DeferredIndexes.Worthwhile(tableRows, fileRows),
     };
 
     /// <summary>The work orders already in the table (an estimate) and whether this role owns both tables.</summary>
@@ -86,25 +76,16 @@ internal sealed class ImportIndexes
     public static async Task<ImportIndexes> DropAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await connection.ExecuteAsync(new CommandDefinition(LockTables, transaction: transaction, cancellationToken: cancellationToken));
-        var dropped = (await connection.QueryAsync<(string Name, string Definition)>(new CommandDefinition(
-            Droppable, new { tables = Tables }, transaction, cancellationToken: cancellationToken))).ToList();
-        if (dropped.Count > 0)
+        var dropped = new List<DeferredIndex>();
+        foreach (var table in Tables)
         {
-            // Names come from regclass::text, which quotes them where needed.
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"DROP INDEX {string.Join(", ", dropped.Select(d => d.Name))}", transaction: transaction, cancellationToken: cancellationToken));
+            dropped.AddRange(await DeferredIndexes.DropAllAsync(connection, transaction, table, cancellationToken));
         }
 
         return new ImportIndexes(dropped);
     }
 
     /// <summary>Builds every dropped index again, as it was defined, in <paramref name="transaction"/>.</summary>
-    public async Task RecreateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
-    {
-        await connection.ExecuteAsync(new CommandDefinition(BuildMemory, transaction: transaction, cancellationToken: cancellationToken));
-        foreach (var (_, definition) in _dropped)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(definition, transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-        }
-    }
+    public Task RecreateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
+        DeferredIndexes.RebuildAsync(connection, transaction, _dropped, cancellationToken);
 }
