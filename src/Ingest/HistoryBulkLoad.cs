@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using WorkOrders.Ticketing.Assignment;
 
 namespace WorkOrders.Ingest;
 
@@ -13,7 +14,7 @@ public sealed record LoadedRows(string Table, string Column, long First, long Co
 /// after-trigger events, which grows with every row of a load held in one transaction.
 /// <para>
 /// Off means <c>session_replication_role = replica</c>, which only a superuser may set; any other role keeps the
-/// triggers, and so does a table with a row trigger on insert that is not one of the three whose effect is repeated
+/// triggers, and so does a table with a trigger on insert that is not one of those whose effect is repeated
 /// here (<see cref="KnownInsertTriggers"/>), so a later migration's trigger is never skipped silently. Constraints other
 /// than foreign keys (unique, check, not null) are enforced either way.
 /// </para>
@@ -25,6 +26,7 @@ public sealed record LoadedRows(string Table, string Column, long First, long Co
 /// <c>work_orders_mark_archived</c>: the writer puts the transaction's id in <c>archived_xid</c> of closed and
 /// cancelled rows itself (<see cref="ArchivedXidAsync"/>), the same value the trigger would set.
 /// <c>work_orders_field_insert</c>: one <c>field_changes</c> row per open work order, in id order.
+/// <c>work_orders_load_insert</c>: the loaded open work's change to each assignee's load (<see cref="AssigneeLoads.NoteLoaded"/>).
 /// <c>work_order_events_webhooks</c>: the webhook deliveries of the events, and the outbox's notification.
 /// </para>
 /// </summary>
@@ -33,7 +35,7 @@ public static class HistoryBulkLoad
     /// <summary>The insert triggers whose effects <see cref="EndAsync"/> repeats, by table.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> KnownInsertTriggers = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
-        ["work_orders"] = ["work_orders_field_insert", "work_orders_mark_archived"],
+        ["work_orders"] = ["work_orders_field_insert", "work_orders_load_insert", "work_orders_mark_archived"],
         ["work_order_events"] = ["work_order_events_webhooks"],
     };
 
@@ -133,7 +135,7 @@ public static class HistoryBulkLoad
         {
             var sql = rows.Table switch
             {
-                "work_orders" => NoteFieldChanges,
+                "work_orders" => NoteFieldChanges + ";\n" + AssigneeLoads.NoteLoaded,
                 "work_order_events" => QueueWebhooks,
                 _ => null,
             };

@@ -45,4 +45,42 @@ public sealed class HistoryBulkLoadTests(TestDatabase database) : IClassFixture<
 
         Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM work_orders WHERE number = @number", new { number = "WO-BULK-" + org.Suffix }));
     }
+
+    [Fact]
+    public async Task a_load_of_open_assigned_work_adds_it_to_its_assignees_kept_loads_as_the_trigger_would()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await HistoryBulkLoad.BeginAsync(connection, transaction, CancellationToken.None);
+            var ids = (await connection.QueryAsync<long>(
+                """
+                INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, department_id, assignee_id, created_at, source, row_version, updated_at)
+                SELECT 'WO-LOAD-' || @Suffix || '-' || n, @TemplateId, 'corrective', 'Bulk', 'bulk', 1 + n % 4,
+                       (ARRAY['assigned', 'in_progress', 'on_hold', 'closed', 'new'])[1 + n % 5], @requester, @DepartmentId,
+                       CASE WHEN n % 5 = 4 THEN NULL ELSE (ARRAY[@technician, @other])[1 + n % 2] END, now(), 'import', 1, now()
+                FROM generate_series(0, 39) n
+                RETURNING id
+                """,
+                new
+                {
+                    org.Suffix,
+                    org.TemplateId,
+                    org.DepartmentId,
+                    requester = org[Ticketing.Access.Role.Requester].UserId,
+                    technician = org[Ticketing.Access.Role.Technician].UserId,
+                    other = org.OtherTechnician.UserId,
+                },
+                transaction)).Order().ToList();
+
+            // Without the triggers the loads know nothing of the load yet.
+            Assert.Equal(2, (await KeptLoads.DifferencesAsync(connection, transaction)).Count);
+            await HistoryBulkLoad.EndAsync(connection, transaction, [new LoadedRows("work_orders", "id", ids[0], ids[^1] - ids[0] + 1)], CancellationToken.None);
+            Assert.Empty(await KeptLoads.DifferencesAsync(connection, transaction));
+            await transaction.CommitAsync();
+        }
+
+        Assert.Empty(await KeptLoads.DifferencesAsync(connection));
+    }
 }

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Dapper;
+using Npgsql;
 using Spectre.Console;
+using WorkOrders.Ticketing.Assignment;
 using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ingest.Bench;
@@ -50,6 +52,10 @@ internal static class CreateBenchmark
         var request = new CreateWorkOrderRequest(template, "Pump leaks", "Made by the benchmark.", 2, null, asset,
             CustomFields: new Dictionary<string, JsonElement>());
 
+        // The loads' changes folded as the application's job folds them, on its default schedule.
+        using var stopFolding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var folding = FoldAsync(data, stopFolding.Token);
+
         // Warm-up: JIT, connection pool, plan caches.
         await Task.WhenAll(Enumerable.Range(0, maxClients).Select(async _ =>
         {
@@ -90,6 +96,8 @@ internal static class CreateBenchmark
             return new Level(count, latencies.Length, window.Elapsed, latencies);
         }
 
+        await stopFolding.CancelAsync();
+        await folding;
         await using var read = await data.OpenConnectionAsync(cancellationToken);
         var (assigned, queued, duplicates) = await read.QuerySingleAsync<(long, long, long)>(new CommandDefinition(
             """
@@ -122,6 +130,21 @@ internal static class CreateBenchmark
         table.AddRow("load average (1, 5, 15 min) before / after", $"{loadBefore} / {loadAfter}");
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    private static async Task FoldAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(new AssigneeLoadOptions().Interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await AssigneeLoads.FoldAsync(data, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>The machine's load averages as /proc/loadavg gives them, since other work on the cores moves every figure.</summary>

@@ -32,11 +32,11 @@ public sealed class ReassignWorkOrder(NpgsqlDataSource dataSource, TimeProvider 
     private const string LoadUser = $"SELECT {UserColumns} FROM users u WHERE u.id = @id";
 
     private const string Options = $"""
-        SELECT {UserColumns}, l.open_count, l.load
+        SELECT {UserColumns}, {AutoAssign.OpenCount} AS open_count, {AutoAssign.Load} AS load
         FROM users u
         {AutoAssign.LoadJoin}
         WHERE u.department_id = @departmentId AND u.active AND u.role IN ('technician', 'manager')
-        ORDER BY l.load, u.display_name
+        ORDER BY load, u.display_name
         """;
 
     private const string Update = """
