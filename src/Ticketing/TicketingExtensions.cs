@@ -51,7 +51,7 @@ public static class TicketingExtensions
                 $"ConnectionStrings:{ConnectionName} is not set. Start the database with ./run.sh, or set ConnectionStrings__{ConnectionName}.");
         }
 
-        services.AddNpgsqlDataSource(connectionString);
+        services.AddNpgsqlDataSource(PostgresConnections.ForApplication(connectionString));
         services.TryAddSingletonTimeProvider();
         services.AddSingleton<IPasswordHasher<Users>, PasswordHasher<Users>>();
         services.AddSingleton<Migrator>();

@@ -20,7 +20,7 @@ internal sealed class BenchDatabase : IAsyncDisposable
         _server = server;
         _keep = keep;
         Connection = connection;
-        Data = NpgsqlDataSource.Create(connection.ConnectionString);
+        Data = NpgsqlDataSource.Create(PostgresConnections.ForApplication(connection.ConnectionString));
     }
 
     public NpgsqlConnectionStringBuilder Connection { get; }
