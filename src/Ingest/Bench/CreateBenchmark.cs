@@ -36,9 +36,17 @@ internal static class CreateBenchmark
         return command;
     }
 
-    private sealed record Level(int Clients, long Creates, TimeSpan Elapsed, double[] Latencies)
+    /// <summary>
+    /// One client count's creates with their latencies, the CPU time of this process (the clients) over them, and the CPU
+    /// time of the whole machine, PostgreSQL's among it (null off Linux).
+    /// </summary>
+    private sealed record Level(int Clients, long Creates, TimeSpan Elapsed, double[] Latencies, TimeSpan ClientCpu, TimeSpan? MachineCpu)
     {
         public double PerSecond => Creates / Elapsed.TotalSeconds;
+
+        public string CpuPerCreate => MachineCpu is { } machine
+            ? $"CPU per create: clients {ClientCpu.TotalMilliseconds / Creates:F1} ms, the rest of the machine (PostgreSQL) {(machine - ClientCpu).TotalMilliseconds / Creates:F1} ms"
+            : $"CPU per create: clients {ClientCpu.TotalMilliseconds / Creates:F1} ms";
     }
 
     private static async Task<int> RunAsync(int technicians, int open, int maxClients, int seconds, bool keep, CancellationToken cancellationToken)
@@ -77,6 +85,7 @@ internal static class CreateBenchmark
 
         async Task<Level> MeasureAsync(int count)
         {
+            var (clientBefore, machineBefore) = (Process.GetCurrentProcess().TotalProcessorTime, MachineCpu());
             var window = Stopwatch.StartNew();
             var deadline = TimeSpan.FromSeconds(seconds);
             var perClient = await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
@@ -92,8 +101,9 @@ internal static class CreateBenchmark
                 return mine;
             }));
             window.Stop();
+            var (clientAfter, machineAfter) = (Process.GetCurrentProcess().TotalProcessorTime, MachineCpu());
             var latencies = perClient.SelectMany(l => l).Order().ToArray();
-            return new Level(count, latencies.Length, window.Elapsed, latencies);
+            return new Level(count, latencies.Length, window.Elapsed, latencies, clientAfter - clientBefore, machineAfter - machineBefore);
         }
 
         await stopFolding.CancelAsync();
@@ -119,7 +129,7 @@ internal static class CreateBenchmark
         {
             table.AddRow(
                 $"creates/s with assignment, {level.Clients} client(s)",
-                $"{level.PerSecond:N0} ({level.PerSecond / one:F2}x one client, {level.PerSecond / one / level.Clients:P0} of linear); create->assigned p50 {AssignmentBenchmark.Percentile(level.Latencies, 0.50):F1} ms, p95 {AssignmentBenchmark.Percentile(level.Latencies, 0.95):F1} ms ({level.Creates:N0} creates)");
+                $"{level.PerSecond:N0} ({level.PerSecond / one:F2}x one client, {level.PerSecond / one / level.Clients:P0} of linear); create->assigned p50 {AssignmentBenchmark.Percentile(level.Latencies, 0.50):F1} ms, p95 {AssignmentBenchmark.Percentile(level.Latencies, 0.95):F1} ms ({level.Creates:N0} creates); {level.CpuPerCreate}");
         }
 
         table.AddRow($"pgbench TPC-B-like, {maxClients} clients", tpcb.Describe("tps"));
@@ -145,6 +155,22 @@ internal static class CreateBenchmark
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// CPU time spent by the whole machine since boot (user, nice, system, irq and softirq of the "cpu" line of
+    /// /proc/stat, in USER_HZ ticks of 10 ms); null where there is no /proc/stat.
+    /// </summary>
+    private static TimeSpan? MachineCpu()
+    {
+        if (!File.Exists("/proc/stat"))
+        {
+            return null;
+        }
+
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var busy = new[] { 1, 2, 3, 6, 7 }.Sum(i => long.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture));
+        return TimeSpan.FromMilliseconds(busy * 10);
     }
 
     /// <summary>The machine's load averages as /proc/loadavg gives them, since other work on the cores moves every figure.</summary>
