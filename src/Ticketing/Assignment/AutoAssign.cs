@@ -108,13 +108,9 @@ public static class AutoAssign
         WHERE user_id = ANY (@ids) AND away_from <= @now AND @now < away_to
         """;
 
-    // The decision written in one round trip: the work order, its history event and the notifications (the assignee,
-    // or the department's active managers when it waits in the queue).
-    private const string Apply = """
-        UPDATE work_orders
-        SET status = CASE WHEN @assigneeId::bigint IS NULL THEN status ELSE 'assigned' END,
-            assignee_id = @assigneeId, department_id = @departmentId, assignment_rule_id = @ruleId
-        WHERE id = @id;
+    // The decision recorded in one round trip, after the work order was written with it: its history event and the
+    // notifications (the assignee, or the department's active managers when it waits in the queue).
+    private const string Record = """
         INSERT INTO work_order_events (work_order_id, occurred_at, actor_id, kind, from_status, to_status, note, payload)
         VALUES (@id, @now, NULL, @kind, @fromStatus, @toStatus, @reason, @payload::jsonb);
         INSERT INTO notifications (user_id, work_order_id, kind, text, created_at)
@@ -151,23 +147,33 @@ public static class AutoAssign
     /// <summary>Attempts at a turn before giving up; each lost attempt means another create under the rule took one.</summary>
     private const int MaxTurnAttempts = 1000;
 
-    /// <summary>Assigns the work order just written, under the first of the rules in use that it matches.</summary>
-    internal static async Task<AssignmentDecision> OnCreateAsync(
+    /// <summary>
+    /// Decides who takes a work order about to be written, under the first of the rules in use that it matches, and the
+    /// department it goes to. The work order is then written with the decision, so its row is written once; the caller
+    /// records the decision with <see cref="RecordAsync"/> once the row exists.
+    /// </summary>
+    internal static async Task<Placement> DecideAsync(
         NpgsqlDataSource dataSource,
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
-        NewWorkOrder row,
+        NewWorkOrder work,
         IEnumerable<AssignmentRule> rules,
         DateTime now,
         CancellationToken cancellationToken)
     {
-        var facts = new WorkOrderFacts(row.TemplateId, row.WorkType, row.Priority, row.AssetType, row.Lineage, row.CustomFields);
+        var facts = new WorkOrderFacts(work.TemplateId, work.WorkType, work.Priority, work.AssetType, work.Lineage, work.CustomFields);
         var rule = Assign.Match(rules, facts);
         var decision = rule is null
-            ? Assign.Decide(null, row.Priority, [], null, now)
-            : await DecideInTurnAsync(dataSource, connection, transaction, rule, row.Priority, now, cancellationToken);
+            ? Assign.Decide(null, work.Priority, [], null, now)
+            : await DecideInTurnAsync(dataSource, connection, transaction, rule, work.Priority, now, cancellationToken);
+        return new Placement(decision, rule?.DepartmentId ?? work.DepartmentId);
+    }
 
-        var departmentId = rule?.DepartmentId ?? row.DepartmentId;
+    /// <summary>The history event of the decision, with its reason and the candidates, and the notifications it sends.</summary>
+    internal static async Task RecordAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, string number, string title, Placement placement, DateTime now, CancellationToken cancellationToken)
+    {
+        var (decision, departmentId) = placement;
         var payload = new
         {
             ruleId = decision.RuleId,
@@ -186,13 +192,12 @@ public static class AutoAssign
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            Apply,
+            Record,
             new
             {
-                id = row.Id,
+                id,
                 assigneeId = decision.AssigneeId,
                 departmentId,
-                ruleId = decision.RuleId,
                 now,
                 kind,
                 fromStatus = decision.Assigned ? WireNames.Of(WorkOrderStatus.New) : null,
@@ -201,12 +206,11 @@ public static class AutoAssign
                 payload = JsonSerializer.Serialize(payload, TemplateSchema.Json),
                 notificationKind = decision.Assigned ? "assigned" : "queued",
                 text = decision.Assigned
-                    ? $"{row.Number} “{row.Title}” was assigned to you: {decision.Reason}."
-                    : $"{row.Number} “{row.Title}” waits in your department's queue: {decision.Reason}.",
+                    ? $"{number} “{title}” was assigned to you: {decision.Reason}."
+                    : $"{number} “{title}” waits in your department's queue: {decision.Reason}.",
             },
             transaction,
             cancellationToken: cancellationToken));
-        return decision;
     }
 
     /// <summary>
@@ -329,13 +333,10 @@ public static class AutoAssign
             .ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
     /// <summary>
-    /// A work order as it was just written, with what the rules match on: its asset's type and lineage (the asset and
-    /// everything above it) and its custom fields as stored.
+    /// A work order about to be written, with what the rules match on: its asset's type and lineage (the asset and
+    /// everything above it) and its custom fields as they will be stored.
     /// </summary>
     internal sealed record NewWorkOrder(
-        long Id,
-        string Number,
-        string Title,
         long TemplateId,
         WorkType WorkType,
         int Priority,
@@ -343,6 +344,12 @@ public static class AutoAssign
         string? AssetType,
         IReadOnlyCollection<long> Lineage,
         IReadOnlyDictionary<string, JsonElement> CustomFields);
+
+    /// <summary>Where a new work order goes: the decision, and the department it belongs to (the rule's, else the template's).</summary>
+    internal sealed record Placement(AssignmentDecision Decision, long DepartmentId)
+    {
+        public WorkOrderStatus Status => Decision.Assigned ? WorkOrderStatus.Assigned : WorkOrderStatus.New;
+    }
 
     internal sealed class PersonRow
     {

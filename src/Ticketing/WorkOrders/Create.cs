@@ -61,19 +61,20 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     // The work order with its created event, in one statement. The number is drawn inside the INSERT, after the
     // statement has taken ROW EXCLUSIVE on work_orders: a bulk writer taking a block of numbers under a stronger lock is
     // never interleaved (WorkOrderNumbers). nextval holds no lock until the commit, so creates do not wait for each other
-    // here. The event's payload gets the number drawn.
+    // here. The event's payload gets the number drawn. The row is written already assigned as decided (its history
+    // still reads created, then assigned), so it is written once instead of again by the assignment.
     private const string Insert = $"""
         WITH w AS (
             INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, contact,
-                asset_id, department_id, reference, due_at, created_at, custom_fields, source, updated_at)
-            VALUES ({WorkOrderNumbers.Next}, @templateId, @workType, @title, @description, @priority, 'new', @requesterId, @contact,
-                @assetId, @departmentId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
-            RETURNING id, number, custom_fields::text AS custom_fields),
+                asset_id, department_id, assignee_id, assignment_rule_id, reference, due_at, created_at, custom_fields, source, updated_at)
+            VALUES ({WorkOrderNumbers.Next}, @templateId, @workType, @title, @description, @priority, @status, @requesterId, @contact,
+                @assetId, @departmentId, @assigneeId, @ruleId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
+            RETURNING id, number),
         created AS (
             INSERT INTO work_order_events (work_order_id, occurred_at, actor_id, kind, from_status, to_status, note, payload)
             SELECT w.id, @now, @requesterId, @kind, NULL, @toStatus, @note, @payload::jsonb || jsonb_build_object('number', w.number)
             FROM w)
-        SELECT id, number, custom_fields FROM w
+        SELECT id, number FROM w
         """;
 
     private const string ClaimKey = """
@@ -184,7 +185,18 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             payload = withOrigin;
         }
 
-        var (id, number, storedFields) = await connection.QuerySingleAsync<(long, string, string)>(new CommandDefinition(
+        var customFields = JsonSerializer.Serialize(values.Values, TemplateSchema.Json);
+        var placement = await AutoAssign.DecideAsync(
+            dataSource,
+            connection,
+            transaction,
+            new AutoAssign.NewWorkOrder(
+                template.Id, template.WorkType, priority, template.DepartmentId, workedOn?.AssetType, workedOn?.Lineage ?? [],
+                JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(customFields, TemplateSchema.Json) ?? []),
+            rules,
+            now,
+            cancellationToken);
+        var (id, number) = await connection.QuerySingleAsync<(long, string)>(new CommandDefinition(
             Insert,
             new
             {
@@ -194,14 +206,17 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
                 title,
                 description = request.Description!.Trim(),
                 priority,
+                status = WireNames.Of(placement.Status),
                 requesterId = actor.UserId,
                 contact = NullIfBlank(request.Contact),
                 assetId = request.AssetId,
-                departmentId = template.DepartmentId,
+                departmentId = placement.DepartmentId,
+                assigneeId = placement.Decision.AssigneeId,
+                ruleId = placement.Decision.RuleId,
                 reference = NullIfBlank(request.Reference),
                 dueAt = request.DueAt?.ToUniversalTime(),
                 now,
-                customFields = JsonSerializer.Serialize(values.Values, TemplateSchema.Json),
+                customFields,
                 source = WireNames.Of(source),
                 kind = EventKinds.Created,
                 toStatus = WireNames.Of(WorkOrderStatus.New),
@@ -211,16 +226,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             transaction,
             cancellationToken: cancellationToken));
         await SlaClocks.StartAsync(connection, transaction, id, policy, request.AssetId, now, cancellationToken);
-        await AutoAssign.OnCreateAsync(
-            dataSource,
-            connection,
-            transaction,
-            new AutoAssign.NewWorkOrder(
-                id, number, title, template.Id, template.WorkType, priority, template.DepartmentId, workedOn?.AssetType, workedOn?.Lineage ?? [],
-                JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(storedFields, TemplateSchema.Json) ?? []),
-            rules,
-            now,
-            cancellationToken);
+        await AutoAssign.RecordAsync(connection, transaction, id, number, title, placement, now, cancellationToken);
         if (idempotencyKey is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(
