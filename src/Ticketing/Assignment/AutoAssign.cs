@@ -8,15 +8,12 @@ using WorkOrders.Ticketing.WorkOrders;
 namespace WorkOrders.Ticketing.Assignment;
 
 /// <summary>
-/// Assigns a work order that was just created, inside the create's own transaction, whatever the channel that created
-/// it. The decision is recorded as a history event with its reason; the assignee, or else the department's managers,
-/// are notified.
+/// Assigns a new work order inside the create's own transaction, whatever the channel that creates it: decided before
+/// the row is written, so that the row is written once with its assignee. The decision is recorded as a history event
+/// with its reason; the assignee, or else the department's managers, are notified.
 /// </summary>
 public static class AutoAssign
 {
-    /// <summary>Work counted in a person's load: with them and not yet resolved.</summary>
-    internal const string OpenStatuses = "('assigned', 'in_progress', 'on_hold', 'awaiting_feedback', 'needs_collaboration')";
-
     /// <summary>
     /// As <see cref="People"/>, with the rule's cursor as this statement's snapshot sees it and each load brought up to
     /// that cursor: a recent assignment whose create's transaction the snapshot does not see (still running, or

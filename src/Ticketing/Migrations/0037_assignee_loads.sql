@@ -20,7 +20,7 @@ CREATE TABLE assignee_load_changes (
 -- Emptied every few seconds: vacuumed after a thousand deleted rows rather than a fifth of the table.
 ALTER TABLE assignee_load_changes SET (autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0);
 
--- Open work: with its assignee and not yet resolved (AutoAssign.OpenStatuses).
+-- Open work: with its assignee and not yet resolved.
 CREATE FUNCTION note_assignee_load_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN

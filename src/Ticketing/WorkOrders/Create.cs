@@ -3,10 +3,10 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
-using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Access;
 using WorkOrders.Ticketing.Assets;
 using WorkOrders.Ticketing.Assignment;
+using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Sla;
 using WorkOrders.Ticketing.Templates;
 
