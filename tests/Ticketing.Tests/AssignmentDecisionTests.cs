@@ -39,7 +39,7 @@ public class AssignmentDecisionTests
         var decision = Assign.Decide(Rule(), 2, [Someone(1, "Lin", open: 5), Someone(2, "Chen", open: 2)], null, Now);
 
         Assert.Equal(2, decision.AssigneeId);
-        Assert.Equal("rule 'Pumps P1' matched; candidates: Lin 5 open, Chen 2 open; chose Chen (least loaded)", decision.Reason);
+        Assert.Equal("rule 'Pumps P1' matched; candidates: Chen 2 open, Lin 5 open; chose Chen (least loaded)", decision.Reason);
     }
 
     [Fact]
@@ -68,6 +68,21 @@ public class AssignmentDecisionTests
         Assert.Equal(8, Assign.Decide(rule, 3, people, 5, Now).AssigneeId);
         Assert.Equal(3, Assign.Decide(rule, 3, people, 8, Now).AssigneeId);
         Assert.Equal(8, Assign.Decide(rule, 3, people, 6, Now).AssigneeId);
+        Assert.Equal([8L, 3L, 5L], Assign.Decide(rule, 3, people, 5, Now).Considered.Select(c => c.UserId));
+    }
+
+    [Fact]
+    public void a_large_department_is_named_up_to_five_in_the_order_chosen_and_counted_beyond()
+    {
+        var people = Enumerable.Range(1, 200).Select(i => Someone(i, $"T{i}", open: 300 - i)).ToList();
+
+        var decision = Assign.Decide(Rule(), 2, people, null, Now);
+
+        Assert.Equal(200, decision.AssigneeId);
+        Assert.Equal("rule 'Pumps P1' matched; candidates: T200 100 open, T199 101 open, T198 102 open, T197 103 open, T196 104 open and 195 more; chose T200 (least loaded)", decision.Reason);
+        Assert.Equal(200, decision.Considered.Count);
+        var gone = Assign.Decide(Rule(), 2, [.. people.Select(p => p with { Active = false })], null, Now);
+        Assert.Equal("rule 'Pumps P1' matched; no candidate: T1 inactive, T2 inactive, T3 inactive, T4 inactive, T5 inactive and 195 more; the work order waits in the Maintenance queue", gone.Reason);
     }
 
     [Fact]
@@ -96,7 +111,7 @@ public class AssignmentDecisionTests
         Assert.Equal(3, decision.AssigneeId);
         Assert.True(decision.UrgentOverride);
         Assert.Contains("P1 goes to the least loaded person on shift", decision.Reason, StringComparison.Ordinal);
-        Assert.Equal([Availability.OffShift, Availability.Away, Availability.Available, Availability.Available], decision.Considered.Select(c => c.Availability));
+        Assert.Equal([(3L, Availability.Available), (4L, Availability.Available), (1L, Availability.OffShift), (2L, Availability.Away)], decision.Considered.Select(c => (c.UserId, c.Availability)));
     }
 
     [Fact]

@@ -113,9 +113,10 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
         Assert.Equal((WorkOrderStatus.Assigned, lin.UserId), (detail.Status, detail.AssigneeId));
         var decided = detail.History[^1];
         Assert.Equal(("auto_assigned", WorkOrderStatus.New, WorkOrderStatus.Assigned, null), (decided.Kind, decided.FromStatus, decided.ToStatus, decided.ActorId));
-        Assert.Equal($"rule 'Pumps LeastLoaded {org.Suffix}' matched; candidates: Chen 2 open, Lin 0 open; chose Lin (least loaded)", decided.Note);
+        Assert.Equal($"rule 'Pumps LeastLoaded {org.Suffix}' matched; candidates: Lin 0 open, Chen 2 open; chose Lin (least loaded)", decided.Note);
         Assert.Equal("least_loaded", decided.Payload.GetProperty("strategy").GetString());
         // The organisation's own two technicians lack the skill; they are looked at and left out.
+        Assert.Equal(5, decided.Payload.GetProperty("considered").GetInt32());
         Assert.Equal(5, decided.Payload.GetProperty("candidates").GetArrayLength());
         var (kind, text) = Assert.Single(await NotificationsOfAsync(lin));
         Assert.Equal("assigned", kind);

@@ -158,10 +158,15 @@ public static class Assign
             : Availability.OffShift;
     }
 
+    /// <summary>How many people a reason names; the rest are counted.</summary>
+    public const int Named = 5;
+
     /// <summary>
     /// Chooses among the people of the rule's department: only the active, qualified and on-shift ones are candidates.
     /// P1 work goes to the candidate with the least load whatever the rule's strategy; otherwise the strategy decides.
     /// Ties in load go to fewer open work orders, then to the lower user id, so the choice is repeatable.
+    /// <see cref="AssignmentDecision.Considered"/> lists the candidates in the order the strategy takes them (the chosen
+    /// first), then the others by user id; the reason names the first <see cref="Named"/> of them.
     /// </summary>
     public static AssignmentDecision Decide(AssignmentRule? rule, int priority, IReadOnlyList<Person> people, long? lastAssigneeId, DateTime nowUtc)
     {
@@ -170,48 +175,56 @@ public static class Assign
             return new AssignmentDecision(null, null, null, null, null, false, [], "no assignment rule matched; the work order waits in the department queue");
         }
 
-        var considered = people
+        var byId = people
             .OrderBy(p => p.UserId)
             .Select(p => new ConsideredPerson(p.UserId, p.Name, p.OpenCount, p.Load, AvailabilityOf(rule, p, nowUtc)))
             .ToList();
-        var candidates = considered.Where(c => c.Availability == Availability.Available).ToList();
+        var candidates = byId.Where(c => c.Availability == Availability.Available).ToList();
+        var others = byId.Where(c => c.Availability != Availability.Available).ToList();
         var matched = $"rule '{rule.Name}' matched";
         var urgent = priority == 1;
 
+        List<ConsideredPerson> ranked;
         ConsideredPerson? chosen;
         string how;
-        if (candidates.Count == 0)
+        if (urgent || rule.Strategy == AssignmentStrategy.LeastLoaded)
         {
-            chosen = null;
-            how = considered.Count == 0
-                ? $"nobody in {rule.DepartmentName} can take it"
-                : $"no candidate: {string.Join(", ", considered.Select(Describe))}";
-        }
-        else if (urgent || rule.Strategy == AssignmentStrategy.LeastLoaded)
-        {
-            chosen = candidates.OrderBy(c => c.Load).ThenBy(c => c.OpenCount).ThenBy(c => c.UserId).First();
+            ranked = [.. candidates.OrderBy(c => c.Load).ThenBy(c => c.OpenCount).ThenBy(c => c.UserId)];
+            chosen = ranked.FirstOrDefault();
             how = urgent ? "P1 goes to the least loaded person on shift" : "least loaded";
         }
         else if (rule.Strategy == AssignmentStrategy.RoundRobin)
         {
-            chosen = candidates.FirstOrDefault(c => c.UserId > (lastAssigneeId ?? long.MinValue)) ?? candidates[0];
+            var next = candidates.FindIndex(c => c.UserId > (lastAssigneeId ?? long.MinValue));
+            ranked = next <= 0 ? candidates : [.. candidates[next..], .. candidates[..next]];
+            chosen = ranked.FirstOrDefault();
             how = "round robin";
         }
         else
         {
             chosen = candidates.FirstOrDefault(c => c.UserId == rule.NamedUserId);
-            var named = considered.FirstOrDefault(c => c.UserId == rule.NamedUserId);
+            ranked = chosen is null ? candidates : [chosen, .. candidates.Where(c => c != chosen)];
+            var named = byId.FirstOrDefault(c => c.UserId == rule.NamedUserId);
             how = chosen is not null
                 ? "named person"
                 : $"the named person {named?.Name ?? rule.NamedUserName ?? "?"} is {Words(named?.Availability ?? Availability.Inactive)}";
         }
 
-        var listed = candidates.Count == 0 ? "" : $"; candidates: {string.Join(", ", candidates.Select(c => $"{c.Name} {c.OpenCount} open"))}";
+        if (candidates.Count == 0)
+        {
+            how = byId.Count == 0 ? $"nobody in {rule.DepartmentName} can take it" : $"no candidate: {Names(others, Describe)}";
+        }
+
+        var listed = candidates.Count == 0 ? "" : $"; candidates: {Names(ranked, c => $"{c.Name} {c.OpenCount} open")}";
         var reason = chosen is null
             ? $"{matched}{listed}; {how}; the work order waits in the {rule.DepartmentName} queue"
             : $"{matched}{listed}; chose {chosen.Name} ({how})";
-        return new AssignmentDecision(chosen?.UserId, chosen?.Name, rule.Id, rule.Name, rule.Strategy, urgent && chosen is not null, considered, reason);
+        return new AssignmentDecision(chosen?.UserId, chosen?.Name, rule.Id, rule.Name, rule.Strategy, urgent && chosen is not null, [.. ranked, .. others], reason);
     }
+
+    /// <summary>The first <see cref="Named"/> people in words, and how many more there are.</summary>
+    private static string Names(IReadOnlyList<ConsideredPerson> people, Func<ConsideredPerson, string> describe) =>
+        string.Join(", ", people.Take(Named).Select(describe)) + (people.Count > Named ? $" and {people.Count - Named} more" : "");
 
     private static Availability AvailabilityOf(AssignmentRule rule, Person person, DateTime nowUtc) =>
         !person.Active ? Availability.Inactive

@@ -166,6 +166,12 @@ public static class AutoAssign
         return new Placement(decision, rule?.DepartmentId ?? work.DepartmentId);
     }
 
+    /// <summary>
+    /// How many of the people considered the decision's event lists, the chosen first. Beyond them it only counts: a
+    /// department of hundreds would otherwise write kilobytes into every create's history and every webhook.
+    /// </summary>
+    internal const int Recorded = 20;
+
     /// <summary>The history event of the decision, with its reason and the candidates, and the notifications it sends.</summary>
     internal static async Task RecordAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, long id, string number, string title, Placement placement, DateTime now, CancellationToken cancellationToken)
@@ -180,7 +186,8 @@ public static class AutoAssign
             assigneeId = decision.AssigneeId,
             assignee = decision.AssigneeName,
             departmentId,
-            candidates = decision.Considered,
+            considered = decision.Considered.Count,
+            candidates = decision.Considered.Take(Recorded),
         };
         var kind = decision.Assigned ? EventKinds.AutoAssigned : EventKinds.Queued;
         if (!EventKinds.IsKnown(kind))
