@@ -47,12 +47,20 @@ public static class ForecastApi
 
         forecasts.MapPost("/training-runs", async (ForecastJob job, CancellationToken ct, bool wait = false) =>
             {
+                if (!job.Trains)
+                {
+                    return Results.Problem(
+                        statusCode: StatusCodes.Status409Conflict,
+                        detail: "This process is a warehouse reader: the owner trains the forecasts and its snapshot brings them here; ask the owner.");
+                }
+
                 var run = job.RequestRunAsync(retrain: true, ct);
                 return wait ? Results.Ok(await run) : Results.Accepted("/api/v1/forecasts/training-runs/status", job.Status);
             })
             .RequireAuthorization(p => p.RequireRole(Trainers))
             .Produces<ForecastJobStatus>()
-            .Produces<ForecastJobStatus>(StatusCodes.Status202Accepted);
+            .Produces<ForecastJobStatus>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 

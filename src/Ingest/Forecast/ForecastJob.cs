@@ -78,13 +78,15 @@ public sealed record ForecastJobStatus(
 /// request), then publishes the proposals of the chosen method (the model's, or a heuristic's that won) to PostgreSQL
 /// for planners, through the <see cref="JobRunner"/>. When a choice finds no usable method, the job does not try again
 /// every hour: it waits <see cref="ForecastJobOptions.RetryAfter"/> (1 h, 2 h, 4 h, ... at most 1 day), and its status says
-/// why and until when.
+/// why and until when. A warehouse reader (<c>Warehouse:Role = reader</c>) never runs it: its file is the owner's
+/// snapshot, which brings the owner's choice and models, and the owner publishes the proposals for every dashboard.
 /// </summary>
 public sealed partial class ForecastJob(
     Forecasts forecasts,
     Proposals proposals,
     GeneratorTruth truth,
     IOptions<ForecastJobOptions> options,
+    IOptions<WarehouseOptions> warehouse,
     TimeProvider clock,
     ILogger<ForecastJob> logger) : BackgroundService
 {
@@ -98,9 +100,17 @@ public sealed partial class ForecastJob(
 
     public ForecastJobStatus Status => StatusAfter(_runner.Status);
 
+    /// <summary>Whether this process trains and publishes: only the warehouse's owner does.</summary>
+    public bool Trains => warehouse.Value.Role == WarehouseRole.Owner;
+
     /// <summary>Asks for a run now (training first when <paramref name="retrain"/>); completes with the status after it.</summary>
     public async Task<ForecastJobStatus> RequestRunAsync(bool retrain, CancellationToken cancellationToken)
     {
+        if (!Trains)
+        {
+            throw new InvalidOperationException("A warehouse reader does not train; ask the owner.");
+        }
+
         lock (_gate)
         {
             _retrainRequested |= retrain;
@@ -109,7 +119,7 @@ public sealed partial class ForecastJob(
         return StatusAfter(await _runner.RequestRunAsync(cancellationToken));
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _runner.RunAsync(
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => !Trains ? Task.CompletedTask : _runner.RunAsync(
         options.Value.Schedule,
         // Training and scoring are CPU work in DuckDB and ML.NET: off the host's threads.
         ct => Task.Run(() => RunOnceAsync(ct), ct),

@@ -156,6 +156,19 @@ public class WarehouseReplicaTests(WarehouseOwnerHost owner) : IClassFixture<War
     }
 
     [Fact]
+    public async Task a_reader_leaves_training_to_the_owner_and_says_so()
+    {
+        var org = await TestOrg.CreateAsync(owner.Data);
+        var readerPlanner = await SignedInAtReaderAsync(org[Role.Planner]);
+
+        var refused = await readerPlanner.PostAsync("/api/v1/forecasts/training-runs", null);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("warehouse reader", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var status = await readerPlanner.GetFromJsonAsync<JsonElement>("/api/v1/forecasts/training-runs/status");
+        Assert.Equal((JsonValueKind.False, JsonValueKind.Null), (status.GetProperty("running").ValueKind, status.GetProperty("lastStartedAt").ValueKind));
+    }
+
+    [Fact]
     public async Task the_snapshot_goes_only_to_an_administrator_or_a_holder_of_the_token_and_a_held_one_is_not_sent_again()
     {
         var org = await TestOrg.CreateAsync(owner.Data);
