@@ -187,17 +187,23 @@ public static class Assign
         List<ConsideredPerson> ranked;
         ConsideredPerson? chosen;
         string how;
-        if (urgent || rule.Strategy == AssignmentStrategy.LeastLoaded)
+        if (candidates.Count == 0)
+        {
+            ranked = [];
+            chosen = null;
+            how = byId.Count == 0 ? $"nobody in {rule.DepartmentName} can take it" : $"no candidate: {Names(others, Describe)}";
+        }
+        else if (urgent || rule.Strategy == AssignmentStrategy.LeastLoaded)
         {
             ranked = [.. candidates.OrderBy(c => c.Load).ThenBy(c => c.OpenCount).ThenBy(c => c.UserId)];
-            chosen = ranked.FirstOrDefault();
+            chosen = ranked[0];
             how = urgent ? "P1 goes to the least loaded person on shift" : "least loaded";
         }
         else if (rule.Strategy == AssignmentStrategy.RoundRobin)
         {
             var next = candidates.FindIndex(c => c.UserId > (lastAssigneeId ?? long.MinValue));
             ranked = next <= 0 ? candidates : [.. candidates[next..], .. candidates[..next]];
-            chosen = ranked.FirstOrDefault();
+            chosen = ranked[0];
             how = "round robin";
         }
         else
@@ -208,11 +214,6 @@ public static class Assign
             how = chosen is not null
                 ? "named person"
                 : $"the named person {named?.Name ?? rule.NamedUserName ?? "?"} is {Words(named?.Availability ?? Availability.Inactive)}";
-        }
-
-        if (candidates.Count == 0)
-        {
-            how = byId.Count == 0 ? $"nobody in {rule.DepartmentName} can take it" : $"no candidate: {Names(others, Describe)}";
         }
 
         var listed = candidates.Count == 0 ? "" : $"; candidates: {Names(ranked, c => $"{c.Name} {c.OpenCount} open")}";
