@@ -45,7 +45,7 @@ public static class AutoAssign
         """;
 
     /// <summary>The skills of the user aliased u, as "skill:level,..." for <see cref="ParseSkills"/>.</summary>
-    internal const string SkillsColumn = "coalesce((SELECT string_agg(s.skill || ':' || s.level, ',') FROM user_skills s WHERE s.user_id = u.id), '') AS skills";
+    internal const string SkillsColumn = "coalesce((SELECT ro.skills FROM user_rosters ro WHERE ro.user_id = u.id), '') AS skills";
 
     /// <summary>
     /// The open work and load of the user aliased u, as kept in <c>assignee_loads_now</c> (migration 0037; the weights
@@ -68,22 +68,12 @@ public static class AutoAssign
         """;
 
     /// <summary>
-    /// The skills (sk), weekly hours (h) and away periods now (a) of the people of department @departmentId, joined to
-    /// the user aliased u: each table is read once for the department, not looked up person by person (200 look-ups of
-    /// each for a department of 200 technicians cost more than the rest of the statement). The hours and away periods
-    /// come as arrays, null when there are none.
+    /// The skills and weekly hours (ro, kept per person in user_rosters by migration 0038) and away periods now (a) of
+    /// the people of department @departmentId, joined to the user aliased u. The away periods are read once for the
+    /// department, not looked up person by person, and come as arrays, null when there are none.
     /// </summary>
     private const string DepartmentJoins = """
-        LEFT JOIN (
-            SELECT s.user_id, string_agg(s.skill || ':' || s.level, ',') AS skills
-            FROM user_skills s JOIN users d ON d.id = s.user_id
-            WHERE d.department_id = @departmentId
-            GROUP BY s.user_id) sk ON sk.user_id = u.id
-        LEFT JOIN (
-            SELECT w.user_id, array_agg(w.weekday) AS weekdays, array_agg(w.starts_at) AS starts, array_agg(w.ends_at) AS ends
-            FROM user_working_hours w JOIN users d ON d.id = w.user_id
-            WHERE d.department_id = @departmentId
-            GROUP BY w.user_id) h ON h.user_id = u.id
+        LEFT JOIN user_rosters ro ON ro.user_id = u.id
         LEFT JOIN (
             SELECT y.user_id, array_agg(y.away_from) AS froms, array_agg(y.away_to) AS tos, array_agg(y.reason) AS reasons
             FROM user_away y JOIN users d ON d.id = y.user_id
@@ -91,19 +81,10 @@ public static class AutoAssign
             GROUP BY y.user_id) a ON a.user_id = u.id
         """;
 
-    private const string DepartmentSkills = "coalesce(sk.skills, '') AS skills";
+    private const string DepartmentSkills = "coalesce(ro.skills, '') AS skills";
 
     private const string ScheduleColumns =
-        "h.weekdays AS hour_weekdays, h.starts AS hour_starts, h.ends AS hour_ends, a.froms AS away_froms, a.tos AS away_tos, a.reasons AS away_reasons";
-
-    internal const string Hours = """
-        SELECT user_id, weekday, starts_at, ends_at FROM user_working_hours WHERE user_id = ANY (@ids)
-        """;
-
-    internal const string AwayNow = """
-        SELECT user_id, away_from, away_to, reason FROM user_away
-        WHERE user_id = ANY (@ids) AND away_from <= @now AND @now < away_to
-        """;
+        "ro.hour_weekdays, ro.hour_starts, ro.hour_ends, a.froms AS away_froms, a.tos AS away_tos, a.reasons AS away_reasons";
 
     // The decision recorded in one round trip, after the work order was written with it: its history event and the
     // notifications (the assignee, or the department's active managers when it waits in the queue).
