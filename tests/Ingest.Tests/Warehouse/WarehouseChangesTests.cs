@@ -136,6 +136,36 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         Assert.Equal(0, copies[^1]);
     }
 
+    [Fact]
+    public async Task a_transaction_notes_each_table_and_kind_once_and_a_savepoint_rolled_back_takes_its_note_with_it()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        const string Noted = "SELECT source || ' ' || kind FROM warehouse_changes WHERE xid = pg_current_xact_id() ORDER BY 1";
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        for (var round = 0; round < 2; round++)
+        {
+            // The same pooled connection again: the next transaction notes its own writes afresh.
+            await using var transaction = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("UPDATE templates SET name = name WHERE id = @TemplateId", org, transaction);
+            await transaction.SaveAsync("before");
+            await connection.ExecuteAsync("UPDATE departments SET name = name WHERE id = @DepartmentId", org, transaction);
+            await transaction.RollbackAsync("before");
+            Assert.Equal(["templates update"], await connection.QueryAsync<string>(Noted, transaction: transaction));
+
+            await connection.ExecuteAsync(
+                """
+                UPDATE departments SET name = name WHERE id = @DepartmentId;
+                UPDATE templates SET name = name WHERE id = @TemplateId;
+                UPDATE departments SET name = name WHERE id = @DepartmentId;
+                INSERT INTO departments (name) VALUES ('Noted ' || @Suffix || @round);
+                """,
+                new { org.DepartmentId, org.TemplateId, org.Suffix, round },
+                transaction);
+            Assert.Equal(["departments insert", "departments update", "templates update"], await connection.QueryAsync<string>(Noted, transaction: transaction));
+            await transaction.CommitAsync();
+        }
+    }
+
     private static IEnumerable<string> Copied(IEnumerable<string> stages) =>
         stages.Where(s => s.StartsWith("copied ", StringComparison.Ordinal) && Whole.Any(t => s == "copied " + t.Name));
 
