@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
+using WorkOrders.Ticketing.Database;
 using WorkOrders.Ticketing.Templates;
 using WorkOrders.Ticketing.WorkOrders;
 
@@ -102,10 +103,12 @@ public static class AutoAssign
     // version, so a create whose loads missed another's turn learns it and decides again. Its commit need not wait for
     // the disk: the create's own commit comes after it in the log and flushes it, so a create that is kept always has
     // its turn kept too; a turn lost in a crash belonged to a create that was lost with it. The row lock lasts for this
-    // one round trip, not until the create commits. On a lost race the cursor as this statement saw it comes back.
-    private const string TakeTurn = """
+    // one round trip, not until the create commits. On a lost race the cursor as this statement saw it comes back. Its
+    // plan is kept as a create's are (it was planned afresh on every turn, 0.14 ms of PostgreSQL's time each).
+    private const string TakeTurn = $"""
         BEGIN;
         SET LOCAL synchronous_commit TO off;
+        {PostgresConnections.KeptPlans};
         WITH taken AS (
             UPDATE assignment_rule_cursors
             SET last_user_id = @assigneeId,
