@@ -37,7 +37,7 @@ BEGIN
 END;
 $$;
 
--- A transition table may serve one event only, hence three triggers per table, as for the loads (0037).
+-- The people a statement touched, from its transition tables.
 CREATE FUNCTION note_user_roster_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -51,19 +51,6 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER user_skills_roster_insert AFTER INSERT ON user_skills
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change();
-CREATE TRIGGER user_skills_roster_update AFTER UPDATE ON user_skills
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change();
-CREATE TRIGGER user_skills_roster_delete AFTER DELETE ON user_skills
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change();
-CREATE TRIGGER user_working_hours_roster_insert AFTER INSERT ON user_working_hours
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change();
-CREATE TRIGGER user_working_hours_roster_update AFTER UPDATE ON user_working_hours
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change();
-CREATE TRIGGER user_working_hours_roster_delete AFTER DELETE ON user_working_hours
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change();
-
 -- Emptied at once, either table leaves every row to be computed again.
 CREATE FUNCTION refresh_all_user_rosters() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -71,9 +58,23 @@ BEGIN
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER user_skills_roster_truncate AFTER TRUNCATE ON user_skills
-    FOR EACH STATEMENT EXECUTE FUNCTION refresh_all_user_rosters();
-CREATE TRIGGER user_working_hours_roster_truncate AFTER TRUNCATE ON user_working_hours
-    FOR EACH STATEMENT EXECUTE FUNCTION refresh_all_user_rosters();
+
+-- A transition table may serve one event only, hence a trigger per event on each table, as for the loads (0037).
+DO $$
+DECLARE
+    source text;
+BEGIN
+    FOREACH source IN ARRAY ARRAY['user_skills', 'user_working_hours'] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows '
+            'FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change()', source || '_roster_insert', source);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows '
+            'FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change()', source || '_roster_update', source);
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows '
+            'FOR EACH STATEMENT EXECUTE FUNCTION note_user_roster_change()', source || '_roster_delete', source);
+        EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION refresh_all_user_rosters()', source || '_roster_truncate', source);
+    END LOOP;
+END;
+$$;
 
 SELECT refresh_user_rosters(ARRAY(SELECT user_id FROM user_skills UNION SELECT user_id FROM user_working_hours));
