@@ -75,17 +75,22 @@ public static class WarehouseSchema
         "SELECT {columns} FROM assets a WHERE {changed:a}");
 
     /// <summary>
-    /// Sets the site (the root of its tree) and the path of codes from it of every asset whose ancestors or own code
-    /// give other ones than it holds: after assets were copied.
+    /// Sets the site (the root of its tree) and the path of codes from it of the assets just copied and of everything
+    /// under them: after assets were copied. A copied row has no site yet; the tree is walked down from each copied asset
+    /// whose parent was not copied, starting from that parent's site and path, so a run that copied a few thousand of
+    /// the hundreds of thousands walks only their subtrees. A copied asset under another copied one is reached from
+    /// both; the walk from the higher one, the longer, is the one that starts from a parent whose path is current.
     /// </summary>
     public const string DeriveAssetTree = """
         UPDATE dim_asset SET site_id = t.site_id, path = t.path
         FROM (
-            WITH RECURSIVE tree (asset_id, site_id, path) AS (
-                SELECT asset_id, asset_id, code FROM dim_asset WHERE parent_id IS NULL
+            WITH RECURSIVE tree (asset_id, site_id, path, depth) AS (
+                SELECT a.asset_id, coalesce(p.site_id, a.asset_id), CASE WHEN a.parent_id IS NULL THEN a.code ELSE p.path || ' > ' || a.code END, 0
+                FROM dim_asset a LEFT JOIN dim_asset p ON p.asset_id = a.parent_id
+                WHERE a.site_id IS NULL AND (a.parent_id IS NULL OR p.site_id IS NOT NULL)
                 UNION ALL
-                SELECT a.asset_id, t.site_id, t.path || ' > ' || a.code FROM dim_asset a JOIN tree t ON a.parent_id = t.asset_id)
-            SELECT * FROM tree) t
+                SELECT a.asset_id, t.site_id, t.path || ' > ' || a.code, t.depth + 1 FROM dim_asset a JOIN tree t ON a.parent_id = t.asset_id)
+            SELECT asset_id, arg_max(site_id, depth) AS site_id, arg_max(path, depth) AS path FROM tree GROUP BY asset_id) t
         WHERE dim_asset.asset_id = t.asset_id AND (dim_asset.site_id IS DISTINCT FROM t.site_id OR dim_asset.path <> t.path);
         """;
 
@@ -166,13 +171,14 @@ public static class WarehouseSchema
         ],
         key: "run_id");
 
-    // The PM plans and the meters are copied whole when a table they read was written: the readings of a year of a
-    // plant are a few hundred thousand rows. The occurrences change after they are made (a work order progresses, a
+    // The meter readings are copied whole when a table they read was written: the readings of a year of a plant are a
+    // few hundred thousand rows. The plans (hundreds of thousands at ten million work orders) are copied by key, those
+    // written since the last run or whose triggers were: a plant joining adds plans and changes none. The occurrences change after they are made (a work order progresses, a
     // planner moves one) and number millions at ten million work orders, so a run copies those it may have changed.
     // Numeric columns of PostgreSQL arrive as DOUBLE; estimated hours and meter values need no exact decimals here.
     public static readonly WarehouseTable PmPlans = new(
         "dim_pm_plan",
-        "Preventive maintenance plans with the department of their template and a description of their triggers, replaced whole by a run that finds its sources written.",
+        "Preventive maintenance plans with the department of their template and a description of their triggers; replaced by key when it or one of its triggers is written, whole when a trigger is deleted, a template changes or what was written is not known.",
         [
             Required("plan_id", BigInt, "p.id"), Required("name", Varchar, "p.name"), Required("template_id", BigInt, "p.template_id"),
             Required("department_id", BigInt, "t.department_id"), Optional("asset_id", BigInt, "p.asset_id"), Optional("asset_type", Varchar, "p.asset_type"),
@@ -190,6 +196,7 @@ public static class WarehouseSchema
                                    ELSE r.meter_name || ' at ' || r.threshold END, '; ' ORDER BY r.id) AS triggers,
                    min(r.every_n * CASE r.unit WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 30.4375 WHEN 'year' THEN 365.25 END)::float8 AS interval_days
             FROM pm_triggers r WHERE r.plan_id = p.id) g ON true
+        WHERE {changed:p} OR p.id IN (SELECT r.plan_id FROM pm_triggers r WHERE {changed:r})
         """);
 
     // The work order is looked up per occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the
@@ -370,10 +377,10 @@ public static class WarehouseSchema
     /// its rows; an update or delete there, or a run that cannot know what was written, copies it whole.
     /// </summary>
     public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
-        [(Assets, ["assets"]), (PmOccurrences, PmOccurrencesFollow)];
+        [(Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow)];
 
-    /// <summary>The PM plans and the meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
-    public static IReadOnlyList<WarehouseTable> Programme { get; } = [PmPlans, MeterReadings];
+    /// <summary>The meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
+    public static IReadOnlyList<WarehouseTable> Programme { get; } = [MeterReadings];
 
     /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];
@@ -388,7 +395,7 @@ public static class WarehouseSchema
     public static string CreateStaged(WarehouseTable table) => $"CREATE TABLE {Staged(table).Name} AS SELECT * FROM {table.Name} LIMIT 0";
 
     /// <summary>
-    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence or asset replaces
+    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan or asset replaces
     /// its row by id (the first column); the event counts of a (day, asset, fault code, outcome) are added to those already there.
     /// </summary>
     public static string MergeStaged(WarehouseTable table)
@@ -404,7 +411,7 @@ public static class WarehouseSchema
                 INSERT INTO {table.Name} SELECT day, asset_id, fault_code, outcome, sum(events)::BIGINT FROM {stage} GROUP BY ALL;
                 DROP TABLE {stage};
                 """,
-            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_asset" => $"""
+            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_asset" or "dim_pm_plan" => $"""
                 DELETE FROM {table.Name} WHERE {table.Columns[0].Name} IN (SELECT {table.Columns[0].Name} FROM {stage});
                 INSERT INTO {table.Name} SELECT * FROM {stage};
                 DROP TABLE {stage};

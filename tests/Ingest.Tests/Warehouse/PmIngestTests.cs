@@ -62,6 +62,9 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
                 """,
                 new { workOrder, bearingPm, plan });
 
+            // A trigger added to the plan changes its row in the warehouse (the description of its triggers), no other.
+            await connection.ExecuteAsync("INSERT INTO pm_triggers (plan_id, kind, meter_name, every_units) VALUES (@plan, 'meter', 'strokes', 10000)", new { plan });
+
             // A new plan with its trigger and first occurrence: inserted rows change no occurrence already copied.
             await connection.ExecuteAsync(
                 """
@@ -79,9 +82,17 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
         await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, stages.Add);
         Assert.Contains("copied stage_fact_pm_occurrence", stages);
         Assert.DoesNotContain("copied fact_pm_occurrence", stages);
+        Assert.Contains("copied stage_dim_pm_plan", stages);
+        Assert.DoesNotContain("copied dim_pm_plan", stages);
         using (var warehouse = new DuckDBConnection($"Data Source={path}"))
         {
             warehouse.Open();
+            Assert.Equal(
+                [
+                    $"Inspect {org.Suffix}|every 1 week fixed|7",
+                    $"Lubricate {org.Suffix}|every 1 month fixed; run hours every 500.000; strokes every 10000.000|30.4375",
+                ],
+                WarehouseFixture.Rows(warehouse, $"SELECT name, triggers, interval_days FROM dim_pm_plan WHERE asset_id = {org.MachineId} ORDER BY name"));
             Assert.Equal(
                 [
                     $"2026-02-15 08:00:00.000000|skipped|∅|∅|∅|{org.DepartmentId}|calendar",
@@ -125,7 +136,7 @@ public sealed class PmIngestTests(TestDatabase database) : IClassFixture<TestDat
         Assert.Equal(["3"], WarehouseFixture.Rows(followed, $"SELECT DISTINCT estimated_hours FROM fact_pm_occurrence WHERE plan_id = {plan}"));
         Assert.Equal(4L, followed.ExecuteScalar<long>($"SELECT count(*) FROM fact_pm_occurrence WHERE asset_id = {org.MachineId}"));
         Assert.Equal([$"{bearingPm}|seal"], Modes(followed, org));
-        foreach (var table in new[] { "fact_pm_occurrence", "fact_pm_mode" })
+        foreach (var table in new[] { "dim_pm_plan", "fact_pm_occurrence", "fact_pm_mode" })
         {
             var sql = $"SELECT * FROM {table} ORDER BY ALL";
             Assert.Equal(WarehouseFixture.Rows(copied, sql), WarehouseFixture.Rows(followed, sql));

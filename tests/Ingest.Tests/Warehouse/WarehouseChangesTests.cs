@@ -9,7 +9,7 @@ namespace WorkOrders.Ingest.Tests.Warehouse;
 /// <summary>
 /// The tables copied whole (dimensions, PM plans and readings, inspections) are copied only by a run that finds one of
 /// the PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells;
-/// the assets and PM occurrences are copied by key when only the tables they follow were written (see PmIngestTests).
+/// the assets, PM plans and PM occurrences are copied by key when only the tables they follow were written (see PmIngestTests).
 /// </summary>
 public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
 {
