@@ -512,7 +512,7 @@ public static class WarehouseSchema
                count(*) AS n, count(*) FILTER (WHERE met) AS met, coalesce(sum(seconds), 0)::BIGINT AS seconds
         FROM (
             SELECT w.*, coalesce(h.rejects, 0) AS rejects, coalesce(h.assigns, 0) AS assigns, coalesce(h.paused_seconds, 0) AS paused_seconds
-            FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id) WHERE {scope}) w,
+            FROM fact_work_order w LEFT JOIN {HistoryOf(scope)} h USING (work_order_id) WHERE {scope}) w,
         LATERAL (
             SELECT 'created' AS measure, w.created_at::DATE AS day, false AS met, 0::BIGINT AS seconds
             UNION ALL SELECT 'acknowledged', w.acknowledged_at::DATE, false, date_diff('second', w.created_at, w.acknowledged_at)
@@ -548,7 +548,7 @@ public static class WarehouseSchema
                count(*) FILTER (WHERE w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0))) AS sla_met,
                count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1) AS first_time,
                coalesce(sum(w.rating), 0)::BIGINT AS rating_sum, count(w.rating) AS rated, 0::BIGINT AS moved
-        FROM fact_work_order w LEFT JOIN fact_work_order_history h USING (work_order_id)
+        FROM fact_work_order w LEFT JOIN {HistoryOf(scope)} h USING (work_order_id)
         WHERE w.status = 'closed' AND w.resolved_at IS NOT NULL AND {scope}
         GROUP BY ALL;
 
@@ -564,19 +564,26 @@ public static class WarehouseSchema
 
         """;
 
+    // The history figures of the archived work orders w that meet the condition: a LEFT JOIN builds its table from its
+    // right side, which would otherwise be the history of every work order ever archived, for the few of a run.
+    private static string HistoryOf(string scope) =>
+        $"(SELECT h.* FROM fact_work_order_history h WHERE h.work_order_id IN (SELECT w.work_order_id FROM fact_work_order w WHERE {scope}))";
+
     // The gap of each new failure (archived work order w that meets the condition) to the archived one before it, and of
     // each failure archived earlier whose previous one is new (a work order archived after a later one): it leaves its
     // old gap (-1) for the new (+1). Only the failures of assets that meet the second condition.
     private static string Repeats(string scope, string assets) => $"""
         INSERT INTO rollup_repeat_day BY NAME
-        WITH failures AS (
-            SELECT w.work_order_id, w.asset_id, w.failure_code, w.created_at, w.department_id, w.work_type, w.priority, w.source, w.category, ({scope}) AS new
-            FROM fact_work_order w WHERE w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL AND {assets}),
+        WITH keys AS (
+            SELECT DISTINCT w.asset_id, w.failure_code FROM fact_work_order w
+            WHERE w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL AND {assets} AND {scope}),
         gaps AS (
             SELECT f.*, lag(f.created_at) OVER (PARTITION BY f.asset_id, f.failure_code ORDER BY f.created_at, f.work_order_id) AS previous_all,
                    max(CASE WHEN NOT f.new THEN f.created_at END) OVER (PARTITION BY f.asset_id, f.failure_code ORDER BY f.created_at, f.work_order_id
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_old
-            FROM failures f SEMI JOIN (SELECT DISTINCT asset_id, failure_code FROM failures WHERE new) k USING (asset_id, failure_code))
+            FROM (SELECT w.work_order_id, w.asset_id, w.failure_code, w.created_at, w.department_id, w.work_type, w.priority, w.source, w.category, ({scope}) AS new
+                  FROM fact_work_order w SEMI JOIN keys k USING (asset_id, failure_code)
+                  WHERE w.failure_code IS NOT NULL AND w.asset_id IS NOT NULL AND {assets}) f)
         SELECT day, asset_id, failure_code, department_id, work_type, priority, source, category, gap_days, sum(n)::BIGINT AS n
         FROM (
             SELECT g.created_at::DATE AS day, g.*, {GapDays("g.previous_all")} AS gap_days, 1 AS n FROM gaps g
