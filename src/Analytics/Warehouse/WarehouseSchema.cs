@@ -199,8 +199,10 @@ public static class WarehouseSchema
         WHERE {changed:p} OR p.id IN (SELECT r.plan_id FROM pm_triggers r WHERE {changed:r})
         """);
 
-    // The work order is looked up per occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the
-    // planner cannot tell how few occurrences the condition leaves and would otherwise hash every work order.
+    // The occurrences a run may have changed are those written since (by the index on the writing transaction) and those
+    // of work that is open or was archived since (by the index on the work order). The work order is looked up per
+    // occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few
+    // occurrences the condition leaves and would otherwise hash every work order.
     public static readonly WarehouseTable PmOccurrences = new(
         "fact_pm_occurrence",
         "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress; "
@@ -220,8 +222,11 @@ public static class WarehouseSchema
         LEFT JOIN LATERAL (
             SELECT w.department_id, w.status, w.priority, w.created_at, w.resolved_at FROM work_orders w WHERE w.id = o.work_order_id
             OFFSET 0) w ON true
-        WHERE {changed:o} OR o.work_order_id IN (
-            SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived})
+        WHERE o.id IN (
+            SELECT x.id FROM pm_occurrences x WHERE {written:x}
+            UNION
+            SELECT x.id FROM pm_occurrences x WHERE x.work_order_id IN (
+                SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived}))
         """);
 
     /// <summary>
@@ -280,7 +285,9 @@ public static class WarehouseSchema
 
     // Sensor alarms are copied incrementally: an episode changes after it is raised (it clears), and the events of a
     // busy plant are millions of rows. A run takes the rows written (inserted or updated) by transactions the previous
-    // run's snapshot could not see ({changed:x}), lands them in a staging table and merges them by key (see the ingest).
+    // run's snapshot could not see ({written:x}, by the index on the writing transaction), lands them in a staging table
+    // and merges them, the episodes by key (see Keyed: a rule or template updated copies them whole), the counts of
+    // events by adding them; a run that cannot know what was written since (see the change log) copies them whole.
     public static readonly WarehouseTable AlarmEpisodes = new(
         "fact_alarm_episode",
         "One row per alarm episode (one raise of a rule on an asset, until it cleared) with its rule's signal, fault code and severity, the department of the rule's template, what the raise did (outcome: work_order, attached, rejected_back, suppressed, rate_limited, refused) and the work order it raised or fed; replaced by key when it changes (clears).",
@@ -293,7 +300,7 @@ public static class WarehouseSchema
         ],
         """
         SELECT {columns} FROM alarm_episodes e JOIN alarm_rules r ON r.id = e.rule_id JOIN templates t ON t.id = r.template_id
-        WHERE {changed:e} OR {changed:r}
+        WHERE {written:e}
         """);
 
     public static readonly WarehouseTable AlarmEventDays = new(
@@ -305,7 +312,7 @@ public static class WarehouseSchema
         ],
         """
         SELECT {columns} FROM alarm_events e LEFT JOIN alarm_rules r ON r.id = e.rule_id
-        WHERE {changed:e} AND e.asset_id IS NOT NULL
+        WHERE {written:e} AND e.asset_id IS NOT NULL
         GROUP BY 1, 2, 3, 4
         """);
 
@@ -377,16 +384,13 @@ public static class WarehouseSchema
     /// its rows; an update or delete there, or a run that cannot know what was written, copies it whole.
     /// </summary>
     public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
-        [(Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow)];
+        [(Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow), (AlarmEpisodes, ["alarm_episodes"])];
 
     /// <summary>The meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Programme { get; } = [MeterReadings];
 
     /// <summary>The inspection rounds and their findings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Inspections { get; } = [InspectionRounds, InspectionFindings];
-
-    /// <summary>The sensor alarms, copied incrementally from PostgreSQL and merged by key (see <see cref="MergeStaged"/>).</summary>
-    public static IReadOnlyList<WarehouseTable> Alarms { get; } = [AlarmEpisodes, AlarmEventDays];
 
     /// <summary>The staging table a run copies the changed rows of an incremental table into.</summary>
     public static WarehouseTable Staged(WarehouseTable table) => table.Named("stage_" + table.Name);

@@ -32,8 +32,6 @@ public sealed partial class WarehouseIngest(
 {
     private readonly BusinessHours _hours = businessHours ?? BusinessHours.Default;
 
-    // Everything below the previous snapshot's xmin was visible to it; the index narrows to that, the function does the rest.
-    private const string ArchivedSince = "w.archived_xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(w.archived_xid, '{1}'::pg_snapshot)";
 
     /// <summary>A snapshot that sees no transaction: the watermark of an empty warehouse.</summary>
     internal const string NothingSeen = "1:1:";
@@ -78,8 +76,15 @@ public sealed partial class WarehouseIngest(
     }
 
     /// <summary>The work orders archived by transactions the given snapshot could not see.</summary>
-    internal static string ArchivedAfter(string snapshot) =>
-        string.Format(CultureInfo.InvariantCulture, ArchivedSince, ulong.Parse(snapshot.Split(':')[0], CultureInfo.InvariantCulture), snapshot);
+    internal static string ArchivedAfter(string snapshot) => After("w.archived_xid", snapshot);
+
+    /// <summary>The rows of a table aliased <c>{row}</c> last written by a transaction the snapshot could not see, by their <c>written_xid</c>.</summary>
+    internal static string WrittenAfter(string snapshot) => snapshot == NothingSeen ? "true" : After("{row}.written_xid", snapshot);
+
+    // Everything below the snapshot's xmin was visible to it; the index on the column narrows to that, the function does the rest.
+    private static string After(string xid, string snapshot) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{xid} >= '{ulong.Parse(snapshot.Split(':')[0], CultureInfo.InvariantCulture)}'::xid8 AND NOT pg_visible_in_snapshot({xid}, '{snapshot}'::pg_snapshot)");
 
     /// <summary>
     /// Called on the writer's thread at each named point of a run, before anything of it is committed: "first batch of
@@ -116,7 +121,7 @@ public sealed partial class WarehouseIngest(
 
         var from = Scalar<string?>(warehouse, "SELECT snapshot FROM ingest_watermark WHERE id = 1") ?? NothingSeen;
         var runId = Scalar<long>(warehouse, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_run");
-        var scope = new SourceScope(runId, ArchivedAfter(from), startedAt, ChangedAfter(from, to));
+        var scope = new SourceScope(runId, ArchivedAfter(from), startedAt, ChangedAfter(from, to), WrittenAfter(from));
         var written = await WrittenSinceAsync(source, snapshot, from, cancellationToken);
 
         // DuckDB's buffer pool would otherwise grow to most of the machine's memory; past this it spills to disk.
@@ -143,20 +148,30 @@ public sealed partial class WarehouseIngest(
                 await Copy(whole);
             }
 
+            var keyed = new Dictionary<WarehouseTable, long?>();
             foreach (var (table, follows) in WarehouseSchema.Keyed)
             {
-                if (await CopyKeyedAsync(warehouse, table, follows, written, scope, Copy) && table == WarehouseSchema.Assets)
+                keyed[table] = await CopyKeyedAsync(warehouse, table, follows, written, scope, Copy);
+                if (keyed[table] is not null && table == WarehouseSchema.Assets)
                 {
                     Derive(table, WarehouseSchema.DeriveAssetTree);
                 }
             }
 
-            var alarms = new List<long>();
-            foreach (var table in WarehouseSchema.Alarms)
+            // The events are counted by day and added, the counts of those written since the last run; all of them when
+            // what was written is not known.
+            var alarmEvents = WarehouseSchema.AlarmEventDays;
+            long alarmEventGroups;
+            if (written is null)
             {
-                Execute(warehouse, WarehouseSchema.CreateStaged(table));
-                alarms.Add(await Copy(WarehouseSchema.Staged(table)));
-                Execute(warehouse, WarehouseSchema.MergeStaged(table));
+                Execute(warehouse, $"DELETE FROM {alarmEvents.Name}");
+                alarmEventGroups = await Copy(alarmEvents, Whole(scope));
+            }
+            else
+            {
+                Execute(warehouse, WarehouseSchema.CreateStaged(alarmEvents));
+                alarmEventGroups = await Copy(WarehouseSchema.Staged(alarmEvents));
+                Execute(warehouse, WarehouseSchema.MergeStaged(alarmEvents));
             }
 
             var workOrders = await Copy(WarehouseSchema.WorkOrders);
@@ -198,8 +213,12 @@ public sealed partial class WarehouseIngest(
             AtStage?.Invoke("before commit");
             Execute(warehouse, "COMMIT");
             await snapshot.CommitAsync(cancellationToken);
-            var result = new IngestResult(runId, workOrders, events, open, from, to, stopwatch.Elapsed) { AlarmEpisodes = alarms[0], AlarmEventGroups = alarms[1] };
-            LogRun(runId, workOrders, events, open, alarms[0], stopwatch.Elapsed.TotalSeconds);
+            var result = new IngestResult(runId, workOrders, events, open, from, to, stopwatch.Elapsed)
+            {
+                AlarmEpisodes = keyed[WarehouseSchema.AlarmEpisodes] ?? 0,
+                AlarmEventGroups = alarmEventGroups,
+            };
+            LogRun(runId, workOrders, events, open, result.AlarmEpisodes, stopwatch.Elapsed.TotalSeconds);
             return result;
         }
         catch
@@ -212,31 +231,33 @@ public sealed partial class WarehouseIngest(
     /// <summary>
     /// Copies a table whole when a source it does not follow was updated or deleted from, or one it follows deleted from
     /// (row versions do not show a deleted row), or what was written is not known; else its rows the run may have
-    /// changed, merged by key. Whether it copied anything. Rows inserted into a source it does not follow change none of
-    /// its rows (see <see cref="WarehouseSchema.Keyed"/>).
+    /// changed, merged by key. How many rows it copied; null when it copied nothing. Rows inserted into a source it does
+    /// not follow change none of its rows (see <see cref="WarehouseSchema.Keyed"/>).
     /// </summary>
-    private async Task<bool> CopyKeyedAsync(
+    private async Task<long?> CopyKeyedAsync(
         DuckDBConnection warehouse, WarehouseTable table, IReadOnlyList<string> follows, Written? written, SourceScope scope,
         Func<WarehouseTable, SourceScope?, Task<long>> copy)
     {
         if (written is null || table.SourceTables.Except(follows).Any(written.Rewritten.Contains) || follows.Any(written.Deleted.Contains))
         {
             Execute(warehouse, $"DELETE FROM {table.Name}");
-            await copy(table, scope with { Changed = "true" });
-            return true;
+            return await copy(table, Whole(scope));
         }
 
         if (follows.Any(written.Tables.Contains))
         {
             Execute(warehouse, WarehouseSchema.CreateStaged(table));
-            await copy(WarehouseSchema.Staged(table), null);
+            var rows = await copy(WarehouseSchema.Staged(table), null);
             Execute(warehouse, WarehouseSchema.MergeStaged(table));
-            return true;
+            return rows;
         }
 
         AtStage?.Invoke($"kept {table.Name}");
-        return false;
+        return null;
     }
+
+    // The scope of a copy of every row of a table that is otherwise copied by its changed rows.
+    private static SourceScope Whole(SourceScope scope) => scope with { Changed = "true", Written = "true" };
 
     /// <summary>
     /// The ranges of a column's ids among the run's work orders, one for each <see cref="DeriveSlice"/> of them (the ids

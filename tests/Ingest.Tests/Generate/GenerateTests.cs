@@ -306,8 +306,8 @@ public class GenerateTests
     private static async Task<string> ChecksumAsync(NpgsqlDataSource data)
     {
         await using var connection = await data.OpenConnectionAsync();
-        // archived_xid is the id of the writing transaction, the password hash has a random salt, the security stamp
-        // is random and a user's updated_at is when the row was written: those differ.
+        // archived_xid and written_xid are ids of writing transactions, the password hash has a random salt, the security
+        // stamp is random and a user's updated_at is when the row was written: those differ.
         return await connection.ExecuteScalarAsync<string>(
             """
             SELECT concat_ws(' ',
@@ -319,11 +319,11 @@ public class GenerateTests
                 (SELECT md5(string_agg(to_jsonb(p)::text, E'\n' ORDER BY id)) FROM pm_plans p),
                 (SELECT md5(string_agg(to_jsonb(t)::text, E'\n' ORDER BY id)) FROM pm_triggers t),
                 (SELECT md5(string_agg(to_jsonb(s)::text, E'\n' ORDER BY plan_id, asset_id)) FROM pm_schedules s),
-                (SELECT md5(string_agg(to_jsonb(o)::text, E'\n' ORDER BY id)) FROM pm_occurrences o),
+                (SELECT md5(string_agg((to_jsonb(o) - 'written_xid')::text, E'\n' ORDER BY id)) FROM pm_occurrences o),
                 (SELECT md5(string_agg((to_jsonb(s) - 'api_key' - 'secret')::text, E'\n' ORDER BY id)) FROM alarm_sources s),
                 (SELECT md5(string_agg(to_jsonb(r)::text, E'\n' ORDER BY id)) FROM alarm_rules r),
-                (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM alarm_episodes e),
-                (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM alarm_events e),
+                (SELECT md5(string_agg((to_jsonb(e) - 'written_xid')::text, E'\n' ORDER BY id)) FROM alarm_episodes e),
+                (SELECT md5(string_agg((to_jsonb(e) - 'written_xid')::text, E'\n' ORDER BY id)) FROM alarm_events e),
                 (SELECT md5(string_agg(to_jsonb(a)::text, E'\n' ORDER BY work_order_id)) FROM alarm_work_orders a))
             """) ?? "";
     }

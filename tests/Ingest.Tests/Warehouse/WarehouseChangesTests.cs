@@ -123,6 +123,9 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         }
 
         Assert.Equal(Whole.Select(t => "copied " + t.Name), Copied(trimming));
+        Assert.All(
+            WarehouseSchema.Keyed.Select(k => k.Table).Append(WarehouseSchema.AlarmEventDays),
+            table => Assert.Contains("copied " + table.Name, trimming));
 
         // Once no transaction older than the trimmed one runs anywhere in the cluster (other tests' databases share its
         // transaction ids), the log is whole again for the next run's previous snapshot, and a run copies nothing.
