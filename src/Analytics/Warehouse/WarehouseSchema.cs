@@ -199,8 +199,9 @@ public static class WarehouseSchema
         WHERE {changed:p} OR p.id IN (SELECT r.plan_id FROM pm_triggers r WHERE {changed:r})
         """);
 
-    // The occurrences a run may have changed are those written since (by the index on the writing transaction) and those
-    // of work that is open or was archived since (by the index on the work order). The work order is looked up per
+    // The occurrences a run may have changed are those written since (by the index on the writing transaction) and the
+    // others of work that is open or was archived since (by the index on the work order; a copy of all of them plans
+    // that half away, as the condition of the second is then false). The work order is looked up per
     // occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few
     // occurrences the condition leaves and would otherwise hash every work order.
     public static readonly WarehouseTable PmOccurrences = new(
@@ -216,18 +217,20 @@ public static class WarehouseSchema
             Optional("created_at", Timestamp, "w.created_at"), Optional("resolved_at", Timestamp, "w.resolved_at"),
             Required("estimated_hours", ColumnType.Double, "p.estimated_hours::float8"), Required("recorded_at", Timestamp, "o.recorded_at"),
         ],
-        """
-        SELECT {columns} FROM pm_occurrences o JOIN pm_plans p ON p.id = o.plan_id JOIN templates t ON t.id = p.template_id
+        $$"""
+        SELECT {columns} {{OccurrencesFrom}} WHERE {written:o}
+        UNION ALL
+        SELECT {columns} {{OccurrencesFrom}} WHERE NOT coalesce({written:o}, false) AND o.work_order_id IN (
+            SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived})
+        """);
+
+    private const string OccurrencesFrom = """
+        FROM pm_occurrences o JOIN pm_plans p ON p.id = o.plan_id JOIN templates t ON t.id = p.template_id
         LEFT JOIN pm_triggers r ON r.id = o.trigger_id
         LEFT JOIN LATERAL (
             SELECT w.department_id, w.status, w.priority, w.created_at, w.resolved_at FROM work_orders w WHERE w.id = o.work_order_id
             OFFSET 0) w ON true
-        WHERE o.id IN (
-            SELECT x.id FROM pm_occurrences x WHERE {written:x}
-            UNION
-            SELECT x.id FROM pm_occurrences x WHERE x.work_order_id IN (
-                SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived}))
-        """);
+        """;
 
     /// <summary>
     /// The sources of <see cref="PmOccurrences"/> whose writes its incremental copy picks up: an occurrence written since
