@@ -118,6 +118,15 @@ public sealed class WarehouseLockedException(string path, Exception inner)
 
 public static class WarehouseFile
 {
+    /// <summary>
+    /// How much the write-ahead log may hold before a commit writes its changes into the file (a checkpoint). DuckDB's
+    /// default, 16 MB, made every ingest run after 10,000 new work orders (about 20 MB of log) checkpoint in its commit,
+    /// rewriting the partly filled row groups of every table it appended to: 1-3 s of a run at a million work orders,
+    /// against about 1.7 s for one checkpoint after six such runs. A larger log is replayed when the file is opened
+    /// (about 4.7 s for 89 MB here).
+    /// </summary>
+    private const string CheckpointThreshold = "64MB";
+
     /// <summary>Opens the warehouse for writing and brings its schema up to date.</summary>
     public static DuckDBConnection Open(string path)
     {
@@ -139,6 +148,8 @@ public static class WarehouseFile
         }
 
         using var command = connection.CreateCommand();
+        command.CommandText = $"SET checkpoint_threshold = '{CheckpointThreshold}'";
+        command.ExecuteNonQuery();
         command.CommandText = "SELECT value FROM duckdb_tables() t, warehouse_info i WHERE t.table_name = 'warehouse_info' AND i.key = 'schema_version'";
         string? version;
         try
