@@ -289,8 +289,9 @@ public static class WarehouseSchema
     // Sensor alarms are copied incrementally: an episode changes after it is raised (it clears), and the events of a
     // busy plant are millions of rows. A run takes the rows written (inserted or updated) by transactions the previous
     // run's snapshot could not see ({written:x}, by the index on the writing transaction), lands them in a staging table
-    // and merges them, the episodes by key (see Keyed: a rule or template updated copies them whole), the counts of
-    // events by adding them; a run that cannot know what was written since (see the change log) copies them whole.
+    // and merges them, the episodes by key with those of the rules written since (a rule's signal, fault code and
+    // severity are on its episodes; when none was, PostgreSQL reads no episode for that half), the counts of events by
+    // adding them; a run that cannot know what was written since (see the change log) copies them whole.
     public static readonly WarehouseTable AlarmEpisodes = new(
         "fact_alarm_episode",
         "One row per alarm episode (one raise of a rule on an asset, until it cleared) with its rule's signal, fault code and severity, the department of the rule's template, what the raise did (outcome: work_order, attached, rejected_back, suppressed, rate_limited, refused) and the work order it raised or fed; replaced by key when it changes (clears).",
@@ -304,6 +305,9 @@ public static class WarehouseSchema
         """
         SELECT {columns} FROM alarm_episodes e JOIN alarm_rules r ON r.id = e.rule_id JOIN templates t ON t.id = r.template_id
         WHERE {written:e}
+        UNION ALL
+        SELECT {columns} FROM alarm_episodes e JOIN alarm_rules r ON r.id = e.rule_id JOIN templates t ON t.id = r.template_id
+        WHERE NOT coalesce({written:e}, false) AND {changed:r}
         """);
 
     public static readonly WarehouseTable AlarmEventDays = new(
@@ -387,7 +391,10 @@ public static class WarehouseSchema
     /// its rows; an update or delete there, or a run that cannot know what was written, copies it whole.
     /// </summary>
     public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
-        [(Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow), (AlarmEpisodes, ["alarm_episodes"])];
+        [
+            (Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow),
+            (AlarmEpisodes, ["alarm_episodes", "alarm_rules"]),
+        ];
 
     /// <summary>The meter readings, also copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables).</summary>
     public static IReadOnlyList<WarehouseTable> Programme { get; } = [MeterReadings];

@@ -158,11 +158,14 @@ public sealed class AlarmRules(NpgsqlDataSource dataSource, TimeProvider clock)
             return refused;
         }
 
+        // A rule that does not exist is not written to: the warehouse's change log notes every statement that updates.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM alarm_rules WHERE id = @id)", new { id }, cancellationToken: cancellationToken)))
+        {
+            return Failure.NotFound("alarm.rule_not_found", id);
+        }
+
         await connection.ExecuteAsync(new CommandDefinition("UPDATE alarm_rules SET active = false WHERE id = @id", new { id }, cancellationToken: cancellationToken));
-        return await connection.QuerySingleOrDefaultAsync<AlarmRuleView>(new CommandDefinition(Select + " WHERE r.id = @id", new { id }, cancellationToken: cancellationToken))
-            is { } rule
-            ? rule
-            : Failure.NotFound("alarm.rule_not_found", id);
+        return await connection.QuerySingleAsync<AlarmRuleView>(new CommandDefinition(Select + " WHERE r.id = @id", new { id }, cancellationToken: cancellationToken));
     }
 }

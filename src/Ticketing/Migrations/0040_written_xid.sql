@@ -31,9 +31,9 @@ $$;
 -- The occurrences of a work order that progressed are found by it.
 CREATE INDEX pm_occurrences_work_order ON pm_occurrences (work_order_id) WHERE work_order_id IS NOT NULL;
 
--- The episodes are copied by key as the occurrences are: a run copies those written since when the change log says
--- alarm_episodes was written, none when it was not, and all when a rule or template was updated (its signal, fault code
--- and severity are on every episode) or an episode deleted.
+-- The episodes are copied by key as the occurrences are: a run copies those written since and those of rules written
+-- since when the change log says either table was written, none when neither was, and all when a template was updated
+-- or an episode or rule deleted.
 DO $$
 DECLARE
     source text;
@@ -50,4 +50,5 @@ $$;
 
 -- The rows already there have no transaction: the next run, whose previous snapshot did not see this one, cannot know
 -- which of them changed since, and copies these tables whole, as it does when the change log was trimmed past it.
-UPDATE warehouse_changes_purged SET purged_xid = greatest(purged_xid, pg_current_xact_id());
+UPDATE warehouse_changes_purged SET purged_xid = greatest(purged_xid, pg_current_xact_id())
+WHERE EXISTS (SELECT 1 FROM pm_occurrences) OR EXISTS (SELECT 1 FROM alarm_episodes) OR EXISTS (SELECT 1 FROM alarm_events);

@@ -133,15 +133,17 @@ public sealed class AlarmWarehouseTests(TestDatabase database) : IClassFixture<T
         Assert.Equal(0, third.AlarmEventGroups);
         Assert.Equal(after, Contents());
 
-        // A rule made more severe: every episode of it carries its severity, so the next run copies the episodes whole.
+        // A rule made more severe: every episode of it carries its severity, so the next run copies its episodes again.
+        long episodes;
         await using (var connection = await database.DataSource.OpenConnectionAsync())
         {
             await connection.ExecuteAsync("UPDATE alarm_rules SET severity = 'critical' WHERE id = @OverheatRule", set);
+            episodes = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM alarm_episodes WHERE rule_id = @OverheatRule", set);
         }
 
         var stages = new List<string>();
-        await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, stages.Add);
-        Assert.Contains("copied fact_alarm_episode", stages);
+        Assert.Equal(episodes, (await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, stages.Add)).AlarmEpisodes);
+        Assert.Contains("copied stage_fact_alarm_episode", stages);
         Assert.Contains("True|overheat|critical|2026-03-11 06:00:00.000000|∅|attached|True", Contents());
         Assert.DoesNotContain("True|overheat|major|2026-03-11 06:00:00.000000|∅|attached|True", Contents());
     }
