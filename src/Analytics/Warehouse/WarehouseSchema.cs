@@ -173,8 +173,9 @@ public static class WarehouseSchema
 
     // The meter readings are copied whole when a table they read was written: the readings of a year of a plant are a
     // few hundred thousand rows. The plans (hundreds of thousands at ten million work orders) are copied by key, those
-    // written since the last run or whose triggers were: a plant joining adds plans and changes none. The occurrences change after they are made (a work order progresses, a
-    // planner moves one) and number millions at ten million work orders, so a run copies those it may have changed.
+    // written since the last run or whose triggers were: a plant joining adds plans and changes none. The occurrences
+    // change after they are made (a work order progresses, a planner moves one) and number millions at ten million
+    // work orders, so a run copies those it may have changed.
     // Numeric columns of PostgreSQL arrive as DOUBLE; estimated hours and meter values need no exact decimals here.
     public static readonly WarehouseTable PmPlans = new(
         "dim_pm_plan",
@@ -201,9 +202,9 @@ public static class WarehouseSchema
 
     // The occurrences a run may have changed are those written since (by the index on the writing transaction) and the
     // others of work that is open or was archived since (by the index on the work order; a copy of all of them plans
-    // that half away, as the condition of the second is then false). The work order is looked up per
-    // occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few
-    // occurrences the condition leaves and would otherwise hash every work order.
+    // that half away, as the condition of the second is then false). The work order is looked up per occurrence
+    // (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few occurrences the
+    // condition leaves and would otherwise hash every work order.
     public static readonly WarehouseTable PmOccurrences = new(
         "fact_pm_occurrence",
         "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress; "
@@ -409,8 +410,9 @@ public static class WarehouseSchema
     public static string CreateStaged(WarehouseTable table) => $"CREATE TABLE {Staged(table).Name} AS SELECT * FROM {table.Name} LIMIT 0";
 
     /// <summary>
-    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan or asset replaces
-    /// its row by id (the first column); the event counts of a (day, asset, fault code, outcome) are added to those already there.
+    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan or asset
+    /// replaces its row by id (the first column); the event counts of a (day, asset, fault code, outcome) are added to
+    /// those already there.
     /// </summary>
     public static string MergeStaged(WarehouseTable table)
     {

@@ -32,7 +32,6 @@ public sealed partial class WarehouseIngest(
 {
     private readonly BusinessHours _hours = businessHours ?? BusinessHours.Default;
 
-
     /// <summary>A snapshot that sees no transaction: the watermark of an empty warehouse.</summary>
     internal const string NothingSeen = "1:1:";
 
@@ -78,10 +77,14 @@ public sealed partial class WarehouseIngest(
     /// <summary>The work orders archived by transactions the given snapshot could not see.</summary>
     internal static string ArchivedAfter(string snapshot) => After("w.archived_xid", snapshot);
 
-    /// <summary>The rows of a table aliased <c>{row}</c> last written by a transaction the snapshot could not see, by their <c>written_xid</c>.</summary>
+    /// <summary>
+    /// The rows of a table aliased <c>{row}</c> last written by a transaction the snapshot could not see, by their
+    /// <c>written_xid</c>.
+    /// </summary>
     internal static string WrittenAfter(string snapshot) => snapshot == NothingSeen ? "true" : After("{row}.written_xid", snapshot);
 
-    // Everything below the snapshot's xmin was visible to it; the index on the column narrows to that, the function does the rest.
+    // Everything below the snapshot's xmin was visible to it; the index on the column narrows to that, the function
+    // does the rest.
     private static string After(string xid, string snapshot) => string.Create(
         CultureInfo.InvariantCulture,
         $"{xid} >= '{ulong.Parse(snapshot.Split(':')[0], CultureInfo.InvariantCulture)}'::xid8 AND NOT pg_visible_in_snapshot({xid}, '{snapshot}'::pg_snapshot)");
