@@ -661,17 +661,22 @@ public static class WarehouseSchema
             """);
     }
 
-    /// <summary>Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead.</summary>
-    public const string FillDates = """
+    /// <summary>
+    /// Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead. The first day
+    /// is the earliest of the days already there and the work ingest run <paramref name="run"/> archived or holds open
+    /// (archived work stays, so no earlier day goes), which reads the run's work orders, not all ten million.
+    /// </summary>
+    public static string FillDates(long run) => string.Create(CultureInfo.InvariantCulture, $"""
+        CREATE TEMP TABLE first_day AS
+        SELECT coalesce(least((SELECT min(date) FROM dim_date), (SELECT min(created_at) FROM fact_work_order WHERE ingest_run_id = {run})::DATE,
+                              (SELECT min(created_at) FROM open_work_order)::DATE), current_date) AS day;
         DELETE FROM dim_date;
         INSERT INTO dim_date BY NAME
         SELECT d::DATE AS date, year(d) AS year, quarter(d) AS quarter, month(d) AS month, weekofyear(d) AS iso_week,
                isodow(d) AS day_of_week, isodow(d) >= 6 AS is_weekend
-        FROM range(
-            (SELECT coalesce(least(min(created_at), (SELECT min(created_at) FROM open_work_order)), current_date)::DATE FROM fact_work_order)::TIMESTAMP,
-            (current_date + INTERVAL 400 DAY)::TIMESTAMP,
-            INTERVAL 1 DAY) r(d);
-        """;
+        FROM range((SELECT day FROM first_day)::TIMESTAMP, (current_date + INTERVAL 400 DAY)::TIMESTAMP, INTERVAL 1 DAY) r(d);
+        DROP TABLE first_day;
+        """);
 
     private static string Zone(BusinessHours hours) => hours.TimeZone.Replace("'", "''", StringComparison.Ordinal);
 }

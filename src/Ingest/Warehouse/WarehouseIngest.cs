@@ -204,7 +204,7 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, WarehouseSchema.ForgetOpenModes);
             var open = await CopyOpenWorkAsync(warehouse, written, scope, Copy);
             Derive(WarehouseSchema.PmModes, WarehouseSchema.DeriveModes(runId));
-            Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates);
+            Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates(runId));
 
             var finishedAt = clock.GetUtcNow().UtcDateTime;
             Execute(warehouse, string.Create(CultureInfo.InvariantCulture, $"""
@@ -251,6 +251,7 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, WarehouseSchema.CreateStaged(table));
             var rows = await copy(WarehouseSchema.Staged(table), null);
             Execute(warehouse, WarehouseSchema.MergeStaged(table));
+            AtStage?.Invoke($"merged {table.Name}");
             return rows;
         }
 

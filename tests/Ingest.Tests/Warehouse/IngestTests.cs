@@ -250,6 +250,38 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
     }
 
     [Fact]
+    public async Task the_days_run_from_the_first_work_order_and_reach_back_when_older_work_arrives()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var tag = org.Suffix + "d";
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 3, tag);
+        var path = NewWarehouse();
+        await IngestAsync(path);
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var first = await connection.ExecuteScalarAsync<DateTime>("SELECT min(created_at AT TIME ZONE 'UTC')::date FROM work_orders");
+        Assert.Equal((first, DateTime.UtcNow.Date.AddDays(399)), Days(path));
+
+        // Imported history from years before: a run that archives it reaches back to its first day; one with nothing new keeps them.
+        await WarehouseFixture.AddArchivedAsync(database.DataSource, org, 2, tag + "old");
+        await connection.ExecuteAsync("UPDATE work_orders SET created_at = created_at - interval '6 years' WHERE number LIKE @like", new { like = $"WO-T-{tag}old-%" });
+        var older = await connection.ExecuteScalarAsync<DateTime>("SELECT min(created_at AT TIME ZONE 'UTC')::date FROM work_orders");
+        Assert.True(older < first.AddYears(-5));
+        await IngestAsync(path);
+        Assert.Equal((older, DateTime.UtcNow.Date.AddDays(399)), Days(path));
+        await IngestAsync(path);
+        Assert.Equal((older, DateTime.UtcNow.Date.AddDays(399)), Days(path));
+
+        static (DateTime First, DateTime Last) Days(string file)
+        {
+            using var warehouse = new DuckDBConnection($"Data Source={file}");
+            warehouse.Open();
+            var (from, to, days) = warehouse.QuerySingle<(DateTime, DateTime, long)>("SELECT min(date)::TIMESTAMP, max(date)::TIMESTAMP, count(*) FROM dim_date");
+            Assert.Equal((to - from).Days + 1, days);
+            return (from, to);
+        }
+    }
+
+    [Fact]
     public async Task work_archived_by_a_transaction_that_commits_late_is_taken_by_the_next_run_exactly_once()
     {
         var org = await TestOrg.CreateAsync(database.DataSource);

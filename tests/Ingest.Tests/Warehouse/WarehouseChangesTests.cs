@@ -79,7 +79,7 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         var after = await StagesAsync(path);
         Assert.Equal(["copied dim_department"], Copied(after));
         Assert.Equal(
-            ["copied stage_dim_asset", "derived dim_asset", "kept fact_pm_occurrence"],
+            ["copied stage_dim_asset", "merged dim_asset", "derived dim_asset", "kept fact_pm_occurrence"],
             after.Where(s => !s.StartsWith("first batch", StringComparison.Ordinal) && (s.Contains("dim_asset", StringComparison.Ordinal) || s.Contains("pm_occurrence", StringComparison.Ordinal))));
         WarehouseFixture.AssertSame(database.DataSource, path);
         using var warehouse = new DuckDBConnection($"Data Source={path}");
