@@ -53,13 +53,15 @@ public static class WarehouseSchema
         [Required("department_id", BigInt, "id"), Required("name", Varchar, "name")],
         "SELECT {columns} FROM departments");
 
+    // Users are copied by key, those written since the last run: tens of thousands at ten million work orders, of which
+    // a run finds a few new or changed.
     public static readonly WarehouseTable Users = new(
-        "dim_user", "Users, replaced whole by a run that finds its sources written.",
+        "dim_user", "Users, replaced by key when written, whole when what was written is not known.",
         [
-            Required("user_id", BigInt, "id"), Required("user_name", Varchar, "user_name"), Required("display_name", Varchar, "display_name"),
-            Required("role", Varchar, "role"), Optional("department_id", BigInt, "department_id"), Required("active", ColumnType.Boolean, "active"),
+            Required("user_id", BigInt, "u.id"), Required("user_name", Varchar, "u.user_name"), Required("display_name", Varchar, "u.display_name"),
+            Required("role", Varchar, "u.role"), Optional("department_id", BigInt, "u.department_id"), Required("active", ColumnType.Boolean, "u.active"),
         ],
-        "SELECT {columns} FROM users");
+        "SELECT {columns} FROM users u WHERE {changed:u}");
 
     // Assets are copied by key, those written since the last run (a plant joining brings a few thousand of the
     // hundreds of thousands); the site and path of each, which hang on its ancestors, are derived in DuckDB after.
@@ -388,8 +390,8 @@ public static class WarehouseSchema
     /// <summary>The rollups a run adds to (see <see cref="DeriveRollups"/>).</summary>
     public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays, RepeatDays];
 
-    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables); the assets are <see cref="Keyed"/>.</summary>
-    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Templates, TemplateFields];
+    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables); the users and assets are <see cref="Keyed"/>.</summary>
+    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Templates, TemplateFields];
 
     /// <summary>
     /// The tables copied by key (see <see cref="MergeStaged"/>), each with the sources whose writes its incremental copy
@@ -398,7 +400,7 @@ public static class WarehouseSchema
     /// </summary>
     public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
         [
-            (Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow),
+            (Users, ["users"]), (Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow),
             (AlarmEpisodes, ["alarm_episodes", "alarm_rules"]),
         ];
 
@@ -415,7 +417,7 @@ public static class WarehouseSchema
     public static string CreateStaged(WarehouseTable table) => $"CREATE TABLE {Staged(table).Name} AS SELECT * FROM {table.Name} LIMIT 0";
 
     /// <summary>
-    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan or asset
+    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan, user or asset
     /// replaces its row by id (the first column); the event counts of a (day, asset, fault code, outcome) are added to
     /// those already there.
     /// </summary>
@@ -432,7 +434,7 @@ public static class WarehouseSchema
                 INSERT INTO {table.Name} SELECT day, asset_id, fault_code, outcome, sum(events)::BIGINT FROM {stage} GROUP BY ALL;
                 DROP TABLE {stage};
                 """,
-            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_asset" or "dim_pm_plan" => $"""
+            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_user" or "dim_asset" or "dim_pm_plan" => $"""
                 DELETE FROM {table.Name} WHERE {table.Columns[0].Name} IN (SELECT {table.Columns[0].Name} FROM {stage});
                 INSERT INTO {table.Name} SELECT * FROM {stage};
                 DROP TABLE {stage};
