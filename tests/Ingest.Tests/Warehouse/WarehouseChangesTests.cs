@@ -8,7 +8,7 @@ using WorkOrders.Tests;
 namespace WorkOrders.Ingest.Tests.Warehouse;
 
 /// <summary>
-/// The tables copied whole (dimensions, PM plans and readings, inspections) are copied only by a run that finds one of
+/// The tables copied whole (dimensions, meter readings, inspections) are copied only by a run that finds one of
 /// the PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells;
 /// the users, assets, PM plans, PM occurrences and alarm episodes are copied by key when only the tables they follow were
 /// written (see PmIngestTests).
