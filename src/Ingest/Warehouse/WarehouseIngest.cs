@@ -60,6 +60,9 @@ public sealed partial class WarehouseIngest(
     /// <paramref name="to"/>'s xmax, so counting back from there gives its full 64-bit id, which
     /// <c>pg_visible_in_snapshot</c> judges as it judges the archiving transactions of work orders. (A row frozen more than
     /// 2^32 transactions ago would look recent and be copied again: a replaced row, nothing lost or doubled for episodes.)
+    /// Every transaction below <paramref name="from"/>'s xmin had ended when it was taken, so a row whose xmin is older
+    /// (<c>age</c>, integer arithmetic on the 32-bit id) is passed over before the conversions through text, which cost
+    /// most of a scan: 83 ms against 12-20 ms over 222,000 PM plans.
     /// </summary>
     internal static string ChangedAfter(string from, string to)
     {
@@ -68,10 +71,11 @@ public sealed partial class WarehouseIngest(
             return "true";
         }
 
+        var xmin32 = ulong.Parse(from.Split(':')[0], CultureInfo.InvariantCulture) % (1UL << 32);
         var xmax = ulong.Parse(to.Split(':')[1], CultureInfo.InvariantCulture);
         var xmax32 = xmax % (1UL << 32);
-        return string.Create(CultureInfo.InvariantCulture, $"NOT pg_visible_in_snapshot(({xmax} - (({xmax32} - ")
-            + "{row}.xmin::text::bigint + 4294967296) % 4294967296))::text::xid8, '" + from + "'::pg_snapshot)";
+        return string.Create(CultureInfo.InvariantCulture, $"(age({{row}}.xmin) <= age('{xmin32}'::xid) AND NOT pg_visible_in_snapshot(({xmax} - (({xmax32} - ")
+            + "{row}.xmin::text::bigint + 4294967296) % 4294967296))::text::xid8, '" + from + "'::pg_snapshot))";
     }
 
     /// <summary>The work orders archived by transactions the given snapshot could not see.</summary>
