@@ -212,9 +212,9 @@ public static class WarehouseSchema
     // The occurrences a run may have changed are those written since (by the index on the writing transaction) and the
     // others of work written since, open or archived (by the index on the work order; a copy of all of them plans that
     // half away, as the condition of the second is then false): the open work is read by its partial index and kept
-    // when its row version says it was written since, a few of tens of thousands. The work order is looked up per occurrence
-    // (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few occurrences the
-    // condition leaves and would otherwise hash every work order.
+    // when its row version says it was written since, a few of tens of thousands. The work order is looked up per
+    // occurrence (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few
+    // occurrences the condition leaves and would otherwise hash every work order.
     public static readonly WarehouseTable PmOccurrences = new(
         "fact_pm_occurrence",
         "One row per occurrence of a plan on an asset (planned, generated, skipped, missed; moved when a planner moved it), with its work order's progress; "
@@ -673,7 +673,7 @@ public static class WarehouseSchema
     /// (archived work stays, so no earlier day goes), which reads the run's work orders, not all ten million.
     /// </summary>
     public static string FillDates(long run) => string.Create(CultureInfo.InvariantCulture, $"""
-        CREATE TEMP TABLE first_day AS
+        CREATE OR REPLACE TEMP TABLE first_day AS
         SELECT coalesce(least((SELECT min(date) FROM dim_date), (SELECT min(created_at) FROM fact_work_order WHERE ingest_run_id = {run})::DATE,
                               (SELECT min(created_at) FROM open_work_order)::DATE), current_date) AS day;
         DELETE FROM dim_date;
