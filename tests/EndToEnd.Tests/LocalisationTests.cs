@@ -125,6 +125,8 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             var page = role is { } r
                 ? pages.TryGetValue(r, out var open) ? open : pages[r] = await SignedInPseudoAsync(seeded.Org, r)
                 : await AnonymousPseudoAsync();
+            // Named as it is opened, so that a page that does not settle is the last one named in a failed run's output.
+            output.WriteLine($"{role} {path}");
             await page.GotoAsync(path);
             if (role is not null)
             {
@@ -132,7 +134,10 @@ public sealed partial class LocalisationTests(ITestOutputHelper output) : Browse
             }
 
             await Expect(page.Locator("h1").First).ToBeVisibleAsync();
-            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+            // Nothing fetched for half a second: beside the other test projects' browsers this once took over the
+            // patience of one action.
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle, new() { Timeout = 3 * Browser.Patience });
             await Expect(page.Locator(".rz-progressbar-circular")).ToHaveCountAsync(0);
             var texts = await page.EvaluateAsync<string[]>(CollectTexts, NotUiText);
             Assert.True(texts.Length > 5, $"{path} shows almost nothing: {string.Join(" | ", texts)}");
