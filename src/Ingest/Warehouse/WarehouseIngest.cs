@@ -206,7 +206,8 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, WarehouseSchema.RollupsKept);
 
             Execute(warehouse, WarehouseSchema.ForgetOpenModes);
-            var open = await CopyOpenWorkAsync(warehouse, written, scope, Copy);
+            Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
+            var open = await Copy(WarehouseSchema.OpenWorkOrders);
             Derive(WarehouseSchema.PmModes, WarehouseSchema.DeriveModes(runId));
             Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates(runId));
 
@@ -261,32 +262,6 @@ public sealed partial class WarehouseIngest(
 
         AtStage?.Invoke($"kept {table.Name}");
         return null;
-    }
-
-    /// <summary>
-    /// Copies the open work whole when what was written is not known or a work order was deleted; else the open work
-    /// written since, merged with what the warehouse held (<see cref="WarehouseSchema.MergeOpenWork"/>). How many work
-    /// orders are open.
-    /// </summary>
-    private async Task<long> CopyOpenWorkAsync(
-        DuckDBConnection warehouse, Written? written, SourceScope scope, Func<WarehouseTable, SourceScope?, Task<long>> copy)
-    {
-        var open = WarehouseSchema.OpenWorkOrders;
-        if (written is null || written.Deleted.Contains("work_orders"))
-        {
-            Execute(warehouse, $"DELETE FROM {open.Name}");
-            return await copy(open, Whole(scope));
-        }
-
-        Execute(warehouse, WarehouseSchema.CreateStaged(open));
-        if (written.Tables.Contains("work_orders"))
-        {
-            await copy(WarehouseSchema.Staged(open), null);
-        }
-
-        Execute(warehouse, WarehouseSchema.MergeOpenWork(scope.Run, scope.SnapshotAt));
-        AtStage?.Invoke($"merged {open.Name}");
-        return Scalar<long>(warehouse, $"SELECT count(*) FROM {open.Name}");
     }
 
     // The scope of a copy of every row of a table that is otherwise copied by its changed rows.

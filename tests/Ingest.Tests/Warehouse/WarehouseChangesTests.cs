@@ -2,7 +2,6 @@ using Dapper;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Time.Testing;
 using WorkOrders.Analytics.Warehouse;
-using WorkOrders.Ticketing.Access;
 using WorkOrders.Tests;
 
 namespace WorkOrders.Ingest.Tests.Warehouse;
@@ -10,8 +9,7 @@ namespace WorkOrders.Ingest.Tests.Warehouse;
 /// <summary>
 /// The tables copied whole (dimensions, meter readings, inspections) are copied only by a run that finds one of
 /// the PostgreSQL tables they read written since the previous run, as the change log <c>warehouse_changes</c> tells;
-/// the users, assets, PM plans, PM occurrences and alarm episodes are copied by key when only the tables they follow were
-/// written (see PmIngestTests).
+/// the assets, PM plans and PM occurrences are copied by key when only the tables they follow were written (see PmIngestTests).
 /// </summary>
 public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture<TestDatabase>, IDisposable
 {
@@ -58,11 +56,10 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         Assert.Equal(
             Whole.Concat(WarehouseSchema.Keyed.Select(k => k.Table)).Select(t => "kept " + t.Name), idle.Where(s => s.StartsWith("kept ", StringComparison.Ordinal)));
 
-        // An asset and a person renamed by the app, and a department deleted by a bulk load with the row triggers off.
+        // An asset renamed by the app, and a department deleted by a bulk load with the row triggers off.
         await using (var connection = await database.DataSource.OpenConnectionAsync())
         {
             await connection.ExecuteAsync("UPDATE assets SET name = 'Pump (rebuilt)' WHERE id = @MachineId", org);
-            await connection.ExecuteAsync("UPDATE users SET display_name = 'Renamed ' || id WHERE id = @id", new { id = org[Role.Technician].UserId });
 
             // The machine's site takes a new code: every asset under it has a new path, written or not.
             await connection.ExecuteAsync(
@@ -78,10 +75,9 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
             await bulk.CommitAsync();
         }
 
-        // The department's table whole, the person and the asset by key, the asset's tree derived again.
+        // The department's table whole, the asset by key with its tree derived again.
         var after = await StagesAsync(path);
         Assert.Equal(["copied dim_department"], Copied(after));
-        Assert.Equal(["copied stage_dim_user", "merged dim_user"], after.Where(s => s.EndsWith("dim_user", StringComparison.Ordinal) && !s.StartsWith("first batch", StringComparison.Ordinal)));
         Assert.Equal(
             ["copied stage_dim_asset", "merged dim_asset", "derived dim_asset", "kept fact_pm_occurrence"],
             after.Where(s => !s.StartsWith("first batch", StringComparison.Ordinal) && (s.Contains("dim_asset", StringComparison.Ordinal) || s.Contains("pm_occurrence", StringComparison.Ordinal))));
@@ -91,10 +87,6 @@ public sealed class WarehouseChangesTests(TestDatabase database) : IClassFixture
         Assert.Equal(0L, warehouse.ExecuteScalar<long>($"SELECT count(*) FROM dim_department WHERE department_id = {spare}"));
         await using (var connection = await database.DataSource.OpenConnectionAsync())
         {
-            Assert.Equal(
-                WarehouseFixture.Rows(connection, "SELECT id, user_name, display_name, role, department_id, active FROM users ORDER BY id"),
-                WarehouseFixture.Rows(warehouse, "SELECT user_id, user_name, display_name, role, department_id, active FROM dim_user ORDER BY user_id"));
-            Assert.Contains("Renamed ", WarehouseFixture.Rows(warehouse, $"SELECT display_name FROM dim_user WHERE user_id = {org[Role.Technician].UserId}").Single(), StringComparison.Ordinal);
             Assert.Equal(
                 WarehouseFixture.Rows(connection, """
                     WITH RECURSIVE tree AS (
