@@ -53,13 +53,15 @@ public static class WarehouseSchema
         [Required("department_id", BigInt, "id"), Required("name", Varchar, "name")],
         "SELECT {columns} FROM departments");
 
+    // Users are copied by key, those written since the last run: tens of thousands at ten million work orders, of which
+    // a run finds a few new or changed.
     public static readonly WarehouseTable Users = new(
-        "dim_user", "Users, replaced whole by a run that finds its sources written.",
+        "dim_user", "Users, replaced by key when written, whole when what was written is not known.",
         [
-            Required("user_id", BigInt, "id"), Required("user_name", Varchar, "user_name"), Required("display_name", Varchar, "display_name"),
-            Required("role", Varchar, "role"), Optional("department_id", BigInt, "department_id"), Required("active", ColumnType.Boolean, "active"),
+            Required("user_id", BigInt, "u.id"), Required("user_name", Varchar, "u.user_name"), Required("display_name", Varchar, "u.display_name"),
+            Required("role", Varchar, "u.role"), Optional("department_id", BigInt, "u.department_id"), Required("active", ColumnType.Boolean, "u.active"),
         ],
-        "SELECT {columns} FROM users");
+        "SELECT {columns} FROM users u WHERE {written:u}");
 
     // Assets are copied by key, those written since the last run (a plant joining brings a few thousand of the
     // hundreds of thousands); the site and path of each, which hang on its ancestors, are derived in DuckDB after.
@@ -72,7 +74,7 @@ public static class WarehouseSchema
             Required("criticality", SmallInt, "a.criticality"), Optional("installed_on", Date, "a.installed_on"), Required("lifecycle", Varchar, "a.lifecycle"),
             Optional("site_id", BigInt, "NULL::bigint"), Required("path", Varchar, "a.code"),
         ],
-        "SELECT {columns} FROM assets a WHERE {changed:a}");
+        "SELECT {columns} FROM assets a WHERE {written:a}");
 
     /// <summary>
     /// Sets the site (the root of its tree) and the path of codes from it of the assets just copied and of everything
@@ -153,13 +155,16 @@ public static class WarehouseSchema
         "Figures of each archived work order's history (see DeriveHistory), so that a KPI joins one row per work order instead of aggregating every event on each question.",
         [Required("work_order_id", BigInt), Required("rejects", Integer), Required("assigns", Integer), Required("paused_seconds", BigInt)]);
 
+    // The open work is tens of thousands of rows, of which a run finds a few written: it copies those (read by the
+    // partial index on open work, kept when their writing transaction is new) and merges them (see MergeOpenWork).
     public static readonly WarehouseTable OpenWorkOrders = new(
-        "open_work_order", "The open work at the last ingest, replaced whole each run (backlog and SLA-at-risk figures).",
+        "open_work_order",
+        "The open work at the last ingest (backlog and SLA-at-risk figures), as of snapshot_at; replaced by key when written, whole when what was written is not known.",
         [
             WorkOrderId, Number, TemplateId, WorkType, Title, Priority, Status, AssetId, DepartmentId, AssigneeId, Source, FailureCode, Category, CustomFields, CreatedAt,
             AcknowledgedAt, DueAt, ResponseDueAt, ResolutionDueAt, Required("snapshot_at", Timestamp, "{snapshot_at}"),
         ],
-        "SELECT {columns} FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled')");
+        "SELECT {columns} FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') AND {written:w}");
 
     public static readonly WarehouseTable Watermark = new(
         "ingest_watermark", "What the warehouse holds: every work order archived by a transaction visible in this PostgreSQL snapshot.",
@@ -201,12 +206,13 @@ public static class WarehouseSchema
                                    ELSE r.meter_name || ' at ' || r.threshold END, '; ' ORDER BY r.id) AS triggers,
                    min(r.every_n * CASE r.unit WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 30.4375 WHEN 'year' THEN 365.25 END)::float8 AS interval_days
             FROM pm_triggers r WHERE r.plan_id = p.id) g ON true
-        WHERE {changed:p} OR p.id IN (SELECT r.plan_id FROM pm_triggers r WHERE {changed:r})
+        WHERE {written:p} OR p.id IN (SELECT r.plan_id FROM pm_triggers r WHERE {written:r})
         """);
 
     // The occurrences a run may have changed are those written since (by the index on the writing transaction) and the
-    // others of work that is open or was archived since (by the index on the work order; a copy of all of them plans
-    // that half away, as the condition of the second is then false). The work order is looked up per occurrence
+    // others of work written since, open or archived (by the index on the work order; a copy of all of them plans that
+    // half away, as the condition of the second is then false): the open work is read by its partial index and kept
+    // when its writing transaction is new, a few of tens of thousands. The work order is looked up per occurrence
     // (OFFSET 0 keeps the subquery from being flattened into a join): the planner cannot tell how few occurrences the
     // condition leaves and would otherwise hash every work order.
     public static readonly WarehouseTable PmOccurrences = new(
@@ -226,7 +232,8 @@ public static class WarehouseSchema
         SELECT {columns} {{OccurrencesFrom}} WHERE {written:o}
         UNION ALL
         SELECT {columns} {{OccurrencesFrom}} WHERE NOT coalesce({written:o}, false) AND o.work_order_id IN (
-            SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') UNION ALL SELECT w.id FROM work_orders w WHERE {archived})
+            SELECT w.id FROM work_orders w WHERE w.status NOT IN ('closed', 'cancelled') AND {written:w}
+            UNION ALL SELECT w.id FROM work_orders w WHERE {archived})
         """);
 
     private const string OccurrencesFrom = """
@@ -239,9 +246,9 @@ public static class WarehouseSchema
 
     /// <summary>
     /// The sources of <see cref="PmOccurrences"/> whose writes its incremental copy picks up: an occurrence written since
-    /// the last run, or whose work order is open or was archived since (a work order changes only while open). An update
-    /// or delete in any other of its sources (a plan, template or trigger) copies it whole; occurrences are deleted only
-    /// with their plan.
+    /// the last run, or whose work order was written since, open or archived (a work order changes only while open). An
+    /// update or delete in any other of its sources (a plan, template or trigger) copies it whole; occurrences are
+    /// deleted only with their plan.
     /// </summary>
     public static IReadOnlyList<string> PmOccurrencesFollow { get; } = ["pm_occurrences", "work_orders"];
 
@@ -312,7 +319,7 @@ public static class WarehouseSchema
         WHERE {written:e}
         UNION ALL
         SELECT {columns} FROM alarm_episodes e JOIN alarm_rules r ON r.id = e.rule_id JOIN templates t ON t.id = r.template_id
-        WHERE NOT coalesce({written:e}, false) AND {changed:r}
+        WHERE NOT coalesce({written:e}, false) AND {written:r}
         """);
 
     public static readonly WarehouseTable AlarmEventDays = new(
@@ -387,8 +394,8 @@ public static class WarehouseSchema
     /// <summary>The rollups a run adds to (see <see cref="DeriveRollups"/>).</summary>
     public static IReadOnlyList<WarehouseTable> Rollups { get; } = [WorkOrderDays, FailureDays, StaffDays, RepeatDays];
 
-    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables); the assets are <see cref="Keyed"/>.</summary>
-    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Users, Templates, TemplateFields];
+    /// <summary>The dimensions copied whole from PostgreSQL by a run that finds their sources written (see WarehouseTable.SourceTables); the users and assets are <see cref="Keyed"/>.</summary>
+    public static IReadOnlyList<WarehouseTable> Dimensions { get; } = [Departments, Templates, TemplateFields];
 
     /// <summary>
     /// The tables copied by key (see <see cref="MergeStaged"/>), each with the sources whose writes its incremental copy
@@ -397,7 +404,7 @@ public static class WarehouseSchema
     /// </summary>
     public static IReadOnlyList<(WarehouseTable Table, IReadOnlyList<string> Follows)> Keyed { get; } =
         [
-            (Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow),
+            (Users, ["users"]), (Assets, ["assets"]), (PmPlans, ["pm_plans", "pm_triggers"]), (PmOccurrences, PmOccurrencesFollow),
             (AlarmEpisodes, ["alarm_episodes", "alarm_rules"]),
         ];
 
@@ -414,7 +421,7 @@ public static class WarehouseSchema
     public static string CreateStaged(WarehouseTable table) => $"CREATE TABLE {Staged(table).Name} AS SELECT * FROM {table.Name} LIMIT 0";
 
     /// <summary>
-    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan or asset
+    /// Merges the staging table of an incremental table into it and drops it: an episode, PM occurrence, plan, user or asset
     /// replaces its row by id (the first column); the event counts of a (day, asset, fault code, outcome) are added to
     /// those already there.
     /// </summary>
@@ -431,7 +438,7 @@ public static class WarehouseSchema
                 INSERT INTO {table.Name} SELECT day, asset_id, fault_code, outcome, sum(events)::BIGINT FROM {stage} GROUP BY ALL;
                 DROP TABLE {stage};
                 """,
-            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_asset" or "dim_pm_plan" => $"""
+            "fact_alarm_episode" or "fact_pm_occurrence" or "dim_user" or "dim_asset" or "dim_pm_plan" => $"""
                 DELETE FROM {table.Name} WHERE {table.Columns[0].Name} IN (SELECT {table.Columns[0].Name} FROM {stage});
                 INSERT INTO {table.Name} SELECT * FROM {stage};
                 DROP TABLE {stage};
@@ -642,6 +649,23 @@ public static class WarehouseSchema
               SELECT work_order_id, work_type, asset_id, json_extract_string(custom_fields, '$.fault_code'), created_at FROM open_work_order)
         WHERE work_type = 'preventive' AND asset_id IS NOT NULL AND fault_code IS NOT NULL
         """);
+
+    /// <summary>
+    /// Merges the open work written since the last run (its staging table, see <see cref="Staged"/>) into
+    /// <c>open_work_order</c>, forgets what ingest run <paramref name="run"/> archived (a work order leaves the open work
+    /// only by being archived, see migration 0002), and dates every row to this run's snapshot.
+    /// </summary>
+    public static string MergeOpenWork(long run, DateTime snapshotAt)
+    {
+        var stage = Staged(OpenWorkOrders).Name;
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            DELETE FROM open_work_order WHERE work_order_id IN (
+                SELECT work_order_id FROM {stage} UNION ALL SELECT work_order_id FROM fact_work_order WHERE ingest_run_id = {run});
+            INSERT INTO open_work_order SELECT * FROM {stage};
+            DROP TABLE {stage};
+            UPDATE open_work_order SET snapshot_at = '{snapshotAt:yyyy-MM-dd HH:mm:ss.ffffff}' WHERE snapshot_at <> '{snapshotAt:yyyy-MM-dd HH:mm:ss.ffffff}';
+            """);
+    }
 
     /// <summary>
     /// Refills <c>dim_date</c>: every day from the first work order, archived or open, to 400 days ahead. The first day

@@ -61,12 +61,12 @@ public sealed record WarehouseColumn(string Name, ColumnType Type, bool Nullable
 /// <summary>
 /// What a copy from PostgreSQL needs to know of its run: the run's id (<c>{run}</c> in a source), the condition
 /// that picks the work orders archived since the last run (<c>{archived}</c>), when the open work was seen
-/// (<c>{snapshot_at}</c>), and the conditions that pick the rows of a table aliased x written (inserted or updated)
-/// since the last run: by the row's version (<c>{changed:x}</c>, <see cref="Changed"/>), which any table has and no
-/// index holds, or by the transaction it names in its indexed column <c>written_xid</c> (<c>{written:x}</c>,
-/// <see cref="Written"/>); each with <c>{row}</c> where the alias goes.
+/// (<c>{snapshot_at}</c>), and the condition that picks the rows of a table aliased x written (inserted or updated)
+/// since the last run (<c>{written:x}</c>, <see cref="Written"/>, with <c>{row}</c> where the alias goes): by the
+/// top-level transaction its column <c>written_xid</c> names. (Not by the row's version, xmin: a row written in a
+/// savepoint carries the savepoint's id, which no snapshot lists, see migration 0041.)
 /// </summary>
-public sealed record SourceScope(long Run, string Archived, DateTime SnapshotAt, string Changed = "true", string Written = "true");
+public sealed record SourceScope(long Run, string Archived, DateTime SnapshotAt, string Written = "true");
 
 /// <summary>
 /// One table of the warehouse, described once: its <c>CREATE TABLE</c>, the Arrow schema of the batches the ingest
@@ -82,7 +82,7 @@ public sealed partial class WarehouseTable
     /// <param name="columns">The columns in their physical order.</param>
     /// <param name="source">
     /// For a table copied from PostgreSQL: its query, with <c>{columns}</c> where the select list of the columns'
-    /// sources goes, and any of <c>{run}</c>, <c>{archived}</c>, <c>{snapshot_at}</c>, <c>{changed:alias}</c>, <c>{written:alias}</c>.
+    /// sources goes, and any of <c>{run}</c>, <c>{archived}</c>, <c>{snapshot_at}</c>, <c>{written:alias}</c>.
     /// </param>
     /// <param name="key">The primary key column, if the table has one.</param>
     public WarehouseTable(string name, string purpose, IReadOnlyList<WarehouseColumn> columns, string? source = null, string? key = null)
@@ -146,7 +146,6 @@ public sealed partial class WarehouseTable
         var columns = string.Join(", ", Columns.Select(c => c.Source));
         return Placeholder().Replace(template.Replace("{columns}", columns, StringComparison.Ordinal), m => m.Groups[1].Value switch
         {
-            "changed" when m.Groups[2].Success => scope.Changed.Replace("{row}", m.Groups[2].Value, StringComparison.Ordinal),
             "written" when m.Groups[2].Success => scope.Written.Replace("{row}", m.Groups[2].Value, StringComparison.Ordinal),
             "run" => scope.Run.ToString(CultureInfo.InvariantCulture) + "::bigint",
             "archived" => scope.Archived,

@@ -53,31 +53,6 @@ public sealed partial class WarehouseIngest(
         FROM warehouse_changes WHERE xid >= '{0}'::xid8 AND NOT pg_visible_in_snapshot(xid, '{1}'::pg_snapshot)
         """;
 
-    /// <summary>
-    /// The rows of a table aliased <c>{row}</c> (see <see cref="SourceScope.Changed"/>) last written by a transaction the
-    /// snapshot <paramref name="from"/> could not see, read in the snapshot <paramref name="to"/>. A row's xmin is the
-    /// 32-bit id of the transaction that inserted or last updated it; every row the run can see was written before
-    /// <paramref name="to"/>'s xmax, so counting back from there gives its full 64-bit id, which
-    /// <c>pg_visible_in_snapshot</c> judges as it judges the archiving transactions of work orders. (A row frozen more than
-    /// 2^32 transactions ago would look recent and be copied again: a replaced row, nothing lost or doubled for episodes.)
-    /// Every transaction below <paramref name="from"/>'s xmin had ended when it was taken, so a row whose xmin is older
-    /// (<c>age</c>, integer arithmetic on the 32-bit id) is passed over before the conversions through text, which cost
-    /// most of a scan: 83 ms against 12-20 ms over 222,000 PM plans.
-    /// </summary>
-    internal static string ChangedAfter(string from, string to)
-    {
-        if (from == NothingSeen)
-        {
-            return "true";
-        }
-
-        var xmin32 = ulong.Parse(from.Split(':')[0], CultureInfo.InvariantCulture) % (1UL << 32);
-        var xmax = ulong.Parse(to.Split(':')[1], CultureInfo.InvariantCulture);
-        var xmax32 = xmax % (1UL << 32);
-        return string.Create(CultureInfo.InvariantCulture, $"(age({{row}}.xmin) <= age('{xmin32}'::xid) AND NOT pg_visible_in_snapshot(({xmax} - (({xmax32} - ")
-            + "{row}.xmin::text::bigint + 4294967296) % 4294967296))::text::xid8, '" + from + "'::pg_snapshot))";
-    }
-
     /// <summary>The work orders archived by transactions the given snapshot could not see.</summary>
     internal static string ArchivedAfter(string snapshot) => After("w.archived_xid", snapshot);
 
@@ -128,7 +103,7 @@ public sealed partial class WarehouseIngest(
 
         var from = Scalar<string?>(warehouse, "SELECT snapshot FROM ingest_watermark WHERE id = 1") ?? NothingSeen;
         var runId = Scalar<long>(warehouse, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_run");
-        var scope = new SourceScope(runId, ArchivedAfter(from), startedAt, ChangedAfter(from, to), WrittenAfter(from));
+        var scope = new SourceScope(runId, ArchivedAfter(from), startedAt, WrittenAfter(from));
         var written = await WrittenSinceAsync(source, snapshot, from, cancellationToken);
 
         // DuckDB's buffer pool would otherwise grow to most of the machine's memory; past this it spills to disk.
@@ -206,8 +181,7 @@ public sealed partial class WarehouseIngest(
             Execute(warehouse, WarehouseSchema.RollupsKept);
 
             Execute(warehouse, WarehouseSchema.ForgetOpenModes);
-            Execute(warehouse, $"DELETE FROM {WarehouseSchema.OpenWorkOrders.Name}");
-            var open = await Copy(WarehouseSchema.OpenWorkOrders);
+            var open = await CopyOpenWorkAsync(warehouse, written, scope, Copy);
             Derive(WarehouseSchema.PmModes, WarehouseSchema.DeriveModes(runId));
             Derive(WarehouseSchema.Dates, WarehouseSchema.FillDates(runId));
 
@@ -237,7 +211,7 @@ public sealed partial class WarehouseIngest(
 
     /// <summary>
     /// Copies a table whole when a source it does not follow was updated or deleted from, or one it follows deleted from
-    /// (row versions do not show a deleted row), or what was written is not known; else its rows the run may have
+    /// (no column of a row shows it was deleted), or what was written is not known; else its rows the run may have
     /// changed, merged by key. How many rows it copied; null when it copied nothing. Rows inserted into a source it does
     /// not follow change none of its rows (see <see cref="WarehouseSchema.Keyed"/>).
     /// </summary>
@@ -264,8 +238,34 @@ public sealed partial class WarehouseIngest(
         return null;
     }
 
+    /// <summary>
+    /// Copies the open work whole when what was written is not known or a work order was deleted; else the open work
+    /// written since, merged with what the warehouse held (<see cref="WarehouseSchema.MergeOpenWork"/>). How many work
+    /// orders are open.
+    /// </summary>
+    private async Task<long> CopyOpenWorkAsync(
+        DuckDBConnection warehouse, Written? written, SourceScope scope, Func<WarehouseTable, SourceScope?, Task<long>> copy)
+    {
+        var open = WarehouseSchema.OpenWorkOrders;
+        if (written is null || written.Deleted.Contains("work_orders"))
+        {
+            Execute(warehouse, $"DELETE FROM {open.Name}");
+            return await copy(open, Whole(scope));
+        }
+
+        Execute(warehouse, WarehouseSchema.CreateStaged(open));
+        if (written.Tables.Contains("work_orders"))
+        {
+            await copy(WarehouseSchema.Staged(open), null);
+        }
+
+        Execute(warehouse, WarehouseSchema.MergeOpenWork(scope.Run, scope.SnapshotAt));
+        AtStage?.Invoke($"merged {open.Name}");
+        return Scalar<long>(warehouse, $"SELECT count(*) FROM {open.Name}");
+    }
+
     // The scope of a copy of every row of a table that is otherwise copied by its changed rows.
-    private static SourceScope Whole(SourceScope scope) => scope with { Changed = "true", Written = "true" };
+    private static SourceScope Whole(SourceScope scope) => scope with { Written = "true" };
 
     /// <summary>
     /// The ranges of a column's ids among the run's work orders, one for each <see cref="DeriveSlice"/> of them (the ids

@@ -311,17 +311,17 @@ public class GenerateTests
         return await connection.ExecuteScalarAsync<string>(
             """
             SELECT concat_ws(' ',
-                (SELECT md5(string_agg((to_jsonb(w) - 'archived_xid')::text, E'\n' ORDER BY id)) FROM work_orders w),
+                (SELECT md5(string_agg((to_jsonb(w) - 'archived_xid' - 'written_xid')::text, E'\n' ORDER BY id)) FROM work_orders w),
                 (SELECT md5(string_agg(to_jsonb(e)::text, E'\n' ORDER BY id)) FROM work_order_events e),
-                (SELECT md5(string_agg(to_jsonb(a)::text, E'\n' ORDER BY id)) FROM assets a),
-                (SELECT md5(string_agg((to_jsonb(u) - 'password_hash' - 'security_stamp' - 'updated_at')::text, E'\n' ORDER BY id)) FROM users u),
+                (SELECT md5(string_agg((to_jsonb(a) - 'written_xid')::text, E'\n' ORDER BY id)) FROM assets a),
+                (SELECT md5(string_agg((to_jsonb(u) - 'password_hash' - 'security_stamp' - 'updated_at' - 'written_xid')::text, E'\n' ORDER BY id)) FROM users u),
                 (SELECT md5(string_agg(to_jsonb(f)::text, E'\n' ORDER BY work_order_id)) FROM generator.failures f),
-                (SELECT md5(string_agg(to_jsonb(p)::text, E'\n' ORDER BY id)) FROM pm_plans p),
-                (SELECT md5(string_agg(to_jsonb(t)::text, E'\n' ORDER BY id)) FROM pm_triggers t),
+                (SELECT md5(string_agg((to_jsonb(p) - 'written_xid')::text, E'\n' ORDER BY id)) FROM pm_plans p),
+                (SELECT md5(string_agg((to_jsonb(t) - 'written_xid')::text, E'\n' ORDER BY id)) FROM pm_triggers t),
                 (SELECT md5(string_agg(to_jsonb(s)::text, E'\n' ORDER BY plan_id, asset_id)) FROM pm_schedules s),
                 (SELECT md5(string_agg((to_jsonb(o) - 'written_xid')::text, E'\n' ORDER BY id)) FROM pm_occurrences o),
                 (SELECT md5(string_agg((to_jsonb(s) - 'api_key' - 'secret')::text, E'\n' ORDER BY id)) FROM alarm_sources s),
-                (SELECT md5(string_agg(to_jsonb(r)::text, E'\n' ORDER BY id)) FROM alarm_rules r),
+                (SELECT md5(string_agg((to_jsonb(r) - 'written_xid')::text, E'\n' ORDER BY id)) FROM alarm_rules r),
                 (SELECT md5(string_agg((to_jsonb(e) - 'written_xid')::text, E'\n' ORDER BY id)) FROM alarm_episodes e),
                 (SELECT md5(string_agg((to_jsonb(e) - 'written_xid')::text, E'\n' ORDER BY id)) FROM alarm_events e),
                 (SELECT md5(string_agg(to_jsonb(a)::text, E'\n' ORDER BY work_order_id)) FROM alarm_work_orders a))

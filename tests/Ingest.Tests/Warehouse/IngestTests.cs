@@ -221,6 +221,67 @@ public sealed class IngestTests(TestDatabase database) : IClassFixture<TestDatab
     }
 
     [Fact]
+    public async Task a_run_copies_the_open_work_written_since_and_dates_all_of_it_to_its_snapshot()
+    {
+        var org = await TestOrg.CreateAsync(database.DataSource);
+        var create = new CreateWorkOrder(database.DataSource, _clock);
+        async Task<long> OpenAsync(string title)
+        {
+            var outcome = await create.HandleAsync(
+                new CreateWorkOrderRequest(org.TemplateId, title, "open work", 3, null, org.MachineId,
+                    CustomFields: new() { ["fault_code"] = JsonSerializer.SerializeToElement("leak") }),
+                org[Role.Requester], WorkOrderSource.Web, null, CancellationToken.None);
+            return outcome.Value?.Id ?? throw new InvalidOperationException(outcome.Failure!.Message);
+        }
+
+        var (untouched, raised, cancelled) = (await OpenAsync("Untouched"), await OpenAsync("Raised"), await OpenAsync("Cancelled"));
+        var path = NewWarehouse();
+        await IngestAsync(path);
+
+        // A mark on the warehouse's row of work nobody wrote since: a run that copied it again would wipe the mark.
+        using (var warehouse = new DuckDBConnection($"Data Source={path}"))
+        {
+            warehouse.Open();
+            warehouse.Execute($"UPDATE open_work_order SET title = 'as first copied' WHERE work_order_id = {untouched}");
+        }
+
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                "UPDATE work_orders SET priority = 1 WHERE id = @raised; UPDATE work_orders SET status = 'cancelled', closed_at = now() WHERE id = @cancelled",
+                new { raised, cancelled });
+        }
+
+        var added = await OpenAsync("Added");
+        _clock.Advance(TimeSpan.FromHours(2));
+        var stages = new List<string>();
+        var second = await WarehouseFixture.IngestAsync(database.DataSource, path, _clock, stages.Add);
+
+        Assert.Contains("copied stage_open_work_order", stages);
+        Assert.DoesNotContain("copied open_work_order", stages);
+        const string Open = "SELECT work_order_id, number, title, priority, status, assignee_id, created_at, snapshot_at FROM open_work_order ORDER BY work_order_id";
+        var whole = NewWarehouse();
+        await IngestAsync(whole);
+        List<string> OpenRows(string file)
+        {
+            using var warehouse = new DuckDBConnection($"Data Source={file}");
+            warehouse.Open();
+            return WarehouseFixture.Rows(warehouse, Open);
+        }
+
+        var merged = OpenRows(path);
+        var copied = OpenRows(whole);
+        Assert.Equal(copied.Count, second.OpenWorkOrders);
+        Assert.Equal(copied, merged.Select(r => r.Replace("|as first copied|", "|Untouched|", StringComparison.Ordinal)));
+        Assert.Contains(merged, r => r.StartsWith($"{untouched}|", StringComparison.Ordinal) && r.Contains("|as first copied|", StringComparison.Ordinal));
+        Assert.Contains(merged, r => r.StartsWith($"{raised}|", StringComparison.Ordinal) && r.Contains("|Raised|1|", StringComparison.Ordinal));
+        Assert.Contains(merged, r => r.StartsWith($"{added}|", StringComparison.Ordinal));
+        Assert.DoesNotContain(merged, r => r.StartsWith($"{cancelled}|", StringComparison.Ordinal));
+        Assert.All(merged, r => Assert.EndsWith("|2026-04-01 10:00:00.000000", r, StringComparison.Ordinal));
+        WarehouseFixture.AssertSame(database.DataSource, path);
+    }
+
+    [Fact]
     public async Task work_archived_by_a_transaction_that_commits_late_is_taken_by_the_next_run_exactly_once()
     {
         var org = await TestOrg.CreateAsync(database.DataSource);
