@@ -34,6 +34,18 @@ public sealed class AlarmSectionTests : BunitContext
     }
 
     [Fact]
+    public void a_plant_s_many_alarm_rows_are_paged_ten_at_a_time_with_the_most_episodes_first()
+    {
+        var rows = Enumerable.Range(1, 25).Select(i => new AlarmEpisodeRow(i, $"M-{i} Pump", "overheat", 100 - i, 0, 0, 0, 0, 0, 1.0, 0)).ToList();
+
+        var section = Render<AlarmSection>(p => p.Add(s => s.Alarms, new AlarmFigures(new AlarmEpisodeRow(0, "", "", 2200, 0, 0, 0, 0, 0, 1.0, 0), rows, [])));
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (100 - i).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            section.FindAll("[data-testid=alarm-episodes]").Select(e => e.TextContent.Trim()));
+        Assert.NotEmpty(section.FindAll("[data-testid=alarm-grid] .rz-pager"));
+    }
+
+    [Fact]
     public void a_period_without_alarms_says_so()
     {
         var section = Render<AlarmSection>(p => p.Add(s => s.Alarms, new AlarmFigures(new AlarmEpisodeRow(0, "", "", 0, 0, 0, 0, 0, 0, null, 0), [], [])));
