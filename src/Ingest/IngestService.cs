@@ -75,7 +75,7 @@ public sealed partial class IngestService(
             // A failed run rolled back: the warehouse is as it was, and the next run takes what is missing.
             _warehouse ??= WarehouseFile.Open(warehouseOptions.Value.Path);
             _lastResult = await ingest.RunAsync(_warehouse, null, stoppingToken);
-            WarehouseSnapshot.Publish(_warehouse, WarehouseSnapshot.PathFor(warehouseOptions.Value.Path));
+            WarehouseSnapshot.Publish(_warehouse, warehouseOptions.Value.Path);
         }
 
         foreach (var listener in listeners)

@@ -71,7 +71,7 @@ internal static class WarehouseCommands
                     task.StopTask();
                 }
             });
-        WarehouseSnapshot.Publish(warehouse, WarehouseSnapshot.PathFor(path));
+        WarehouseSnapshot.Publish(warehouse, path);
         AnsiConsole.MarkupLine(
             $"run {result!.RunId}: [green]{result.WorkOrders:N0}[/] archived work orders, {result.Events:N0} events, {result.OpenWorkOrders:N0} open, " +
             $"in {result.Duration.TotalSeconds:F1} s ({(result.WorkOrders + result.Events) / Math.Max(result.Duration.TotalSeconds, 0.001):N0} rows/s)");

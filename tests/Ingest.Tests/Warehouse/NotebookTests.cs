@@ -28,7 +28,7 @@ public sealed class NotebookTests(TestDatabase database) : IClassFixture<TestDat
         using var warehouse = WarehouseFile.Open(live);
         await new WarehouseIngest(database.DataSource, TimeProvider.System, NullLogger<WarehouseIngest>.Instance).RunAsync(warehouse, null, CancellationToken.None);
         var snapshot = WarehouseSnapshot.PathFor(live);
-        WarehouseSnapshot.Publish(warehouse, snapshot);
+        WarehouseSnapshot.Publish(warehouse, live);
         var output = Path.Combine(_folder, name);
 
         var (exitCode, log) = await RunAsync(name, "--warehouse", snapshot, "--out", output);
