@@ -24,6 +24,10 @@ public static class DashboardExtensions
         // Serves the package assets (Radzen, blazor.web.js) from a build output in any environment, as ./run.sh runs it
         // (Production, not published); a published app has no static web assets manifest and this does nothing.
         builder.WebHost.UseStaticWebAssets();
+        // From a build output MapStaticAssets would otherwise watch for edited files: it drops the assets' caching headers,
+        // answers a compressed asset with a copy made uncompressed on every request and no 304, so each page load sent the
+        // 818 KB theme stylesheet again. The build's own compressed files, ETags and immutable fingerprints serve instead.
+        builder.Configuration["ReloadStaticAssetsAtRuntime"] ??= "false";
         // Kestrel's own 414 has no body: it lets longer lines through to the input guard, which answers with a problem.
         builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestLineSize = 4 * InputGuard.MaxUrlLength);
         var services = builder.Services;
