@@ -31,9 +31,10 @@ public static class PageTimings
         var rounds = Cli.Whole("--rounds", "loads timed after the first", 5, 1, 100);
         var users = Cli.Whole("--users", "simulated users per dashboard loading the analytics pages at once (1: one user, first load and median)", 1, 1, 200);
         var also = Text("--also-url", "a second dashboard (such as a warehouse reader) loaded at the same time by as many users; empty for none", "");
+        var afterIngest = Cli.Whole("--after-ingest", "rounds in which the admin runs an ingest from the warehouse page and the user then opens each analytics page once (0: none)", 0, 0, 50);
         var command = new Command(Name, "time the analytics pages of a running dashboard until they are interactive and until their figures show")
         {
-            url, user, password, admin, adminPassword, from, to, rounds, users, also,
+            url, user, password, admin, adminPassword, from, to, rounds, users, also, afterIngest,
         };
         command.SetRun((parsed, _) =>
         {
@@ -41,9 +42,11 @@ public static class PageTimings
             // Without a period the pages open as from the menu, on their default period.
             var period = parsed.GetRequiredValue(from) is { Length: > 0 } first && parsed.GetRequiredValue(to) is { Length: > 0 } last ? $"from={first}&to={last}" : "";
             string[] dashboards = [parsed.GetRequiredValue(url), .. parsed.GetRequiredValue(also) is { Length: > 0 } second ? [second] : Array.Empty<string>()];
-            return parsed.GetValue(users) > 1 || dashboards.Length > 1
+            var administrator = (parsed.GetRequiredValue(admin), parsed.GetRequiredValue(adminPassword));
+            return parsed.GetValue(afterIngest) is > 0 and var ingests ? AfterIngestAsync(dashboards[0], reader, administrator, period, ingests)
+                : parsed.GetValue(users) > 1 || dashboards.Length > 1
                 ? UnderLoadAsync(dashboards, reader, period, parsed.GetValue(users), parsed.GetValue(rounds))
-                : RunAsync(dashboards[0], reader, (parsed.GetRequiredValue(admin), parsed.GetRequiredValue(adminPassword)), period, parsed.GetValue(rounds));
+                : RunAsync(dashboards[0], reader, administrator, period, parsed.GetValue(rounds));
         });
         return command;
     }
@@ -115,6 +118,54 @@ public static class PageTimings
             Console.WriteLine($"{dashboard.Key,-26} {"every page",-24} {times.Count,6} {Median(times),10:N0} {Percentile(times, 0.95),8:N0} {timedOut.Count(t => t.Dashboard == dashboard.Key),10}");
         }
 
+        return 0;
+    }
+
+    /// <summary>
+    /// The first load of each analytics page after an ingest, as the first person to open it after each scheduled run
+    /// meets it: the admin presses "Ingest now" on the warehouse page and waits for the run to end (its snapshot and the
+    /// figures it asks for the default views included), then the user opens each page once, <paramref name="rounds"/> times.
+    /// </summary>
+    private static async Task<int> AfterIngestAsync(string url, (string Name, string Password) user, (string Name, string Password) admin, string period, int rounds)
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var chromium = await LaunchAsync(playwright);
+        var reader = await SignInAsync(chromium, url, user);
+        var administrator = await SignInAsync(chromium, url, admin);
+        (string Path, string Ready)[] pages =
+        [
+            ($"/analytics?{period}", "[data-testid=kpi-tiles]"),
+            ($"/analytics/reliability?{period}", "[data-testid=heatmap]"),
+            ($"/analytics/staff?{period}", "[data-testid=technician-grid]"),
+        ];
+
+        var shown = pages.ToDictionary(p => p.Path, _ => new List<double>());
+        Console.WriteLine($"{"round",6} {"ingest (ms)",12} {string.Join(" ", pages.Select(p => $"{p.Path.Split('?')[0],24}"))}   figures shown after the ingest (ms)");
+        for (var round = 1; round <= rounds; round++)
+        {
+            await administrator.GotoAsync("/admin/warehouse");
+            await administrator.Locator("[data-testid=circuit-ready]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+            var button = administrator.GetByTestId("ingest-now");
+            var ingest = Stopwatch.StartNew();
+            await button.ClickAsync();
+            // The page says how the run ended once it has (a fresh page each round shows no earlier result).
+            await administrator.GetByTestId("ingest-result").WaitForAsync(new() { Timeout = 600_000 });
+            var line = $"{round,6} {ingest.Elapsed.TotalMilliseconds,12:N0}";
+            foreach (var (path, ready) in pages)
+            {
+                var clock = Stopwatch.StartNew();
+                await reader.GotoAsync(path);
+                await reader.Locator("[data-testid=circuit-ready]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+                await reader.Locator(ready).WaitForAsync();
+                shown[path].Add(clock.Elapsed.TotalMilliseconds);
+                line += $" {clock.Elapsed.TotalMilliseconds,24:N0}";
+            }
+
+            Console.WriteLine(line);
+        }
+
+        Console.WriteLine($"{"median",6} {"",12} {string.Join(" ", pages.Select(p => $"{Median(shown[p.Path]),24:N0}"))}");
+        Console.WriteLine($"{"max",6} {"",12} {string.Join(" ", pages.Select(p => $"{shown[p.Path].Max(),24:N0}"))}");
         return 0;
     }
 
