@@ -109,7 +109,7 @@ public abstract class AnalyticsPage : CircuitComponent
         FilterErrors = parsed.Failure?.FieldTexts();
         Refused = parsed.Failure?.Kind == FailureKind.Forbidden;
 
-        // The prerendered page shows the filters only; the live circuit reads the figures, once per filter.
+        // The live circuit reads the figures, once per filter (App.razor does not prerender these pages).
         if (Filter is null || !RendererInfo.IsInteractive || Filter == _loaded)
         {
             return;

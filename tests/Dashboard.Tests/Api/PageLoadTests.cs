@@ -1,15 +1,17 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using WorkOrders.Tests;
+using WorkOrders.Ticketing.Access;
 
 namespace WorkOrders.Dashboard.Tests.Api;
 
 /// <summary>
-/// The dashboard's own and the packages' static files as the build made them: the compressed copy the browser accepts,
-/// 304 when the browser already holds the file, and fingerprinted files cached for good, so a page load does not fetch
-/// the theme's stylesheet and scripts again.
+/// What a page load costs the browser beyond the page: the dashboard's own and the packages' static files as the build
+/// made them (the compressed copy the browser accepts, 304 when it already holds the file, fingerprinted files cached
+/// for good), and no prerendered analytics page that the circuit would replace at once.
 /// </summary>
-public sealed partial class StaticAssetTests(ApiHost host) : IClassFixture<ApiHost>
+public sealed partial class PageLoadTests(ApiHost host) : IClassFixture<ApiHost>
 {
     private const string Theme = "/_content/Radzen.Blazor/css/material-base.css";
 
@@ -58,6 +60,32 @@ public sealed partial class StaticAssetTests(ApiHost host) : IClassFixture<ApiHo
         Assert.Equal(TimeSpan.FromDays(365), css.Headers.CacheControl?.MaxAge);
         Assert.Contains("immutable", css.Headers.CacheControl!.Extensions.Select(e => e.Name));
     }
+
+    [Fact]
+    public async Task an_analytics_page_comes_without_a_prerender_and_other_pages_keep_theirs()
+    {
+        var org = await TestOrg.CreateAsync(host.Data);
+        using var browser = host.Anonymous();
+        var token = WebUtility.HtmlDecode(TokenField().Match(await browser.GetStringAsync("/login")).Groups["token"].Value);
+        var signedIn = await browser.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["userName"] = org[Role.Executive].UserName, ["password"] = TestOrg.Password, ["returnUrl"] = "/", ["__RequestVerificationToken"] = token,
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+
+        foreach (var path in new[] { "/analytics", "/analytics/reliability", "/analytics/staff", "/analytics/pm" })
+        {
+            var page = await browser.GetStringAsync(path);
+            Assert.Contains("<!--Blazor:{\"type\":\"server\"", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("prerenderId", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("analytics-filters", page, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("prerenderId", await browser.GetStringAsync("/work-orders"), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*value=\"(?<token>[^\"]+)\"")]
+    private static partial Regex TokenField();
 
     [GeneratedRegex("href=\"(?<href>app\\.[^\"]*css)\"")]
     private static partial Regex AppStylesheet();
