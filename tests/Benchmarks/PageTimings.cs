@@ -256,6 +256,8 @@ public static class PageTimings
         await page.FillAsync("#password", user.Password);
         await page.ClickAsync("button[type=submit]");
         await page.WaitForURLAsync(new Regex("/$"));
+        // The home page is interactive before the user goes on, so a first load does not share the cores with it.
+        await page.Locator("[data-testid=circuit-ready]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         return page;
     }
 
