@@ -77,6 +77,23 @@ public class ApiHost : IAsyncLifetime
 
     public HttpClient Anonymous() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
+    /// <summary>A GET without a user, as a browser fetches a file: the encodings it accepts and the ETag it holds.</summary>
+    public async Task<HttpResponseMessage> GetAsync(string path, string? acceptEncoding = null, EntityTagHeaderValue? ifNoneMatch = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (acceptEncoding is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+        }
+
+        if (ifNoneMatch is not null)
+        {
+            request.Headers.IfNoneMatch.Add(ifNoneMatch);
+        }
+
+        return await Anonymous().SendAsync(request);
+    }
+
     /// <summary>A client that keeps no cookies: it sends only the ones a test puts in its headers.</summary>
     public HttpClient WithoutCookies() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
 
