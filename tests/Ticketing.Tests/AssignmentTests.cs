@@ -303,6 +303,46 @@ public class AssignmentTests(TestDatabase database) : IClassFixture<TestDatabase
     }
 
     [Fact]
+    public async Task a_change_to_someones_skills_or_hours_reaches_the_very_next_create()
+    {
+        // The rosters a create has read are held by the process (Rosters): each of these creates must see the change
+        // committed just before it, not the roster held from the one before.
+        var org = await TestOrg.CreateAsync(Data);
+        var chen = await TechnicianAsync(org, "Chen");
+        var lin = await TechnicianAsync(org, "Lin");
+        await GiveAsync(org, (await NewAsync(org)).Id, chen);
+        await RuleAsync(org, AssignmentStrategy.LeastLoaded);
+        Assert.Equal(lin.UserId, (await NewAsync(org)).AssigneeId);
+        Assert.Equal(chen.UserId, (await NewAsync(org)).AssigneeId);
+
+        await using (var connection = await Data.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE user_skills SET level = 1 WHERE user_id = @UserId", lin);
+        }
+
+        var lacking = await NewAsync(org);
+        Assert.Equal(chen.UserId, lacking.AssigneeId);
+        Assert.Contains("chose Chen", lacking.History[^1].Note, StringComparison.Ordinal);
+
+        // 07:00 UTC on Wednesday is 15:00 in Taipei, before Chen's hours.
+        Assert.True((await Schedules.SaveAsync(chen.UserId, new ScheduleRequest("Asia/Taipei", [new WorkingHours(3, new TimeOnly(22, 0), new TimeOnly(23, 59))], []), org[Role.Admin], CancellationToken.None)).Succeeded);
+        var nobody = await NewAsync(org);
+        Assert.Equal((WorkOrderStatus.New, null), (nobody.Status, nobody.AssigneeId));
+        Assert.Contains("Chen off shift", nobody.History[^1].Note, StringComparison.Ordinal);
+        Assert.Contains("Lin not qualified", nobody.History[^1].Note, StringComparison.Ordinal);
+
+        await using (var connection = await Data.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE user_skills SET level = 3 WHERE user_id = @UserId", lin);
+        }
+
+        Assert.Equal(lin.UserId, (await NewAsync(org)).AssigneeId);
+        Assert.True((await Schedules.SaveAsync(chen.UserId, new ScheduleRequest("UTC", [], []), org[Role.Admin], CancellationToken.None)).Succeeded);
+        var back = await NewAsync(org);
+        Assert.Contains("candidates: Lin 2 open, Chen 3 open; chose Lin", back.History[^1].Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task with_no_qualified_candidate_the_work_waits_in_the_department_queue_and_the_managers_are_told()
     {
         var org = await TestOrg.CreateAsync(Data);

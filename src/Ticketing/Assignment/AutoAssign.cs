@@ -32,8 +32,8 @@ public static class AutoAssign
               AND NOT pg_visible_in_snapshot(r.xid, pg_current_snapshot())
               AND pg_xact_status(r.xid) IS DISTINCT FROM 'aborted'
             GROUP BY r.user_id)
-        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {DepartmentSkills},
-               {OpenCount} + coalesce(p.open_count, 0) AS open_count, {Load} + coalesce(p.load, 0) AS load, {ScheduleColumns},
+        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {RosterStamp},
+               {OpenCount} + coalesce(p.open_count, 0) AS open_count, {Load} + coalesce(p.load, 0) AS load, {AwayColumns},
                (SELECT c.version FROM c) AS cursor_version, (SELECT c.last_user_id FROM c) AS cursor_last_user_id,
                pg_current_xact_id()::text AS xid
         FROM users u
@@ -59,7 +59,7 @@ public static class AutoAssign
     internal const string Load = "coalesce(l.load, 0)";
 
     internal const string People = $"""
-        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {DepartmentSkills}, {OpenCount} AS open_count, {Load} AS load, {ScheduleColumns}
+        SELECT u.id AS user_id, u.display_name AS name, u.active, u.time_zone, {RosterStamp}, {OpenCount} AS open_count, {Load} AS load, {AwayColumns}
         FROM users u
         {LoadJoin}
         {DepartmentJoins}
@@ -69,9 +69,9 @@ public static class AutoAssign
         """;
 
     /// <summary>
-    /// The skills and weekly hours (ro, kept per person in user_rosters by migration 0038) and away periods now (a) of
-    /// the people of department @departmentId, joined to the user aliased u. The away periods are read once for the
-    /// department, not looked up person by person, and come as arrays, null when there are none.
+    /// The roster row (ro, each person's skills and weekly hours, kept in user_rosters by migration 0038) and away
+    /// periods now (a) of the people of department @departmentId, joined to the user aliased u. The away periods are read
+    /// once for the department, not looked up person by person, and come as arrays, null when there are none.
     /// </summary>
     private const string DepartmentJoins = """
         LEFT JOIN user_rosters ro ON ro.user_id = u.id
@@ -82,10 +82,10 @@ public static class AutoAssign
             GROUP BY y.user_id) a ON a.user_id = u.id
         """;
 
-    private const string DepartmentSkills = "coalesce(ro.skills, '') AS skills";
+    /// <summary>The version of the person's roster row, for <see cref="Rosters"/>; null for who has none.</summary>
+    private const string RosterStamp = $"{Rosters.Stamp} AS roster_stamp";
 
-    private const string ScheduleColumns =
-        "ro.hour_weekdays, ro.hour_starts, ro.hour_ends, a.froms AS away_froms, a.tos AS away_tos, a.reasons AS away_reasons";
+    private const string AwayColumns = "a.froms AS away_froms, a.tos AS away_tos, a.reasons AS away_reasons";
 
     // The decision recorded in one round trip, after the work order was written with it: its history event and the
     // notifications (the assignee, or the department's active managers when it waits in the queue).
@@ -306,7 +306,12 @@ public static class AutoAssign
     {
         var rows = (await connection.QueryAsync<PersonRow>(new CommandDefinition(
             sql, parameters, transaction, cancellationToken: cancellationToken))).AsList();
-        var people = rows.Select(r => new Person(r.UserId, r.Name, r.Active, ParseSkills(r.Skills), r.OpenCount, r.Load, r.Schedule())).ToList();
+        var rosters = await Rosters.ReadAsync(connection, transaction, rows.Select(r => (r.UserId, r.RosterStamp)), cancellationToken);
+        var people = rows.Select(r =>
+        {
+            var roster = rosters[r.UserId];
+            return new Person(r.UserId, r.Name, r.Active, roster.Skills, r.OpenCount, r.Load, new WeeklySchedule(r.TimeZone, roster.Hours, r.Away()));
+        }).ToList();
         return rows.Count > 0
             ? new SeenPeople(people, rows[0].CursorVersion, rows[0].CursorLastUserId, rows[0].Xid)
             : new SeenPeople(people, null, null, null);
@@ -345,12 +350,9 @@ public static class AutoAssign
         public string Name { get; init; } = "";
         public bool Active { get; init; }
         public string TimeZone { get; init; } = "UTC";
-        public string Skills { get; init; } = "";
+        public long? RosterStamp { get; init; }
         public int OpenCount { get; init; }
         public int Load { get; init; }
-        public short[]? HourWeekdays { get; init; }
-        public TimeOnly[]? HourStarts { get; init; }
-        public TimeOnly[]? HourEnds { get; init; }
         public DateTime[]? AwayFroms { get; init; }
         public DateTime[]? AwayTos { get; init; }
         public string?[]? AwayReasons { get; init; }
@@ -359,10 +361,8 @@ public static class AutoAssign
         public long? CursorLastUserId { get; init; }
         public string? Xid { get; init; }
 
-        public WeeklySchedule Schedule() => new(
-            TimeZone,
-            HourWeekdays is null ? [] : [.. HourWeekdays.Select((d, i) => new WorkingHours(d, HourStarts![i], HourEnds![i]))],
-            AwayFroms is null ? [] : [.. AwayFroms.Select((f, i) => new AwayPeriod(f, AwayTos![i], AwayReasons![i]))]);
+        public IReadOnlyList<AwayPeriod> Away() =>
+            AwayFroms is null ? [] : [.. AwayFroms.Select((f, i) => new AwayPeriod(f, AwayTos![i], AwayReasons![i]))];
     }
 
     /// <summary>What taking a turn gave: whether it was taken, and else the cursor as the attempt saw it.</summary>
