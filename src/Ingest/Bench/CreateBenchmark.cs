@@ -25,14 +25,19 @@ internal static class CreateBenchmark
         var clients = Cli.Whole("--clients", "the highest client count: creates run at 1, 2, 4 ... up to it; pgbench runs at it", 8, 1, 256);
         var seconds = Cli.Whole("--seconds", "how long each client count creates, and each pgbench run lasts", 10, 1, 3_600);
         var keep = new Option<bool>("--keep") { Description = "leave the throwaway database for a look afterwards" };
+        var withoutSla = new Option<bool>("--without-sla")
+        {
+            Description = "no SLA policy, so creates start no clock (as this benchmark measured before 2026-12-06)",
+        };
         var command = new Command(
             "bench-creates",
             "measure creates/s and p95 create->assigned with auto-assignment at 1, 2, 4, 8 clients, beside pgbench's TPC-B-like and raw INSERT rates, in a throwaway database")
         {
-            technicians, open, clients, seconds, keep,
+            technicians, open, clients, seconds, keep, withoutSla,
         };
         command.SetRun((parsed, cancellationToken) => RunAsync(
-            parsed.GetValue(technicians), parsed.GetValue(open), parsed.GetValue(clients), parsed.GetValue(seconds), parsed.GetValue(keep), cancellationToken));
+            parsed.GetValue(technicians), parsed.GetValue(open), parsed.GetValue(clients), parsed.GetValue(seconds), parsed.GetValue(keep),
+            !parsed.GetValue(withoutSla), cancellationToken));
         return command;
     }
 
@@ -49,12 +54,28 @@ internal static class CreateBenchmark
             : $"CPU per create: clients {ClientCpu.TotalMilliseconds / Creates:F1} ms";
     }
 
-    private static async Task<int> RunAsync(int technicians, int open, int maxClients, int seconds, bool keep, CancellationToken cancellationToken)
+    // As a site runs: a policy for the priority of the benchmark's work, counted in office hours (Monday to Friday,
+    // 08:00-17:00) less a year of public holidays, so every create starts its SLA clock in a real calendar.
+    private const string SlaSetup = """
+        INSERT INTO sla_policies (name, priority, response_minutes, resolution_minutes) VALUES ('Benchmark P2', 2, 240, 1440);
+        INSERT INTO calendar_hours (calendar_id, weekday, start_minute, end_minute)
+        SELECT c.id, d, 480, 1020 FROM business_calendars c CROSS JOIN generate_series(1, 5) d WHERE c.is_default;
+        INSERT INTO calendar_holidays (calendar_id, day, name)
+        SELECT c.id, date_trunc('year', now())::date + 25 * n, 'Holiday ' || n FROM business_calendars c CROSS JOIN generate_series(0, 13) n WHERE c.is_default;
+        """;
+
+    private static async Task<int> RunAsync(int technicians, int open, int maxClients, int seconds, bool keep, bool sla, CancellationToken cancellationToken)
     {
         var loadBefore = LoadAverage();
         await using var database = await BenchDatabase.CreateAsync("bench_creates", Math.Max(20, maxClients * 2), keep, cancellationToken);
         var data = database.Data;
         await AssignmentBenchmark.SetUpAsync(data, technicians, open, cancellationToken);
+        if (sla)
+        {
+            await using var connection = await data.OpenConnectionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(SlaSetup, cancellationToken: cancellationToken));
+        }
+
         var (template, asset, requester) = await AssignmentBenchmark.FixturesAsync(data, cancellationToken);
         var create = new CreateWorkOrder(data, TimeProvider.System);
         var request = new CreateWorkOrderRequest(template, "Pump leaks", "Made by the benchmark.", 2, null, asset,
@@ -124,7 +145,9 @@ internal static class CreateBenchmark
         var one = levels[0].PerSecond;
         var top = levels[^1];
         var table = new Table().AddColumns("measure", "value");
-        table.AddRow("technicians / open work orders at start", $"{technicians:N0} / {open:N0}; {seconds} s per client count; {Environment.ProcessorCount} cores");
+        table.AddRow(
+            "technicians / open work orders at start",
+            $"{technicians:N0} / {open:N0}; {seconds} s per client count; {Environment.ProcessorCount} cores; {(sla ? "SLA clock started in office hours" : "no SLA policy")}");
         foreach (var level in levels)
         {
             table.AddRow(
