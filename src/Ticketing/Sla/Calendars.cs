@@ -201,17 +201,18 @@ internal static class CalendarStore
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(Read, new { id }, transaction, cancellationToken: cancellationToken));
         var zone = await results.ReadSingleOrDefaultAsync<string>();
         var hours = (await results.ReadAsync<(short Weekday, short Start, short End)>()).ToList();
-        var holidays = (await results.ReadAsync<DateTime>()).Select(DateOnly.FromDateTime).ToList();
-        if (zone is null)
-        {
-            return BusinessCalendar.AroundTheClock;
-        }
-
-        return new BusinessCalendar(
-            TimeZoneInfo.FindSystemTimeZoneById(zone),
-            hours.GroupBy(h => (DayOfWeek)h.Weekday).ToDictionary(g => g.Key, IReadOnlyList<WorkingSpan> (g) => [.. g.Select(h => new WorkingSpan(h.Start, h.End))]),
-            holidays);
+        var holidays = (await results.ReadAsync<DateTime>()).ToList();
+        return Of(zone, hours, holidays);
     }
+
+    /// <summary>A calendar from its time zone (around the clock in UTC when null), working spans and holidays.</summary>
+    public static BusinessCalendar Of(string? zone, IEnumerable<(short Weekday, short Start, short End)> hours, IEnumerable<DateTime> holidays) =>
+        zone is null
+            ? BusinessCalendar.AroundTheClock
+            : new BusinessCalendar(
+                TimeZoneInfo.FindSystemTimeZoneById(zone),
+                hours.GroupBy(h => (DayOfWeek)h.Weekday).ToDictionary(g => g.Key, IReadOnlyList<WorkingSpan> (g) => [.. g.Select(h => new WorkingSpan(h.Start, h.End))]),
+                [.. holidays.Select(DateOnly.FromDateTime)]);
 }
 
 /// <summary>Business calendars: read and written by administrators.</summary>

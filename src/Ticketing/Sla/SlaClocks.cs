@@ -21,21 +21,41 @@ public static class SlaClocks
         LIMIT 1
         """;
 
-    private const string FindCalendar = """
+    /// <summary>
+    /// The calendar a new work order's clock counts in, when a policy applies to it (as <see cref="FindPolicy"/> finds
+    /// one): that of the site of @assetId (the top of its tree), else the default; with its time zone, working spans and
+    /// holidays as arrays, for <see cref="CalendarStore.Of"/>. No row without a policy; a null id without any calendar.
+    /// </summary>
+    internal const string FindCalendar = """
         WITH RECURSIVE up AS (
             SELECT id, parent_id FROM assets WHERE id = @assetId
-            UNION ALL SELECT a.id, a.parent_id FROM assets a JOIN up ON a.id = up.parent_id)
-        SELECT COALESCE(
-            (SELECT sc.calendar_id FROM up JOIN site_calendars sc ON sc.site_asset_id = up.id WHERE up.parent_id IS NULL),
-            (SELECT id FROM business_calendars WHERE is_default))
+            UNION ALL SELECT a.id, a.parent_id FROM assets a JOIN up ON a.id = up.parent_id),
+        found AS (
+            SELECT COALESCE(
+                (SELECT sc.calendar_id FROM up JOIN site_calendars sc ON sc.site_asset_id = up.id WHERE up.parent_id IS NULL),
+                (SELECT id FROM business_calendars WHERE is_default)) AS id)
+        SELECT c.id, c.time_zone,
+               ARRAY(SELECT h.weekday FROM calendar_hours h WHERE h.calendar_id = c.id ORDER BY h.weekday, h.start_minute) AS hour_weekdays,
+               ARRAY(SELECT h.start_minute FROM calendar_hours h WHERE h.calendar_id = c.id ORDER BY h.weekday, h.start_minute) AS hour_starts,
+               ARRAY(SELECT h.end_minute FROM calendar_hours h WHERE h.calendar_id = c.id ORDER BY h.weekday, h.start_minute) AS hour_ends,
+               ARRAY(SELECT d.day::timestamp FROM calendar_holidays d WHERE d.calendar_id = c.id ORDER BY d.day) AS holidays
+        FROM found LEFT JOIN business_calendars c ON c.id = found.id
+        WHERE EXISTS (
+            SELECT FROM sla_policies
+            WHERE priority = coalesce(@priority::integer, (SELECT default_priority FROM templates WHERE id = @templateId))
+              AND (template_id = @templateId OR template_id IS NULL))
         """;
 
-    private const string InsertClock = """
+    /// <summary>
+    /// The clock of the work order w written in the same statement, when <see cref="Start"/> gave one (@policyId not
+    /// null). The work order's own due times are written with its row, from the same parameters.
+    /// </summary>
+    internal const string StartClock = """
         INSERT INTO sla_clocks (work_order_id, policy_id, calendar_id, started_at, response_minutes, resolution_minutes, warning_percent,
             response_warn_at, response_due_at, resolution_warn_at, resolution_due_at, next_alert_at)
-        VALUES (@workOrderId, @policyId, @calendarId, @now, @responseMinutes, @resolutionMinutes, @warningPercent,
-            @ResponseWarnAt, @ResponseDueAt, @ResolutionWarnAt, @ResolutionDueAt, @ResponseWarnAt);
-        UPDATE work_orders SET response_due_at = @ResponseDueAt, resolution_due_at = @ResolutionDueAt WHERE id = @workOrderId;
+        SELECT w.id, @policyId, @calendarId, @now, @responseMinutes, @resolutionMinutes, @warningPercent,
+            @responseWarnAt, @responseDueAt, @resolutionWarnAt, @resolutionDueAt, @responseWarnAt
+        FROM w WHERE @policyId::bigint IS NOT NULL
         """;
 
     private const string LoadClock = """
@@ -63,61 +83,47 @@ public static class SlaClocks
     private const string SetNextAlert = "UPDATE sla_clocks SET next_alert_at = @next WHERE work_order_id = @workOrderId";
 
     /// <summary>
-    /// Starts the clock of a new work order when a policy applies: the template's policy for its priority, else the priority's.
-    /// Time counts in the calendar of the asset's site, else the default calendar.
+    /// The clock of a new work order when a policy applies (the template's policy for its priority, else the
+    /// priority's), counted in the calendar <see cref="FindCalendar"/> read; null without a policy. Its values are the
+    /// parameters of <see cref="StartClock"/> and of the work order's due times.
     /// </summary>
-    public static async Task StartAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
-        long workOrderId,
-        long templateId,
-        int priority,
-        long? assetId,
-        DateTime now,
-        CancellationToken cancellationToken)
-    {
-        var policy = await connection.QuerySingleOrDefaultAsync<PolicyRow>(new CommandDefinition(
-            FindPolicy, new { priority, templateId }, transaction, cancellationToken: cancellationToken));
-        await StartAsync(connection, transaction, workOrderId, policy, assetId, now, cancellationToken);
-    }
-
-    /// <summary>As the other overload, with the policy already found (<see cref="FindPolicy"/>); no policy, no clock.</summary>
-    internal static async Task StartAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
-        long workOrderId,
-        PolicyRow? policy,
-        long? assetId,
-        DateTime now,
-        CancellationToken cancellationToken)
+    internal static ClockStart? Start(PolicyRow? policy, CalendarRow? calendar, DateTime now)
     {
         if (policy is null)
         {
-            return;
+            return null;
         }
 
-        var calendarId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            FindCalendar, new { assetId }, transaction, cancellationToken: cancellationToken));
-        var calendar = await CalendarStore.LoadAsync(connection, transaction, calendarId, cancellationToken);
-        var instants = SlaRules.Start(calendar, now, policy.ResponseMinutes, policy.ResolutionMinutes, policy.WarningPercent);
-        await connection.ExecuteAsync(new CommandDefinition(
-            InsertClock,
-            new
-            {
-                workOrderId,
-                policyId = policy.Id,
-                calendarId,
-                now,
-                policy.ResponseMinutes,
-                policy.ResolutionMinutes,
-                policy.WarningPercent,
-                instants.ResponseWarnAt,
-                instants.ResponseDueAt,
-                instants.ResolutionWarnAt,
-                instants.ResolutionDueAt,
-            },
-            transaction,
-            cancellationToken: cancellationToken));
+        var instants = SlaRules.Start(calendar?.ToCalendar() ?? BusinessCalendar.AroundTheClock, now, policy.ResponseMinutes, policy.ResolutionMinutes, policy.WarningPercent);
+        return new ClockStart(
+            policy.Id, calendar?.Id, policy.ResponseMinutes, policy.ResolutionMinutes, policy.WarningPercent,
+            instants.ResponseWarnAt, instants.ResponseDueAt, instants.ResolutionWarnAt, instants.ResolutionDueAt);
+    }
+
+    /// <summary>A clock about to start, by the names of <see cref="StartClock"/>'s parameters.</summary>
+    internal sealed record ClockStart(
+        long PolicyId,
+        long? CalendarId,
+        int ResponseMinutes,
+        int ResolutionMinutes,
+        short WarningPercent,
+        DateTime ResponseWarnAt,
+        DateTime ResponseDueAt,
+        DateTime ResolutionWarnAt,
+        DateTime ResolutionDueAt);
+
+    /// <summary>A calendar as <see cref="FindCalendar"/> reads it.</summary>
+    internal sealed class CalendarRow
+    {
+        public long? Id { get; init; }
+        public string? TimeZone { get; init; }
+        public short[] HourWeekdays { get; init; } = [];
+        public short[] HourStarts { get; init; } = [];
+        public short[] HourEnds { get; init; } = [];
+        public DateTime[] Holidays { get; init; } = [];
+
+        public BusinessCalendar ToCalendar() =>
+            CalendarStore.Of(TimeZone, HourWeekdays.Select((d, i) => (d, HourStarts[i], HourEnds[i])), Holidays);
     }
 
     /// <summary>

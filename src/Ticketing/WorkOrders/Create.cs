@@ -41,7 +41,8 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
     private static readonly DateTime LatestDue = new(2099, 12, 31, 23, 59, 59, DateTimeKind.Utc);
 
     // What a create reads before it writes, in one round trip: the template, the asset the work is on (with its type and
-    // lineage, which assignment rules match on), the assignment rules in use and the SLA policy of the priority. From its
+    // lineage, which assignment rules match on), the assignment rules in use, and the SLA policy of the priority with the
+    // calendar its clock counts in. From its
     // first statement on, the transaction may run the plans PostgreSQL keeps for its prepared statements (see
     // PostgresConnections): every statement of a create looks rows up by key, so a plan made once serves every create.
     // Three of them (template, asset, SLA policy) were planned afresh on every create before: 0.43 ms of PostgreSQL's time.
@@ -57,20 +58,26 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         FROM assets a WHERE a.id = @assetId;
         {AssignmentRules.SelectRules} WHERE r.active ORDER BY r.position, r.id;
         {SlaClocks.FindPolicy};
+        {SlaClocks.FindCalendar};
         """;
 
     // The work order with its created event, in one statement. The number is drawn inside the INSERT, after the
     // statement has taken ROW EXCLUSIVE on work_orders: a bulk writer taking a block of numbers under a stronger lock is
     // never interleaved (WorkOrderNumbers). nextval holds no lock until the commit, so creates do not wait for each other
     // here. The event's payload gets the number drawn. The row is written already assigned as decided (its history
-    // still reads created, then assigned), so it is written once instead of again by the assignment.
+    // still reads created, then assigned) and with its SLA due times, and its SLA clock in the same statement, so it is
+    // written once instead of again by the assignment and the clock (each rewrite added an entry to every index).
     private const string Insert = $"""
         WITH w AS (
             INSERT INTO work_orders (number, template_id, work_type, title, description, priority, status, requester_id, contact,
-                asset_id, department_id, assignee_id, assignment_rule_id, reference, due_at, created_at, custom_fields, source, updated_at)
+                asset_id, department_id, assignee_id, assignment_rule_id, reference, due_at, created_at, custom_fields, source, updated_at,
+                response_due_at, resolution_due_at)
             VALUES ({WorkOrderNumbers.Next}, @templateId, @workType, @title, @description, @priority, @status, @requesterId, @contact,
-                @assetId, @departmentId, @assigneeId, @ruleId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now)
+                @assetId, @departmentId, @assigneeId, @ruleId, @reference, @dueAt, @now, @customFields::jsonb, @source, @now,
+                @responseDueAt, @resolutionDueAt)
             RETURNING id, number),
+        clock AS (
+            {SlaClocks.StartClock}),
         created AS (
             INSERT INTO work_order_events (work_order_id, occurred_at, actor_id, kind, from_status, to_status, note, payload)
             SELECT w.id, @now, @requesterId, @kind, NULL, @toStatus, @note, @payload::jsonb || jsonb_build_object('number', w.number)
@@ -151,6 +158,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
         BeforeAsset? workedOn;
         List<AssignmentRule> rules;
         SlaClocks.PolicyRow? policy;
+        SlaClocks.CalendarRow? calendar;
         await using (var read = await connection.QueryMultipleAsync(new CommandDefinition(
             ReadBefore, new { templateId = request.TemplateId, assetId = request.AssetId, priority = request.Priority }, transaction, cancellationToken: cancellationToken)))
         {
@@ -158,6 +166,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             workedOn = await read.ReadSingleOrDefaultAsync<BeforeAsset>();
             rules = [.. (await read.ReadAsync<AssignmentRules.RuleRow>()).Select(r => r.ToRule())];
             policy = await read.ReadSingleOrDefaultAsync<SlaClocks.PolicyRow>();
+            calendar = await read.ReadSingleOrDefaultAsync<SlaClocks.CalendarRow>();
         }
 
         var errors = new FieldErrors();
@@ -197,6 +206,7 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
             rules,
             now,
             cancellationToken);
+        var slaClock = SlaClocks.Start(policy, calendar, now);
         var (id, number) = await connection.QuerySingleAsync<(long, string)>(new CommandDefinition(
             Insert,
             new
@@ -223,10 +233,18 @@ public sealed class CreateWorkOrder(NpgsqlDataSource dataSource, TimeProvider cl
                 toStatus = WireNames.Of(WorkOrderStatus.New),
                 note = decommissionedReason,
                 payload = JsonSerializer.Serialize(payload, TemplateSchema.Json),
+                policyId = slaClock?.PolicyId,
+                calendarId = slaClock?.CalendarId,
+                responseMinutes = slaClock?.ResponseMinutes,
+                resolutionMinutes = slaClock?.ResolutionMinutes,
+                warningPercent = slaClock?.WarningPercent,
+                responseWarnAt = slaClock?.ResponseWarnAt,
+                responseDueAt = slaClock?.ResponseDueAt,
+                resolutionWarnAt = slaClock?.ResolutionWarnAt,
+                resolutionDueAt = slaClock?.ResolutionDueAt,
             },
             transaction,
             cancellationToken: cancellationToken));
-        await SlaClocks.StartAsync(connection, transaction, id, policy, request.AssetId, now, cancellationToken);
         await AutoAssign.RecordAsync(connection, transaction, id, number, title, placement, now, cancellationToken);
         if (idempotencyKey is not null)
         {
