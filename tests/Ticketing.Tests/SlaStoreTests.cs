@@ -90,7 +90,7 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
     public async Task creating_starts_the_clock_in_the_calendar_of_the_assets_site()
     {
         var org = await TestOrg.CreateAsync(Data);
-        await TaipeiCalendarAsync(Data, org);
+        var calendar = await TaipeiCalendarAsync(Data, org);
         await PolicyAsync(Data, org, 2, response: 60, resolution: 480);
 
         var id = await NewWorkOrderAsync(org, 2);
@@ -99,6 +99,16 @@ public class SlaStoreTests(TestDatabase database) : IClassFixture<TestDatabase>
         var detail = await DetailAsync(id, org);
         Assert.Equal(Utc(5, 6, 8), detail.ResponseDueAt);
         Assert.Equal(Utc(5, 7, 6), detail.ResolutionDueAt);
+
+        // Thu 8 October 15:00 Taipei: resolution 8 h -> Thu 15-17, not Friday (National Day), Mon 08-14: 14:00 Mon 12 (06:00 UTC).
+        _clock.SetUtcNow(new DateTimeOffset(Utc(10, 8, 7)));
+        var beforeHoliday = await DetailAsync(await NewWorkOrderAsync(org, 2), org);
+        Assert.Equal(Utc(10, 8, 8), beforeHoliday.ResponseDueAt);
+        Assert.Equal(Utc(10, 12, 6), beforeHoliday.ResolutionDueAt);
+        await using var connection = await Data.OpenConnectionAsync();
+        var clock = await connection.QuerySingleAsync<(long? CalendarId, DateTime ResolutionDueAt)>(
+            "SELECT calendar_id, resolution_due_at FROM sla_clocks WHERE work_order_id = @Id", beforeHoliday);
+        Assert.Equal((calendar.Id, Utc(10, 12, 6)), (clock.CalendarId, clock.ResolutionDueAt));
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public static class SlaClocks
     /// one): that of the site of @assetId (the top of its tree), else the default; with its time zone, working spans and
     /// holidays as arrays, for <see cref="CalendarStore.Of"/>. No row without a policy; a null id without any calendar.
     /// </summary>
-    internal const string FindCalendar = """
+    internal const string FindCalendar = $"""
         WITH RECURSIVE up AS (
             SELECT id, parent_id FROM assets WHERE id = @assetId
             UNION ALL SELECT a.id, a.parent_id FROM assets a JOIN up ON a.id = up.parent_id),
@@ -40,10 +40,7 @@ public static class SlaClocks
                ARRAY(SELECT h.end_minute FROM calendar_hours h WHERE h.calendar_id = c.id ORDER BY h.weekday, h.start_minute) AS hour_ends,
                ARRAY(SELECT d.day::timestamp FROM calendar_holidays d WHERE d.calendar_id = c.id ORDER BY d.day) AS holidays
         FROM found LEFT JOIN business_calendars c ON c.id = found.id
-        WHERE EXISTS (
-            SELECT FROM sla_policies
-            WHERE priority = coalesce(@priority::integer, (SELECT default_priority FROM templates WHERE id = @templateId))
-              AND (template_id = @templateId OR template_id IS NULL))
+        WHERE EXISTS ({FindPolicy})
         """;
 
     /// <summary>
