@@ -49,25 +49,8 @@ internal static class IngestBenchmark
 
         var (rawRows, rawSeconds) = await RawCopyAsync(data, cancellationToken);
 
-        var ingest = new WarehouseIngest(data, TimeProvider.System, NullLogger<WarehouseIngest>.Instance, WarehouseCommands.BusinessHours());
         using var warehouse = WarehouseFile.Open(path);
-        var stages = new List<(string Table, long Rows, TimeSpan At)>();
-        var clock = Stopwatch.StartNew();
-        var full = await ingest.RunAsync(
-            warehouse,
-            new InlineProgress<IngestProgress>(p =>
-            {
-                if (stages.Count > 0 && stages[^1].Table == p.Table)
-                {
-                    stages[^1] = (p.Table, p.Rows, clock.Elapsed);
-                }
-                else
-                {
-                    stages.Add((p.Table, p.Rows, clock.Elapsed));
-                }
-            }),
-            cancellationToken);
-
+        var (full, stages) = await TimedRunAsync(data, warehouse, cancellationToken);
         var ingestRows = full.WorkOrders + full.Events;
 
         var table = new Table().AddColumns("measure", "value");
@@ -75,14 +58,7 @@ internal static class IngestBenchmark
         table.AddRow("raw COPY OUT (same queries, discarded)", $"{rawSeconds:F2} s, {rawRows / rawSeconds:N0} rows/s");
         table.AddRow("full ingest (incl. dimensions, intervals, snapshot)", $"{full.Duration.TotalSeconds:F2} s, {ingestRows / full.Duration.TotalSeconds:N0} rows/s");
         table.AddRow("ingest rate / raw rate", $"{ingestRows / full.Duration.TotalSeconds / (rawRows / rawSeconds):P0}");
-        var previous = TimeSpan.Zero;
-        foreach (var (name, rows, at) in stages)
-        {
-            table.AddRow($"  {name} (until its last batch)", $"{rows:N0} rows, {(at - previous).TotalSeconds:F2} s");
-            previous = at;
-        }
-
-        table.AddRow("  derived intervals, dates, commit", $"{(full.Duration - previous).TotalSeconds:F2} s");
+        AddStages(table, "full ingest by stage", full, stages);
         await AfterAsync(data, warehouse, more, table, cancellationToken);
         AnsiConsole.Write(table);
         return 0;

@@ -167,12 +167,12 @@ public sealed partial class WarehouseIngest(
                 {
                     Derive(WarehouseSchema.StatusIntervals, WarehouseSchema.DeriveIntervals(runId, _hours, slice));
                     Derive(WarehouseSchema.History, WarehouseSchema.DeriveHistory(runId, slice));
-                    Execute(warehouse, WarehouseSchema.DeriveSums(runId, slice));
+                    Derive(WarehouseSchema.WorkOrderDays, WarehouseSchema.DeriveSums(runId, slice));
                 }
 
                 foreach (var assets in Slices(warehouse, runId, "asset_id", workOrders))
                 {
-                    Execute(warehouse, WarehouseSchema.DeriveRepeats(runId, assets));
+                    Derive(WarehouseSchema.RepeatDays, WarehouseSchema.DeriveRepeats(runId, assets));
                 }
 
                 AtStage?.Invoke("derived rollups");
