@@ -97,6 +97,35 @@ public sealed class WarehouseSchemaTests : IDisposable
         Assert.Contains("'2026-04-01 08:00:00.000000+00'::timestamptz", WarehouseSchema.OpenWorkOrders.SourceQuery(new SourceScope(1, "", new DateTime(2026, 4, 1, 8, 0, 0, DateTimeKind.Utc))), StringComparison.Ordinal);
     }
 
+    // Each span is one work order in progress from the first moment (UTC) to the second: Berlin put its clocks forward on
+    // Sunday 29 March 2026 at 01:00 UTC, so Friday 16:00-17:00 and Monday 08:00-09:00 are working time (an end read on
+    // the winter clock would give Monday 08:00, one hour less); Tehran did at 20:30 UTC on Sunday 21 March 2021, inside
+    // a UTC hour, from Sunday 23:59:59 to Monday 01:00 local, so a working day of all 24 hours counts Monday's first 70
+    // minutes (the hour's offset at 20:00 would read 20:40 as Monday 00:10, ten minutes), and 20:29:59 is still Sunday.
+    [Theory]
+    [InlineData("Europe/Berlin", 8, 17, "2026-03-27 15:00:00", "2026-03-30 07:00:00", 7200)]
+    [InlineData("Europe/Berlin", 8, 17, "2026-03-30 06:00:00", "2026-03-30 07:30:00", 5400)]
+    [InlineData("Asia/Tehran", 0, 24, "2021-03-21 20:20:00", "2021-03-21 20:40:00", 4200)]
+    [InlineData("Asia/Tehran", 0, 24, "2021-03-21 20:20:00", "2021-03-21 20:29:59", 0)]
+    [InlineData("Asia/Tehran", 0, 24, "2021-03-21 20:30:00", "2021-03-22 20:30:00", 86400)]
+    [InlineData("UTC", 8, 17, "2026-03-27 16:00:00", "2026-03-30 09:00:00", 7200)]
+    public void business_time_of_a_span_is_read_on_the_local_clock_of_its_moments_across_a_change_of_offset(
+        string zone, int startHour, int endHour, string from, string to, long businessSeconds)
+    {
+        using var warehouse = WarehouseFile.Open(_path);
+        Execute(warehouse, $"""
+            INSERT INTO fact_event VALUES
+                (1, 7, TIMESTAMP '{from}', NULL, 'start', 'assigned', 'in_progress', NULL, 1),
+                (2, 7, TIMESTAMP '{to}', NULL, 'resolve', 'in_progress', 'resolved', NULL, 1);
+            """);
+
+        Execute(warehouse, WarehouseSchema.DeriveIntervals(1, new BusinessHours(TimeSpan.FromHours(startHour), TimeSpan.FromHours(endHour), zone)));
+
+        Assert.Equal(
+            [("in_progress", businessSeconds)],
+            Rows(warehouse, "SELECT status, business_seconds FROM fact_status_interval", r => (r.GetString(0), r.GetInt64(1))));
+    }
+
     private static List<T> Rows<T>(DuckDBConnection warehouse, string sql, Func<System.Data.Common.DbDataReader, T> read)
     {
         using var command = warehouse.CreateCommand();

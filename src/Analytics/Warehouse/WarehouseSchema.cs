@@ -464,23 +464,43 @@ public static class WarehouseSchema
     /// Derives <c>fact_status_interval</c> for the work orders of ingest run <paramref name="run"/> from their events:
     /// the spans between status changes, in wall-clock and business seconds. On hold and awaiting feedback stop the
     /// SLA clock, so they are marked paused. With <paramref name="slice"/>, only the work orders whose ids it holds.
+    /// Business time is read on the local clock of the business hours' zone. Converting each moment through the time
+    /// zone was 60 % of the statement (two conversions per span, millions of spans), so the zone's offset is converted
+    /// once per UTC hour the spans touch and joined; in an hour in which the offset changes (twice a year where clocks
+    /// are put forward and back), each moment is converted itself.
     /// </summary>
-    public static string DeriveIntervals(long run, BusinessHours hours, IdRange? slice = null) => string.Create(CultureInfo.InvariantCulture, $"""
-        INSERT INTO fact_status_interval BY NAME
-        SELECT work_order_id, to_status AS status, occurred_at AS started_at, ended_at, date_diff('second', occurred_at, ended_at) AS seconds,
-               business_clock((ended_at AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}', {(long)hours.Start.TotalSeconds}, {(long)hours.End.TotalSeconds})
-                   - business_clock((occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}', {(long)hours.Start.TotalSeconds}, {(long)hours.End.TotalSeconds})
-                   AS business_seconds,
-               to_status IN ('on_hold', 'awaiting_feedback') AS paused, assignee AS assignee_id
-        FROM (
-            SELECT work_order_id, to_status, occurred_at,
-                   lead(occurred_at) OVER (PARTITION BY work_order_id ORDER BY event_id) AS ended_at,
-                   last_value(assignee_id IGNORE NULLS) OVER (PARTITION BY work_order_id ORDER BY event_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS assignee
-            FROM fact_event
-            WHERE ingest_run_id = {run} AND to_status IS NOT NULL AND {In(slice, "work_order_id")})
-        WHERE ended_at IS NOT NULL
-        """);
+    public static string DeriveIntervals(long run, BusinessHours hours, IdRange? slice = null)
+    {
+        var events = string.Create(CultureInfo.InvariantCulture, $"fact_event WHERE ingest_run_id = {run} AND to_status IS NOT NULL AND {In(slice, "work_order_id")}");
+        var (start, end) = ((long)hours.Start.TotalSeconds, (long)hours.End.TotalSeconds);
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            CREATE OR REPLACE TEMP TABLE zone_hour AS
+            SELECT h AS hour_utc, {Offset(hours, "h")} AS offset_seconds, {Offset(hours, "h")} = {Offset(hours, "(h + INTERVAL 1 HOUR - INTERVAL 1 MICROSECOND)")} AS uniform
+            FROM range((SELECT date_trunc('hour', min(occurred_at)) FROM {events}), (SELECT max(occurred_at) FROM {events}) + INTERVAL 1 HOUR, INTERVAL 1 HOUR) r(h);
+            INSERT INTO fact_status_interval BY NAME
+            SELECT i.work_order_id, i.to_status AS status, i.occurred_at AS started_at, i.ended_at, date_diff('second', i.occurred_at, i.ended_at) AS seconds,
+                   business_clock({Local(hours, "i.ended_at", "e")}, {start}, {end}) - business_clock({Local(hours, "i.occurred_at", "o")}, {start}, {end}) AS business_seconds,
+                   i.to_status IN ('on_hold', 'awaiting_feedback') AS paused, i.assignee AS assignee_id
+            FROM (
+                SELECT work_order_id, to_status, occurred_at,
+                       lead(occurred_at) OVER (PARTITION BY work_order_id ORDER BY event_id) AS ended_at,
+                       last_value(assignee_id IGNORE NULLS) OVER (PARTITION BY work_order_id ORDER BY event_id
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS assignee
+                FROM {events}) i
+            JOIN zone_hour o ON o.hour_utc = date_trunc('hour', i.occurred_at)
+            JOIN zone_hour e ON e.hour_utc = date_trunc('hour', i.ended_at)
+            WHERE i.ended_at IS NOT NULL;
+            DROP TABLE zone_hour;
+            """);
+    }
+
+    // The local time of the UTC moment t in the business hours' zone, from the offset of its hour z when that holds for
+    // the whole hour.
+    private static string Local(BusinessHours hours, string t, string z) =>
+        $"CASE WHEN {z}.uniform THEN {t} + to_seconds({z}.offset_seconds) ELSE ({t} AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}' END";
+
+    // The seconds the business hours' zone is ahead of UTC at the UTC moment t.
+    private static string Offset(BusinessHours hours, string t) => $"date_diff('second', {t}, ({t} AT TIME ZONE 'UTC') AT TIME ZONE '{Zone(hours)}')";
 
     /// <summary>
     /// Derives <c>fact_work_order_history</c> for the work orders of ingest run <paramref name="run"/>, from their events
@@ -532,25 +552,27 @@ public static class WarehouseSchema
     private static string In(IdRange? range, string column) =>
         range is { } r ? string.Create(CultureInfo.InvariantCulture, $"{column} BETWEEN {r.First} AND {r.Last}") : "TRUE";
 
-    // The sums of the archived work orders w that meet the condition.
-    private static string Sums(string scope) => $"""
+    // The sums of the archived work orders w that meet the condition. Each work order gives one row per measure, from a
+    // list unnested in place: a LATERAL union of the seven took 3.5x as long, carrying every column of the work order
+    // through it.
+    private static string Sums(string scope) => $$"""
         INSERT INTO rollup_work_order_day BY NAME
-        SELECT measure, day, department_id, work_type, priority, source, category, status,
-               count(*) AS n, count(*) FILTER (WHERE met) AS met, coalesce(sum(seconds), 0)::BIGINT AS seconds
+        SELECT m.measure, m.day, department_id, work_type, priority, source, category, status,
+               count(*) AS n, count(*) FILTER (WHERE m.met) AS met, coalesce(sum(m.seconds), 0)::BIGINT AS seconds
         FROM (
-            SELECT w.*, coalesce(h.rejects, 0) AS rejects, coalesce(h.assigns, 0) AS assigns, coalesce(h.paused_seconds, 0) AS paused_seconds
-            FROM fact_work_order w LEFT JOIN {HistoryOf(scope)} h USING (work_order_id) WHERE {scope}) w,
-        LATERAL (
-            SELECT 'created' AS measure, w.created_at::DATE AS day, false AS met, 0::BIGINT AS seconds
-            UNION ALL SELECT 'acknowledged', w.acknowledged_at::DATE, false, date_diff('second', w.created_at, w.acknowledged_at)
-            UNION ALL SELECT 'response_due', CASE WHEN w.status <> 'cancelled' THEN w.response_due_at::DATE END,
-                             w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at, 0
-            UNION ALL SELECT 'resolution_due', CASE WHEN w.status = 'closed' THEN w.resolution_due_at::DATE END,
-                             w.resolved_at <= w.resolution_due_at + to_seconds(w.paused_seconds), 0
-            UNION ALL SELECT 'resolved', CASE WHEN w.status = 'closed' THEN w.resolved_at::DATE END,
-                             w.rejects = 0 AND w.assigns <= 1, date_diff('second', w.created_at, w.resolved_at)
-            UNION ALL SELECT 'rated', CASE WHEN w.status = 'closed' AND w.rating IS NOT NULL THEN w.closed_at::DATE END, false, w.rating
-            UNION ALL SELECT 'preventive_due', CASE WHEN w.work_type = 'preventive' AND w.status <> 'cancelled' THEN w.due_at::DATE END, false, 0) m
+            SELECT w.department_id, w.work_type, w.priority, w.source, w.category, w.status, unnest([
+                {'measure': 'created', 'day': w.created_at::DATE, 'met': false, 'seconds': 0::BIGINT},
+                {'measure': 'acknowledged', 'day': w.acknowledged_at::DATE, 'met': false, 'seconds': date_diff('second', w.created_at, w.acknowledged_at)},
+                {'measure': 'response_due', 'day': CASE WHEN w.status <> 'cancelled' THEN w.response_due_at::DATE END,
+                  'met': w.acknowledged_at IS NOT NULL AND w.acknowledged_at <= w.response_due_at, 'seconds': 0},
+                {'measure': 'resolution_due', 'day': CASE WHEN w.status = 'closed' THEN w.resolution_due_at::DATE END,
+                  'met': w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0)), 'seconds': 0},
+                {'measure': 'resolved', 'day': CASE WHEN w.status = 'closed' THEN w.resolved_at::DATE END,
+                  'met': coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1, 'seconds': date_diff('second', w.created_at, w.resolved_at)},
+                {'measure': 'rated', 'day': CASE WHEN w.status = 'closed' AND w.rating IS NOT NULL THEN w.closed_at::DATE END, 'met': false, 'seconds': w.rating},
+                {'measure': 'preventive_due', 'day': CASE WHEN w.work_type = 'preventive' AND w.status <> 'cancelled' THEN w.due_at::DATE END,
+                  'met': false, 'seconds': 0}]) AS m
+            FROM fact_work_order w LEFT JOIN {{HistoryOf(scope)}} h USING (work_order_id) WHERE {{scope}})
         WHERE m.day IS NOT NULL
         GROUP BY ALL;
 
@@ -558,14 +580,14 @@ public static class WarehouseSchema
         SELECT 'in_progress' AS measure, i.started_at::DATE AS day, w.department_id, w.work_type, w.priority, w.source, w.category, w.status,
                count(*) AS n, 0::BIGINT AS met, coalesce(sum(i.seconds), 0)::BIGINT AS seconds
         FROM fact_status_interval i JOIN fact_work_order w USING (work_order_id)
-        WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive') AND {scope}
+        WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive') AND {{scope}}
         GROUP BY ALL;
 
         INSERT INTO rollup_failure_day BY NAME
         SELECT w.created_at::DATE AS day, w.asset_id, w.failure_code, w.department_id, w.work_type, w.priority, w.source, w.category, w.status, count(*) AS n,
                coalesce(sum(date_diff('second', w.created_at, w.resolved_at)) FILTER (WHERE w.status = 'closed'), 0)::BIGINT AS downtime_seconds
         FROM fact_work_order w
-        WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND {scope}
+        WHERE w.work_type = 'corrective' AND w.failure_code IS NOT NULL AND {{scope}}
         GROUP BY ALL;
 
         INSERT INTO rollup_staff_day BY NAME
@@ -575,8 +597,8 @@ public static class WarehouseSchema
                count(*) FILTER (WHERE w.resolved_at <= w.resolution_due_at + to_seconds(coalesce(h.paused_seconds, 0))) AS sla_met,
                count(*) FILTER (WHERE coalesce(h.rejects, 0) = 0 AND coalesce(h.assigns, 0) <= 1) AS first_time,
                coalesce(sum(w.rating), 0)::BIGINT AS rating_sum, count(w.rating) AS rated, 0::BIGINT AS moved
-        FROM fact_work_order w LEFT JOIN {HistoryOf(scope)} h USING (work_order_id)
-        WHERE w.status = 'closed' AND w.resolved_at IS NOT NULL AND {scope}
+        FROM fact_work_order w LEFT JOIN {{HistoryOf(scope)}} h USING (work_order_id)
+        WHERE w.status = 'closed' AND w.resolved_at IS NOT NULL AND {{scope}}
         GROUP BY ALL;
 
         INSERT INTO rollup_staff_day BY NAME
@@ -585,7 +607,7 @@ public static class WarehouseSchema
                0::BIGINT AS rated, count(*) FILTER (WHERE a.next_assignee IS NOT NULL AND a.next_assignee <> a.assignee_id) AS moved
         FROM (SELECT e.work_order_id, e.assignee_id, e.occurred_at, lead(e.assignee_id) OVER (PARTITION BY e.work_order_id ORDER BY e.event_id) AS next_assignee
               FROM fact_event e
-              WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND e.work_order_id IN (SELECT w.work_order_id FROM fact_work_order w WHERE {scope})) a
+              WHERE e.kind IN ('assign', 'auto_assigned', 'claim', 'reassign') AND e.work_order_id IN (SELECT w.work_order_id FROM fact_work_order w WHERE {{scope}})) a
         JOIN fact_work_order w USING (work_order_id)
         GROUP BY ALL;
 
