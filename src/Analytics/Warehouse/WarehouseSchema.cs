@@ -554,7 +554,9 @@ public static class WarehouseSchema
 
     // The sums of the archived work orders w that meet the condition. Each work order gives one row per measure, from a
     // list unnested in place: a LATERAL union of the seven took 3.5x as long, carrying every column of the work order
-    // through it.
+    // through it. The rows of a run go in by measure and day: a question reads one measure over a period, and DuckDB
+    // skips the row groups whose range of measures or days misses it (at a million work orders, the volume tile 8.0 ->
+    // 3.6 ms, SLA response 17 -> 7.8 ms, where the rows of each run lay in the order of grouping).
     private static string Sums(string scope) => $$"""
         INSERT INTO rollup_work_order_day BY NAME
         SELECT m.measure, m.day, department_id, work_type, priority, source, category, status,
@@ -574,14 +576,16 @@ public static class WarehouseSchema
                   'met': false, 'seconds': 0}]) AS m
             FROM fact_work_order w LEFT JOIN {{HistoryOf(scope)}} h USING (work_order_id) WHERE {{scope}})
         WHERE m.day IS NOT NULL
-        GROUP BY ALL;
+        GROUP BY ALL
+        ORDER BY m.measure, m.day;
 
         INSERT INTO rollup_work_order_day BY NAME
         SELECT 'in_progress' AS measure, i.started_at::DATE AS day, w.department_id, w.work_type, w.priority, w.source, w.category, w.status,
                count(*) AS n, 0::BIGINT AS met, coalesce(sum(i.seconds), 0)::BIGINT AS seconds
         FROM fact_status_interval i JOIN fact_work_order w USING (work_order_id)
         WHERE i.status = 'in_progress' AND w.work_type IN ('corrective', 'preventive') AND {{scope}}
-        GROUP BY ALL;
+        GROUP BY ALL
+        ORDER BY day;
 
         INSERT INTO rollup_failure_day BY NAME
         SELECT w.created_at::DATE AS day, w.asset_id, w.failure_code, w.department_id, w.work_type, w.priority, w.source, w.category, w.status, count(*) AS n,
