@@ -17,6 +17,22 @@ public sealed class KpiFilterTests : HandBuiltWarehouseTest
     private static readonly KpiFilter NightShift = March with { FieldKey = "shift", FieldValue = "night" };
 
     [Fact]
+    public void the_period_is_written_into_a_statement_where_it_says_from_and_to_and_nowhere_in_its_quoted_strings()
+    {
+        var filter = March with { Category = "it's $from", FieldKey = "shift", FieldValue = "$to" };
+        using var command = Warehouse.CreateCommand();
+        command.CommandText = $"SELECT $from, $to, w.category = 'x' FROM fact_work_order w WHERE {filter.Where("w")}";
+
+        filter.Bind(command);
+
+        Assert.Equal(
+            "SELECT TIMESTAMP '2026-03-01 00:00:00', TIMESTAMP '2026-04-01 00:00:00', w.category = 'x' FROM fact_work_order w WHERE TRUE"
+            + " AND w.category = 'it''s $from' AND json_extract_string(w.custom_fields, '$.shift') = '$to'",
+            command.CommandText);
+        Assert.Equal(new KpiValue(0, 0), Kpis.Volume(filter));
+    }
+
+    [Fact]
     public void the_category_filter_keeps_the_work_of_that_fault_code_in_every_kpi()
     {
         var kpis = Kpis.Summary(Bearing);
