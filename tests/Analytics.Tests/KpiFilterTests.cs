@@ -30,6 +30,7 @@ public sealed class KpiFilterTests : HandBuiltWarehouseTest
             + " AND w.category = 'it''s $from' AND json_extract_string(w.custom_fields, '$.shift') = '$to'",
             command.CommandText);
         Assert.Equal(new KpiValue(0, 0), Kpis.Volume(filter));
+        Assert.Equal("TIMESTAMP '2026-03-01 10:00:00.000250'", KpiFilter.Timestamp(new DateTime(2026, 3, 1, 10, 0, 0).AddMicroseconds(250)));
     }
 
     [Fact]

@@ -182,6 +182,25 @@ public sealed class KpiTests : HandBuiltWarehouseTest
     }
 
     [Theory]
+    [MemberData(nameof(Tiles))]
+    public void a_list_read_two_rows_a_page_is_the_whole_list_newest_first(string kpi)
+    {
+        var filter = March with { From = new DateOnly(2026, 2, 1) };
+        var whole = new DrillDown(Warehouse).Page(filter, kpi, 0, 500);
+        var paged = new List<WorkOrderRow>();
+        for (var skip = 0; skip < whole.Total + 2; skip += 2)
+        {
+            var page = new DrillDown(Warehouse).Page(filter, kpi, skip, 2);
+            Assert.Equal(whole.Total, page.Total);
+            paged.AddRange(page.Items);
+        }
+
+        Assert.NotEmpty(whole.Items);
+        Assert.Equal(whole.Items, paged);
+        Assert.Equal(whole.Items.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.WorkOrderId), whole.Items);
+    }
+
+    [Theory]
     [InlineData("2026-03-02 09:00", "2026-03-02 10:30", 5400)]   // Monday, inside the day
     [InlineData("2026-03-02 06:00", "2026-03-02 20:00", 32400)]  // the whole working day of nine hours
     [InlineData("2026-03-06 16:00", "2026-03-09 09:00", 7200)]   // Friday's last hour and Monday's first

@@ -338,7 +338,10 @@ public sealed partial record KpiFilter(
             _ => m.Value,
         });
 
-    private static string Timestamp(DateTime moment) => string.Create(CultureInfo.InvariantCulture, $"TIMESTAMP '{moment:yyyy-MM-dd HH:mm:ss}'");
+    /// <summary>A moment as a DuckDB TIMESTAMP literal, to the microsecond (its fraction written only when it has one).</summary>
+    internal static string Timestamp(DateTime moment) => moment.Ticks % TimeSpan.TicksPerSecond == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"TIMESTAMP '{moment:yyyy-MM-dd HH:mm:ss}'")
+        : string.Create(CultureInfo.InvariantCulture, $"TIMESTAMP '{moment:yyyy-MM-dd HH:mm:ss.ffffff}'");
 
     // A quoted string (kept as it is: a category or field value may hold "$from") or a bound of the period.
     [GeneratedRegex(@"'(?:[^']|'')*'|\$(from|to)\b")]

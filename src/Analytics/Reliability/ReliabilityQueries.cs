@@ -188,7 +188,7 @@ public sealed class ReliabilityQueries(DuckDBConnection warehouse, CancellationT
             return command;
         }
 
-        return DrillDown.ReadPage(Command, $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id WHERE {where}", "f", skip, take);
+        return DrillDown.ReadPage(Command, $"{Failures} f JOIN dim_asset a ON a.asset_id = f.asset_id", where, "f", skip, take);
     }
 
     /// <summary>A re-raise this soon after the previous episode of the same rule on the asset cleared is a chatter.</summary>
