@@ -176,7 +176,7 @@ public static class PageTimings
         Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
 
-    private static double Percentile(List<double> values, double share)
+    internal static double Percentile(List<double> values, double share)
     {
         values.Sort();
         return values[Math.Min(values.Count - 1, (int)Math.Ceiling(share * values.Count) - 1)];
@@ -261,10 +261,10 @@ public static class PageTimings
         return page;
     }
 
-    private static Option<string> Text(string name, string description, string fallback) =>
+    internal static Option<string> Text(string name, string description, string fallback) =>
         new(name) { Description = description, DefaultValueFactory = _ => fallback };
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         values.Sort();
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;

@@ -11,7 +11,8 @@ namespace WorkOrders.Benchmarks;
 /// <summary>
 /// <c>dotnet run -c Release --project tests/Benchmarks -- --filter '*'</c> runs the BenchmarkDotNet classes of the
 /// in-process hot paths (<c>--list flat</c> names them, <c>--job dry</c> runs each once, <c>--help</c> tells the rest);
-/// <c>-- page-timings</c> times the pages of a running dashboard; <c>-- session-stamp</c> measures the
+/// <c>-- page-timings</c> times the pages of a running dashboard; <c>-- circuit-load</c> loads the analytics pages of
+/// one or two running dashboards with many simulated users without browsers; <c>-- session-stamp</c> measures the
 /// per-request security-stamp check; <c>-- conflicting-edits --database ...</c> runs 50 clients x 1,000 conflicting
 /// edits against a running dashboard; <c>-- field-sync</c> times a field device's sync of photos and queued commands
 /// against a running dashboard; <c>-- field-app-load --dashboard ...dll</c> measures the field app itself in headless
@@ -25,6 +26,11 @@ public static class Program
         if (args is [PageTimings.Name, ..])
         {
             return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: the pages of a running dashboard") { PageTimings.Verb() }, args);
+        }
+
+        if (args is [CircuitLoad.Name, ..])
+        {
+            return await Cli.InvokeAsync(new RootCommand("WorkOrders benchmarks: many users of the analytics pages as Blazor circuits") { CircuitLoad.Verb() }, args);
         }
 
         if (args is [SessionStampTimings.Name, ..])
