@@ -162,6 +162,21 @@ public class AssetRegisterTests(TestDatabase database) : IClassFixture<TestDatab
     }
 
     [Fact]
+    public async Task the_top_of_the_tree_lists_the_sites_and_an_asset_lists_its_own_children_with_their_counts()
+    {
+        var org = await TestOrg.CreateAsync(Data);
+        var line = await LineIdAsync(org);
+
+        var sites = await Register.ChildrenAsync(null, None);
+        var children = await Register.ChildrenAsync(line, None);
+
+        Assert.Contains(sites, a => a.Id == org.SiteId && a.ChildCount > 0);
+        Assert.All(sites, a => Assert.Null(a.ParentId));
+        Assert.Contains(children, a => a.Id == org.MachineId);
+        Assert.All(children, a => Assert.Equal(line, a.ParentId));
+    }
+
+    [Fact]
     public async Task crossed_moves_at_the_same_time_never_close_a_cycle()
     {
         var org = await TestOrg.CreateAsync(Data);

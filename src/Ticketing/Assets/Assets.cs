@@ -109,8 +109,10 @@ public sealed partial class AssetRegister(NpgsqlDataSource dataSource, TimeProvi
 
     private static async Task<IReadOnlyList<Asset>> ChildrenAsync(NpgsqlConnection connection, long? parentId, CancellationToken cancellationToken)
     {
+        // Not "IS NOT DISTINCT FROM @parentId": PostgreSQL cannot look that up in the index, so listing the sites (which
+        // every analytics page does for its filter) read all 746,000 assets of the ten-million history, 60-73 ms a load.
         var rows = await connection.QueryAsync<AssetRow>(new CommandDefinition(
-            Select + " WHERE a.parent_id IS NOT DISTINCT FROM @parentId ORDER BY a.code",
+            Select + (parentId is null ? " WHERE a.parent_id IS NULL" : " WHERE a.parent_id = @parentId") + " ORDER BY a.code",
             new { parentId },
             cancellationToken: cancellationToken));
         return rows.Select(r => r.ToAsset()).ToList();
