@@ -75,9 +75,9 @@ public static class HistoryBulkLoad
         ORDER BY e.id, s.id
         """;
 
-    private const string Replica = "SET LOCAL session_replication_role = replica";
+    internal const string Replica = "SET LOCAL session_replication_role = replica";
 
-    private const string Origin = "SET LOCAL session_replication_role = origin";
+    internal const string Origin = "SET LOCAL session_replication_role = origin";
 
     /// <summary>
     /// Whether a load into <paramref name="tables"/> may run without their triggers on this connection (asked once per

@@ -206,9 +206,23 @@ public sealed class HistoryGenerator(NpgsqlDataSource dataSource)
                 $"The written history ({writer.WorkOrders} work orders, {writer.Events} events, {alarms.Episodes} alarm episodes) differs from the counted one ({options.WorkOrders}, {census.Events}, {census.AlarmEpisodes}).");
         }
 
+        // The occurrences as the history: their secondary indexes built after them (a work order has one at most),
+        // their foreign keys checked in bulk. The run's own work orders need no lock (nobody else sees them yet), which
+        // the empty load of work_orders tells the check.
         progress?.Planning("writing the PM plans behind the preventive work");
+        var deferredPm = await DeferredIndexes.DropAsync(connection, transaction, [new PlannedLoad("pm_occurrences", writer.WorkOrders)], cancellationToken);
         var (pmPlans, pmOccurrences) = await PmHistoryWriter.WriteAsync(
-            connection, transaction, tag, ids.WorkOrders, writer.WorkOrders, options.WindowStart, options.WindowEnd, cancellationToken);
+            connection, transaction, tag, ids.WorkOrders, writer.WorkOrders, options.WindowStart, options.WindowEnd, bypass, cancellationToken);
+        if (bypass)
+        {
+            await HistoryBulkLoad.EndAsync(
+                connection,
+                transaction,
+                [new LoadedRows("pm_occurrences", "work_order_id", ids.WorkOrders, writer.WorkOrders), new LoadedRows("work_orders", "id", ids.WorkOrders, 0)],
+                cancellationToken);
+        }
+
+        await DeferredIndexes.RebuildAsync(connection, transaction, deferredPm, cancellationToken);
         Done("writing the PM plans");
 
         var result = new GenerationResult(
