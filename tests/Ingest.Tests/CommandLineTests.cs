@@ -98,6 +98,7 @@ public sealed class CommandLineTests
     [InlineData("bench-ingest --warehouse /tmp/bench.duckdb")]
     [InlineData("bench-analytics --warehouse PATH --runs 5")]
     [InlineData("bench-assign --technicians 200 --open 50000 --creates 2000 --clients 8 --seconds 10 --keep")]
+    [InlineData("bench-alarms --events 20000 --assets 160 --beside-creates 8 --create-rate 50")]
     [InlineData("bench-pm --plans 10000 --assets 100000 --idle-passes 300 --due 5000 --batch 20 --creates 500")]
     public void the_command_lines_of_the_readme_and_run_sh_still_parse(string line)
     {

@@ -24,7 +24,10 @@ namespace WorkOrders.Ingest.Bench;
 /// of new events through a mosquitto broker, with de-duplication on (the unique (source, event id) and the duplicate
 /// check run for every event). Events are spread over many assets; each asset's first event raises a work order through
 /// the core and the rest attach to it, and the time from sending that event to the work order's creation gives the p95.
-/// A replay of the API events measures the duplicate path. Prints a table; asserts nothing.
+/// A replay of the API events measures the duplicate path. With <c>--beside-creates N</c>, N clients create work orders
+/// with auto-assignment and an SLA clock as bench-creates does, in the same database, throughout (as fast as they go,
+/// or at <c>--create-rate</c> per second in all): first alone for ten seconds after ten to settle, then beside each
+/// alarm phase, so both rates are read under each other's load. Prints a table; asserts nothing.
 /// </summary>
 internal static class AlarmBenchmark
 {
@@ -57,18 +60,22 @@ internal static class AlarmBenchmark
         var message = Cli.Whole("--message", "events per MQTT message", 50, 1, 1000);
         var mqtt = new Option<string>("--mqtt") { Description = "the broker, host:port (./run.sh starts one on 127.0.0.1:18830)", DefaultValueFactory = _ => "127.0.0.1:18830" };
         var keep = new Option<bool>("--keep") { Description = "leave the throwaway database for a look afterwards" };
+        var besideCreates = Cli.Whole(
+            "--beside-creates", "clients creating work orders with auto-assignment (as bench-creates) throughout, alone first; 0: none", 0, 0, 64);
+        var createRate = Cli.Whole("--create-rate", "with --beside-creates: creates per second in all, paced; 0: as fast as the clients go", 0, 0, 100_000);
         var command = new Command("bench-alarms", "measure alarm events accepted per second through the API and through MQTT, and p95 from event to work order")
         {
-            events, assets, producers, batch, message, mqtt, keep,
+            events, assets, producers, batch, message, mqtt, keep, besideCreates, createRate,
         };
         command.SetRun((parsed, cancellationToken) => RunAsync(
             new Settings(parsed.GetValue(events), parsed.GetValue(assets), parsed.GetValue(producers), parsed.GetValue(batch), parsed.GetValue(message),
-                parsed.GetValue(mqtt)!, parsed.GetValue(keep)),
+                parsed.GetValue(mqtt)!, parsed.GetValue(keep), parsed.GetValue(besideCreates),
+                parsed.GetValue(createRate)),
             cancellationToken));
         return command;
     }
 
-    private sealed record Settings(int Events, int Assets, int Producers, int Batch, int Message, string Mqtt, bool Keep)
+    private sealed record Settings(int Events, int Assets, int Producers, int Batch, int Message, string Mqtt, bool Keep, int Creates, int CreateRate)
     {
         public bool SharedAsset => Assets == 1;
     }
@@ -83,6 +90,8 @@ internal static class AlarmBenchmark
             await connection.ExecuteAsync(new CommandDefinition(Setup, new { assets = settings.Assets }, commandTimeout: 600, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition("VACUUM ANALYZE", commandTimeout: 600, cancellationToken: cancellationToken));
         }
+
+        var create = settings.Creates > 0 ? await BenchCreate.SetUpAsync(database.Data, 200, 20_000, sla: true, cancellationToken) : null;
 
         var (mqttHost, mqttPort) = (settings.Mqtt.Split(':')[0], int.Parse(settings.Mqtt.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
@@ -115,17 +124,62 @@ internal static class AlarmBenchmark
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         var statuses = new ConcurrentDictionary<int, int>();
         await SendApiAsync(http, apiEvents.Take(Math.Min(2_000, settings.Events / 10)).Select(e => e with { EventId = "warm-" + e.EventId }).ToArray(), settings, sentAt, statuses, cancellationToken);
-        var api = await TimeAsync(() => SendApiAsync(http, apiEvents, settings, sentAt, statuses, cancellationToken));
-        var replay = await TimeAsync(() => SendApiAsync(http, apiEvents, settings, new ConcurrentDictionary<string, DateTime>(), statuses, cancellationToken));
+        var phases = new List<(string Name, long From, long To)>();
+        async Task<TimeSpan> Phase(string name, Func<Task> run)
+        {
+            var from = Stopwatch.GetTimestamp();
+            await run();
+            var to = Stopwatch.GetTimestamp();
+            phases.Add((name, from, to));
+            return Stopwatch.GetElapsedTime(from, to);
+        }
+
+        // The creates, each with the time it ended, running until the alarms are all sent.
+        var created = new ConcurrentQueue<(long Ended, double Milliseconds)>();
+        using var stopCreates = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var (creating, folding) = (Task.CompletedTask, Task.CompletedTask);
+        if (create is not null)
+        {
+            folding = BenchCreate.FoldAsync(database.Data, stopCreates.Token);
+            await create.WarmUpAsync(settings.Creates, cancellationToken);
+            // Paced, each client starts once per its share of the rate, staggered; a create slower than that skips ticks.
+            var every = settings.CreateRate > 0 ? TimeSpan.FromSeconds((double)settings.Creates / settings.CreateRate) : (TimeSpan?)null;
+            creating = Task.WhenAll(Enumerable.Range(0, settings.Creates).Select(async client =>
+            {
+                if (every is { } stagger)
+                {
+                    await Task.Delay(stagger * client / settings.Creates, cancellationToken);
+                }
+
+                using var pace = every is { } period ? new PeriodicTimer(period) : null;
+
+                while (!stopCreates.IsCancellationRequested)
+                {
+                    var took = await create.OneAsync(cancellationToken);
+                    created.Enqueue((Stopwatch.GetTimestamp(), took));
+                    if (pace is not null && !await pace.WaitForNextTickAsync(cancellationToken))
+                    {
+                        break;
+                    }
+                }
+            }));
+
+            // Tiered compilation and the plan caches settle before the creates are timed alone.
+            await Task.Delay(TimeSpan.FromSeconds(10), cancellationToken);
+            await Phase("alone", () => Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+        }
+
+        var api = await Phase("API, first wave", () => SendApiAsync(http, apiEvents, settings, sentAt, statuses, cancellationToken));
+        var replay = await Phase("API replay", () => SendApiAsync(http, apiEvents, settings, new ConcurrentDictionary<string, DateTime>(), statuses, cancellationToken));
 
         // A second wave of new events on the same assets: every one is an occurrence of the open work order (an alarm storm).
-        var apiStorm = await TimeAsync(() => SendApiAsync(http, Make("api2", 0), settings, new ConcurrentDictionary<string, DateTime>(), statuses, cancellationToken));
+        var apiStorm = await Phase("API storm", () => SendApiAsync(http, Make("api2", 0), settings, new ConcurrentDictionary<string, DateTime>(), statuses, cancellationToken));
 
         TimeSpan? mqtt = null;
         if (brokerUp)
         {
             var before = bridge.Accepted;
-            mqtt = await TimeAsync(async () =>
+            mqtt = await Phase("MQTT, first wave", async () =>
             {
                 await PublishAsync(mqttHost, mqttPort, builder.Configuration["Alarms:Mqtt:TopicRoot"]!, mqttEvents, settings, sentAt, cancellationToken);
                 while (bridge.Accepted - before < settings.Events && bridge.Accepted + bridge.Dropped - before < settings.Events)
@@ -139,7 +193,7 @@ internal static class AlarmBenchmark
         if (brokerUp)
         {
             var before = bridge.Accepted;
-            mqttStorm = await TimeAsync(async () =>
+            mqttStorm = await Phase("MQTT storm", async () =>
             {
                 await PublishAsync(mqttHost, mqttPort, builder.Configuration["Alarms:Mqtt:TopicRoot"]!, Make("mqtt2", settings.Assets), settings, new ConcurrentDictionary<string, DateTime>(), cancellationToken);
                 while (bridge.Accepted - before < settings.Events && bridge.Accepted + bridge.Dropped - before < settings.Events)
@@ -149,6 +203,9 @@ internal static class AlarmBenchmark
             });
         }
 
+        await stopCreates.CancelAsync();
+        await creating;
+        await folding;
         await app.StopAsync(cancellationToken);
 
         await using var read = await database.Data.OpenConnectionAsync(cancellationToken);
@@ -159,8 +216,11 @@ internal static class AlarmBenchmark
             """,
             commandTimeout: 600,
             cancellationToken: cancellationToken))).ToList();
-        var counts = await read.QuerySingleAsync<(long Events, long WorkOrders, long Occurrences)>(new CommandDefinition(
-            "SELECT (SELECT count(*) FROM alarm_events), (SELECT count(*) FROM work_orders WHERE source = 'alarm'), (SELECT coalesce(sum(occurrences), 0)::bigint FROM alarm_work_orders)",
+        var counts = await read.QuerySingleAsync<(long Events, long WorkOrders, long Occurrences, long Duplicates)>(new CommandDefinition(
+            """
+            SELECT (SELECT count(*) FROM alarm_events), (SELECT count(*) FROM work_orders WHERE source = 'alarm'),
+                   (SELECT coalesce(sum(occurrences), 0)::bigint FROM alarm_work_orders), (SELECT count(*) - count(DISTINCT number) FROM work_orders)
+            """,
             commandTimeout: 600,
             cancellationToken: cancellationToken));
 
@@ -179,7 +239,25 @@ internal static class AlarmBenchmark
         table.AddRow("event to work order, API (p50 / p95 / max)", Describe(apiLatency));
         table.AddRow("event to work order, MQTT (p50 / p95 / max)", mqtt is null ? "-" : Describe(mqttLatency));
         table.AddRow("HTTP statuses", string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value:N0}")));
-        table.AddRow("stored events / alarm work orders / occurrences", $"{counts.Events:N0} / {counts.WorkOrders:N0} / {counts.Occurrences:N0}");
+        table.AddRow("stored events / alarm work orders / occurrences / duplicate numbers", $"{counts.Events:N0} / {counts.WorkOrders:N0} / {counts.Occurrences:N0} / {counts.Duplicates:N0}");
+        if (create is not null)
+        {
+            var done = created.ToArray();
+            var alone = 0.0;
+            foreach (var (name, from, to) in phases)
+            {
+                var window = done.Where(c => c.Ended >= from && c.Ended < to).Select(c => c.Milliseconds).Order().ToArray();
+                var perSecond = window.Length / Stopwatch.GetElapsedTime(from, to).TotalSeconds;
+                alone = name == "alone" ? perSecond : alone;
+                table.AddRow(
+                    $"creates with assignment, {settings.Creates} clients{(settings.CreateRate > 0 ? $" at {settings.CreateRate}/s" : "")}, {name}",
+                    window.Length == 0
+                        ? "none ended"
+                        : $"{perSecond:N0}/s ({perSecond / alone:F2}x alone), create->assigned p95 {AssignmentBenchmark.Percentile(window, 0.95):F1} ms ({window.Length:N0} creates)");
+            }
+        }
+
+        table.AddRow("load average (1, 5, 15 min) at the end", CreateBenchmark.LoadAverage());
         AnsiConsole.Write(table);
         return 0;
     }
@@ -244,13 +322,6 @@ internal static class AlarmBenchmark
     private static int Producer(Event e, Settings settings) =>
         settings.SharedAsset ? int.Parse(e.EventId.AsSpan(e.EventId.LastIndexOf('-') + 1), System.Globalization.CultureInfo.InvariantCulture) % settings.Producers
             : int.Parse(e.AssetCode.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture) % settings.Producers;
-
-    private static async Task<TimeSpan> TimeAsync(Func<Task> run)
-    {
-        var watch = Stopwatch.StartNew();
-        await run();
-        return watch.Elapsed;
-    }
 
     private static string Describe(double[] sorted) => sorted.Length == 0
         ? "-"

@@ -1,11 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using Dapper;
-using Npgsql;
 using Spectre.Console;
-using WorkOrders.Ticketing.Assignment;
-using WorkOrders.Ticketing.WorkOrders;
 
 namespace WorkOrders.Ingest.Bench;
 
@@ -54,45 +50,17 @@ internal static class CreateBenchmark
             : $"CPU per create: clients {ClientCpu.TotalMilliseconds / Creates:F1} ms";
     }
 
-    // As a site runs: a policy for the priority of the benchmark's work, counted in office hours (Monday to Friday,
-    // 08:00-17:00) less a year of public holidays, so every create starts its SLA clock in a real calendar.
-    private const string SlaSetup = """
-        INSERT INTO sla_policies (name, priority, response_minutes, resolution_minutes) VALUES ('Benchmark P2', 2, 240, 1440);
-        INSERT INTO calendar_hours (calendar_id, weekday, start_minute, end_minute)
-        SELECT c.id, d, 480, 1020 FROM business_calendars c CROSS JOIN generate_series(1, 5) d WHERE c.is_default;
-        INSERT INTO calendar_holidays (calendar_id, day, name)
-        SELECT c.id, date_trunc('year', now())::date + 25 * n, 'Holiday ' || n FROM business_calendars c CROSS JOIN generate_series(0, 13) n WHERE c.is_default;
-        """;
-
     private static async Task<int> RunAsync(int technicians, int open, int maxClients, int seconds, bool keep, bool sla, CancellationToken cancellationToken)
     {
         var loadBefore = LoadAverage();
         await using var database = await BenchDatabase.CreateAsync("bench_creates", Math.Max(20, maxClients * 2), keep, cancellationToken);
         var data = database.Data;
-        await AssignmentBenchmark.SetUpAsync(data, technicians, open, cancellationToken);
-        if (sla)
-        {
-            await using var connection = await data.OpenConnectionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(SlaSetup, cancellationToken: cancellationToken));
-        }
-
-        var (template, asset, requester) = await AssignmentBenchmark.FixturesAsync(data, cancellationToken);
-        var create = new CreateWorkOrder(data, TimeProvider.System);
-        var request = new CreateWorkOrderRequest(template, "Pump leaks", "Made by the benchmark.", 2, null, asset,
-            CustomFields: new Dictionary<string, JsonElement>());
+        var create = await BenchCreate.SetUpAsync(data, technicians, open, sla, cancellationToken);
 
         // The loads' changes folded as the application's job folds them, on its default schedule.
         using var stopFolding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var folding = FoldAsync(data, stopFolding.Token);
-
-        // Warm-up: JIT, connection pool, plan caches.
-        await Task.WhenAll(Enumerable.Range(0, maxClients).Select(async _ =>
-        {
-            for (var i = 0; i < 10; i++)
-            {
-                await AssignmentBenchmark.Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
-            }
-        }));
+        var folding = BenchCreate.FoldAsync(data, stopFolding.Token);
+        await create.WarmUpAsync(maxClients, cancellationToken);
 
         var levels = new List<Level>();
         for (var count = 1; ; count = Math.Min(count * 2, maxClients))
@@ -114,9 +82,7 @@ internal static class CreateBenchmark
                 var mine = new List<double>();
                 while (window.Elapsed < deadline)
                 {
-                    var one = Stopwatch.GetTimestamp();
-                    await AssignmentBenchmark.Created(create.HandleAsync(request, requester, WorkOrderSource.Api, null, cancellationToken));
-                    mine.Add(Stopwatch.GetElapsedTime(one).TotalMilliseconds);
+                    mine.Add(await create.OneAsync(cancellationToken));
                 }
 
                 return mine;
@@ -163,21 +129,6 @@ internal static class CreateBenchmark
         table.AddRow("load average (1, 5, 15 min) before / after", $"{loadBefore} / {loadAfter}");
         AnsiConsole.Write(table);
         return 0;
-    }
-
-    private static async Task FoldAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(new AssigneeLoadOptions().Interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                await AssigneeLoads.FoldAsync(data, cancellationToken);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 
     /// <summary>
